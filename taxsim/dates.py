@@ -1,0 +1,102 @@
+"""Calendar arithmetic on int64 day numbers (days since 1970-01-01), usable inside numba.
+
+Each kernel is a plain function ``name`` and its compiled twin ``name_nb``; plain functions
+call the ``_nb`` twins of others, and ``NUMBA_DISABLE_JIT=1`` makes every path pure Python.
+
+The civil-date conversions are Howard Hinnant's exact algorithms (proleptic Gregorian
+calendar), so anniversaries and 30-day windows need no Python ``datetime`` in a kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def days_from_civil(year, month, day):
+    """Day number of a civil date (days since 1970-01-01)."""
+    year = year - (1 if month <= 2 else 0)
+    era = (year if year >= 0 else year - 399) // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def civil_from_days(day_number):
+    """(year, month, day) of a day number."""
+    z = day_number + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    day_of_era = z - era * 146097
+    year_of_era = (
+        day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096
+    ) // 365
+    year = year_of_era + era * 400
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + (3 if month_index < 10 else -9)
+    return year + (1 if month <= 2 else 0), month, day
+
+
+def year_of(day_number):
+    """Calendar year of a day number."""
+    return civil_from_days_nb(day_number)[0]
+
+
+def one_year_later(day_number):
+    """The same calendar date one year later; Feb 29 maps to Feb 28 of a common year.
+
+    Rev. Rul. 66-7: periods are counted in calendar months from the day after acquisition, so
+    a holding period starting the day after Feb 29, 2024 (Mar 1) completes one year on
+    Feb 28, 2025, and a sale on Mar 1, 2025 is long-term.
+    """
+    year, month, day = civil_from_days_nb(day_number)
+    if month == 2 and day == 29:
+        day = 28
+    return days_from_civil_nb(year + 1, month, day)
+
+
+def is_long_term(holding_start, sale_day):
+    """Long-term if sold *after* the first anniversary of the holding-period start.
+
+    IRC §1222(3): held "more than 1 year"; IRS Pub 550 "Holding Period": count from the day
+    after acquisition, so bought 2024-02-05 and sold 2025-02-05 is short-term, sold 2025-02-06
+    long-term. No 365- or 366-day shortcut.
+    """
+    return sale_day > one_year_later_nb(holding_start)
+
+
+days_from_civil_nb = njit(cache=True)(days_from_civil)
+civil_from_days_nb = njit(cache=True)(civil_from_days)
+year_of_nb = njit(cache=True)(year_of)
+one_year_later_nb = njit(cache=True)(one_year_later)
+is_long_term_nb = njit(cache=True)(is_long_term)
+
+
+def to_day(value) -> int:
+    """Day number of anything ``pandas.Timestamp`` accepts (time of day is dropped)."""
+    timestamp = pd.Timestamp(value)
+    if timestamp is pd.NaT:
+        raise ValueError(f"not a date: {value!r}")
+    return int((np.datetime64(timestamp.date(), "D") - EPOCH).astype(np.int64))
+
+
+def to_days(values) -> np.ndarray:
+    """int64 day numbers of a sequence or index of dates."""
+    index = pd.DatetimeIndex(values)
+    return (index.values.astype("datetime64[D]") - EPOCH).astype(np.int64)
+
+
+def to_timestamp(day_number: int) -> pd.Timestamp:
+    """``pandas.Timestamp`` of a day number."""
+    return pd.Timestamp(EPOCH + np.timedelta64(int(day_number), "D"))
+
+
+def to_datetime_index(day_numbers) -> pd.DatetimeIndex:
+    """``DatetimeIndex`` of int64 day numbers."""
+    offsets = np.asarray(day_numbers, dtype=np.int64).astype("timedelta64[D]")
+    return pd.DatetimeIndex(EPOCH + offsets)

@@ -1,0 +1,254 @@
+"""Annual tax per household and calendar year; liquidation tax.
+
+Sources: Schedule D (Form 1040) and its instructions, including the Capital Loss Carryover
+Worksheet; IRC §1211(b) ($3,000 / $1,500 limit) and §1212(b) (carryforward keeping its
+character); IRC §1(h) (preferential rates on net capital gain and qualified dividends); IRC
+§1411 and Form 8960 (3.8% net investment income tax); Pub 550 ch. 4 (ordinary vs
+preferential income). The household is assumed to have enough other income that the loss
+deduction is used in full and that NIIT applies to all investment income (a top-bracket
+household); the state tax is a flat rate on the same base as federal.
+
+Two loss conventions (``tax_settings[0]``):
+
+* ``STANDALONE``: only this household's own gains absorb losses; net losses beyond the
+  limit carry forward.
+* ``OFFSET``: the SEC Form N-1A and academic convention: outside gains of the same character
+  absorb every loss, so a loss is worth its own rate at once (no netting across terms, no
+  limit, no carryforward; the tax may be negative).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from taxsim.dates import is_long_term_nb, year_of_nb
+from taxsim.ledger.enums import (
+    CNT_LAST_CLOSED_YEAR,
+    ERR_YEAR_CLOSED,
+    ERR_YEAR_RANGE,
+    FIRST_YEAR,
+    N_TAX_FIELDS,
+    N_YEAR_FIELDS,
+    N_YEARS,
+    NO_SLOT,
+    OFFSET,
+    OK,
+    RATE_LONG_TERM,
+    RATE_LOSS_LIMIT,
+    RATE_NIIT,
+    RATE_ORDINARY,
+    RATE_QUALIFIED_DIVIDEND,
+    RATE_STATE,
+    TAX_CARRY_LT_OUT,
+    TAX_CARRY_ST_OUT,
+    TAX_FEDERAL_ORDINARY,
+    TAX_FEDERAL_PREFERENTIAL,
+    TAX_LOSS_DEDUCTION,
+    TAX_LT_GAIN_BASE,
+    TAX_NET_LT,
+    TAX_NET_ST,
+    TAX_NIIT,
+    TAX_ORDINARY_BASE,
+    TAX_QUALIFIED_BASE,
+    TAX_STATE,
+    TAX_TOTAL,
+    TAXABLE,
+    YEAR_INTEREST,
+    YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS,
+    YEAR_LT_GAIN,
+    YEAR_NONQUALIFIED_DIVIDENDS,
+    YEAR_QUALIFIED_DIVIDENDS,
+    YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
+    YEAR_ST_GAIN,
+)
+from taxsim.ledger.state import year_index_nb
+
+
+def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
+    """Tax of one year from its income row; fills ``out`` (N_TAX_FIELDS, dollars).
+
+    Parameters
+    ----------
+    income : float64 array (N_YEAR_FIELDS,)
+        The year's realized gains and distributions (taxable accounts), dollars.
+    carry_st_in, carry_lt_in : float
+        Capital loss carried in, as positive dollars (short-term, long-term).
+    rates : float64 array (N_RATE_FIELDS,)
+        The year's rates (fractions) and loss limit (dollars).
+    convention : int
+        ``STANDALONE`` or ``OFFSET``.
+    """
+    ordinary_income = (
+        income[YEAR_INTEREST]
+        + income[YEAR_NONQUALIFIED_DIVIDENDS]
+        + income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS]
+    )
+    qualified = income[YEAR_QUALIFIED_DIVIDENDS]
+    # Schedule D lines 7 and 15: each term netted with its own carryover first.
+    net_st = income[YEAR_ST_GAIN] - carry_st_in
+    net_lt = income[YEAR_LT_GAIN] + income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] - carry_lt_in
+    deduction = 0.0
+    carry_st_out = 0.0
+    carry_lt_out = 0.0
+    if convention == OFFSET:
+        st_base = net_st
+        lt_base = net_lt
+    else:
+        st_base = 0.0
+        lt_base = 0.0
+        if net_st >= 0.0 and net_lt >= 0.0:
+            st_base = net_st
+            lt_base = net_lt
+        elif net_st + net_lt >= 0.0:
+            # one term's loss absorbs the other's gain; the remaining gain keeps its character
+            if net_lt > 0.0:
+                lt_base = net_st + net_lt
+            else:
+                st_base = net_st + net_lt
+        else:
+            # Schedule D line 21 and the Capital Loss Carryover Worksheet (Pub 550 ch. 4)
+            deduction = min(rates[RATE_LOSS_LIMIT], -(net_st + net_lt))
+            st_loss = max(0.0, -net_st)
+            lt_loss = max(0.0, -net_lt)
+            st_gain = max(0.0, net_st)
+            lt_gain = max(0.0, net_lt)
+            carry_st_out = max(0.0, st_loss - (lt_gain + deduction))
+            carry_lt_out = max(0.0, lt_loss - (st_gain + max(0.0, deduction + lt_gain - st_loss)))
+    ordinary_base = ordinary_income + st_base - deduction
+    investment_income = ordinary_base + lt_base + qualified
+    federal_ordinary = ordinary_base * rates[RATE_ORDINARY]
+    federal_preferential = (
+        lt_base * rates[RATE_LONG_TERM] + qualified * rates[RATE_QUALIFIED_DIVIDEND]
+    )
+    if convention == OFFSET:
+        niit = investment_income * rates[RATE_NIIT]
+    else:
+        niit = max(0.0, investment_income) * rates[RATE_NIIT]  # Form 8960 line 12 floor
+    state_tax = investment_income * rates[RATE_STATE]
+    out[TAX_NET_ST] = net_st
+    out[TAX_NET_LT] = net_lt
+    out[TAX_LOSS_DEDUCTION] = deduction
+    out[TAX_CARRY_ST_OUT] = carry_st_out
+    out[TAX_CARRY_LT_OUT] = carry_lt_out
+    out[TAX_ORDINARY_BASE] = ordinary_base
+    out[TAX_LT_GAIN_BASE] = lt_base
+    out[TAX_QUALIFIED_BASE] = qualified
+    out[TAX_FEDERAL_ORDINARY] = federal_ordinary
+    out[TAX_FEDERAL_PREFERENTIAL] = federal_preferential
+    out[TAX_NIIT] = niit
+    out[TAX_STATE] = state_tax
+    out[TAX_TOTAL] = federal_ordinary + federal_preferential + niit + state_tax
+
+
+compute_year_tax_nb = njit(cache=True)(compute_year_tax)
+
+
+def first_active_year(state):
+    """Index of the first year with income, or of the last closed year + 1."""
+    for row in range(N_YEARS):
+        for field in range(N_YEAR_FIELDS):
+            if state.year_income[row, field] != 0.0:
+                return row
+        if state.year_due[row] != 0.0:
+            return row
+    return year_index_nb(state.counters[CNT_LAST_CLOSED_YEAR] + 1)
+
+
+first_active_year_nb = njit(cache=True)(first_active_year)
+
+
+def tax_chain(state, income, through_row, out):
+    """Tax of every year from the first active one through ``through_row`` into ``out``.
+
+    The carryforward of each year feeds the next (IRC §1212(b)). Returns the total tax, dollars.
+    """
+    convention = int(state.tax_settings[0])
+    carry_st = state.tax_settings[1]
+    carry_lt = state.tax_settings[2]
+    total = 0.0
+    start = min(first_active_year_nb(state), through_row)
+    for row in range(start, through_row + 1):
+        compute_year_tax_nb(income[row], carry_st, carry_lt, state.rates[row], convention, out[row])
+        carry_st = out[row, TAX_CARRY_ST_OUT]
+        carry_lt = out[row, TAX_CARRY_LT_OUT]
+        total += out[row, TAX_TOTAL]
+    return total
+
+
+tax_chain_nb = njit(cache=True)(tax_chain)
+
+
+def close_year(state, year):
+    """Compute ``year``'s tax and record the amount due; returns ``(status, due)``.
+
+    Due = all tax computed through ``year`` (carryforwards chained) minus all tax paid at earlier
+    closes, so a retroactive wash-sale adjustment of a closed year is settled here. Later events
+    must be dated after ``year``.
+    """
+    if year <= state.counters[CNT_LAST_CLOSED_YEAR]:
+        return ERR_YEAR_CLOSED, 0.0
+    if year < FIRST_YEAR or year >= FIRST_YEAR + N_YEARS:
+        return ERR_YEAR_RANGE, 0.0
+    row = year_index_nb(year)
+    total = tax_chain_nb(state, state.year_income, row, state.year_tax)
+    paid = 0.0
+    for earlier in range(row):
+        paid += state.year_due[earlier]
+    due = total - paid
+    state.year_due[row] = due
+    state.counters[CNT_LAST_CLOSED_YEAR] = year
+    return OK, due
+
+
+close_year_nb = njit(cache=True)(close_year)
+
+
+def liquidation_tax(state, day, prices):
+    """Tax due if every open taxable lot were sold at ``prices`` (dollars per share) on ``day``.
+
+    The sales join ``day``'s year with its realized results and carryforwards; the answer is
+    that year's tax with them minus without (dollars; negative when the losses are worth a
+    refund under the convention). Hypothetical sales ignore wash sales.
+    """
+    year = year_of_nb(day)
+    row = year_index_nb(year)
+    income = state.year_income.copy()
+    lots = state.lots
+    for account in range(state.head.shape[0]):
+        if state.account_kind[account] != TAXABLE:
+            continue
+        for asset in range(state.head.shape[1]):
+            slot = state.head[account, asset]
+            while slot != NO_SLOT:
+                gain = prices[asset] * lots.shares[slot] - lots.basis[slot]
+                if is_long_term_nb(lots.holding_start[slot], day):
+                    income[row, YEAR_LT_GAIN] += gain
+                else:
+                    income[row, YEAR_ST_GAIN] += gain
+                slot = lots.next_slot[slot]
+    scratch = np.zeros((N_YEARS, N_TAX_FIELDS))
+    with_sales = tax_chain_nb(state, income, row, scratch)
+    without_sales = tax_chain_nb(state, state.year_income, row, scratch)
+    return with_sales - without_sales
+
+
+liquidation_tax_nb = njit(cache=True)(liquidation_tax)
+
+
+def market_value(state, prices):
+    """Market value of the open lots by account (dollars), at ``prices``."""
+    n_accounts, n_assets = state.head.shape
+    values = np.zeros(n_accounts)
+    lots = state.lots
+    for account in range(n_accounts):
+        for asset in range(n_assets):
+            slot = state.head[account, asset]
+            while slot != NO_SLOT:
+                values[account] += prices[asset] * lots.shares[slot]
+                slot = lots.next_slot[slot]
+    return values
+
+
+market_value_nb = njit(cache=True)(market_value)
+

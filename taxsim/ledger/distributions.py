@@ -1,0 +1,195 @@
+"""Distributions and splits: dividends, interest, capital-gain distributions, return of capital.
+
+Sources: IRS Pub 550 "Dividends and Other Distributions" (ordinary, qualified, capital-gain
+distributions, nondividend distributions), Form 1099-DIV boxes 1a/1b/2a/3, IRC §1(h)(11) and
+§246(c) (qualified-dividend holding period), IRC §301(c)(2)-(3) (return of capital reduces
+basis, the excess is gain), IRC §305(a) and §307 (stock splits: no tax, basis spread over the
+new shares). Distributions are taxed only in taxable accounts, in the year of the event; the
+ex-date stands in for the pay date.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from taxsim.dates import is_long_term_nb, year_of_nb
+from taxsim.ledger.enums import (
+    CNT_LAST_DAY,
+    CNT_PENDING,
+    ERR_BAD_AMOUNT,
+    ERR_BAD_PRICE,
+    ERR_BAD_RATIO,
+    NO_SLOT,
+    OK,
+    TAXABLE,
+    YEAR_EXEMPT_INTEREST,
+    YEAR_INTEREST,
+    YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS,
+    YEAR_LT_GAIN,
+    YEAR_NONQUALIFIED_DIVIDENDS,
+    YEAR_QUALIFIED_DIVIDENDS,
+    YEAR_RETURN_OF_CAPITAL,
+    YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
+    YEAR_ST_GAIN,
+)
+from taxsim.ledger.lots import QUALIFIED_HOLDING_DAYS, acquire_nb, check_event_day_nb
+from taxsim.ledger.state import (
+    AUDIT_ROC_BASIS_REDUCTION,
+    AUDIT_ROC_EXCESS_GAIN,
+    N_PENDING_QUALIFIED,
+    year_index_nb,
+)
+
+
+def add_provisional_qualified(state, slot, year, per_share):
+    """Remember a qualified dividend that a sale before day 61 would turn ordinary.
+
+    For shares held over the ex-date, "more than 60 days within the 121-day window beginning 60
+    days before the ex-date" (Pub 550; §246(c)(1)) reduces to: disposal day - acquisition day
+    >= 61 (acquisition day excluded, disposal day included; wash-sale tacking does not count,
+    §246(c)(3)). A lot already 61 days old passes outright; a younger one passes unless sold
+    before its 61st day.
+    """
+    lots = state.lots
+    for k in range(N_PENDING_QUALIFIED):
+        if lots.pending_year[slot, k] == year:
+            lots.pending_per_share[slot, k] += per_share
+            return
+    for k in range(N_PENDING_QUALIFIED):
+        if lots.pending_year[slot, k] == 0:
+            lots.pending_year[slot, k] = year
+            lots.pending_per_share[slot, k] = per_share
+            return
+    # A lot under 61 days old spans at most two calendar years, so a slot is always free
+    # after dropping one from a year that the lot can no longer reach.
+    oldest = 0 if lots.pending_year[slot, 0] < lots.pending_year[slot, 1] else 1
+    lots.pending_year[slot, oldest] = year
+    lots.pending_per_share[slot, oldest] = per_share
+
+
+add_provisional_qualified_nb = njit(cache=True)(add_provisional_qualified)
+
+
+def distribute(
+    state,
+    asset,
+    day,
+    price,
+    dividend,
+    qualified_fraction,
+    interest,
+    exempt_interest,
+    st_capital_gain,
+    lt_capital_gain,
+    return_of_capital,
+):
+    """Pay a distribution of ``asset`` (all amounts dollars per share) to every open lot.
+
+    Taxable accounts accrue, in the event's year: the qualified share of the dividend as
+    qualified (subject to the holding test), the rest as non-qualified; interest as ordinary;
+    exempt interest reported only; short-term capital-gain distributions as ordinary dividends;
+    long-term ones as long-term capital gains on Schedule D (Pub 550 "Capital Gain
+    Distributions"). Return of capital reduces each lot's basis; beyond basis it is a capital
+    gain of the lot's term (Pub 550 "Nondividend Distributions"). Each account then reinvests
+    its cash at ``price`` as one new lot (an acquisition for the wash-sale rule) or keeps it.
+    Returns ``(state, status)``.
+    """
+    for amount in (dividend, interest, exempt_interest, st_capital_gain, lt_capital_gain,
+                   return_of_capital):
+        if not (math.isfinite(amount) and amount >= 0.0):
+            return state, ERR_BAD_AMOUNT
+    if not (math.isfinite(qualified_fraction) and 0.0 <= qualified_fraction <= 1.0):
+        return state, ERR_BAD_AMOUNT
+    if not (math.isfinite(price) and price > 0.0):
+        return state, ERR_BAD_PRICE
+    status = check_event_day_nb(state, day)
+    if status != OK:
+        return state, status
+    state.counters[CNT_LAST_DAY] = day
+    year = year_of_nb(day)
+    row = year_index_nb(year)
+    per_share_cash = (
+        dividend + interest + exempt_interest + st_capital_gain + lt_capital_gain
+        + return_of_capital
+    )
+    qualified_per_share = dividend * qualified_fraction
+    n_accounts = state.head.shape[0]
+    account_cash = np.zeros(n_accounts)
+    lots = state.lots
+    for account in range(n_accounts):
+        taxable = state.account_kind[account] == TAXABLE
+        slot = state.head[account, asset]
+        while slot != NO_SLOT:
+            shares = lots.shares[slot]
+            account_cash[account] += shares * per_share_cash
+            if return_of_capital > 0.0:
+                reduction = min(shares * return_of_capital, lots.basis[slot])
+                excess = shares * return_of_capital - reduction
+                lots.basis[slot] -= reduction
+                state.audit[AUDIT_ROC_BASIS_REDUCTION] += reduction
+                if taxable and excess > 0.0:
+                    state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
+                    long_term = is_long_term_nb(lots.holding_start[slot], day)
+                    state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
+            if taxable:
+                income = state.year_income[row]
+                income[YEAR_QUALIFIED_DIVIDENDS] += shares * qualified_per_share
+                income[YEAR_NONQUALIFIED_DIVIDENDS] += shares * (dividend - qualified_per_share)
+                income[YEAR_INTEREST] += shares * interest
+                income[YEAR_EXEMPT_INTEREST] += shares * exempt_interest
+                income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares * st_capital_gain
+                income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares * lt_capital_gain
+                income[YEAR_RETURN_OF_CAPITAL] += shares * return_of_capital
+                if (
+                    qualified_per_share > 0.0
+                    and day - lots.acquired[slot] < QUALIFIED_HOLDING_DAYS
+                ):
+                    add_provisional_qualified_nb(state, slot, year, qualified_per_share)
+            slot = lots.next_slot[slot]
+    for account in range(n_accounts):
+        cash = account_cash[account]
+        if cash <= 0.0:
+            continue
+        if state.account_reinvest[account]:
+            state, _ = acquire_nb(state, account, asset, cash / price, cash, day)
+        else:
+            state.cash[account] += cash
+    return state, OK
+
+
+distribute_nb = njit(cache=True)(distribute)
+
+
+def split(state, asset, day, ratio):
+    """Apply a stock split of ``ratio`` new shares per old share (2.0 for 2-for-1).
+
+    No tax; each lot keeps its total basis over ``ratio`` times the shares (IRC §305(a),
+    §307; Pub 550 "Stock Splits"). Open wash-sale windows of the asset and provisional
+    qualified-dividend amounts are restated per new share. Returns ``(state, status)``.
+    """
+    if not (math.isfinite(ratio) and ratio > 0.0):
+        return state, ERR_BAD_RATIO
+    status = check_event_day_nb(state, day)
+    if status != OK:
+        return state, status
+    state.counters[CNT_LAST_DAY] = day
+    lots = state.lots
+    for account in range(state.head.shape[0]):
+        slot = state.head[account, asset]
+        while slot != NO_SLOT:
+            lots.shares[slot] *= ratio
+            for k in range(N_PENDING_QUALIFIED):
+                lots.pending_per_share[slot, k] /= ratio
+            slot = lots.next_slot[slot]
+    for k in range(state.counters[CNT_PENDING]):
+        record = state.realized[state.pending[k]]
+        if record["asset"] == asset:
+            record["loss_shares_open"] *= ratio
+            record["loss_per_open_share"] /= ratio
+    return state, OK
+
+
+split_nb = njit(cache=True)(split)

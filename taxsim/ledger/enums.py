@@ -1,0 +1,172 @@
+"""Constants, codes and record dtypes shared by the ledger kernels (vectorbt-style ``enums``).
+
+Kernels see only integers and arrays; this module gives the integers names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Account kinds (IRS: taxable brokerage; traditional IRA / 401(k); Roth).
+TAXABLE = 0
+TAX_DEFERRED = 1
+TAX_EXEMPT = 2
+ACCOUNT_KIND_CODES = {"taxable": TAXABLE, "tax_deferred": TAX_DEFERRED, "tax_exempt": TAX_EXEMPT}
+
+FILING_STATUSES = {"single", "married_joint", "married_separate", "head_of_household"}
+
+# Lot relief methods.
+FIFO = 0
+LIFO = 1
+HIFO = 2
+TAX_OPTIMAL = 3
+SPECIFIC = 4
+AVERAGE = 5
+LOT_METHOD_CODES = {
+    "fifo": FIFO,
+    "lifo": LIFO,
+    "hifo": HIFO,
+    "tax_optimal": TAX_OPTIMAL,
+    "specific": SPECIFIC,
+    "average": AVERAGE,
+}
+LOT_METHOD_NAMES = {code: name for name, code in LOT_METHOD_CODES.items()}
+
+# Loss conventions (see annual_tax.py).
+STANDALONE = 0
+OFFSET = 1
+LOSS_CONVENTION_CODES = {"standalone": STANDALONE, "offset": OFFSET}
+
+# Kernel status codes: 0 is success; a failing kernel has changed nothing.
+OK = 0
+ERR_NOT_ENOUGH_SHARES = 1
+ERR_BAD_SHARES = 2
+ERR_BAD_PRICE = 3
+ERR_DATE_BACKWARDS = 4
+ERR_YEAR_CLOSED = 5
+ERR_UNKNOWN_LOT = 6
+ERR_BAD_RATIO = 7
+ERR_BAD_AMOUNT = 8
+ERR_YEAR_RANGE = 9
+STATUS_MESSAGES = {
+    ERR_NOT_ENOUGH_SHARES: "not enough shares held",
+    ERR_BAD_SHARES: "shares must be finite and positive",
+    ERR_BAD_PRICE: "price must be finite and positive",
+    ERR_DATE_BACKWARDS: "date is before the previous event",
+    ERR_YEAR_CLOSED: "the year of this date is already closed",
+    ERR_UNKNOWN_LOT: "unknown or closed lot id for this account and asset",
+    ERR_BAD_RATIO: "split ratio must be finite and positive",
+    ERR_BAD_AMOUNT: "distribution amounts must be finite and non-negative",
+    ERR_YEAR_RANGE: "date outside the supported years",
+}
+
+# Years kept in the annual tables: index = year - FIRST_YEAR.
+FIRST_YEAR = 1900
+N_YEARS = 300
+
+# Columns of the rate table (TaxProfile.rate_table).
+RATE_ORDINARY = 0
+RATE_LONG_TERM = 1
+RATE_QUALIFIED_DIVIDEND = 2
+RATE_NIIT = 3
+RATE_STATE = 4
+RATE_LOSS_LIMIT = 5
+N_RATE_FIELDS = 6
+
+# Columns of the per-year income table (taxable accounts only), dollars.
+YEAR_ST_GAIN = 0  # realized short-term gain (loss negative), after wash-sale adjustments
+YEAR_LT_GAIN = 1  # realized long-term gain
+YEAR_QUALIFIED_DIVIDENDS = 2
+YEAR_NONQUALIFIED_DIVIDENDS = 3
+YEAR_INTEREST = 4
+YEAR_EXEMPT_INTEREST = 5
+YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS = 6  # taxed as ordinary dividends (Pub 550)
+YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS = 7  # Schedule D line 13
+YEAR_RETURN_OF_CAPITAL = 8  # nondividend distributions received (basis reduction + excess)
+YEAR_WASH_DISALLOWED = 9
+YEAR_WASH_LOST = 10
+YEAR_PROCEEDS = 11
+N_YEAR_FIELDS = 12
+YEAR_FIELD_NAMES = (
+    "st_gain",
+    "lt_gain",
+    "qualified_dividends",
+    "nonqualified_dividends",
+    "interest",
+    "exempt_interest",
+    "st_capital_gain_distributions",
+    "lt_capital_gain_distributions",
+    "return_of_capital",
+    "wash_disallowed",
+    "wash_lost",
+    "proceeds",
+)
+
+# Columns of the annual tax result (annual_tax.compute_year_tax).
+TAX_NET_ST = 0
+TAX_NET_LT = 1
+TAX_LOSS_DEDUCTION = 2
+TAX_CARRY_ST_OUT = 3
+TAX_CARRY_LT_OUT = 4
+TAX_ORDINARY_BASE = 5
+TAX_LT_GAIN_BASE = 6
+TAX_QUALIFIED_BASE = 7
+TAX_FEDERAL_ORDINARY = 8
+TAX_FEDERAL_PREFERENTIAL = 9
+TAX_NIIT = 10
+TAX_STATE = 11
+TAX_TOTAL = 12
+N_TAX_FIELDS = 13
+TAX_FIELD_NAMES = (
+    "net_st",
+    "net_lt",
+    "loss_deduction",
+    "carryforward_st_out",
+    "carryforward_lt_out",
+    "ordinary_base",
+    "lt_gain_base",
+    "qualified_base",
+    "federal_ordinary_tax",
+    "federal_preferential_tax",
+    "niit",
+    "state_tax",
+    "total_tax",
+)
+
+# Ledger counters (int64 array).
+CNT_SLOTS_USED = 0  # high-water mark of lot slots
+CNT_FREE = 1  # slots on the free stack
+CNT_NEXT_LOT_ID = 2
+CNT_SALE_ROWS = 3  # rows in the realized records
+CNT_NEXT_SALE_ID = 4
+CNT_PENDING = 5  # entries in the open wash-window list
+CNT_LAST_DAY = 6
+CNT_LAST_CLOSED_YEAR = 7
+N_COUNTERS = 8
+
+NO_SLOT = -1
+NO_DAY = -(2**40)
+
+# Realized sale records, one per (sale, lot) portion.
+realized_dtype = np.dtype(
+    [
+        ("sale_id", np.int64),
+        ("lot_id", np.int64),
+        ("origin", np.int64),
+        ("account", np.int64),
+        ("asset", np.int64),
+        ("taxable", np.bool_),
+        ("shares", np.float64),
+        ("acquired", np.int64),
+        ("holding_start", np.int64),
+        ("sold", np.int64),
+        ("proceeds", np.float64),
+        ("basis", np.float64),
+        ("wash_disallowed", np.float64),
+        ("wash_lost", np.float64),
+        ("long_term", np.bool_),
+        ("loss_shares_open", np.float64),  # loss shares still open to wash-sale matching
+        ("loss_per_open_share", np.float64),  # dollars per open share (rescaled by splits)
+    ],
+    align=True,
+)

@@ -1,0 +1,459 @@
+"""``Ledger``: the interactive face of the numba ledger (pandas in, pandas out).
+
+Each call checks its arguments, converts them to numbers once and calls one kernel; a kernel
+that refuses an event has changed nothing, and the facade raises :class:`LedgerError` naming
+the account, asset, date or lot. See ``taxsim/ledger/README.md`` for the rules and conventions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from taxsim.dates import to_datetime_index, to_day, to_timestamp, year_of
+from taxsim.ledger import enums
+from taxsim.ledger.annual_tax import close_year_nb, liquidation_tax_nb, market_value_nb
+from taxsim.ledger.distributions import distribute_nb, split_nb
+from taxsim.ledger.household import Household, TaxProfile
+from taxsim.ledger.lots import buy_nb, sell_nb
+from taxsim.ledger.state import (
+    AUDIT_FIELD_NAMES,
+    NO_SLOT,
+    LedgerState,
+    copy_state,
+    new_state,
+)
+
+
+class LedgerError(ValueError):
+    """An event the ledger refuses; the message names the item. The ledger is unchanged."""
+
+
+_NO_LOTS = (np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+
+class Ledger:
+    """A household's tax-lot ledger.
+
+    Parameters
+    ----------
+    household : Household
+        Accounts, filing status and wash-sale identity groups.
+    assets : sequence of str
+        Tickers the ledger may hold.
+    tax_profile : TaxProfile, optional
+        Rates by year (default: 2025 top federal rates, no state tax).
+    loss_convention : {"standalone", "offset"}
+        How losses are valued; named in every output (see ``annual_tax.py``).
+    carryforward : (float, float)
+        Capital loss carried in from before the first year, (short-term, long-term), positive
+        dollars.
+    """
+
+    def __init__(
+        self,
+        household: Household,
+        assets: Sequence[str],
+        tax_profile: TaxProfile | None = None,
+        loss_convention: str = "standalone",
+        carryforward: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
+        if not isinstance(household, Household):
+            raise LedgerError(f"household must be a Household, got {type(household).__name__}")
+        assets = tuple(assets)
+        if not assets or len(set(assets)) != len(assets):
+            raise LedgerError(f"assets must be unique tickers, got {list(assets)}")
+        if loss_convention not in enums.LOSS_CONVENTION_CODES:
+            raise LedgerError(
+                f"loss_convention must be one of {sorted(enums.LOSS_CONVENTION_CODES)}, "
+                f"got {loss_convention!r}"
+            )
+        carry_st, carry_lt = (float(value) for value in carryforward)
+        if not (carry_st >= 0 and carry_lt >= 0 and math.isfinite(carry_st + carry_lt)):
+            raise LedgerError(f"carryforward must be two non-negative amounts, got {carryforward}")
+        self.household = household
+        self.assets = assets
+        self.tax_profile = tax_profile if tax_profile is not None else TaxProfile()
+        self.loss_convention = loss_convention
+        self._asset_index = {asset: index for index, asset in enumerate(assets)}
+        self._state: LedgerState = new_state(
+            account_kind=np.array(
+                [enums.ACCOUNT_KIND_CODES[a.kind] for a in household.accounts], np.int64
+            ),
+            account_reinvest=np.array([a.reinvest for a in household.accounts], np.bool_),
+            asset_group=household.group_codes(assets),
+            rates=self.tax_profile.rate_table(household.loss_limit),
+            loss_convention=enums.LOSS_CONVENTION_CODES[loss_convention],
+            carryforward_st=carry_st,
+            carryforward_lt=carry_lt,
+        )
+
+    # ----------------------------------------------------------------- argument checks
+    def _account(self, account: str) -> int:
+        try:
+            return self.household.account_index(account)
+        except ValueError as error:
+            raise LedgerError(str(error)) from None
+
+    def _asset(self, asset: str) -> int:
+        if asset not in self._asset_index:
+            raise LedgerError(f"unknown asset {asset!r}; the ledger has {list(self.assets)}")
+        return self._asset_index[asset]
+
+    @staticmethod
+    def _day(date) -> int:
+        try:
+            return to_day(date)
+        except (ValueError, TypeError) as error:
+            raise LedgerError(f"not a date: {date!r} ({error})") from None
+
+    @staticmethod
+    def _number(value, what: str) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise LedgerError(f"{what} must be a number, got {value!r}") from None
+        return number
+
+    def _raise(self, status: int, context: str) -> None:
+        if status != enums.OK:
+            raise LedgerError(f"{context}: {enums.STATUS_MESSAGES[status]}")
+
+    # ----------------------------------------------------------------- events
+    def buy(self, account: str, asset: str, shares: float, price: float, date) -> int:
+        """Buy ``shares`` of ``asset`` at ``price`` (dollars per share); returns the lot id."""
+        account_index, asset_index = self._account(account), self._asset(asset)
+        day = self._day(date)
+        shares = self._number(shares, "shares")
+        price = self._number(price, "price")
+        state, status, lot_id = buy_nb(self._state, account_index, asset_index, shares, price, day)
+        self._raise(
+            status, f"buy {shares} {asset} at {price} in {account} on {to_timestamp(day).date()}"
+        )
+        self._state = state
+        return int(lot_id)
+
+    def _sell_arguments(self, account, asset, shares, price, date, method, lots):
+        account_index, asset_index = self._account(account), self._asset(asset)
+        day = self._day(date)
+        price = self._number(price, "price")
+        if method not in enums.LOT_METHOD_CODES:
+            raise LedgerError(
+                f"lot method must be one of {sorted(enums.LOT_METHOD_CODES)}, got {method!r}"
+            )
+        if method == "specific":
+            if not isinstance(lots, Mapping) or not lots:
+                raise LedgerError("method 'specific' needs lots={lot_id: shares, ...}")
+            ids = np.array([int(lot_id) for lot_id in lots], np.int64)
+            amounts = np.array([self._number(v, "lot shares") for v in lots.values()], np.float64)
+            if shares is None:
+                shares = float(amounts.sum())
+        else:
+            if lots is not None:
+                raise LedgerError(f"lots= is only for method 'specific', not {method!r}")
+            ids, amounts = _NO_LOTS
+        shares = self._number(shares, "shares")
+        return (account_index, asset_index, shares, price, day,
+                enums.LOT_METHOD_CODES[method], ids, amounts)
+
+    def sell(
+        self,
+        account: str,
+        asset: str,
+        shares: float | None,
+        price: float,
+        date,
+        method: str = "fifo",
+        lots: Mapping[int, float] | None = None,
+    ) -> pd.DataFrame:
+        """Sell ``shares`` of ``asset`` at ``price``; returns this sale's realized rows.
+
+        ``method``: fifo, lifo, hifo, tax_optimal, average or specific (with
+        ``lots={lot_id: shares}``; ``shares`` may then be None, meaning their sum).
+        """
+        arguments = self._sell_arguments(account, asset, shares, price, date, method, lots)
+        state, status, first_row, n_rows = sell_nb(self._state, *arguments)
+        self._raise(
+            status,
+            f"sell {arguments[2]} {asset} from {account} on {to_timestamp(arguments[4]).date()}"
+            + (f" (lots {dict(lots)})" if lots else ""),
+        )
+        self._state = state
+        return self._realized_frame(first_row, first_row + n_rows)
+
+    def what_if_sell(
+        self,
+        account: str,
+        asset: str,
+        shares: float | None,
+        price: float,
+        date,
+        method: str = "fifo",
+        lots: Mapping[int, float] | None = None,
+    ) -> dict:
+        """The tax impact of a proposed sale, without making it.
+
+        Returns a dict: ``rows`` (the realized rows the sale would write, wash sales with the
+        current holdings applied), ``realized_gain`` (dollars after wash-sale adjustments),
+        ``tax_change`` (dollars: the year's tax with the sale minus without, under the
+        ledger's loss convention and carryforwards), and ``convention``.
+        """
+        arguments = self._sell_arguments(account, asset, shares, price, date, method, lots)
+        year = year_of(arguments[4])
+        before = _year_tax_if_closed(self._state, year)
+        trial = copy_state(self._state)
+        trial, status, first_row, n_rows = sell_nb(trial, *arguments)
+        self._raise(status, f"what-if sell {arguments[2]} {asset} from {account}")
+        after = _year_tax_if_closed(trial, year)
+        rows = _realized_rows_frame(self, trial, first_row, first_row + n_rows)
+        return {
+            "rows": rows,
+            "realized_gain": float(rows["gain"].sum()) if len(rows) else 0.0,
+            "tax_change": after - before,
+            "convention": self.loss_convention,
+        }
+
+    def distribute(
+        self,
+        asset: str,
+        date,
+        price: float,
+        dividend: float = 0.0,
+        qualified_fraction: float = 1.0,
+        interest: float = 0.0,
+        exempt_interest: float = 0.0,
+        st_capital_gain: float = 0.0,
+        lt_capital_gain: float = 0.0,
+        return_of_capital: float = 0.0,
+    ) -> None:
+        """Pay a distribution to every holder of ``asset``; amounts in dollars per share.
+
+        ``price`` (dollars per share) is the reinvestment price. ``qualified_fraction`` is the
+        share of ``dividend`` that is qualified before the holding test.
+        """
+        asset_index = self._asset(asset)
+        day = self._day(date)
+        values = [
+            self._number(value, name)
+            for name, value in (
+                ("price", price),
+                ("dividend", dividend),
+                ("qualified_fraction", qualified_fraction),
+                ("interest", interest),
+                ("exempt_interest", exempt_interest),
+                ("st_capital_gain", st_capital_gain),
+                ("lt_capital_gain", lt_capital_gain),
+                ("return_of_capital", return_of_capital),
+            )
+        ]
+        state, status = distribute_nb(self._state, asset_index, day, *values)
+        self._raise(status, f"distribution of {asset} on {to_timestamp(day).date()}")
+        self._state = state
+
+    def split(self, asset: str, date, ratio: float) -> None:
+        """Split ``asset``: ``ratio`` new shares per old share (2.0 for a 2-for-1)."""
+        asset_index = self._asset(asset)
+        day = self._day(date)
+        ratio = self._number(ratio, "ratio")
+        state, status = split_nb(self._state, asset_index, day, ratio)
+        self._raise(status, f"split of {asset} on {to_timestamp(day).date()} (ratio {ratio})")
+        self._state = state
+
+    def close_year(self, year: int) -> float:
+        """Compute ``year``'s tax; returns the amount due now (dollars, negative = refund)."""
+        status, due = close_year_nb(self._state, int(year))
+        self._raise(status, f"close year {year}")
+        return float(due)
+
+    # ----------------------------------------------------------------- questions
+    def cash(self, account: str) -> float:
+        """Cash of ``account`` (dollars): sales and kept distributions in, purchases out."""
+        return float(self._state.cash[self._account(account)])
+
+    def lots(self) -> pd.DataFrame:
+        """Open lots, one row each, in account, asset and acquisition order."""
+        state = self._state
+        book = state.lots
+        slots = []
+        n_accounts, n_assets = state.head.shape
+        for account in range(n_accounts):
+            for asset in range(n_assets):
+                slot = state.head[account, asset]
+                while slot != NO_SLOT:
+                    slots.append(slot)
+                    slot = book.next_slot[slot]
+        slots = np.array(slots, np.int64)
+        frame = pd.DataFrame(
+            {
+                "lot_id": book.lot_id[slots],
+                "account": pd.Categorical.from_codes(
+                    book.account[slots], self.household.account_names
+                ),
+                "asset": pd.Categorical.from_codes(book.asset[slots], self.assets),
+                "shares": book.shares[slots],
+                "basis": book.basis[slots],
+                "basis_per_share": book.basis[slots] / book.shares[slots],
+                "acquired": to_datetime_index(book.acquired[slots]),
+                "holding_start": to_datetime_index(book.holding_start[slots]),
+                "wash_adjustment": book.wash_adjustment[slots],
+                "replacement": book.replacement[slots],
+            }
+        )
+        return frame
+
+    def _realized_frame(self, start: int, stop: int) -> pd.DataFrame:
+        return _realized_rows_frame(self, self._state, start, stop)
+
+    def realized(self) -> pd.DataFrame:
+        """Every sold (sale, lot) portion, taxable and tax-advantaged accounts alike."""
+        return self._realized_frame(0, int(self._state.counters[enums.CNT_SALE_ROWS]))
+
+    def form_8949(self) -> pd.DataFrame:
+        """Taxable sales in Form 8949 columns (Part I short-term / Part II long-term).
+
+        ``code`` is "W" where a wash-sale loss was disallowed, with the disallowed amount as a
+        positive ``adjustment`` (Form 8949 instructions, column (g)); ``gain`` = proceeds -
+        basis + adjustment. ``box`` assumes basis reported to the IRS (A for short, D for long).
+        """
+        rows = self.realized()
+        rows = rows[rows["taxable"]].reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "description": rows["shares"].map(lambda s: f"{s:g} sh ")
+                + rows["asset"].astype(str),
+                "acquired": rows["acquired"],
+                "sold": rows["sold"],
+                "proceeds": rows["proceeds"],
+                "basis": rows["basis"],
+                "code": np.where(rows["wash_disallowed"] > 0, "W", ""),
+                "adjustment": rows["wash_disallowed"],
+                "gain": rows["gain"],
+                "term": rows["term"],
+                "box": np.where(rows["term"] == "long", "D", "A"),
+                "account": rows["account"],
+            }
+        )
+
+    def annual_tax(self) -> pd.DataFrame:
+        """One row per year from the first with income through the last closed one.
+
+        Income columns (dollars, taxable accounts), the Schedule D results, the tax by part,
+        ``total_tax`` (as recomputed at the last close, retroactive adjustments included),
+        ``due`` (what was payable at that year's close) and the conventions.
+        """
+        state = self._state
+        last_closed = int(state.counters[enums.CNT_LAST_CLOSED_YEAR])
+        if last_closed < enums.FIRST_YEAR:
+            return pd.DataFrame(columns=["year", *enums.YEAR_FIELD_NAMES, *enums.TAX_FIELD_NAMES])
+        from taxsim.ledger.annual_tax import first_active_year_nb
+
+        first = int(first_active_year_nb(state))
+        last = last_closed - enums.FIRST_YEAR
+        years = np.arange(first, last + 1)
+        frame = pd.DataFrame(state.year_income[years], columns=list(enums.YEAR_FIELD_NAMES))
+        frame.insert(0, "year", years + enums.FIRST_YEAR)
+        taxes = pd.DataFrame(state.year_tax[years], columns=list(enums.TAX_FIELD_NAMES))
+        frame = pd.concat([frame, taxes], axis=1)
+        carry_st = np.concatenate([[state.tax_settings[1]], frame["carryforward_st_out"][:-1]])
+        carry_lt = np.concatenate([[state.tax_settings[2]], frame["carryforward_lt_out"][:-1]])
+        frame.insert(len(enums.YEAR_FIELD_NAMES) + 1, "carryforward_st_in", carry_st)
+        frame.insert(len(enums.YEAR_FIELD_NAMES) + 2, "carryforward_lt_in", carry_lt)
+        frame["due"] = state.year_due[years]
+        frame["loss_convention"] = self.loss_convention
+        frame["tax_profile"] = self.tax_profile.name
+        return frame
+
+    def liquidation(self, date, prices: Mapping[str, float], tax_deferred_rate: float = 0.0):
+        """Tax and after-tax value if every taxable lot were sold on ``date`` at ``prices``.
+
+        Parameters
+        ----------
+        prices : mapping of ticker to dollars per share
+            Needed for every asset held.
+        tax_deferred_rate : float
+            Fraction of tax-deferred (traditional IRA) value lost to income tax on withdrawal;
+            0 (default) values those accounts pre-tax. Roth accounts are never taxed.
+
+        Returns a dict: ``market_value`` by account and in total, ``cash``,
+        ``liquidation_tax`` (dollars, under the ledger's loss convention), ``tax_deferred_tax``
+        and ``liquidation_value`` (market value + cash - both taxes).
+        """
+        day = self._day(date)
+        price_array = np.full(len(self.assets), np.nan)
+        for asset, price in prices.items():
+            price_array[self._asset(asset)] = self._number(price, f"price of {asset}")
+        held = self.lots()
+        missing = sorted(set(held["asset"].astype(str)) - {a for a in prices})
+        if missing:
+            raise LedgerError(f"liquidation on {to_timestamp(day).date()}: no price for {missing}")
+        values = market_value_nb(self._state, np.nan_to_num(price_array))
+        tax = float(liquidation_tax_nb(self._state, day, np.nan_to_num(price_array)))
+        deferred = sum(
+            values[i] + self._state.cash[i]
+            for i, account in enumerate(self.household.accounts)
+            if account.kind == "tax_deferred"
+        ) * float(tax_deferred_rate)
+        total_value = float(values.sum() + self._state.cash.sum())
+        names = self.household.account_names
+        return {
+            "market_value": dict(zip(names, map(float, values), strict=True)),
+            "cash": float(self._state.cash.sum()),
+            "liquidation_tax": tax,
+            "tax_deferred_tax": float(deferred),
+            "liquidation_value": total_value - tax - float(deferred),
+            "convention": self.loss_convention,
+        }
+
+    def audit(self) -> dict:
+        """Running totals for conservation checks (dollars): basis in, relieved, wash-sale
+        amounts carried to basis or lost, return-of-capital basis reductions and excess gains,
+        and the open basis now."""
+        totals = dict(zip(AUDIT_FIELD_NAMES, map(float, self._state.audit), strict=True))
+        totals["open_basis"] = float(self.lots()["basis"].sum())
+        return totals
+
+    def __repr__(self) -> str:
+        n_lots = len(self.lots())
+        return (
+            f"Ledger({len(self.household.accounts)} accounts, {len(self.assets)} assets, "
+            f"{n_lots} open lots, loss convention {self.loss_convention!r}, "
+            f"tax profile {self.tax_profile.name!r})"
+        )
+
+
+def _year_tax_if_closed(state: LedgerState, year: int) -> float:
+    """``year``'s tax as if it were closed now, on a copy of the state (dollars)."""
+    from taxsim.ledger.annual_tax import tax_chain_nb
+
+    scratch = np.zeros((enums.N_YEARS, enums.N_TAX_FIELDS))
+    row = year - enums.FIRST_YEAR
+    tax_chain_nb(state, state.year_income, row, scratch)
+    return float(scratch[row, enums.TAX_TOTAL])
+
+
+def _realized_rows_frame(ledger: Ledger, state: LedgerState, start: int, stop: int):
+    records = state.realized[start:stop]
+    return pd.DataFrame(
+        {
+            "sale_id": records["sale_id"],
+            "lot_id": records["lot_id"],
+            "account": pd.Categorical.from_codes(
+                records["account"], ledger.household.account_names
+            ),
+            "asset": pd.Categorical.from_codes(records["asset"], ledger.assets),
+            "taxable": records["taxable"],
+            "shares": records["shares"],
+            "acquired": to_datetime_index(records["acquired"]),
+            "holding_start": to_datetime_index(records["holding_start"]),
+            "sold": to_datetime_index(records["sold"]),
+            "proceeds": records["proceeds"],
+            "basis": records["basis"],
+            "wash_disallowed": records["wash_disallowed"],
+            "wash_lost": records["wash_lost"],
+            "gain": records["proceeds"] - records["basis"] + records["wash_disallowed"],
+            "term": np.where(records["long_term"], "long", "short"),
+        }
+    )

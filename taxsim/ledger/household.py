@@ -1,0 +1,227 @@
+"""Household, accounts and the tax profile: the plain-Python configuration of a ledger.
+
+Nothing here runs inside a kernel; :func:`TaxProfile.rate_table` and the household's arrays are
+what the kernels receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from taxsim.ledger.enums import (
+    ACCOUNT_KIND_CODES,
+    FILING_STATUSES,
+    FIRST_YEAR,
+    N_RATE_FIELDS,
+    N_YEARS,
+    RATE_LONG_TERM,
+    RATE_LOSS_LIMIT,
+    RATE_NIIT,
+    RATE_ORDINARY,
+    RATE_QUALIFIED_DIVIDEND,
+    RATE_STATE,
+)
+
+
+class ConfigError(ValueError):
+    """A household, account or tax-profile setting that cannot be used; names the field."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account of a household.
+
+    Parameters
+    ----------
+    name : str
+        Unique name within the household, used in every output.
+    kind : {"taxable", "tax_deferred", "tax_exempt"}
+        Taxable brokerage; traditional IRA / 401(k) (tax-deferred); Roth (tax-exempt).
+    owner : str
+        Owner tag (e.g. a spouse). Wash-sale checks span every owner of the household
+        (IRS Pub 550: a purchase by your spouse counts).
+    reinvest : bool
+        Reinvest distributions as new lots (True) or keep them as cash (False).
+    """
+
+    name: str
+    kind: str = "taxable"
+    owner: str = ""
+    reinvest: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"account name must be a non-empty string, got {self.name!r}")
+        if self.kind not in ACCOUNT_KIND_CODES:
+            raise ConfigError(
+                f"account {self.name!r}: kind must be one of {sorted(ACCOUNT_KIND_CODES)}, "
+                f"got {self.kind!r}"
+            )
+
+    @property
+    def taxable(self) -> bool:
+        return self.kind == "taxable"
+
+
+@dataclass(frozen=True)
+class Household:
+    """Accounts taxed together on one return, with the wash-sale identity groups.
+
+    Parameters
+    ----------
+    accounts : sequence of Account
+        At least one; names unique.
+    filing_status : {"single", "married_joint", "married_separate", "head_of_household"}
+        Sets the capital-loss deduction limit: $3,000, or $1,500 married filing separately
+        (IRC §1211(b)).
+    identity_groups : mapping of ticker to group name, optional
+        Tickers in one group are "substantially identical" for the wash-sale rule (IRC §1091).
+        A ticker not in the mapping is its own group.
+    """
+
+    accounts: tuple[Account, ...]
+    filing_status: str = "single"
+    identity_groups: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        accounts = tuple(self.accounts)
+        if not accounts:
+            raise ConfigError("household.accounts: at least one account is needed")
+        for account in accounts:
+            if not isinstance(account, Account):
+                raise ConfigError(f"household.accounts: {account!r} is not an Account")
+        names = [account.name for account in accounts]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ConfigError(f"household.accounts: duplicate account names {duplicated}")
+        if self.filing_status not in FILING_STATUSES:
+            raise ConfigError(
+                f"household.filing_status must be one of {sorted(FILING_STATUSES)}, "
+                f"got {self.filing_status!r}"
+            )
+        object.__setattr__(self, "accounts", accounts)
+        object.__setattr__(
+            self, "identity_groups", MappingProxyType(dict(self.identity_groups or {}))
+        )
+
+    @property
+    def account_names(self) -> tuple[str, ...]:
+        return tuple(account.name for account in self.accounts)
+
+    def account_index(self, name: str) -> int:
+        for index, account in enumerate(self.accounts):
+            if account.name == name:
+                return index
+        raise ConfigError(f"unknown account {name!r}; the household has {list(self.account_names)}")
+
+    @property
+    def loss_limit(self) -> float:
+        """Net capital loss deductible against ordinary income per year, dollars.
+
+        $3,000, or $1,500 for married filing separately (IRC §1211(b); Schedule D line 21).
+        """
+        return 1500.0 if self.filing_status == "married_separate" else 3000.0
+
+    def group_codes(self, assets: tuple[str, ...]) -> np.ndarray:
+        """Identity-group number of each asset (int64), equal numbers = substantially identical."""
+        group_names = [self.identity_groups.get(asset, f"__own__{asset}") for asset in assets]
+        numbering: dict[str, int] = {}
+        return np.array(
+            [numbering.setdefault(name, len(numbering)) for name in group_names], dtype=np.int64
+        )
+
+
+@dataclass(frozen=True)
+class TaxRates:
+    """Marginal rates of one year, as fractions.
+
+    ``ordinary`` taxes interest, non-qualified dividends and net short-term gains;
+    ``long_term`` net long-term capital gains; ``qualified_dividend`` qualified dividends
+    (IRC §1(h)(11); equal to ``long_term`` since 2003); ``niit`` the net investment income tax
+    (IRC §1411, 3.8% from 2013, 0 to disable); ``state`` a flat state rate on the same base.
+    """
+
+    ordinary: float = 0.37
+    long_term: float = 0.20
+    qualified_dividend: float = 0.20
+    niit: float = 0.038
+    state: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("ordinary", "long_term", "qualified_dividend", "niit", "state"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= float(value) < 1.0):
+                raise ConfigError(f"tax rate {name!r} must be a fraction in [0, 1), got {value!r}")
+
+
+# Top US federal marginal rates (IRC §1, §1(h), §1411; annual Rev. Procs.). Before 2003
+# dividends were ordinary income; NIIT starts in 2013.
+US_TOP_FEDERAL_HISTORY: dict[int, TaxRates] = {
+    1998: TaxRates(0.396, 0.20, 0.396, 0.0),
+    2001: TaxRates(0.391, 0.20, 0.391, 0.0),
+    2002: TaxRates(0.386, 0.20, 0.386, 0.0),
+    2003: TaxRates(0.35, 0.15, 0.15, 0.0),
+    2013: TaxRates(0.396, 0.20, 0.20, 0.038),
+    2018: TaxRates(0.37, 0.20, 0.20, 0.038),
+}
+
+
+@dataclass(frozen=True)
+class TaxProfile:
+    """Tax rates by year plus the household's filing conventions.
+
+    Parameters
+    ----------
+    default : TaxRates
+        Rates for every year not in ``by_year`` (default: 2025 top federal, 37% ordinary,
+        20% long-term and qualified, 3.8% NIIT, no state tax).
+    by_year : mapping of int to TaxRates, optional
+        Rates from a year on: a year uses the entry of the latest key not after it, or ``rates``
+        if there is none.
+    name : str
+        Label printed with every result.
+    """
+
+    default: TaxRates = field(default_factory=TaxRates)
+    by_year: Mapping[int, TaxRates] = field(default_factory=dict)
+    name: str = "2025 top federal (37% / 20% / 3.8% NIIT)"
+
+    def __post_init__(self) -> None:
+        for year, rates in dict(self.by_year).items():
+            if not isinstance(rates, TaxRates):
+                raise ConfigError(f"tax_profile.by_year[{year}] must be TaxRates, got {rates!r}")
+        object.__setattr__(self, "by_year", MappingProxyType(dict(self.by_year)))
+
+    @classmethod
+    def us_top_historical(cls, state: float = 0.0) -> TaxProfile:
+        """Top federal rates of each year since 1998, plus a flat state rate."""
+        by_year = {
+            year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, state)
+            for year, r in US_TOP_FEDERAL_HISTORY.items()
+        }
+        return cls(default=by_year[2018], by_year=by_year, name="US top federal rates by year")
+
+    def rates(self, year: int) -> TaxRates:
+        """The rates in force in ``year``."""
+        applicable = [key for key in self.by_year if key <= year]
+        return self.by_year[max(applicable)] if applicable else self.default
+
+    def rate_table(self, loss_limit: float) -> np.ndarray:
+        """float64 array (N_YEARS, N_RATE_FIELDS) of rates by year index (year - FIRST_YEAR).
+
+        ``loss_limit`` (dollars) is the household's capital-loss deduction limit.
+        """
+        table = np.zeros((N_YEARS, N_RATE_FIELDS))
+        for row in range(N_YEARS):
+            rates = self.rates(FIRST_YEAR + row)
+            table[row, RATE_ORDINARY] = rates.ordinary
+            table[row, RATE_LONG_TERM] = rates.long_term
+            table[row, RATE_QUALIFIED_DIVIDEND] = rates.qualified_dividend
+            table[row, RATE_NIIT] = rates.niit
+            table[row, RATE_STATE] = rates.state
+            table[row, RATE_LOSS_LIMIT] = loss_limit
+        return table

@@ -1,0 +1,363 @@
+"""Buying and selling lots: acquisition, relief order by method, realized records.
+
+Sources: IRC §1012 and Treas. Reg. §1.1012-1(c) (identification of shares sold; FIFO when
+not identified), §1.1012-1(e) (average basis for fund shares), IRC §1222 and IRS Pub 550
+"Holding Period" (term), Pub 550 "Qualified Dividends" (holding test, see distributions.py).
+
+Every kernel validates its inputs before it changes anything and returns a status code
+(``enums.OK`` or an ``ERR_*``); on an error the state is untouched.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from taxsim.dates import is_long_term_nb, year_of_nb
+from taxsim.ledger.enums import (
+    AVERAGE,
+    CNT_LAST_CLOSED_YEAR,
+    CNT_LAST_DAY,
+    CNT_NEXT_LOT_ID,
+    CNT_NEXT_SALE_ID,
+    CNT_SALE_ROWS,
+    ERR_BAD_PRICE,
+    ERR_BAD_SHARES,
+    ERR_DATE_BACKWARDS,
+    ERR_NOT_ENOUGH_SHARES,
+    ERR_UNKNOWN_LOT,
+    ERR_YEAR_CLOSED,
+    ERR_YEAR_RANGE,
+    FIFO,
+    FIRST_YEAR,
+    HIFO,
+    LIFO,
+    N_YEARS,
+    NO_SLOT,
+    OK,
+    RATE_LONG_TERM,
+    RATE_NIIT,
+    RATE_ORDINARY,
+    RATE_STATE,
+    SPECIFIC,
+    TAXABLE,
+    YEAR_LT_GAIN,
+    YEAR_NONQUALIFIED_DIVIDENDS,
+    YEAR_PROCEEDS,
+    YEAR_QUALIFIED_DIVIDENDS,
+    YEAR_ST_GAIN,
+)
+from taxsim.ledger.state import (
+    AUDIT_BASIS_IN,
+    AUDIT_BASIS_RELIEVED,
+    N_PENDING_QUALIFIED,
+    SHARE_EPSILON,
+    append_pending_nb,
+    create_lot_nb,
+    ensure_lot_capacity_nb,
+    ensure_pending_capacity_nb,
+    ensure_realized_capacity_nb,
+    release_slot_nb,
+    shares_held_nb,
+    year_index_nb,
+)
+from taxsim.ledger.wash_sales import match_acquisition_nb, match_sale_portion_nb
+
+QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
+
+
+def check_event_day(state, day):
+    """Status of an event dated ``day``: dates never go backwards, closed years stay closed."""
+    if day < state.counters[CNT_LAST_DAY]:
+        return ERR_DATE_BACKWARDS
+    year = year_of_nb(day)
+    if year <= state.counters[CNT_LAST_CLOSED_YEAR]:
+        return ERR_YEAR_CLOSED
+    if year < FIRST_YEAR or year >= FIRST_YEAR + N_YEARS:
+        return ERR_YEAR_RANGE
+    return OK
+
+
+check_event_day_nb = njit(cache=True)(check_event_day)
+
+
+def acquire(state, account, asset, shares, cost, day):
+    """Open a lot bought or reinvested: ``shares`` for ``cost`` dollars on ``day``.
+
+    The new lot may be the replacement for a loss sale in the 30 days before (IRC §1091);
+    reinvested distributions are acquisitions too (Pub 550 "Wash Sales"). Returns
+    ``(state, lot_id)``. Inputs must have been validated.
+    """
+    state = ensure_lot_capacity_nb(state, 1)
+    lot_id = state.counters[CNT_NEXT_LOT_ID]
+    state.counters[CNT_NEXT_LOT_ID] += 1
+    slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, shares, cost)
+    state.audit[AUDIT_BASIS_IN] += cost
+    state.counters[CNT_LAST_DAY] = day
+    state = match_acquisition_nb(state, slot, day)
+    return state, lot_id
+
+
+acquire_nb = njit(cache=True)(acquire)
+
+
+def buy(state, account, asset, shares, price, day):
+    """Buy ``shares`` at ``price`` dollars per share; cash pays for it.
+
+    Returns ``(state, status, lot_id)``.
+    """
+    if not (math.isfinite(shares) and shares > 0.0):
+        return state, ERR_BAD_SHARES, 0
+    if not (math.isfinite(price) and price > 0.0):
+        return state, ERR_BAD_PRICE, 0
+    status = check_event_day_nb(state, day)
+    if status != OK:
+        return state, status, 0
+    cost = shares * price
+    state.cash[account] -= cost
+    state, lot_id = acquire_nb(state, account, asset, shares, cost, day)
+    return state, OK, lot_id
+
+
+buy_nb = njit(cache=True)(buy)
+
+
+def pool_average_basis(state, account, asset):
+    """Average basis (Treas. Reg. §1.1012-1(e)): every open share gets the mean basis.
+
+    Applied before an ``average`` sale; wash-sale adjustments are pooled the same way.
+    """
+    lots = state.lots
+    total_shares = 0.0
+    total_basis = 0.0
+    total_adjustment = 0.0
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        total_shares += lots.shares[slot]
+        total_basis += lots.basis[slot]
+        total_adjustment += lots.wash_adjustment[slot]
+        slot = lots.next_slot[slot]
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        fraction = lots.shares[slot] / total_shares
+        lots.basis[slot] = total_basis * fraction
+        lots.wash_adjustment[slot] = total_adjustment * fraction
+        slot = lots.next_slot[slot]
+
+
+pool_average_basis_nb = njit(cache=True)(pool_average_basis)
+
+
+def relief_order(state, account, asset, method, price, day):
+    """Open slots of (account, asset) in the order a sale by ``method`` relieves them.
+
+    FIFO: acquisition order (day, then lot id). LIFO: the reverse. HIFO: highest basis per
+    share first, ties FIFO. Tax-optimal: short-term losses, then long-term losses (largest loss
+    per share first), then the rest by increasing tax per dollar sold at the sale year's rates,
+    ties FIFO. Average: FIFO (after pooling).
+    """
+    lots = state.lots
+    count = 0
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        count += 1
+        slot = lots.next_slot[slot]
+    fifo = np.empty(count, np.int64)
+    slot = state.head[account, asset]
+    for i in range(count):
+        fifo[i] = slot
+        slot = lots.next_slot[slot]
+    if method == FIFO or method == AVERAGE:
+        return fifo
+    if method == LIFO:
+        return fifo[::-1].copy()
+    keys = np.empty(count, np.float64)
+    if method == HIFO:
+        for i in range(count):
+            keys[i] = -lots.basis[fifo[i]] / lots.shares[fifo[i]]
+        return fifo[np.argsort(keys, kind="mergesort")]
+    # TAX_OPTIMAL
+    rates = state.rates[year_index_nb(year_of_nb(day))]
+    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
+    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    categories = np.empty(count, np.float64)
+    for i in range(count):
+        gain_per_share = price - lots.basis[fifo[i]] / lots.shares[fifo[i]]
+        long_term = is_long_term_nb(lots.holding_start[fifo[i]], day)
+        if gain_per_share < 0.0:
+            categories[i] = 1.0 if long_term else 0.0
+            keys[i] = gain_per_share
+        else:
+            categories[i] = 2.0
+            keys[i] = gain_per_share * (long_rate if long_term else short_rate) / price
+    order = np.argsort(keys, kind="mergesort")
+    order = order[np.argsort(categories[order], kind="mergesort")]
+    return fifo[order]
+
+
+relief_order_nb = njit(cache=True)(relief_order)
+
+
+def find_slot(state, account, asset, lot_id):
+    """Slot of open lot ``lot_id`` in (account, asset), or NO_SLOT."""
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        if state.lots.lot_id[slot] == lot_id:
+            return slot
+        slot = state.lots.next_slot[slot]
+    return NO_SLOT
+
+
+find_slot_nb = njit(cache=True)(find_slot)
+
+
+def reclassify_early_sale_dividends(state, slot, sold_shares, day):
+    """Move provisional qualified dividends of shares sold before day 61 to ordinary.
+
+    IRC §1(h)(11)(B)(iii) and §246(c); Pub 550 "Qualified Dividends": a dividend is qualified
+    only if the shares were held more than 60 days in the 121-day window around the ex-date;
+    shares sold within 60 days of their acquisition fail it.
+    """
+    lots = state.lots
+    if day - lots.acquired[slot] >= QUALIFIED_HOLDING_DAYS:
+        return
+    for k in range(N_PENDING_QUALIFIED):
+        if lots.pending_year[slot, k] != 0:
+            amount = sold_shares * lots.pending_per_share[slot, k]
+            year = year_index_nb(lots.pending_year[slot, k])
+            state.year_income[year, YEAR_QUALIFIED_DIVIDENDS] -= amount
+            state.year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
+
+
+reclassify_early_sale_dividends_nb = njit(cache=True)(reclassify_early_sale_dividends)
+
+
+def relieve(state, slot, take, price, day, sale_id):
+    """Sell ``take`` shares of lot ``slot``: write a realized row, shrink or close the lot.
+
+    Returns the realized row index (capacity ensured).
+    """
+    lots = state.lots
+    lot_shares = lots.shares[slot]
+    closing = take >= lot_shares - SHARE_EPSILON
+    if closing:
+        take = lot_shares
+        portion_basis = lots.basis[slot]
+        portion_adjustment = lots.wash_adjustment[slot]
+    else:
+        portion_basis = lots.basis[slot] * (take / lot_shares)
+        portion_adjustment = lots.wash_adjustment[slot] * (take / lot_shares)
+    account = lots.account[slot]
+    taxable = state.account_kind[account] == TAXABLE
+    proceeds = price * take
+    long_term = is_long_term_nb(lots.holding_start[slot], day)
+    row = state.counters[CNT_SALE_ROWS]
+    state.counters[CNT_SALE_ROWS] += 1
+    record = state.realized[row]
+    record["sale_id"] = sale_id
+    record["lot_id"] = lots.lot_id[slot]
+    record["origin"] = lots.origin[slot]
+    record["account"] = account
+    record["asset"] = lots.asset[slot]
+    record["taxable"] = taxable
+    record["shares"] = take
+    record["acquired"] = lots.acquired[slot]
+    record["holding_start"] = lots.holding_start[slot]
+    record["sold"] = day
+    record["proceeds"] = proceeds
+    record["basis"] = portion_basis
+    record["wash_disallowed"] = 0.0
+    record["wash_lost"] = 0.0
+    record["long_term"] = long_term
+    record["loss_shares_open"] = 0.0
+    record["loss_per_open_share"] = 0.0
+    state.audit[AUDIT_BASIS_RELIEVED] += portion_basis
+    if taxable:
+        year = year_index_nb(year_of_nb(day))
+        state.year_income[year, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
+            proceeds - portion_basis
+        )
+        state.year_income[year, YEAR_PROCEEDS] += proceeds
+        reclassify_early_sale_dividends_nb(state, slot, take, day)
+    if closing:
+        release_slot_nb(state, slot)
+    else:
+        lots.shares[slot] = lot_shares - take
+        lots.basis[slot] -= portion_basis
+        lots.wash_adjustment[slot] -= portion_adjustment
+    return row
+
+
+relieve_nb = njit(cache=True)(relieve)
+
+
+def sell(state, account, asset, shares, price, day, method, specific_ids, specific_shares):
+    """Sell ``shares`` of ``asset`` from ``account`` at ``price``, relieving lots by ``method``.
+
+    For ``SPECIFIC``, ``specific_ids`` and ``specific_shares`` name the lots and shares (their
+    sum must equal ``shares``). Losses in a taxable account go through the wash-sale rule.
+    Returns ``(state, status, first_row, n_rows)``: the realized rows written.
+    """
+    if not (math.isfinite(shares) and shares > 0.0):
+        return state, ERR_BAD_SHARES, 0, 0
+    if not (math.isfinite(price) and price > 0.0):
+        return state, ERR_BAD_PRICE, 0, 0
+    status = check_event_day_nb(state, day)
+    if status != OK:
+        return state, status, 0, 0
+    held = shares_held_nb(state, account, asset)
+    if shares > held + SHARE_EPSILON:
+        return state, ERR_NOT_ENOUGH_SHARES, 0, 0
+    if method == SPECIFIC:
+        n_specific = specific_ids.shape[0]
+        slots = np.empty(n_specific, np.int64)
+        total = 0.0
+        for i in range(n_specific):
+            slots[i] = find_slot_nb(state, account, asset, specific_ids[i])
+            if slots[i] == NO_SLOT:
+                return state, ERR_UNKNOWN_LOT, 0, 0
+            for j in range(i):
+                if slots[j] == slots[i]:
+                    return state, ERR_UNKNOWN_LOT, 0, 0
+            take = specific_shares[i]
+            if not (math.isfinite(take) and take > 0.0):
+                return state, ERR_BAD_SHARES, 0, 0
+            if take > state.lots.shares[slots[i]] + SHARE_EPSILON:
+                return state, ERR_NOT_ENOUGH_SHARES, 0, 0
+            total += take
+        if abs(total - shares) > SHARE_EPSILON * max(1.0, shares):
+            return state, ERR_BAD_SHARES, 0, 0
+    else:
+        if method == AVERAGE:
+            pool_average_basis_nb(state, account, asset)
+        slots = relief_order_nb(state, account, asset, method, price, day)
+    state = ensure_realized_capacity_nb(state, slots.shape[0])
+    sale_id = state.counters[CNT_NEXT_SALE_ID]
+    state.counters[CNT_NEXT_SALE_ID] += 1
+    state.counters[CNT_LAST_DAY] = day
+    first_row = state.counters[CNT_SALE_ROWS]
+    remaining = shares
+    for i in range(slots.shape[0]):
+        if method == SPECIFIC:
+            take = specific_shares[i]
+        else:
+            if remaining <= SHARE_EPSILON:
+                break
+            take = min(remaining, state.lots.shares[slots[i]])
+        relieve_nb(state, slots[i], take, price, day, sale_id)
+        remaining -= take
+    n_rows = state.counters[CNT_SALE_ROWS] - first_row
+    state.cash[account] += price * shares
+    if state.account_kind[account] == TAXABLE:
+        for row in range(first_row, first_row + n_rows):
+            if state.realized[row]["basis"] > state.realized[row]["proceeds"]:
+                state = match_sale_portion_nb(state, row)
+                if state.realized[row]["loss_shares_open"] > SHARE_EPSILON:
+                    state = ensure_pending_capacity_nb(state, 1)
+                    append_pending_nb(state, row)
+    return state, OK, first_row, n_rows
+
+
+sell_nb = njit(cache=True)(sell)

@@ -1,0 +1,202 @@
+"""Wash sales: IRC §1091, Treas. Reg. §1.1091-1, IRS Pub 550 "Wash Sales", Rev. Rul. 2008-5.
+
+A loss on a sale in a taxable account is disallowed to the extent that substantially identical
+shares (same identity group) are acquired in any household account within 30 calendar days
+before or after the sale. Matching rules and the piece-splitting convention are in
+``taxsim/ledger/README.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from taxsim.dates import year_of_nb
+from taxsim.ledger.enums import (
+    CNT_PENDING,
+    NO_SLOT,
+    TAXABLE,
+    YEAR_LT_GAIN,
+    YEAR_ST_GAIN,
+    YEAR_WASH_DISALLOWED,
+    YEAR_WASH_LOST,
+)
+from taxsim.ledger.state import (
+    AUDIT_WASH_LOST,
+    AUDIT_WASH_TO_BASIS,
+    SHARE_EPSILON,
+    ensure_lot_capacity_nb,
+    split_lot_nb,
+    year_index_nb,
+)
+
+WASH_WINDOW_DAYS = 30  # calendar days before and after the sale (IRC §1091(a))
+
+
+def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding_start, sale_day):
+    """Make lot ``piece`` the replacement for ``matched_shares`` sold at a loss.
+
+    Taxable replacement: the disallowed loss is added to its basis, and its holding period
+    includes the sold shares' (IRC §1091(d), §1223(3); Pub 550: "add the disallowed loss to the
+    cost of the new stock ... your holding period for the new stock includes the holding period
+    of the stock sold"). IRA or Roth replacement (Rev. Rul. 2008-5): the loss is disallowed and
+    the IRA's basis is not increased; it is lost for good. Returns the disallowed dollars that
+    were lost (0 for a taxable replacement).
+    """
+    lots = state.lots
+    disallowed = matched_shares * loss_per_share
+    lots.replacement[piece] = True
+    if state.account_kind[lots.account[piece]] == TAXABLE:
+        lots.basis[piece] += disallowed
+        lots.wash_adjustment[piece] += disallowed
+        lots.holding_start[piece] = lots.acquired[piece] - (sale_day - sold_holding_start)
+        state.audit[AUDIT_WASH_TO_BASIS] += disallowed
+        return 0.0
+    state.audit[AUDIT_WASH_LOST] += disallowed
+    return disallowed
+
+
+apply_replacement_nb = njit(cache=True)(apply_replacement)
+
+
+def book_disallowed(state, row, disallowed, lost):
+    """Record a disallowed loss on realized row ``row`` and in its year's totals."""
+    record = state.realized[row]
+    record["wash_disallowed"] += disallowed
+    record["wash_lost"] += lost
+    year = year_index_nb(year_of_nb(record["sold"]))
+    if record["long_term"]:
+        state.year_income[year, YEAR_LT_GAIN] += disallowed
+    else:
+        state.year_income[year, YEAR_ST_GAIN] += disallowed
+    state.year_income[year, YEAR_WASH_DISALLOWED] += disallowed
+    state.year_income[year, YEAR_WASH_LOST] += lost
+
+
+book_disallowed_nb = njit(cache=True)(book_disallowed)
+
+
+def replacement_candidates(state, asset, sale_day, sold_origin):
+    """Slots that can replace shares of ``asset`` sold on ``sale_day``, in acquisition order.
+
+    Open lots in any account, of any asset in the same identity group, acquired on or after
+    ``sale_day - 30`` (nothing later exists yet), not already a replacement, and not from the
+    sold shares' own purchase.
+    """
+    lots = state.lots
+    group = state.asset_group[asset]
+    start = state.group_offsets[group]
+    stop = state.group_offsets[group + 1]
+    n_accounts = state.head.shape[0]
+    count = 0
+    for member in range(start, stop):
+        member_asset = state.group_assets[member]
+        for account in range(n_accounts):
+            slot = state.tail[account, member_asset]
+            while slot != NO_SLOT and lots.acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
+                count += 1
+                slot = lots.prev_slot[slot]
+    candidates = np.empty(count, np.int64)
+    count = 0
+    for member in range(start, stop):
+        member_asset = state.group_assets[member]
+        for account in range(n_accounts):
+            slot = state.tail[account, member_asset]
+            while slot != NO_SLOT and lots.acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
+                if not lots.replacement[slot] and lots.origin[slot] != sold_origin:
+                    candidates[count] = slot
+                    count += 1
+                slot = lots.prev_slot[slot]
+    candidates = candidates[:count]
+    # acquisition order: day, then lot id (lot ids are unique, so the order is total)
+    keys = np.empty(count, np.float64)
+    for i in range(count):
+        keys[i] = lots.acquired[candidates[i]] * 4.0e12 + lots.lot_id[candidates[i]]
+    return candidates[np.argsort(keys, kind="mergesort")]
+
+
+replacement_candidates_nb = njit(cache=True)(replacement_candidates)
+
+
+def match_sale_portion(state, row):
+    """Match a loss portion of a sale (realized row ``row``) with existing replacements.
+
+    Replacement shares are taken in acquisition order, one per sold share (Treas. Reg.
+    §1.1091-1(b)-(c)); loss shares left unmatched stay open for acquisitions in the 30 days
+    after the sale (handled by :func:`match_acquisition`). Returns the state (it may grow).
+    """
+    record = state.realized[row]
+    sold_shares = record["shares"]
+    loss_per_share = (record["basis"] - record["proceeds"]) / sold_shares
+    record["loss_per_open_share"] = loss_per_share
+    sale_day = record["sold"]
+    candidates = replacement_candidates_nb(state, record["asset"], sale_day, record["origin"])
+    state = ensure_lot_capacity_nb(state, candidates.shape[0])
+    lots = state.lots
+    remaining = sold_shares
+    for slot in candidates:
+        if remaining <= SHARE_EPSILON:
+            break
+        matched = min(remaining, lots.shares[slot])
+        piece = slot if matched == lots.shares[slot] else split_lot_nb(state, slot, matched)
+        lots = state.lots
+        lost = apply_replacement_nb(
+            state, piece, matched, loss_per_share, record["holding_start"], sale_day
+        )
+        book_disallowed_nb(state, row, matched * loss_per_share, lost)
+        remaining -= matched
+    if remaining > SHARE_EPSILON:
+        record = state.realized[row]
+        record["loss_shares_open"] = remaining
+    return state
+
+
+match_sale_portion_nb = njit(cache=True)(match_sale_portion)
+
+
+def match_acquisition(state, slot, day):
+    """Match a new lot (slot) against sales whose 30-day window after the sale is still open.
+
+    The earlier sale is adjusted retroactively (IRC §1091(a): "within a period beginning 30
+    days before the date of such sale ... and ending 30 days after such date"). Open windows are
+    taken in sale order. Expired and exhausted windows are dropped. Returns the state.
+    """
+    lots = state.lots
+    asset = lots.asset[slot]
+    group = state.asset_group[asset]
+    n_pending = state.counters[CNT_PENDING]
+    kept = 0
+    for k in range(n_pending):
+        row = state.pending[k]
+        record = state.realized[row]
+        if record["sold"] < day - WASH_WINDOW_DAYS or record["loss_shares_open"] <= SHARE_EPSILON:
+            continue  # window closed for good: drop it
+        if (
+            slot != NO_SLOT
+            and state.asset_group[record["asset"]] == group
+            and lots.origin[slot] != record["origin"]
+        ):
+            state = ensure_lot_capacity_nb(state, 1)
+            lots = state.lots
+            open_shares = record["loss_shares_open"]
+            loss_per_share = record["loss_per_open_share"]
+            matched = min(open_shares, lots.shares[slot])
+            whole_lot = matched == lots.shares[slot]
+            piece = slot if whole_lot else split_lot_nb(state, slot, matched)
+            lots = state.lots
+            lost = apply_replacement_nb(
+                state, piece, matched, loss_per_share, record["holding_start"], record["sold"]
+            )
+            book_disallowed_nb(state, row, matched * loss_per_share, lost)
+            record = state.realized[row]
+            record["loss_shares_open"] = open_shares - matched
+            if whole_lot:
+                slot = NO_SLOT  # the new lot is used up; later windows stay open
+        if record["loss_shares_open"] > SHARE_EPSILON:
+            state.pending[kept] = row
+            kept += 1
+    state.counters[CNT_PENDING] = kept
+    return state
+
+
+match_acquisition_nb = njit(cache=True)(match_acquisition)
