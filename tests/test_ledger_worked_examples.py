@@ -1,0 +1,499 @@
+"""Worked examples from the rules, as exact-number tests of the numba ledger.
+
+Each test names its source. Amounts are computed by hand in the test, never by the ledger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from taxsim import Account, Household, Ledger, LedgerError, TaxProfile, TaxRates
+from taxsim.dates import (
+    civil_from_days,
+    civil_from_days_nb,
+    days_from_civil,
+    days_from_civil_nb,
+    is_long_term,
+    is_long_term_nb,
+    to_day,
+)
+from taxsim.ledger.annual_tax import compute_year_tax, compute_year_tax_nb
+
+CENT = 0.005
+
+
+def household(*accounts: Account, **kwargs) -> Household:
+    return Household(accounts or (Account("taxable"),), **kwargs)
+
+
+def ledger_for(*accounts: Account, assets=("XYZ",), **kwargs) -> Ledger:
+    groups = kwargs.pop("identity_groups", {})
+    filing = kwargs.pop("filing_status", "single")
+    return Ledger(
+        household(*accounts, identity_groups=groups, filing_status=filing), assets, **kwargs
+    )
+
+
+# --------------------------------------------------------------------------- holding period
+@pytest.mark.parametrize("function", [is_long_term, is_long_term_nb])
+def test_holding_period_calendar_rule_pub_550(function):
+    # Pub 550: bought 2024-02-05, sold 2025-02-05 is short-term even though 366 days passed.
+    assert not function(to_day("2024-02-05"), to_day("2025-02-05"))
+    assert function(to_day("2024-02-05"), to_day("2025-02-06"))
+    # Feb 29 acquisition (Rev. Rul. 66-7): one year ends Feb 28 of the common year.
+    assert not function(to_day("2024-02-29"), to_day("2025-02-28"))
+    assert function(to_day("2024-02-29"), to_day("2025-03-01"))
+    # a common-year acquisition into a leap year: 2023-03-01 -> 2024-03-01 is exactly a year
+    assert not function(to_day("2023-03-01"), to_day("2024-03-01"))
+    assert function(to_day("2023-03-01"), to_day("2024-03-02"))
+    # 2023-02-28 -> 2024-02-28 is one year; 2024-02-29 is after the anniversary
+    assert function(to_day("2023-02-28"), to_day("2024-02-29"))
+
+
+def test_civil_day_conversions_plain_and_jitted_agree_with_numpy():
+    days = np.arange(to_day("1899-12-25"), to_day("2101-01-05"), 7)
+    expected = pd.DatetimeIndex(np.datetime64("1970-01-01") + days.astype("timedelta64[D]"))
+    for function in (civil_from_days, civil_from_days_nb):
+        converted = [function(int(day)) for day in days[::50]]
+        assert converted == [(d.year, d.month, d.day) for d in expected[::50]]
+    for function in (days_from_civil, days_from_civil_nb):
+        assert [function(d.year, d.month, d.day) for d in expected[::50]] == list(days[::50])
+
+
+def test_sale_on_anniversary_is_short_term_and_day_after_long_term():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 100.0, "2024-02-05")
+    ledger.buy("taxable", "XYZ", 10, 100.0, "2024-02-05")
+    short = ledger.sell("taxable", "XYZ", 10, 120.0, "2025-02-05")
+    long = ledger.sell("taxable", "XYZ", 10, 120.0, "2025-02-06")
+    assert list(short["term"]) == ["short"] and list(long["term"]) == ["long"]
+    ledger.close_year(2025)
+    row = ledger.annual_tax().set_index("year").loc[2025]
+    assert row["st_gain"] == pytest.approx(200.0) and row["lt_gain"] == pytest.approx(200.0)
+    # 200 * (37% + 3.8%) + 200 * (20% + 3.8%)
+    assert row["total_tax"] == pytest.approx(200 * 0.408 + 200 * 0.238, abs=CENT)
+
+
+# --------------------------------------------------------------------------- wash sales
+def test_pub_550_wash_sale_example():
+    # Pub 550 "Wash Sales": 100 shares bought for $1,000, sold for $750, 100 rebought for
+    # $800 within 30 days: $250 disallowed, new basis $1,050.
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 100, 7.5, "2024-03-01")
+    ledger.buy("taxable", "XYZ", 100, 8.0, "2024-03-20")
+    sale = ledger.realized().iloc[0]
+    assert sale["wash_disallowed"] == pytest.approx(250.0)
+    assert sale["gain"] == pytest.approx(0.0)
+    lot = ledger.lots().iloc[0]
+    assert lot["basis"] == pytest.approx(1050.0)
+    assert lot["wash_adjustment"] == pytest.approx(250.0)
+    # holding period of the sold shares (2024-01-02 .. 2024-03-01: 59 days) is added
+    assert lot["holding_start"] == pd.Timestamp("2024-03-20") - pd.Timedelta(days=59)
+    form = ledger.form_8949()
+    assert form.loc[0, "code"] == "W" and form.loc[0, "adjustment"] == pytest.approx(250.0)
+    assert ledger.close_year(2024) == pytest.approx(0.0)
+
+
+def test_rev_rul_2008_5_ira_repurchase_loses_the_loss():
+    ledger = ledger_for(Account("taxable"), Account("ira", kind="tax_deferred"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 100, 7.5, "2024-03-01")
+    ledger.buy("ira", "XYZ", 100, 8.0, "2024-03-05")
+    sale = ledger.realized().iloc[0]
+    assert sale["wash_disallowed"] == pytest.approx(250.0)
+    assert sale["wash_lost"] == pytest.approx(250.0)
+    ira_lot = ledger.lots().iloc[0]
+    assert ira_lot["account"] == "ira"
+    assert ira_lot["basis"] == pytest.approx(800.0)  # IRA basis not increased
+    assert ira_lot["wash_adjustment"] == 0.0
+    assert ledger.close_year(2024) == pytest.approx(0.0)  # no loss deduction either
+    assert ledger.audit()["wash_lost"] == pytest.approx(250.0)
+
+
+def test_partial_replacement_leaves_rest_of_loss_allowed():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 100, 7.0, "2024-03-01")  # loss $300, $3 per share
+    lot_id = ledger.buy("taxable", "XYZ", 40, 7.2, "2024-03-10")
+    sale = ledger.realized().iloc[0]
+    assert sale["wash_disallowed"] == pytest.approx(120.0)
+    assert sale["gain"] == pytest.approx(-180.0)
+    lots = ledger.lots()
+    assert len(lots) == 1 and lots.loc[0, "lot_id"] == lot_id
+    assert lots.loc[0, "basis"] == pytest.approx(40 * 7.2 + 120.0)
+    # allowed loss: -180 short-term -> deduction 180 at 37%, NIIT floored at zero
+    assert ledger.close_year(2024) == pytest.approx(-180 * 0.37, abs=CENT)
+
+
+def test_replacement_bought_before_the_sale_and_split_into_a_piece():
+    # 30 days before also counts (IRC 1091(a)), and so does a spouse's account (Pub 550). The
+    # spouse's lot of 150 shares is split: 100 adjusted replacement shares, 50 untouched.
+    ledger = ledger_for(Account("taxable"), Account("spouse", owner="spouse"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")
+    replacement_id = ledger.buy("spouse", "XYZ", 150, 9.0, "2024-02-15")
+    ledger.sell("taxable", "XYZ", 100, 8.0, "2024-03-01")  # $2/share loss
+    sale = ledger.realized().iloc[0]
+    # the spouse's 150 shares replace all 100 sold shares
+    assert sale["wash_disallowed"] == pytest.approx(200.0)
+    lots = ledger.lots().set_index("lot_id")
+    assert lots.loc[replacement_id, "shares"] == pytest.approx(50.0)
+    assert not lots.loc[replacement_id, "replacement"]
+    piece = lots.loc[replacement_id + 1]
+    assert piece["shares"] == pytest.approx(100.0)
+    assert piece["basis"] == pytest.approx(100 * 9.0 + 200.0)
+    assert piece["replacement"]
+    # tacking: 59 days held (Jan 2 .. Mar 1) before the piece's acquisition on Feb 15
+    assert piece["holding_start"] == pd.Timestamp("2024-02-15") - pd.Timedelta(days=59)
+
+
+def test_remaining_shares_of_the_same_purchase_are_not_replacements():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-03-01")
+    ledger.sell("taxable", "XYZ", 40, 8.0, "2024-03-10")
+    assert ledger.realized().iloc[0]["wash_disallowed"] == 0.0
+    assert ledger.close_year(2024) == pytest.approx(-80 * 0.37, abs=CENT)
+
+
+def test_retroactive_adjustment_by_a_purchase_after_the_sale():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 50.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 10, 40.0, "2024-06-03")
+    assert ledger.realized().iloc[0]["wash_disallowed"] == 0.0
+    ledger.buy("taxable", "XYZ", 10, 41.0, "2024-07-03")  # 30 days after: still a wash sale
+    assert ledger.realized().iloc[0]["wash_disallowed"] == pytest.approx(100.0)
+    ledger.buy("taxable", "XYZ", 10, 41.0, "2024-07-04")  # nothing left to match
+    assert ledger.lots()["wash_adjustment"].tolist() == pytest.approx([100.0, 0.0])
+
+
+def test_purchase_31_days_after_is_not_a_wash_sale():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 50.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 10, 40.0, "2024-06-03")
+    ledger.buy("taxable", "XYZ", 10, 41.0, "2024-07-04")
+    assert ledger.realized().iloc[0]["wash_disallowed"] == 0.0
+
+
+def test_retroactive_adjustment_of_a_closed_year_is_due_at_the_next_close():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 50.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 100, 40.0, "2024-12-20")  # $1,000 short-term loss
+    due_2024 = ledger.close_year(2024)
+    assert due_2024 == pytest.approx(-1000 * 0.37, abs=CENT)
+    ledger.buy("taxable", "XYZ", 100, 41.0, "2025-01-10")  # within 30 days: wash sale
+    due_2025 = ledger.close_year(2025)
+    assert due_2025 == pytest.approx(+1000 * 0.37, abs=CENT)  # the refund is given back
+    table = ledger.annual_tax().set_index("year")
+    assert table.loc[2024, "total_tax"] == pytest.approx(0.0, abs=CENT)
+    assert table.loc[2024, "wash_disallowed"] == pytest.approx(1000.0)
+
+
+def test_substantially_identical_group_spans_tickers():
+    ledger = ledger_for(
+        Account("taxable"), assets=("SPY", "IVV", "QQQ"), identity_groups={"SPY": "sp", "IVV": "sp"}
+    )
+    ledger.buy("taxable", "SPY", 10, 500.0, "2024-01-02")
+    ledger.sell("taxable", "SPY", 10, 450.0, "2024-03-01")
+    ledger.buy("taxable", "QQQ", 10, 400.0, "2024-03-02")  # not identical
+    assert ledger.realized().iloc[0]["wash_disallowed"] == 0.0
+    ledger.buy("taxable", "IVV", 5, 452.0, "2024-03-03")  # identical: half the shares
+    assert ledger.realized().iloc[0]["wash_disallowed"] == pytest.approx(250.0)
+
+
+def test_reinvested_dividend_triggers_a_wash_sale():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")
+    ledger.buy("taxable", "XYZ", 100, 9.0, "2024-06-03")
+    ledger.sell("taxable", "XYZ", 100, 8.0, "2024-06-10", method="fifo")  # $200 loss
+    # 2024-06-03 lot is a replacement bought within 30 days before: disallowed 100 * $2
+    assert ledger.realized().iloc[0]["wash_disallowed"] == pytest.approx(200.0)
+    ledger2 = ledger_for(Account("taxable"))
+    ledger2.buy("taxable", "XYZ", 100, 10.0, "2023-01-03")
+    ledger2.buy("taxable", "XYZ", 100, 10.0, "2023-01-04")
+    ledger2.sell("taxable", "XYZ", 100, 8.0, "2024-06-10", method="fifo")
+    ledger2.distribute("XYZ", "2024-06-20", price=8.0, dividend=0.4)  # 100 * 0.4 = $40
+    # the reinvested 5 shares replace 5 of the 100 sold shares
+    assert ledger2.realized().iloc[0]["wash_disallowed"] == pytest.approx(5 * 2.0)
+
+
+# --------------------------------------------------------------------------- lot methods
+def method_ledger() -> Ledger:
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 100.0, "2022-01-03")  # lot 1: long-term gain at 110
+    ledger.buy("taxable", "XYZ", 10, 130.0, "2022-06-01")  # lot 2: long-term loss
+    ledger.buy("taxable", "XYZ", 10, 115.0, "2023-09-01")  # lot 3: short-term loss
+    ledger.buy("taxable", "XYZ", 10, 90.0, "2023-10-02")  # lot 4: short-term gain
+    return ledger
+
+
+@pytest.mark.parametrize(
+    "method, expected_lots",
+    [
+        ("fifo", [1, 2]),
+        ("lifo", [4, 3]),
+        ("hifo", [2, 3]),
+        ("tax_optimal", [3, 2]),
+    ],
+)
+def test_lot_methods_relieve_in_their_order(method, expected_lots):
+    ledger = method_ledger()
+    rows = ledger.sell("taxable", "XYZ", 20, 110.0, "2024-01-10", method=method)
+    assert rows["lot_id"].tolist() == expected_lots
+
+
+def test_tax_optimal_prefers_long_term_gain_to_short_term_gain():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 60.0, "2022-01-03")  # long-term gain $40/share
+    ledger.buy("taxable", "XYZ", 10, 80.0, "2023-12-01")  # short-term gain $20/share
+    # tax per dollar: short 20 * 0.408 / 100 = 0.0816; long 40 * 0.238 / 100 = 0.0952
+    rows = ledger.sell("taxable", "XYZ", 10, 100.0, "2024-01-10", method="tax_optimal")
+    assert rows["lot_id"].tolist() == [2]
+    ledger.buy("taxable", "XYZ", 10, 95.0, "2024-01-11")  # short-term gain $5/share: 0.0204
+    rows = ledger.sell("taxable", "XYZ", 10, 100.0, "2024-03-01", method="tax_optimal")
+    assert rows["lot_id"].tolist() == [3]
+
+
+def test_specific_lots_and_average_cost():
+    ledger = method_ledger()
+    rows = ledger.sell("taxable", "XYZ", None, 110.0, "2024-01-10", method="specific",
+                       lots={4: 5.0, 1: 2.0})
+    assert rows["lot_id"].tolist() == [4, 1]
+    assert rows["basis"].tolist() == pytest.approx([450.0, 200.0])
+    average = ledger_for(Account("taxable"))
+    average.buy("taxable", "XYZ", 10, 10.0, "2024-01-02")
+    average.buy("taxable", "XYZ", 30, 20.0, "2024-02-01")
+    rows = average.sell("taxable", "XYZ", 20, 25.0, "2024-03-01", method="average")
+    # average basis (100 + 600) / 40 = 17.5 per share; FIFO for the holding period
+    assert rows["basis"].tolist() == pytest.approx([175.0, 175.0])
+    assert average.lots()["basis"].sum() == pytest.approx(350.0)
+
+
+# --------------------------------------------------------------------------- distributions
+def test_qualified_dividend_holding_test():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 50.0, "2024-03-01")
+    ledger.buy("taxable", "XYZ", 100, 50.0, "2024-04-29")  # ex-date minus 1
+    ledger.distribute("XYZ", "2024-04-30", price=50.0, dividend=1.0, qualified_fraction=1.0)
+    # both lots provisionally qualified; sell the young lot on day 60: it fails the test
+    ledger.sell("taxable", "XYZ", None, 50.0, "2024-06-28", method="specific", lots={2: 100.0})
+    # the old lot (acquired 60 days before the ex-date) keeps its dividend qualified
+    ledger.close_year(2024)
+    row = ledger.annual_tax().set_index("year").loc[2024]
+    assert row["qualified_dividends"] == pytest.approx(100.0)
+    assert row["nonqualified_dividends"] == pytest.approx(100.0)
+
+
+def test_qualified_dividend_passes_when_held_61_days():
+    ledger = ledger_for(Account("taxable", reinvest=False))
+    ledger.buy("taxable", "XYZ", 100, 50.0, "2024-04-29")
+    ledger.distribute("XYZ", "2024-04-30", price=50.0, dividend=1.0, qualified_fraction=0.8)
+    ledger.sell("taxable", "XYZ", 100, 50.0, "2024-06-29")  # day 61
+    ledger.close_year(2024)
+    row = ledger.annual_tax().set_index("year").loc[2024]
+    assert row["qualified_dividends"] == pytest.approx(80.0)
+    assert row["nonqualified_dividends"] == pytest.approx(20.0)
+    assert ledger.cash("taxable") == pytest.approx(-5000 + 100 + 5000)
+
+
+def test_distribution_characters_and_return_of_capital_beyond_basis():
+    ledger = ledger_for(Account("taxable", reinvest=False), Account("roth", kind="tax_exempt"))
+    ledger.buy("taxable", "XYZ", 10, 2.0, "2023-01-03")  # basis $20
+    ledger.buy("roth", "XYZ", 10, 2.0, "2023-01-03")
+    ledger.distribute(
+        "XYZ", "2024-05-01", price=5.0, dividend=0.5, qualified_fraction=0.6, interest=0.1,
+        exempt_interest=0.2, st_capital_gain=0.3, lt_capital_gain=0.4, return_of_capital=3.0,
+    )
+    ledger.close_year(2024)
+    row = ledger.annual_tax().set_index("year").loc[2024]
+    assert row["qualified_dividends"] == pytest.approx(3.0)
+    assert row["nonqualified_dividends"] == pytest.approx(2.0)
+    assert row["interest"] == pytest.approx(1.0)
+    assert row["exempt_interest"] == pytest.approx(2.0)
+    assert row["st_capital_gain_distributions"] == pytest.approx(3.0)
+    assert row["lt_capital_gain_distributions"] == pytest.approx(4.0)
+    # return of capital $30 against basis $20: basis to zero, $10 long-term gain
+    assert row["lt_gain"] == pytest.approx(10.0)
+    taxable_lot = ledger.lots().query("account == 'taxable'").iloc[0]
+    assert taxable_lot["basis"] == 0.0
+    ordinary = 2.0 + 1.0 + 3.0
+    preferential_lt = 4.0 + 10.0
+    expected = ordinary * 0.37 + preferential_lt * 0.20 + 3.0 * 0.20
+    expected += 0.038 * (ordinary + preferential_lt + 3.0)
+    assert row["total_tax"] == pytest.approx(expected, abs=1e-9)
+    assert ledger.cash("taxable") == pytest.approx(-20 + 10 * 4.5)
+
+
+def test_split_scales_shares_and_open_wash_window():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 100, 8.0, "2024-03-01")  # $200 loss, window open
+    ledger.buy("taxable", "XYZ", 10, 20.0, "2024-03-02")
+    ledger.split("XYZ", "2024-03-05", 2.0)
+    lot = ledger.lots().iloc[0]
+    assert lot["shares"] == pytest.approx(20.0)
+    assert lot["basis"] == pytest.approx(200.0 + 20.0)  # 10 sh * $2 loss carried in
+    # 90 old loss shares still open = 180 new shares at $1 of loss each
+    ledger.buy("taxable", "XYZ", 180, 4.5, "2024-03-06")
+    assert ledger.realized().iloc[0]["wash_disallowed"] == pytest.approx(200.0)
+
+
+# --------------------------------------------------------------------------- annual tax
+def test_3000_limit_and_character_keeping_carryforward():
+    ledger = ledger_for(Account("taxable"), assets=("A", "B", "C"))
+    ledger.buy("taxable", "B", 100, 100.0, "2022-01-03")
+    ledger.buy("taxable", "A", 100, 100.0, "2024-01-02")
+    ledger.buy("taxable", "C", 100, 100.0, "2024-01-02")
+    ledger.sell("taxable", "A", 100, 50.0, "2024-06-03")  # short-term loss 5,000
+    ledger.sell("taxable", "B", 100, 80.0, "2024-06-03")  # long-term loss 2,000
+    assert ledger.close_year(2024) == pytest.approx(-3000 * 0.37, abs=CENT)
+    row = ledger.annual_tax().set_index("year").loc[2024]
+    assert row["loss_deduction"] == pytest.approx(3000.0)
+    assert row["carryforward_st_out"] == pytest.approx(2000.0)
+    assert row["carryforward_lt_out"] == pytest.approx(2000.0)
+    ledger.sell("taxable", "C", 100, 200.0, "2025-03-03")  # long-term gain 10,000
+    # 2025: net ST -2,000, net LT 8,000 -> 6,000 long-term at 20% + 3.8%
+    assert ledger.close_year(2025) == pytest.approx(6000 * 0.238, abs=CENT)
+
+
+def test_married_filing_separately_limit_is_1500():
+    ledger = ledger_for(Account("taxable"), filing_status="married_separate")
+    ledger.buy("taxable", "XYZ", 100, 100.0, "2024-01-02")
+    ledger.sell("taxable", "XYZ", 100, 50.0, "2024-06-03")
+    assert ledger.close_year(2024) == pytest.approx(-1500 * 0.37, abs=CENT)
+    assert ledger.annual_tax().iloc[0]["carryforward_st_out"] == pytest.approx(3500.0)
+
+
+def test_worksheet_uses_short_term_loss_first():
+    # ST loss 1,000, LT loss 5,000: the deduction takes the ST loss first, LT carries 3,000
+    out = np.zeros(13)
+    income = np.zeros(12)
+    income[0], income[1] = -1000.0, -5000.0
+    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0])
+    for function in (compute_year_tax, compute_year_tax_nb):
+        function(income, 0.0, 0.0, rates, 0, out)
+        assert out[3] == pytest.approx(0.0) and out[4] == pytest.approx(3000.0)
+
+
+def test_short_term_loss_offsets_long_term_gain_before_rates():
+    ledger = ledger_for(Account("taxable"), assets=("A", "B"))
+    ledger.buy("taxable", "A", 10, 100.0, "2022-01-03")
+    ledger.buy("taxable", "B", 10, 100.0, "2024-01-02")
+    ledger.sell("taxable", "A", 10, 200.0, "2024-06-03")  # LT +1,000
+    ledger.sell("taxable", "B", 10, 70.0, "2024-06-03")  # ST -300
+    assert ledger.close_year(2024) == pytest.approx(700 * 0.238, abs=CENT)
+
+
+def test_offset_convention_values_each_loss_at_its_own_rate():
+    ledger = ledger_for(Account("taxable"), assets=("A", "B"), loss_convention="offset")
+    ledger.buy("taxable", "A", 10, 100.0, "2022-01-03")
+    ledger.buy("taxable", "B", 100, 100.0, "2024-01-02")
+    ledger.sell("taxable", "A", 10, 200.0, "2024-06-03")  # LT +1,000
+    ledger.sell("taxable", "B", 100, 50.0, "2024-06-03")  # ST -5,000, no limit
+    expected = 1000 * 0.238 - 5000 * 0.408
+    assert ledger.close_year(2024) == pytest.approx(expected, abs=CENT)
+    assert ledger.annual_tax()["carryforward_st_out"].iloc[0] == 0.0
+
+
+def test_rates_change_by_year():
+    profile = TaxProfile(
+        default=TaxRates(0.37, 0.20, 0.20, 0.038, 0.05),
+        by_year={2030: TaxRates(0.40, 0.25, 0.25, 0.05, 0.0)},
+    )
+    ledger = ledger_for(Account("taxable"), tax_profile=profile)
+    ledger.buy("taxable", "XYZ", 10, 100.0, "2028-01-03")
+    ledger.sell("taxable", "XYZ", 5, 200.0, "2029-06-01")
+    assert ledger.close_year(2029) == pytest.approx(500 * (0.20 + 0.038 + 0.05), abs=CENT)
+    ledger.sell("taxable", "XYZ", 5, 200.0, "2030-06-01")
+    assert ledger.close_year(2030) == pytest.approx(500 * (0.25 + 0.05), abs=CENT)
+    historical = TaxProfile.us_top_historical()
+    assert historical.rates(2005).long_term == 0.15 and historical.rates(2001).niit == 0.0
+    assert historical.rates(2025).ordinary == 0.37
+
+
+# --------------------------------------------------------------------------- liquidation
+def test_liquidation_tax_and_value():
+    ledger = ledger_for(Account("taxable"), Account("roth", kind="tax_exempt"),
+                        assets=("A", "B"))
+    ledger.buy("taxable", "A", 10, 100.0, "2022-01-03")
+    ledger.buy("taxable", "B", 10, 100.0, "2024-01-02")
+    ledger.buy("roth", "A", 10, 100.0, "2024-01-02")
+    result = ledger.liquidation("2024-06-03", {"A": 150.0, "B": 80.0})
+    # LT +500, ST -200: net LT 300 at 23.8%
+    assert result["liquidation_tax"] == pytest.approx(300 * 0.238, abs=CENT)
+    value = 10 * 150 + 10 * 80 + 10 * 150 - 3000
+    assert result["liquidation_value"] == pytest.approx(value - 300 * 0.238, abs=CENT)
+    with pytest.raises(LedgerError, match="no price"):
+        ledger.liquidation("2024-06-03", {"A": 150.0})
+
+
+def test_what_if_sell_changes_nothing():
+    ledger = method_ledger()
+    lots_before = ledger.lots()
+    answer = ledger.what_if_sell("taxable", "XYZ", 10, 110.0, "2024-01-10", method="hifo")
+    assert answer["rows"]["lot_id"].tolist() == [2]
+    assert answer["realized_gain"] == pytest.approx(-200.0)
+    assert answer["tax_change"] == pytest.approx(-200 * 0.37, abs=CENT)
+    pd.testing.assert_frame_equal(ledger.lots(), lots_before)
+    assert len(ledger.realized()) == 0
+
+
+# --------------------------------------------------------------------------- bad input
+def snapshot(ledger: Ledger):
+    return ledger.lots(), ledger.realized(), ledger.cash("taxable")
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda L: L.sell("taxable", "XYZ", 11, 10.0, "2024-05-01"), "not enough shares"),
+        (lambda L: L.sell("taxable", "XYZ", 0, 10.0, "2024-05-01"), "shares must be"),
+        (lambda L: L.sell("taxable", "XYZ", 1, -1.0, "2024-05-01"), "price must be"),
+        (lambda L: L.buy("taxable", "XYZ", 1, float("nan"), "2024-05-01"), "price must be"),
+        (lambda L: L.buy("taxable", "XYZ", -5, 10.0, "2024-05-01"), "shares must be"),
+        (lambda L: L.buy("taxable", "XYZ", 1, 10.0, "2024-03-31"), "before the previous"),
+        (lambda L: L.buy("nowhere", "XYZ", 1, 10.0, "2024-05-01"), "unknown account 'nowhere'"),
+        (lambda L: L.buy("taxable", "ABC", 1, 10.0, "2024-05-01"), "unknown asset 'ABC'"),
+        (lambda L: L.sell("taxable", "XYZ", None, 10.0, "2024-05-01", method="specific",
+                          lots={99: 1.0}), "unknown or closed lot"),
+        (lambda L: L.sell("taxable", "XYZ", None, 10.0, "2024-05-01", method="specific",
+                          lots={1: 6.0}), "not enough shares"),
+        (lambda L: L.sell("taxable", "XYZ", 1, 10.0, "2024-05-01", method="best"), "lot method"),
+        (lambda L: L.split("XYZ", "2024-05-01", 0.0), "split ratio"),
+        (lambda L: L.distribute("XYZ", "2024-05-01", 10.0, dividend=-1.0), "amounts"),
+        (lambda L: L.buy("taxable", "XYZ", 1, 10.0, "not a date"), "not a date"),
+    ],
+)
+def test_bad_input_raises_naming_the_item_and_changes_nothing(call, message):
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 5, 10.0, "2024-03-01")
+    ledger.buy("taxable", "XYZ", 5, 12.0, "2024-04-01")
+    before = snapshot(ledger)
+    with pytest.raises(LedgerError, match=message):
+        call(ledger)
+    after = snapshot(ledger)
+    pd.testing.assert_frame_equal(before[0], after[0])
+    pd.testing.assert_frame_equal(before[1], after[1])
+    assert before[2] == after[2]
+
+
+def test_closed_year_refuses_events():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 5, 10.0, "2024-03-01")
+    ledger.close_year(2024)
+    with pytest.raises(LedgerError, match="already closed"):
+        ledger.close_year(2024)
+    with pytest.raises(LedgerError, match="already closed"):
+        ledger.buy("taxable", "XYZ", 5, 10.0, "2024-12-31")
+
+
+def test_many_lots_grow_the_arrays():
+    ledger = ledger_for(Account("taxable"), Account("ira", kind="tax_deferred"))
+    days = pd.bdate_range("2020-01-01", periods=400)
+    for i, day in enumerate(days):
+        ledger.buy("taxable" if i % 2 else "ira", "XYZ", 1.0, 10.0 + (i % 7), day)
+    assert len(ledger.lots()) == 400
+    rows = ledger.sell("taxable", "XYZ", 150, 12.0, days[-1], method="hifo")
+    assert rows["shares"].sum() == pytest.approx(150.0)
+    assert len(ledger.lots()) == 250
