@@ -38,8 +38,9 @@ def test_reinvested_replay_matches_adjusted_close(sp500, ticker):
         # The vendor's daily return (close * split_ratio + dividend) / previous close pays the
         # dividend on the pre-split share, so on a day with both the dividend comes first.
         if row.dividend > 0:
-            ledger.distribute(ticker, row.date, price=row.close * row.split_ratio,
-                              dividend=row.dividend)
+            ledger.distribute(
+                ticker, row.date, price=row.close * row.split_ratio, dividend=row.dividend
+            )
         if row.split_ratio != 1.0:
             ledger.split(ticker, row.date, row.split_ratio)
     last = history.iloc[-1]

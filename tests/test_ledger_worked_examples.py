@@ -257,8 +257,9 @@ def test_tax_optimal_prefers_long_term_gain_to_short_term_gain():
 
 def test_specific_lots_and_average_cost():
     ledger = method_ledger()
-    rows = ledger.sell("taxable", "XYZ", None, 110.0, "2024-01-10", method="specific",
-                       lots={4: 5.0, 1: 2.0})
+    rows = ledger.sell(
+        "taxable", "XYZ", None, 110.0, "2024-01-10", method="specific", lots={4: 5.0, 1: 2.0}
+    )
     assert rows["lot_id"].tolist() == [4, 1]
     assert rows["basis"].tolist() == pytest.approx([450.0, 200.0])
     average = ledger_for(Account("taxable"))
@@ -302,8 +303,16 @@ def test_distribution_characters_and_return_of_capital_beyond_basis():
     ledger.buy("taxable", "XYZ", 10, 2.0, "2023-01-03")  # basis $20
     ledger.buy("roth", "XYZ", 10, 2.0, "2023-01-03")
     ledger.distribute(
-        "XYZ", "2024-05-01", price=5.0, dividend=0.5, qualified_fraction=0.6, interest=0.1,
-        exempt_interest=0.2, st_capital_gain=0.3, lt_capital_gain=0.4, return_of_capital=3.0,
+        "XYZ",
+        "2024-05-01",
+        price=5.0,
+        dividend=0.5,
+        qualified_fraction=0.6,
+        interest=0.1,
+        exempt_interest=0.2,
+        st_capital_gain=0.3,
+        lt_capital_gain=0.4,
+        return_of_capital=3.0,
     )
     ledger.close_year(2024)
     row = ledger.annual_tax().set_index("year").loc[2024]
@@ -414,8 +423,7 @@ def test_rates_change_by_year():
 
 # --------------------------------------------------------------------------- liquidation
 def test_liquidation_tax_and_value():
-    ledger = ledger_for(Account("taxable"), Account("roth", kind="tax_exempt"),
-                        assets=("A", "B"))
+    ledger = ledger_for(Account("taxable"), Account("roth", kind="tax_exempt"), assets=("A", "B"))
     ledger.buy("taxable", "A", 10, 100.0, "2022-01-03")
     ledger.buy("taxable", "B", 10, 100.0, "2024-01-02")
     ledger.buy("roth", "A", 10, 100.0, "2024-01-02")
@@ -455,10 +463,18 @@ def snapshot(ledger: Ledger):
         (lambda L: L.buy("taxable", "XYZ", 1, 10.0, "2024-03-31"), "before the previous"),
         (lambda L: L.buy("nowhere", "XYZ", 1, 10.0, "2024-05-01"), "unknown account 'nowhere'"),
         (lambda L: L.buy("taxable", "ABC", 1, 10.0, "2024-05-01"), "unknown asset 'ABC'"),
-        (lambda L: L.sell("taxable", "XYZ", None, 10.0, "2024-05-01", method="specific",
-                          lots={99: 1.0}), "unknown or closed lot"),
-        (lambda L: L.sell("taxable", "XYZ", None, 10.0, "2024-05-01", method="specific",
-                          lots={1: 6.0}), "not enough shares"),
+        (
+            lambda L: L.sell(
+                "taxable", "XYZ", None, 10.0, "2024-05-01", method="specific", lots={99: 1.0}
+            ),
+            "unknown or closed lot",
+        ),
+        (
+            lambda L: L.sell(
+                "taxable", "XYZ", None, 10.0, "2024-05-01", method="specific", lots={1: 6.0}
+            ),
+            "not enough shares",
+        ),
         (lambda L: L.sell("taxable", "XYZ", 1, 10.0, "2024-05-01", method="best"), "lot method"),
         (lambda L: L.split("XYZ", "2024-05-01", 0.0), "split ratio"),
         (lambda L: L.distribute("XYZ", "2024-05-01", 10.0, dividend=-1.0), "amounts"),

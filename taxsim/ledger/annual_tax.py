@@ -214,19 +214,18 @@ def liquidation_tax(state, day, prices):
     year = year_of_nb(day)
     row = year_index_nb(year)
     income = state.year_income.copy()
-    lots = state.lots
     for account in range(state.head.shape[0]):
         if state.account_kind[account] != TAXABLE:
             continue
         for asset in range(state.head.shape[1]):
             slot = state.head[account, asset]
             while slot != NO_SLOT:
-                gain = prices[asset] * lots.shares[slot] - lots.basis[slot]
-                if is_long_term_nb(lots.holding_start[slot], day):
+                gain = prices[asset] * state.lot_shares[slot] - state.lot_basis[slot]
+                if is_long_term_nb(state.lot_holding_start[slot], day):
                     income[row, YEAR_LT_GAIN] += gain
                 else:
                     income[row, YEAR_ST_GAIN] += gain
-                slot = lots.next_slot[slot]
+                slot = state.lot_next[slot]
     scratch = np.zeros((N_YEARS, N_TAX_FIELDS))
     with_sales = tax_chain_nb(state, income, row, scratch)
     without_sales = tax_chain_nb(state, state.year_income, row, scratch)
@@ -240,13 +239,12 @@ def market_value(state, prices):
     """Market value of the open lots by account (dollars), at ``prices``."""
     n_accounts, n_assets = state.head.shape
     values = np.zeros(n_accounts)
-    lots = state.lots
     for account in range(n_accounts):
         for asset in range(n_assets):
             slot = state.head[account, asset]
             while slot != NO_SLOT:
-                values[account] += prices[asset] * lots.shares[slot]
-                slot = lots.next_slot[slot]
+                values[account] += prices[asset] * state.lot_shares[slot]
+                slot = state.lot_next[slot]
     return values
 
 

@@ -18,7 +18,6 @@ from numba import njit
 from taxsim.dates import is_long_term_nb, year_of_nb
 from taxsim.ledger.enums import (
     CNT_LAST_DAY,
-    CNT_PENDING,
     ERR_BAD_AMOUNT,
     ERR_BAD_PRICE,
     ERR_BAD_RATIO,
@@ -53,21 +52,20 @@ def add_provisional_qualified(state, slot, year, per_share):
     §246(c)(3)). A lot already 61 days old passes outright; a younger one passes unless sold
     before its 61st day.
     """
-    lots = state.lots
     for k in range(N_PENDING_QUALIFIED):
-        if lots.pending_year[slot, k] == year:
-            lots.pending_per_share[slot, k] += per_share
+        if state.lot_pending_year[slot, k] == year:
+            state.lot_pending_per_share[slot, k] += per_share
             return
     for k in range(N_PENDING_QUALIFIED):
-        if lots.pending_year[slot, k] == 0:
-            lots.pending_year[slot, k] = year
-            lots.pending_per_share[slot, k] = per_share
+        if state.lot_pending_year[slot, k] == 0:
+            state.lot_pending_year[slot, k] = year
+            state.lot_pending_per_share[slot, k] = per_share
             return
     # A lot under 61 days old spans at most two calendar years, so a slot is always free
     # after dropping one from a year that the lot can no longer reach.
-    oldest = 0 if lots.pending_year[slot, 0] < lots.pending_year[slot, 1] else 1
-    lots.pending_year[slot, oldest] = year
-    lots.pending_per_share[slot, oldest] = per_share
+    oldest = 0 if state.lot_pending_year[slot, 0] < state.lot_pending_year[slot, 1] else 1
+    state.lot_pending_year[slot, oldest] = year
+    state.lot_pending_per_share[slot, oldest] = per_share
 
 
 add_provisional_qualified_nb = njit(cache=True)(add_provisional_qualified)
@@ -95,19 +93,19 @@ def distribute(
     Distributions"). Return of capital reduces each lot's basis; beyond basis it is a capital
     gain of the lot's term (Pub 550 "Nondividend Distributions"). Each account then reinvests
     its cash at ``price`` as one new lot (an acquisition for the wash-sale rule) or keeps it.
-    Returns ``(state, status)``.
+    Returns the status.
     """
     for amount in (dividend, interest, exempt_interest, st_capital_gain, lt_capital_gain,
                    return_of_capital):
         if not (math.isfinite(amount) and amount >= 0.0):
-            return state, ERR_BAD_AMOUNT
+            return ERR_BAD_AMOUNT
     if not (math.isfinite(qualified_fraction) and 0.0 <= qualified_fraction <= 1.0):
-        return state, ERR_BAD_AMOUNT
+        return ERR_BAD_AMOUNT
     if not (math.isfinite(price) and price > 0.0):
-        return state, ERR_BAD_PRICE
+        return ERR_BAD_PRICE
     status = check_event_day_nb(state, day)
     if status != OK:
-        return state, status
+        return status
     state.counters[CNT_LAST_DAY] = day
     year = year_of_nb(day)
     row = year_index_nb(year)
@@ -118,21 +116,20 @@ def distribute(
     qualified_per_share = dividend * qualified_fraction
     n_accounts = state.head.shape[0]
     account_cash = np.zeros(n_accounts)
-    lots = state.lots
     for account in range(n_accounts):
         taxable = state.account_kind[account] == TAXABLE
         slot = state.head[account, asset]
         while slot != NO_SLOT:
-            shares = lots.shares[slot]
+            shares = state.lot_shares[slot]
             account_cash[account] += shares * per_share_cash
             if return_of_capital > 0.0:
-                reduction = min(shares * return_of_capital, lots.basis[slot])
+                reduction = min(shares * return_of_capital, state.lot_basis[slot])
                 excess = shares * return_of_capital - reduction
-                lots.basis[slot] -= reduction
+                state.lot_basis[slot] -= reduction
                 state.audit[AUDIT_ROC_BASIS_REDUCTION] += reduction
                 if taxable and excess > 0.0:
                     state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
-                    long_term = is_long_term_nb(lots.holding_start[slot], day)
+                    long_term = is_long_term_nb(state.lot_holding_start[slot], day)
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
             if taxable:
                 income = state.year_income[row]
@@ -145,19 +142,19 @@ def distribute(
                 income[YEAR_RETURN_OF_CAPITAL] += shares * return_of_capital
                 if (
                     qualified_per_share > 0.0
-                    and day - lots.acquired[slot] < QUALIFIED_HOLDING_DAYS
+                    and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS
                 ):
                     add_provisional_qualified_nb(state, slot, year, qualified_per_share)
-            slot = lots.next_slot[slot]
+            slot = state.lot_next[slot]
     for account in range(n_accounts):
         cash = account_cash[account]
         if cash <= 0.0:
             continue
         if state.account_reinvest[account]:
-            state, _ = acquire_nb(state, account, asset, cash / price, cash, day)
+            acquire_nb(state, account, asset, cash / price, cash, day)
         else:
             state.cash[account] += cash
-    return state, OK
+    return OK
 
 
 distribute_nb = njit(cache=True)(distribute)
@@ -168,28 +165,29 @@ def split(state, asset, day, ratio):
 
     No tax; each lot keeps its total basis over ``ratio`` times the shares (IRC §305(a),
     §307; Pub 550 "Stock Splits"). Open wash-sale windows of the asset and provisional
-    qualified-dividend amounts are restated per new share. Returns ``(state, status)``.
+    qualified-dividend amounts are restated per new share. Returns the status.
     """
     if not (math.isfinite(ratio) and ratio > 0.0):
-        return state, ERR_BAD_RATIO
+        return ERR_BAD_RATIO
     status = check_event_day_nb(state, day)
     if status != OK:
-        return state, status
+        return status
     state.counters[CNT_LAST_DAY] = day
-    lots = state.lots
     for account in range(state.head.shape[0]):
         slot = state.head[account, asset]
         while slot != NO_SLOT:
-            lots.shares[slot] *= ratio
+            state.lot_shares[slot] *= ratio
             for k in range(N_PENDING_QUALIFIED):
-                lots.pending_per_share[slot, k] /= ratio
-            slot = lots.next_slot[slot]
-    for k in range(state.counters[CNT_PENDING]):
-        record = state.realized[state.pending[k]]
+                state.lot_pending_per_share[slot, k] /= ratio
+            slot = state.lot_next[slot]
+    row = state.pending_head[state.asset_group[asset]]
+    while row != NO_SLOT:
+        record = state.realized[row]
         if record["asset"] == asset:
             record["loss_shares_open"] *= ratio
             record["loss_per_open_share"] /= ratio
-    return state, OK
+        row = record["next_pending"]
+    return OK
 
 
 split_nb = njit(cache=True)(split)

@@ -48,6 +48,7 @@ ERR_UNKNOWN_LOT = 6
 ERR_BAD_RATIO = 7
 ERR_BAD_AMOUNT = 8
 ERR_YEAR_RANGE = 9
+ERR_NO_ROOM = 10
 STATUS_MESSAGES = {
     ERR_NOT_ENOUGH_SHARES: "not enough shares held",
     ERR_BAD_SHARES: "shares must be finite and positive",
@@ -58,6 +59,7 @@ STATUS_MESSAGES = {
     ERR_BAD_RATIO: "split ratio must be finite and positive",
     ERR_BAD_AMOUNT: "distribution amounts must be finite and non-negative",
     ERR_YEAR_RANGE: "date outside the supported years",
+    ERR_NO_ROOM: "internal: make_room() was not called before the event",
 }
 
 # Years kept in the annual tables: index = year - FIRST_YEAR.
@@ -139,7 +141,7 @@ CNT_FREE = 1  # slots on the free stack
 CNT_NEXT_LOT_ID = 2
 CNT_SALE_ROWS = 3  # rows in the realized records
 CNT_NEXT_SALE_ID = 4
-CNT_PENDING = 5  # entries in the open wash-window list
+CNT_UNUSED = 5
 CNT_LAST_DAY = 6
 CNT_LAST_CLOSED_YEAR = 7
 N_COUNTERS = 8
@@ -167,6 +169,7 @@ realized_dtype = np.dtype(
         ("long_term", np.bool_),
         ("loss_shares_open", np.float64),  # loss shares still open to wash-sale matching
         ("loss_per_open_share", np.float64),  # dollars per open share (rescaled by splits)
+        ("next_pending", np.int64),  # next row in its identity group's open-window list
     ],
     align=True,
 )

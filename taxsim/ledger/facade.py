@@ -24,6 +24,8 @@ from taxsim.ledger.state import (
     NO_SLOT,
     LedgerState,
     copy_state,
+    has_room_nb,
+    make_room_nb,
     new_state,
 )
 
@@ -122,6 +124,12 @@ class Ledger:
         if status != enums.OK:
             raise LedgerError(f"{context}: {enums.STATUS_MESSAGES[status]}")
 
+    def _roomy_state(self) -> LedgerState:
+        """The state, grown first if one more event might not fit."""
+        if not has_room_nb(self._state):
+            self._state = make_room_nb(self._state)
+        return self._state
+
     # ----------------------------------------------------------------- events
     def buy(self, account: str, asset: str, shares: float, price: float, date) -> int:
         """Buy ``shares`` of ``asset`` at ``price`` (dollars per share); returns the lot id."""
@@ -129,11 +137,11 @@ class Ledger:
         day = self._day(date)
         shares = self._number(shares, "shares")
         price = self._number(price, "price")
-        state, status, lot_id = buy_nb(self._state, account_index, asset_index, shares, price, day)
+        status, lot_id = buy_nb(self._roomy_state(), account_index, asset_index, shares, price,
+                                day)
         self._raise(
             status, f"buy {shares} {asset} at {price} in {account} on {to_timestamp(day).date()}"
         )
-        self._state = state
         return int(lot_id)
 
     def _sell_arguments(self, account, asset, shares, price, date, method, lots):
@@ -175,13 +183,12 @@ class Ledger:
         ``lots={lot_id: shares}``; ``shares`` may then be None, meaning their sum).
         """
         arguments = self._sell_arguments(account, asset, shares, price, date, method, lots)
-        state, status, first_row, n_rows = sell_nb(self._state, *arguments)
+        status, first_row, n_rows = sell_nb(self._roomy_state(), *arguments)
         self._raise(
             status,
             f"sell {arguments[2]} {asset} from {account} on {to_timestamp(arguments[4]).date()}"
             + (f" (lots {dict(lots)})" if lots else ""),
         )
-        self._state = state
         return self._realized_frame(first_row, first_row + n_rows)
 
     def what_if_sell(
@@ -204,8 +211,8 @@ class Ledger:
         arguments = self._sell_arguments(account, asset, shares, price, date, method, lots)
         year = year_of(arguments[4])
         before = _year_tax_if_closed(self._state, year)
-        trial = copy_state(self._state)
-        trial, status, first_row, n_rows = sell_nb(trial, *arguments)
+        trial = copy_state(self._roomy_state())
+        status, first_row, n_rows = sell_nb(trial, *arguments)
         self._raise(status, f"what-if sell {arguments[2]} {asset} from {account}")
         after = _year_tax_if_closed(trial, year)
         rows = _realized_rows_frame(self, trial, first_row, first_row + n_rows)
@@ -249,18 +256,16 @@ class Ledger:
                 ("return_of_capital", return_of_capital),
             )
         ]
-        state, status = distribute_nb(self._state, asset_index, day, *values)
+        status = distribute_nb(self._roomy_state(), asset_index, day, *values)
         self._raise(status, f"distribution of {asset} on {to_timestamp(day).date()}")
-        self._state = state
 
     def split(self, asset: str, date, ratio: float) -> None:
         """Split ``asset``: ``ratio`` new shares per old share (2.0 for a 2-for-1)."""
         asset_index = self._asset(asset)
         day = self._day(date)
         ratio = self._number(ratio, "ratio")
-        state, status = split_nb(self._state, asset_index, day, ratio)
+        status = split_nb(self._roomy_state(), asset_index, day, ratio)
         self._raise(status, f"split of {asset} on {to_timestamp(day).date()} (ratio {ratio})")
-        self._state = state
 
     def close_year(self, year: int) -> float:
         """Compute ``year``'s tax; returns the amount due now (dollars, negative = refund)."""
@@ -276,7 +281,6 @@ class Ledger:
     def lots(self) -> pd.DataFrame:
         """Open lots, one row each, in account, asset and acquisition order."""
         state = self._state
-        book = state.lots
         slots = []
         n_accounts, n_assets = state.head.shape
         for account in range(n_accounts):
@@ -284,22 +288,22 @@ class Ledger:
                 slot = state.head[account, asset]
                 while slot != NO_SLOT:
                     slots.append(slot)
-                    slot = book.next_slot[slot]
+                    slot = state.lot_next[slot]
         slots = np.array(slots, np.int64)
         frame = pd.DataFrame(
             {
-                "lot_id": book.lot_id[slots],
+                "lot_id": state.lot_id[slots],
                 "account": pd.Categorical.from_codes(
-                    book.account[slots], self.household.account_names
+                    state.lot_account[slots], self.household.account_names
                 ),
-                "asset": pd.Categorical.from_codes(book.asset[slots], self.assets),
-                "shares": book.shares[slots],
-                "basis": book.basis[slots],
-                "basis_per_share": book.basis[slots] / book.shares[slots],
-                "acquired": to_datetime_index(book.acquired[slots]),
-                "holding_start": to_datetime_index(book.holding_start[slots]),
-                "wash_adjustment": book.wash_adjustment[slots],
-                "replacement": book.replacement[slots],
+                "asset": pd.Categorical.from_codes(state.lot_asset[slots], self.assets),
+                "shares": state.lot_shares[slots],
+                "basis": state.lot_basis[slots],
+                "basis_per_share": state.lot_basis[slots] / state.lot_shares[slots],
+                "acquired": to_datetime_index(state.lot_acquired[slots]),
+                "holding_start": to_datetime_index(state.lot_holding_start[slots]),
+                "wash_adjustment": state.lot_wash_adjustment[slots],
+                "replacement": state.lot_replacement[slots],
             }
         )
         return frame

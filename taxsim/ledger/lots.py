@@ -5,7 +5,8 @@ not identified), §1.1012-1(e) (average basis for fund shares), IRC §1222 and I
 "Holding Period" (term), Pub 550 "Qualified Dividends" (holding test, see distributions.py).
 
 Every kernel validates its inputs before it changes anything and returns a status code
-(``enums.OK`` or an ``ERR_*``); on an error the state is untouched.
+(``enums.OK`` or an ``ERR_*``); on an error the state is untouched. Kernels change the state in
+place; the caller makes room first (see ``state.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from taxsim.ledger.enums import (
     ERR_BAD_PRICE,
     ERR_BAD_SHARES,
     ERR_DATE_BACKWARDS,
+    ERR_NO_ROOM,
     ERR_NOT_ENOUGH_SHARES,
     ERR_UNKNOWN_LOT,
     ERR_YEAR_CLOSED,
@@ -54,11 +56,8 @@ from taxsim.ledger.state import (
     AUDIT_BASIS_RELIEVED,
     N_PENDING_QUALIFIED,
     SHARE_EPSILON,
-    append_pending_nb,
     create_lot_nb,
-    ensure_lot_capacity_nb,
-    ensure_pending_capacity_nb,
-    ensure_realized_capacity_nb,
+    has_room_nb,
     release_slot_nb,
     shares_held_nb,
     year_index_nb,
@@ -69,7 +68,10 @@ QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (s
 
 
 def check_event_day(state, day):
-    """Status of an event dated ``day``: dates never go backwards, closed years stay closed."""
+    """Status of an event dated ``day``: dates never go backwards, closed years stay closed,
+    and the arrays have room for the event."""
+    if not has_room_nb(state):
+        return ERR_NO_ROOM
     if day < state.counters[CNT_LAST_DAY]:
         return ERR_DATE_BACKWARDS
     year = year_of_nb(day)
@@ -87,17 +89,16 @@ def acquire(state, account, asset, shares, cost, day):
     """Open a lot bought or reinvested: ``shares`` for ``cost`` dollars on ``day``.
 
     The new lot may be the replacement for a loss sale in the 30 days before (IRC §1091);
-    reinvested distributions are acquisitions too (Pub 550 "Wash Sales"). Returns
-    ``(state, lot_id)``. Inputs must have been validated.
+    reinvested distributions are acquisitions too (Pub 550 "Wash Sales"). Returns the lot id.
+    Inputs must have been validated.
     """
-    state = ensure_lot_capacity_nb(state, 1)
     lot_id = state.counters[CNT_NEXT_LOT_ID]
     state.counters[CNT_NEXT_LOT_ID] += 1
     slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, shares, cost)
     state.audit[AUDIT_BASIS_IN] += cost
     state.counters[CNT_LAST_DAY] = day
-    state = match_acquisition_nb(state, slot, day)
-    return state, lot_id
+    match_acquisition_nb(state, slot, day)
+    return lot_id
 
 
 acquire_nb = njit(cache=True)(acquire)
@@ -106,19 +107,18 @@ acquire_nb = njit(cache=True)(acquire)
 def buy(state, account, asset, shares, price, day):
     """Buy ``shares`` at ``price`` dollars per share; cash pays for it.
 
-    Returns ``(state, status, lot_id)``.
+    Returns ``(status, lot_id)``.
     """
     if not (math.isfinite(shares) and shares > 0.0):
-        return state, ERR_BAD_SHARES, 0
+        return ERR_BAD_SHARES, 0
     if not (math.isfinite(price) and price > 0.0):
-        return state, ERR_BAD_PRICE, 0
+        return ERR_BAD_PRICE, 0
     status = check_event_day_nb(state, day)
     if status != OK:
-        return state, status, 0
+        return status, 0
     cost = shares * price
     state.cash[account] -= cost
-    state, lot_id = acquire_nb(state, account, asset, shares, cost, day)
-    return state, OK, lot_id
+    return OK, acquire_nb(state, account, asset, shares, cost, day)
 
 
 buy_nb = njit(cache=True)(buy)
@@ -129,22 +129,21 @@ def pool_average_basis(state, account, asset):
 
     Applied before an ``average`` sale; wash-sale adjustments are pooled the same way.
     """
-    lots = state.lots
     total_shares = 0.0
     total_basis = 0.0
     total_adjustment = 0.0
     slot = state.head[account, asset]
     while slot != NO_SLOT:
-        total_shares += lots.shares[slot]
-        total_basis += lots.basis[slot]
-        total_adjustment += lots.wash_adjustment[slot]
-        slot = lots.next_slot[slot]
+        total_shares += state.lot_shares[slot]
+        total_basis += state.lot_basis[slot]
+        total_adjustment += state.lot_wash_adjustment[slot]
+        slot = state.lot_next[slot]
     slot = state.head[account, asset]
     while slot != NO_SLOT:
-        fraction = lots.shares[slot] / total_shares
-        lots.basis[slot] = total_basis * fraction
-        lots.wash_adjustment[slot] = total_adjustment * fraction
-        slot = lots.next_slot[slot]
+        fraction = state.lot_shares[slot] / total_shares
+        state.lot_basis[slot] = total_basis * fraction
+        state.lot_wash_adjustment[slot] = total_adjustment * fraction
+        slot = state.lot_next[slot]
 
 
 pool_average_basis_nb = njit(cache=True)(pool_average_basis)
@@ -158,17 +157,16 @@ def relief_order(state, account, asset, method, price, day):
     per share first), then the rest by increasing tax per dollar sold at the sale year's rates,
     ties FIFO. Average: FIFO (after pooling).
     """
-    lots = state.lots
     count = 0
     slot = state.head[account, asset]
     while slot != NO_SLOT:
         count += 1
-        slot = lots.next_slot[slot]
+        slot = state.lot_next[slot]
     fifo = np.empty(count, np.int64)
     slot = state.head[account, asset]
     for i in range(count):
         fifo[i] = slot
-        slot = lots.next_slot[slot]
+        slot = state.lot_next[slot]
     if method == FIFO or method == AVERAGE:
         return fifo
     if method == LIFO:
@@ -176,7 +174,7 @@ def relief_order(state, account, asset, method, price, day):
     keys = np.empty(count, np.float64)
     if method == HIFO:
         for i in range(count):
-            keys[i] = -lots.basis[fifo[i]] / lots.shares[fifo[i]]
+            keys[i] = -state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
         return fifo[np.argsort(keys, kind="mergesort")]
     # TAX_OPTIMAL
     rates = state.rates[year_index_nb(year_of_nb(day))]
@@ -184,8 +182,8 @@ def relief_order(state, account, asset, method, price, day):
     long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
     categories = np.empty(count, np.float64)
     for i in range(count):
-        gain_per_share = price - lots.basis[fifo[i]] / lots.shares[fifo[i]]
-        long_term = is_long_term_nb(lots.holding_start[fifo[i]], day)
+        gain_per_share = price - state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
+        long_term = is_long_term_nb(state.lot_holding_start[fifo[i]], day)
         if gain_per_share < 0.0:
             categories[i] = 1.0 if long_term else 0.0
             keys[i] = gain_per_share
@@ -204,9 +202,9 @@ def find_slot(state, account, asset, lot_id):
     """Slot of open lot ``lot_id`` in (account, asset), or NO_SLOT."""
     slot = state.head[account, asset]
     while slot != NO_SLOT:
-        if state.lots.lot_id[slot] == lot_id:
+        if state.lot_id[slot] == lot_id:
             return slot
-        slot = state.lots.next_slot[slot]
+        slot = state.lot_next[slot]
     return NO_SLOT
 
 
@@ -220,13 +218,12 @@ def reclassify_early_sale_dividends(state, slot, sold_shares, day):
     only if the shares were held more than 60 days in the 121-day window around the ex-date;
     shares sold within 60 days of their acquisition fail it.
     """
-    lots = state.lots
-    if day - lots.acquired[slot] >= QUALIFIED_HOLDING_DAYS:
+    if day - state.lot_acquired[slot] >= QUALIFIED_HOLDING_DAYS:
         return
     for k in range(N_PENDING_QUALIFIED):
-        if lots.pending_year[slot, k] != 0:
-            amount = sold_shares * lots.pending_per_share[slot, k]
-            year = year_index_nb(lots.pending_year[slot, k])
+        if state.lot_pending_year[slot, k] != 0:
+            amount = sold_shares * state.lot_pending_per_share[slot, k]
+            year = year_index_nb(state.lot_pending_year[slot, k])
             state.year_income[year, YEAR_QUALIFIED_DIVIDENDS] -= amount
             state.year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
 
@@ -239,32 +236,31 @@ def relieve(state, slot, take, price, day, sale_id):
 
     Returns the realized row index (capacity ensured).
     """
-    lots = state.lots
-    lot_shares = lots.shares[slot]
+    lot_shares = state.lot_shares[slot]
     closing = take >= lot_shares - SHARE_EPSILON
     if closing:
         take = lot_shares
-        portion_basis = lots.basis[slot]
-        portion_adjustment = lots.wash_adjustment[slot]
+        portion_basis = state.lot_basis[slot]
+        portion_adjustment = state.lot_wash_adjustment[slot]
     else:
-        portion_basis = lots.basis[slot] * (take / lot_shares)
-        portion_adjustment = lots.wash_adjustment[slot] * (take / lot_shares)
-    account = lots.account[slot]
+        portion_basis = state.lot_basis[slot] * (take / lot_shares)
+        portion_adjustment = state.lot_wash_adjustment[slot] * (take / lot_shares)
+    account = state.lot_account[slot]
     taxable = state.account_kind[account] == TAXABLE
     proceeds = price * take
-    long_term = is_long_term_nb(lots.holding_start[slot], day)
+    long_term = is_long_term_nb(state.lot_holding_start[slot], day)
     row = state.counters[CNT_SALE_ROWS]
     state.counters[CNT_SALE_ROWS] += 1
     record = state.realized[row]
     record["sale_id"] = sale_id
-    record["lot_id"] = lots.lot_id[slot]
-    record["origin"] = lots.origin[slot]
+    record["lot_id"] = state.lot_id[slot]
+    record["origin"] = state.lot_origin[slot]
     record["account"] = account
-    record["asset"] = lots.asset[slot]
+    record["asset"] = state.lot_asset[slot]
     record["taxable"] = taxable
     record["shares"] = take
-    record["acquired"] = lots.acquired[slot]
-    record["holding_start"] = lots.holding_start[slot]
+    record["acquired"] = state.lot_acquired[slot]
+    record["holding_start"] = state.lot_holding_start[slot]
     record["sold"] = day
     record["proceeds"] = proceeds
     record["basis"] = portion_basis
@@ -273,6 +269,7 @@ def relieve(state, slot, take, price, day, sale_id):
     record["long_term"] = long_term
     record["loss_shares_open"] = 0.0
     record["loss_per_open_share"] = 0.0
+    record["next_pending"] = NO_SLOT
     state.audit[AUDIT_BASIS_RELIEVED] += portion_basis
     if taxable:
         year = year_index_nb(year_of_nb(day))
@@ -284,9 +281,9 @@ def relieve(state, slot, take, price, day, sale_id):
     if closing:
         release_slot_nb(state, slot)
     else:
-        lots.shares[slot] = lot_shares - take
-        lots.basis[slot] -= portion_basis
-        lots.wash_adjustment[slot] -= portion_adjustment
+        state.lot_shares[slot] = lot_shares - take
+        state.lot_basis[slot] -= portion_basis
+        state.lot_wash_adjustment[slot] -= portion_adjustment
     return row
 
 
@@ -298,18 +295,18 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
 
     For ``SPECIFIC``, ``specific_ids`` and ``specific_shares`` name the lots and shares (their
     sum must equal ``shares``). Losses in a taxable account go through the wash-sale rule.
-    Returns ``(state, status, first_row, n_rows)``: the realized rows written.
+    Returns ``(status, first_row, n_rows)``: the realized rows written.
     """
     if not (math.isfinite(shares) and shares > 0.0):
-        return state, ERR_BAD_SHARES, 0, 0
+        return ERR_BAD_SHARES, 0, 0
     if not (math.isfinite(price) and price > 0.0):
-        return state, ERR_BAD_PRICE, 0, 0
+        return ERR_BAD_PRICE, 0, 0
     status = check_event_day_nb(state, day)
     if status != OK:
-        return state, status, 0, 0
+        return status, 0, 0
     held = shares_held_nb(state, account, asset)
     if shares > held + SHARE_EPSILON:
-        return state, ERR_NOT_ENOUGH_SHARES, 0, 0
+        return ERR_NOT_ENOUGH_SHARES, 0, 0
     if method == SPECIFIC:
         n_specific = specific_ids.shape[0]
         slots = np.empty(n_specific, np.int64)
@@ -317,23 +314,22 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
         for i in range(n_specific):
             slots[i] = find_slot_nb(state, account, asset, specific_ids[i])
             if slots[i] == NO_SLOT:
-                return state, ERR_UNKNOWN_LOT, 0, 0
+                return ERR_UNKNOWN_LOT, 0, 0
             for j in range(i):
                 if slots[j] == slots[i]:
-                    return state, ERR_UNKNOWN_LOT, 0, 0
+                    return ERR_UNKNOWN_LOT, 0, 0
             take = specific_shares[i]
             if not (math.isfinite(take) and take > 0.0):
-                return state, ERR_BAD_SHARES, 0, 0
-            if take > state.lots.shares[slots[i]] + SHARE_EPSILON:
-                return state, ERR_NOT_ENOUGH_SHARES, 0, 0
+                return ERR_BAD_SHARES, 0, 0
+            if take > state.lot_shares[slots[i]] + SHARE_EPSILON:
+                return ERR_NOT_ENOUGH_SHARES, 0, 0
             total += take
         if abs(total - shares) > SHARE_EPSILON * max(1.0, shares):
-            return state, ERR_BAD_SHARES, 0, 0
+            return ERR_BAD_SHARES, 0, 0
     else:
         if method == AVERAGE:
             pool_average_basis_nb(state, account, asset)
         slots = relief_order_nb(state, account, asset, method, price, day)
-    state = ensure_realized_capacity_nb(state, slots.shape[0])
     sale_id = state.counters[CNT_NEXT_SALE_ID]
     state.counters[CNT_NEXT_SALE_ID] += 1
     state.counters[CNT_LAST_DAY] = day
@@ -345,7 +341,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
         else:
             if remaining <= SHARE_EPSILON:
                 break
-            take = min(remaining, state.lots.shares[slots[i]])
+            take = min(remaining, state.lot_shares[slots[i]])
         relieve_nb(state, slots[i], take, price, day, sale_id)
         remaining -= take
     n_rows = state.counters[CNT_SALE_ROWS] - first_row
@@ -353,11 +349,8 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     if state.account_kind[account] == TAXABLE:
         for row in range(first_row, first_row + n_rows):
             if state.realized[row]["basis"] > state.realized[row]["proceeds"]:
-                state = match_sale_portion_nb(state, row)
-                if state.realized[row]["loss_shares_open"] > SHARE_EPSILON:
-                    state = ensure_pending_capacity_nb(state, 1)
-                    append_pending_nb(state, row)
-    return state, OK, first_row, n_rows
+                match_sale_portion_nb(state, row)
+    return OK, first_row, n_rows
 
 
 sell_nb = njit(cache=True)(sell)

@@ -1,10 +1,15 @@
 """The ledger's state: a structure-of-arrays lot book plus event records, all numpy.
 
-Open lots live in slots of the :class:`LotBook` arrays. Each (account, asset) keeps a doubly
+Open lots live in slots of the ``lot_*`` arrays. Each (account, asset) keeps a doubly
 linked list of its open slots in acquisition order (acquisition day, then lot id), so FIFO and
 LIFO walk it from either end and the wash-sale look-back walks it from the tail. Closed slots go
-on a free stack and are reused. Arrays grow by doubling; every function that may grow returns
-the (possibly new) state, and callers rebind it.
+on a free stack and are reused. Loss sales whose 30-day wash window is still open form one
+linked list per identity group, threaded through the realized records.
+
+Kernels change the state in place and never grow it: before each event the caller runs
+``if not has_room_nb(state): state = make_room_nb(state)``, which guarantees room for any
+single event (an event creates at most 2 x open lots + accounts + 1 lots and at most open lots
++ 1 realized rows), growing arrays by doubling. Kernels refuse an event without that room.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from taxsim.ledger.enums import (
     CNT_LAST_DAY,
     CNT_NEXT_LOT_ID,
     CNT_NEXT_SALE_ID,
-    CNT_PENDING,
     CNT_SALE_ROWS,
     CNT_SLOTS_USED,
     FIRST_YEAR,
@@ -38,31 +42,14 @@ N_PENDING_QUALIFIED = 2  # provisional qualified-dividend slots per lot (a lot <
 # can receive dividends in at most two calendar years)
 
 
-class LotBook(NamedTuple):
-    """Open tax lots, one slot per lot (structure of arrays).
-
-    Units: shares in shares, money in dollars, dates as day numbers.
-    """
-
-    lot_id: np.ndarray  # int64
-    origin: np.ndarray  # int64: lot id of the purchase these shares came from
-    account: np.ndarray  # int64
-    asset: np.ndarray  # int64
-    acquired: np.ndarray  # int64 day of acquisition (qualified-dividend test uses this)
-    holding_start: np.ndarray  # int64 day the holding period counts from (wash-sale tacking)
-    shares: np.ndarray  # float64
-    basis: np.ndarray  # float64 total dollars, wash-sale adjustment included
-    wash_adjustment: np.ndarray  # float64 dollars of disallowed loss added to basis
-    replacement: np.ndarray  # bool: already absorbed a wash-sale loss
-    pending_year: np.ndarray  # int64 (slots, 2): year of provisional qualified dividends, 0 none
-    pending_per_share: np.ndarray  # float64 (slots, 2): provisional qualified dollars per share
-    next_slot: np.ndarray  # int64 linked list within (account, asset)
-    prev_slot: np.ndarray  # int64
-    free_slots: np.ndarray  # int64 stack of reusable slots
-
-
 class LedgerState(NamedTuple):
-    """Everything a household's ledger holds; config arrays first, then mutable state."""
+    """Everything a household's ledger holds, as flat named arrays (structure of arrays).
+
+    Config arrays first, then open lots (one slot per lot; units: shares, dollars, day
+    numbers), then records and totals. Flat on purpose: numba reference-counts every array it
+    takes out of a tuple, so a nested tuple of lot arrays would cost dozens of atomic
+    operations per kernel call.
+    """
 
     account_kind: np.ndarray  # int64 (accounts,): TAXABLE / TAX_DEFERRED / TAX_EXEMPT
     account_reinvest: np.ndarray  # bool (accounts,)
@@ -71,17 +58,39 @@ class LedgerState(NamedTuple):
     group_offsets: np.ndarray  # int64 (groups + 1,): CSR offsets into group_assets
     rates: np.ndarray  # float64 (N_YEARS, N_RATE_FIELDS)
     tax_settings: np.ndarray  # float64 (3,): loss convention, initial ST and LT carryforward
-    lots: LotBook
+    lot_id: np.ndarray  # int64 (slots,)
+    lot_origin: np.ndarray  # int64: lot id of the purchase these shares came from
+    lot_account: np.ndarray  # int64
+    lot_asset: np.ndarray  # int64
+    lot_acquired: np.ndarray  # int64 day of acquisition (qualified-dividend test uses this)
+    lot_holding_start: np.ndarray  # int64 day the holding period counts from (tacking)
+    lot_shares: np.ndarray  # float64
+    lot_basis: np.ndarray  # float64 total dollars, wash-sale adjustment included
+    lot_wash_adjustment: np.ndarray  # float64 dollars of disallowed loss added to basis
+    lot_replacement: np.ndarray  # bool: already absorbed a wash-sale loss
+    lot_pending_year: np.ndarray  # int64 (slots, 2): year of provisional qualified dividends
+    lot_pending_per_share: np.ndarray  # float64 (slots, 2): provisional qualified $ per share
+    lot_next: np.ndarray  # int64 linked list within (account, asset)
+    lot_prev: np.ndarray  # int64
+    free_slots: np.ndarray  # int64 stack of reusable slots
     head: np.ndarray  # int64 (accounts, assets): first slot in acquisition order
     tail: np.ndarray  # int64 (accounts, assets): last slot
     realized: np.ndarray  # realized_dtype records, one per (sale, lot) portion
-    pending: np.ndarray  # int64 rows of `realized` whose loss shares are still open
+    pending_head: np.ndarray  # int64 (groups,): first realized row with an open wash window
+    pending_tail: np.ndarray  # int64 (groups,): last one (rows in sale order)
     year_income: np.ndarray  # float64 (N_YEARS, N_YEAR_FIELDS), taxable accounts only
     year_tax: np.ndarray  # float64 (N_YEARS, N_TAX_FIELDS), as of the last close
     year_due: np.ndarray  # float64 (N_YEARS,): tax due paid at each year's close
     cash: np.ndarray  # float64 (accounts,): dollars
     audit: np.ndarray  # float64 (N_AUDIT,): running totals for conservation checks
     counters: np.ndarray  # int64 (N_COUNTERS,)
+
+
+LOT_FIELDS = (
+    "lot_id", "lot_origin", "lot_account", "lot_asset", "lot_acquired", "lot_holding_start",
+    "lot_shares", "lot_basis", "lot_wash_adjustment", "lot_replacement", "lot_pending_year",
+    "lot_pending_per_share", "lot_next", "lot_prev", "free_slots",
+)
 
 
 # Audit totals (dollars).
@@ -102,24 +111,25 @@ AUDIT_FIELD_NAMES = (
 )
 
 
-def empty_lot_book(capacity: int) -> LotBook:
-    return LotBook(
-        lot_id=np.zeros(capacity, np.int64),
-        origin=np.zeros(capacity, np.int64),
-        account=np.zeros(capacity, np.int64),
-        asset=np.zeros(capacity, np.int64),
-        acquired=np.zeros(capacity, np.int64),
-        holding_start=np.zeros(capacity, np.int64),
-        shares=np.zeros(capacity, np.float64),
-        basis=np.zeros(capacity, np.float64),
-        wash_adjustment=np.zeros(capacity, np.float64),
-        replacement=np.zeros(capacity, np.bool_),
-        pending_year=np.zeros((capacity, N_PENDING_QUALIFIED), np.int64),
-        pending_per_share=np.zeros((capacity, N_PENDING_QUALIFIED), np.float64),
-        next_slot=np.full(capacity, NO_SLOT, np.int64),
-        prev_slot=np.full(capacity, NO_SLOT, np.int64),
-        free_slots=np.zeros(capacity, np.int64),
-    )
+def empty_lot_arrays(capacity: int) -> dict:
+    """Zeroed lot arrays of ``capacity`` slots, by field name."""
+    return {
+        "lot_id": np.zeros(capacity, np.int64),
+        "lot_origin": np.zeros(capacity, np.int64),
+        "lot_account": np.zeros(capacity, np.int64),
+        "lot_asset": np.zeros(capacity, np.int64),
+        "lot_acquired": np.zeros(capacity, np.int64),
+        "lot_holding_start": np.zeros(capacity, np.int64),
+        "lot_shares": np.zeros(capacity, np.float64),
+        "lot_basis": np.zeros(capacity, np.float64),
+        "lot_wash_adjustment": np.zeros(capacity, np.float64),
+        "lot_replacement": np.zeros(capacity, np.bool_),
+        "lot_pending_year": np.zeros((capacity, N_PENDING_QUALIFIED), np.int64),
+        "lot_pending_per_share": np.zeros((capacity, N_PENDING_QUALIFIED), np.float64),
+        "lot_next": np.full(capacity, NO_SLOT, np.int64),
+        "lot_prev": np.full(capacity, NO_SLOT, np.int64),
+        "free_slots": np.zeros(capacity, np.int64),
+    }
 
 
 def new_state(
@@ -154,11 +164,12 @@ def new_state(
         group_offsets=group_offsets,
         rates=np.ascontiguousarray(rates, dtype=np.float64),
         tax_settings=np.array([loss_convention, carryforward_st, carryforward_lt], np.float64),
-        lots=empty_lot_book(lot_capacity),
+        **empty_lot_arrays(lot_capacity),
         head=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         tail=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         realized=np.zeros(realized_capacity, realized_dtype),
-        pending=np.zeros(16, np.int64),
+        pending_head=np.full(n_groups, NO_SLOT, np.int64),
+        pending_tail=np.full(n_groups, NO_SLOT, np.int64),
         year_income=np.zeros((N_YEARS, N_YEAR_FIELDS), np.float64),
         year_tax=np.zeros((N_YEARS, N_TAX_FIELDS), np.float64),
         year_due=np.zeros(N_YEARS, np.float64),
@@ -170,45 +181,7 @@ def new_state(
 
 def copy_state(state: LedgerState) -> LedgerState:
     """A deep copy (Python), for what-if questions."""
-    return LedgerState(
-        *[
-            LotBook(*[array.copy() for array in field]) if isinstance(field, LotBook)
-            else field.copy()
-            for field in state
-        ]
-    )
-
-
-def _replace_lots(state, lots):
-    return LedgerState(
-        state.account_kind, state.account_reinvest, state.asset_group, state.group_assets,
-        state.group_offsets, state.rates, state.tax_settings, lots, state.head, state.tail,
-        state.realized, state.pending, state.year_income, state.year_tax, state.year_due,
-        state.cash, state.audit, state.counters,
-    )
-
-
-def _replace_realized(state, realized):
-    return LedgerState(
-        state.account_kind, state.account_reinvest, state.asset_group, state.group_assets,
-        state.group_offsets, state.rates, state.tax_settings, state.lots, state.head, state.tail,
-        realized, state.pending, state.year_income, state.year_tax, state.year_due,
-        state.cash, state.audit, state.counters,
-    )
-
-
-def _replace_pending(state, pending):
-    return LedgerState(
-        state.account_kind, state.account_reinvest, state.asset_group, state.group_assets,
-        state.group_offsets, state.rates, state.tax_settings, state.lots, state.head, state.tail,
-        state.realized, pending, state.year_income, state.year_tax, state.year_due,
-        state.cash, state.audit, state.counters,
-    )
-
-
-replace_lots_nb = njit(cache=True)(_replace_lots)
-replace_realized_nb = njit(cache=True)(_replace_realized)
-replace_pending_nb = njit(cache=True)(_replace_pending)
+    return LedgerState(*[array.copy() for array in state])
 
 
 def _grow(array, capacity):
@@ -220,65 +193,69 @@ def _grow(array, capacity):
 _grow_nb = njit(cache=True)(_grow)
 
 
-def grow_lot_book(lots, capacity):
-    """The lot book with every array grown to ``capacity`` slots."""
-    next_slot = _grow_nb(lots.next_slot, capacity)
-    prev_slot = _grow_nb(lots.prev_slot, capacity)
-    next_slot[lots.next_slot.shape[0]:] = NO_SLOT
-    prev_slot[lots.prev_slot.shape[0]:] = NO_SLOT
-    return LotBook(
-        _grow_nb(lots.lot_id, capacity),
-        _grow_nb(lots.origin, capacity),
-        _grow_nb(lots.account, capacity),
-        _grow_nb(lots.asset, capacity),
-        _grow_nb(lots.acquired, capacity),
-        _grow_nb(lots.holding_start, capacity),
-        _grow_nb(lots.shares, capacity),
-        _grow_nb(lots.basis, capacity),
-        _grow_nb(lots.wash_adjustment, capacity),
-        _grow_nb(lots.replacement, capacity),
-        _grow_nb(lots.pending_year, capacity),
-        _grow_nb(lots.pending_per_share, capacity),
-        next_slot,
-        prev_slot,
-        _grow_nb(lots.free_slots, capacity),
+def room_needed(state):
+    """(lot slots, realized rows) that one event may need at most, given the open lots."""
+    open_lots = state.counters[CNT_SLOTS_USED] - state.counters[CNT_FREE]
+    return 2 * open_lots + state.head.shape[0] + 2, open_lots + 1
+
+
+def has_room(state):
+    """True if any single event fits in the arrays as they are."""
+    lots_needed, rows_needed = room_needed_nb(state)
+    free_lots = state.lot_shares.shape[0] - state.counters[CNT_SLOTS_USED] + state.counters[
+        CNT_FREE]
+    free_rows = state.realized.shape[0] - state.counters[CNT_SALE_ROWS]
+    return free_lots >= lots_needed and free_rows >= rows_needed
+
+
+def _grow_links(array, capacity):
+    grown = _grow_nb(array, capacity)
+    grown[array.shape[0]:] = NO_SLOT
+    return grown
+
+
+_grow_links_nb = njit(cache=True)(_grow_links)
+
+
+def make_room(state):
+    """The state with arrays grown (doubling) so that any single event fits."""
+    lots_needed, rows_needed = room_needed_nb(state)
+    capacity = state.lot_shares.shape[0]
+    used = state.counters[CNT_SLOTS_USED] - state.counters[CNT_FREE]
+    new_capacity = capacity
+    if capacity - used < lots_needed:
+        new_capacity = max(2 * capacity, used + lots_needed)
+    realized = state.realized
+    rows = state.counters[CNT_SALE_ROWS]
+    if realized.shape[0] - rows < rows_needed:
+        realized = _grow_nb(realized, max(2 * realized.shape[0], rows + rows_needed))
+    return LedgerState(
+        state.account_kind, state.account_reinvest, state.asset_group, state.group_assets,
+        state.group_offsets, state.rates, state.tax_settings,
+        _grow_nb(state.lot_id, new_capacity),
+        _grow_nb(state.lot_origin, new_capacity),
+        _grow_nb(state.lot_account, new_capacity),
+        _grow_nb(state.lot_asset, new_capacity),
+        _grow_nb(state.lot_acquired, new_capacity),
+        _grow_nb(state.lot_holding_start, new_capacity),
+        _grow_nb(state.lot_shares, new_capacity),
+        _grow_nb(state.lot_basis, new_capacity),
+        _grow_nb(state.lot_wash_adjustment, new_capacity),
+        _grow_nb(state.lot_replacement, new_capacity),
+        _grow_nb(state.lot_pending_year, new_capacity),
+        _grow_nb(state.lot_pending_per_share, new_capacity),
+        _grow_links_nb(state.lot_next, new_capacity),
+        _grow_links_nb(state.lot_prev, new_capacity),
+        _grow_nb(state.free_slots, new_capacity),
+        state.head, state.tail, realized, state.pending_head, state.pending_tail,
+        state.year_income, state.year_tax, state.year_due, state.cash, state.audit,
+        state.counters,
     )
 
 
-grow_lot_book_nb = njit(cache=True)(grow_lot_book)
-
-
-def ensure_lot_capacity(state, extra):
-    """State with room for ``extra`` more open lots."""
-    free = state.counters[CNT_FREE]
-    needed = state.counters[CNT_SLOTS_USED] + max(extra - free, 0)
-    capacity = state.lots.shares.shape[0]
-    if needed <= capacity:
-        return state
-    return replace_lots_nb(state, grow_lot_book_nb(state.lots, max(2 * capacity, needed)))
-
-
-def ensure_realized_capacity(state, extra):
-    """State with room for ``extra`` more realized records."""
-    needed = state.counters[CNT_SALE_ROWS] + extra
-    capacity = state.realized.shape[0]
-    if needed <= capacity:
-        return state
-    return replace_realized_nb(state, _grow_nb(state.realized, max(2 * capacity, needed)))
-
-
-def ensure_pending_capacity(state, extra):
-    """State with room for ``extra`` more open wash-sale windows."""
-    needed = state.counters[CNT_PENDING] + extra
-    capacity = state.pending.shape[0]
-    if needed <= capacity:
-        return state
-    return replace_pending_nb(state, _grow_nb(state.pending, max(2 * capacity, needed)))
-
-
-ensure_lot_capacity_nb = njit(cache=True)(ensure_lot_capacity)
-ensure_realized_capacity_nb = njit(cache=True)(ensure_realized_capacity)
-ensure_pending_capacity_nb = njit(cache=True)(ensure_pending_capacity)
+room_needed_nb = njit(cache=True)(room_needed)
+has_room_nb = njit(cache=True)(has_room)
+make_room_nb = njit(cache=True)(make_room)
 
 
 def allocate_slot(state):
@@ -286,7 +263,7 @@ def allocate_slot(state):
     counters = state.counters
     if counters[CNT_FREE] > 0:
         counters[CNT_FREE] -= 1
-        return state.lots.free_slots[counters[CNT_FREE]]
+        return state.free_slots[counters[CNT_FREE]]
     slot = counters[CNT_SLOTS_USED]
     counters[CNT_SLOTS_USED] += 1
     return slot
@@ -298,71 +275,68 @@ def link_slot(state, slot):
     The order is (acquisition day, lot id); new lots almost always go to the tail, so the
     search walks back from there.
     """
-    lots = state.lots
-    account = lots.account[slot]
-    asset = lots.asset[slot]
-    acquired = lots.acquired[slot]
-    lot_id = lots.lot_id[slot]
+    account = state.lot_account[slot]
+    asset = state.lot_asset[slot]
+    acquired = state.lot_acquired[slot]
+    lot_id = state.lot_id[slot]
     after = state.tail[account, asset]
     while after != NO_SLOT and (
-        lots.acquired[after] > acquired
-        or (lots.acquired[after] == acquired and lots.lot_id[after] > lot_id)
+        state.lot_acquired[after] > acquired
+        or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
-        after = lots.prev_slot[after]
+        after = state.lot_prev[after]
     if after == NO_SLOT:
         before = state.head[account, asset]
         state.head[account, asset] = slot
     else:
-        before = lots.next_slot[after]
-        lots.next_slot[after] = slot
-    lots.prev_slot[slot] = after
-    lots.next_slot[slot] = before
+        before = state.lot_next[after]
+        state.lot_next[after] = slot
+    state.lot_prev[slot] = after
+    state.lot_next[slot] = before
     if before == NO_SLOT:
         state.tail[account, asset] = slot
     else:
-        lots.prev_slot[before] = slot
+        state.lot_prev[before] = slot
 
 
 def release_slot(state, slot):
     """Remove a closed lot's slot from its list and put it on the free stack."""
-    lots = state.lots
-    account = lots.account[slot]
-    asset = lots.asset[slot]
-    before = lots.prev_slot[slot]
-    after = lots.next_slot[slot]
+    account = state.lot_account[slot]
+    asset = state.lot_asset[slot]
+    before = state.lot_prev[slot]
+    after = state.lot_next[slot]
     if before == NO_SLOT:
         state.head[account, asset] = after
     else:
-        lots.next_slot[before] = after
+        state.lot_next[before] = after
     if after == NO_SLOT:
         state.tail[account, asset] = before
     else:
-        lots.prev_slot[after] = before
-    lots.next_slot[slot] = NO_SLOT
-    lots.prev_slot[slot] = NO_SLOT
-    lots.shares[slot] = 0.0
-    lots.basis[slot] = 0.0
-    lots.free_slots[state.counters[CNT_FREE]] = slot
+        state.lot_prev[after] = before
+    state.lot_next[slot] = NO_SLOT
+    state.lot_prev[slot] = NO_SLOT
+    state.lot_shares[slot] = 0.0
+    state.lot_basis[slot] = 0.0
+    state.free_slots[state.counters[CNT_FREE]] = slot
     state.counters[CNT_FREE] += 1
 
 
 def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, shares, basis):
     """Fill a new slot with a lot and link it; returns the slot (capacity ensured)."""
     slot = allocate_slot_nb(state)
-    lots = state.lots
-    lots.lot_id[slot] = lot_id
-    lots.origin[slot] = origin
-    lots.account[slot] = account
-    lots.asset[slot] = asset
-    lots.acquired[slot] = acquired
-    lots.holding_start[slot] = holding_start
-    lots.shares[slot] = shares
-    lots.basis[slot] = basis
-    lots.wash_adjustment[slot] = 0.0
-    lots.replacement[slot] = False
+    state.lot_id[slot] = lot_id
+    state.lot_origin[slot] = origin
+    state.lot_account[slot] = account
+    state.lot_asset[slot] = asset
+    state.lot_acquired[slot] = acquired
+    state.lot_holding_start[slot] = holding_start
+    state.lot_shares[slot] = shares
+    state.lot_basis[slot] = basis
+    state.lot_wash_adjustment[slot] = 0.0
+    state.lot_replacement[slot] = False
     for k in range(N_PENDING_QUALIFIED):
-        lots.pending_year[slot, k] = 0
-        lots.pending_per_share[slot, k] = 0.0
+        state.lot_pending_year[slot, k] = 0
+        state.lot_pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
     return slot
 
@@ -374,24 +348,23 @@ def split_lot(state, slot, piece_shares):
     and per-share basis, adjustment and pending dividends; the original keeps its id and the
     rest (the convention of taxsim/ledger/README.md). Capacity must have been ensured.
     """
-    lots = state.lots
-    fraction = piece_shares / lots.shares[slot]
+    fraction = piece_shares / state.lot_shares[slot]
     lot_id = state.counters[CNT_NEXT_LOT_ID]
     state.counters[CNT_NEXT_LOT_ID] += 1
-    piece_basis = lots.basis[slot] * fraction
+    piece_basis = state.lot_basis[slot] * fraction
     piece = create_lot_nb(
-        state, lot_id, lots.origin[slot], lots.account[slot], lots.asset[slot],
-        lots.acquired[slot], lots.holding_start[slot], piece_shares, piece_basis,
+        state, lot_id, state.lot_origin[slot], state.lot_account[slot], state.lot_asset[slot],
+        state.lot_acquired[slot], state.lot_holding_start[slot], piece_shares, piece_basis,
     )
-    piece_adjustment = lots.wash_adjustment[slot] * fraction
-    lots.wash_adjustment[piece] = piece_adjustment
-    lots.replacement[piece] = lots.replacement[slot]
+    piece_adjustment = state.lot_wash_adjustment[slot] * fraction
+    state.lot_wash_adjustment[piece] = piece_adjustment
+    state.lot_replacement[piece] = state.lot_replacement[slot]
     for k in range(N_PENDING_QUALIFIED):
-        lots.pending_year[piece, k] = lots.pending_year[slot, k]
-        lots.pending_per_share[piece, k] = lots.pending_per_share[slot, k]
-    lots.shares[slot] -= piece_shares
-    lots.basis[slot] -= piece_basis
-    lots.wash_adjustment[slot] -= piece_adjustment
+        state.lot_pending_year[piece, k] = state.lot_pending_year[slot, k]
+        state.lot_pending_per_share[piece, k] = state.lot_pending_per_share[slot, k]
+    state.lot_shares[slot] -= piece_shares
+    state.lot_basis[slot] -= piece_basis
+    state.lot_wash_adjustment[slot] -= piece_adjustment
     return piece
 
 
@@ -404,15 +377,20 @@ def shares_held(state, account, asset):
     total = 0.0
     slot = state.head[account, asset]
     while slot != NO_SLOT:
-        total += state.lots.shares[slot]
-        slot = state.lots.next_slot[slot]
+        total += state.lot_shares[slot]
+        slot = state.lot_next[slot]
     return total
 
 
 def append_pending(state, row):
-    """Open a wash-sale window for realized row ``row`` (capacity ensured)."""
-    state.pending[state.counters[CNT_PENDING]] = row
-    state.counters[CNT_PENDING] += 1
+    """Open a wash-sale window for realized row ``row``: append it to its group's list."""
+    group = state.asset_group[state.realized[row]["asset"]]
+    state.realized[row]["next_pending"] = NO_SLOT
+    if state.pending_tail[group] == NO_SLOT:
+        state.pending_head[group] = row
+    else:
+        state.realized[state.pending_tail[group]]["next_pending"] = row
+    state.pending_tail[group] = row
 
 
 allocate_slot_nb = njit(cache=True)(allocate_slot)

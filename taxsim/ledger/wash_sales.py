@@ -13,7 +13,6 @@ from numba import njit
 
 from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
-    CNT_PENDING,
     NO_SLOT,
     TAXABLE,
     YEAR_LT_GAIN,
@@ -25,7 +24,7 @@ from taxsim.ledger.state import (
     AUDIT_WASH_LOST,
     AUDIT_WASH_TO_BASIS,
     SHARE_EPSILON,
-    ensure_lot_capacity_nb,
+    append_pending_nb,
     split_lot_nb,
     year_index_nb,
 )
@@ -43,13 +42,12 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     the IRA's basis is not increased; it is lost for good. Returns the disallowed dollars that
     were lost (0 for a taxable replacement).
     """
-    lots = state.lots
     disallowed = matched_shares * loss_per_share
-    lots.replacement[piece] = True
-    if state.account_kind[lots.account[piece]] == TAXABLE:
-        lots.basis[piece] += disallowed
-        lots.wash_adjustment[piece] += disallowed
-        lots.holding_start[piece] = lots.acquired[piece] - (sale_day - sold_holding_start)
+    state.lot_replacement[piece] = True
+    if state.account_kind[state.lot_account[piece]] == TAXABLE:
+        state.lot_basis[piece] += disallowed
+        state.lot_wash_adjustment[piece] += disallowed
+        state.lot_holding_start[piece] = state.lot_acquired[piece] - (sale_day - sold_holding_start)
         state.audit[AUDIT_WASH_TO_BASIS] += disallowed
         return 0.0
     state.audit[AUDIT_WASH_LOST] += disallowed
@@ -83,7 +81,6 @@ def replacement_candidates(state, asset, sale_day, sold_origin):
     ``sale_day - 30`` (nothing later exists yet), not already a replacement, and not from the
     sold shares' own purchase.
     """
-    lots = state.lots
     group = state.asset_group[asset]
     start = state.group_offsets[group]
     stop = state.group_offsets[group + 1]
@@ -93,25 +90,25 @@ def replacement_candidates(state, asset, sale_day, sold_origin):
         member_asset = state.group_assets[member]
         for account in range(n_accounts):
             slot = state.tail[account, member_asset]
-            while slot != NO_SLOT and lots.acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
+            while slot != NO_SLOT and state.lot_acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
                 count += 1
-                slot = lots.prev_slot[slot]
+                slot = state.lot_prev[slot]
     candidates = np.empty(count, np.int64)
     count = 0
     for member in range(start, stop):
         member_asset = state.group_assets[member]
         for account in range(n_accounts):
             slot = state.tail[account, member_asset]
-            while slot != NO_SLOT and lots.acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
-                if not lots.replacement[slot] and lots.origin[slot] != sold_origin:
+            while slot != NO_SLOT and state.lot_acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
+                if not state.lot_replacement[slot] and state.lot_origin[slot] != sold_origin:
                     candidates[count] = slot
                     count += 1
-                slot = lots.prev_slot[slot]
+                slot = state.lot_prev[slot]
     candidates = candidates[:count]
     # acquisition order: day, then lot id (lot ids are unique, so the order is total)
     keys = np.empty(count, np.float64)
     for i in range(count):
-        keys[i] = lots.acquired[candidates[i]] * 4.0e12 + lots.lot_id[candidates[i]]
+        keys[i] = state.lot_acquired[candidates[i]] * 4.0e12 + state.lot_id[candidates[i]]
     return candidates[np.argsort(keys, kind="mergesort")]
 
 
@@ -123,7 +120,7 @@ def match_sale_portion(state, row):
 
     Replacement shares are taken in acquisition order, one per sold share (Treas. Reg.
     §1.1091-1(b)-(c)); loss shares left unmatched stay open for acquisitions in the 30 days
-    after the sale (handled by :func:`match_acquisition`). Returns the state (it may grow).
+    after the sale (:func:`match_acquisition`), in the group's list of open windows.
     """
     record = state.realized[row]
     sold_shares = record["shares"]
@@ -131,24 +128,20 @@ def match_sale_portion(state, row):
     record["loss_per_open_share"] = loss_per_share
     sale_day = record["sold"]
     candidates = replacement_candidates_nb(state, record["asset"], sale_day, record["origin"])
-    state = ensure_lot_capacity_nb(state, candidates.shape[0])
-    lots = state.lots
     remaining = sold_shares
     for slot in candidates:
         if remaining <= SHARE_EPSILON:
             break
-        matched = min(remaining, lots.shares[slot])
-        piece = slot if matched == lots.shares[slot] else split_lot_nb(state, slot, matched)
-        lots = state.lots
+        matched = min(remaining, state.lot_shares[slot])
+        piece = slot if matched == state.lot_shares[slot] else split_lot_nb(state, slot, matched)
         lost = apply_replacement_nb(
             state, piece, matched, loss_per_share, record["holding_start"], sale_day
         )
         book_disallowed_nb(state, row, matched * loss_per_share, lost)
         remaining -= matched
     if remaining > SHARE_EPSILON:
-        record = state.realized[row]
         record["loss_shares_open"] = remaining
-    return state
+        append_pending_nb(state, row)
 
 
 match_sale_portion_nb = njit(cache=True)(match_sale_portion)
@@ -158,45 +151,44 @@ def match_acquisition(state, slot, day):
     """Match a new lot (slot) against sales whose 30-day window after the sale is still open.
 
     The earlier sale is adjusted retroactively (IRC §1091(a): "within a period beginning 30
-    days before the date of such sale ... and ending 30 days after such date"). Open windows are
-    taken in sale order. Expired and exhausted windows are dropped. Returns the state.
+    days before the date of such sale ... and ending 30 days after such date"). Open windows of
+    the lot's identity group are taken in sale order; expired and exhausted ones are dropped.
     """
-    lots = state.lots
-    asset = lots.asset[slot]
-    group = state.asset_group[asset]
-    n_pending = state.counters[CNT_PENDING]
-    kept = 0
-    for k in range(n_pending):
-        row = state.pending[k]
+    group = state.asset_group[state.lot_asset[slot]]
+    previous = NO_SLOT
+    row = state.pending_head[group]
+    while row != NO_SLOT:
         record = state.realized[row]
-        if record["sold"] < day - WASH_WINDOW_DAYS or record["loss_shares_open"] <= SHARE_EPSILON:
-            continue  # window closed for good: drop it
+        following = record["next_pending"]
         if (
             slot != NO_SLOT
-            and state.asset_group[record["asset"]] == group
-            and lots.origin[slot] != record["origin"]
+            and record["sold"] >= day - WASH_WINDOW_DAYS
+            and state.lot_origin[slot] != record["origin"]
         ):
-            state = ensure_lot_capacity_nb(state, 1)
-            lots = state.lots
             open_shares = record["loss_shares_open"]
             loss_per_share = record["loss_per_open_share"]
-            matched = min(open_shares, lots.shares[slot])
-            whole_lot = matched == lots.shares[slot]
+            matched = min(open_shares, state.lot_shares[slot])
+            whole_lot = matched == state.lot_shares[slot]
             piece = slot if whole_lot else split_lot_nb(state, slot, matched)
-            lots = state.lots
             lost = apply_replacement_nb(
                 state, piece, matched, loss_per_share, record["holding_start"], record["sold"]
             )
             book_disallowed_nb(state, row, matched * loss_per_share, lost)
-            record = state.realized[row]
             record["loss_shares_open"] = open_shares - matched
             if whole_lot:
                 slot = NO_SLOT  # the new lot is used up; later windows stay open
-        if record["loss_shares_open"] > SHARE_EPSILON:
-            state.pending[kept] = row
-            kept += 1
-    state.counters[CNT_PENDING] = kept
-    return state
+        if record["sold"] < day - WASH_WINDOW_DAYS or record["loss_shares_open"] <= SHARE_EPSILON:
+            # window closed for good: unlink the row
+            if previous == NO_SLOT:
+                state.pending_head[group] = following
+            else:
+                state.realized[previous]["next_pending"] = following
+            if state.pending_tail[group] == row:
+                state.pending_tail[group] = previous
+            record["next_pending"] = NO_SLOT
+        else:
+            previous = row
+        row = following
 
 
 match_acquisition_nb = njit(cache=True)(match_acquisition)

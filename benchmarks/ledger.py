@@ -1,0 +1,175 @@
+"""Ledger throughput: one million mixed events over 500 assets, and compile times.
+
+Run from the repository root: ``python -m benchmarks.ledger [--events N]``.
+
+The event mix is a household with a taxable account, a spouse's taxable account and an IRA
+over 20 years of business days: buys, sells by HIFO and tax-optimal lots (with wash sales
+wherever they occur), quarterly dividends per asset reinvested, and year closes. Reports
+events per second after compilation, and the start-up time cold (empty numba cache) and
+cached, each in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+N_ASSETS = 500
+N_ACCOUNTS = 3
+
+
+def make_events(n_events: int, seed: int = 7, years: int = 20):
+    """A deterministic event log (structure of arrays): about ``n_events`` events."""
+    import pandas as pd
+
+    from taxsim.dates import to_days, year_of
+    from taxsim.ledger.enums import HIFO, TAX_OPTIMAL
+    from taxsim.ledger.replay import EVENT_BUY, EVENT_CLOSE_YEAR, EVENT_DIVIDEND, EVENT_SELL
+
+    rng = np.random.default_rng(seed)
+    days = to_days(pd.bdate_range("2004-01-02", periods=years * 252))
+    n_days = len(days)
+    volatility = rng.uniform(0.15, 0.45, N_ASSETS) / np.sqrt(252)
+    log_returns = rng.normal(0.0003, volatility, (n_days, N_ASSETS))
+    prices = 50.0 * np.exp(np.cumsum(log_returns, axis=0))
+    dividend_day = (np.arange(n_days)[:, None] + 7 * np.arange(N_ASSETS)[None, :]) % 63 == 0
+    n_dividends = int(dividend_day.sum())
+    n_trades = max(n_events - n_dividends - 20, 0)
+    trades_per_day = np.bincount(rng.integers(0, n_days, n_trades), minlength=n_days)
+
+    size = n_trades + n_dividends + years + 8
+    kind = np.empty(size, np.int64)
+    day = np.empty_like(kind)
+    account = np.zeros_like(kind)
+    asset = np.zeros_like(kind)
+    shares = np.zeros(size)
+    price = np.ones(size)
+    method = np.zeros_like(kind)
+    amount = np.zeros(size)
+    held = np.zeros((N_ACCOUNTS, N_ASSETS))
+    trade_accounts = rng.integers(0, N_ACCOUNTS, n_trades)
+    trade_assets = rng.integers(0, N_ASSETS, n_trades)
+    trade_draw = rng.random(n_trades)
+    trade_size = rng.uniform(5.0, 50.0, n_trades)
+    k = 0
+    t = 0
+    for d in range(n_days):
+        if d > 0 and year_of(int(days[d])) != year_of(int(days[d - 1])):
+            kind[k], day[k], shares[k] = EVENT_CLOSE_YEAR, days[d], year_of(int(days[d - 1]))
+            k += 1
+        for a in np.nonzero(dividend_day[d])[0]:
+            kind[k], day[k], asset[k], price[k] = EVENT_DIVIDEND, days[d], a, prices[d, a]
+            amount[k] = prices[d, a] * 0.005
+            k += 1
+            held[:, a] *= 1.005
+        for _ in range(trades_per_day[d]):
+            acc, a = trade_accounts[t], trade_assets[t]
+            day[k], account[k], asset[k], price[k] = days[d], acc, a, prices[d, a]
+            if held[acc, a] > 1.0 and trade_draw[t] < 0.45:
+                kind[k] = EVENT_SELL
+                shares[k] = min(held[acc, a], trade_size[t] * 1.2)
+                method[k] = HIFO if trade_draw[t] < 0.225 else TAX_OPTIMAL
+                held[acc, a] -= shares[k]
+            else:
+                kind[k] = EVENT_BUY
+                shares[k] = trade_size[t]
+                held[acc, a] += shares[k]
+            k += 1
+            t += 1
+    return (kind[:k], day[:k], account[:k], asset[:k], shares[:k], price[:k], method[:k],
+            amount[:k], np.full(k, 0.9))
+
+
+def fresh_ledger_state():
+    from taxsim.ledger.household import Account, Household, TaxProfile
+    from taxsim.ledger.state import new_state
+
+    household = Household([Account("taxable"), Account("spouse", owner="spouse"),
+                           Account("ira", kind="tax_deferred")])
+    return new_state(
+        account_kind=np.array([0, 0, 1]), account_reinvest=np.array([True, True, True]),
+        asset_group=np.arange(N_ASSETS) // 2,  # pairs of substantially identical assets
+        rates=TaxProfile().rate_table(household.loss_limit), loss_convention=0,
+        lot_capacity=1 << 16, realized_capacity=1 << 20,
+    )
+
+
+def run(events):
+    from taxsim.ledger.replay import replay_events_nb
+
+    state = fresh_ledger_state()
+    no_ids = np.zeros(0, np.int64)
+    no_shares = np.zeros(0)
+    start = time.perf_counter()
+    state, applied, status, due = replay_events_nb(state, *events, no_ids, no_shares)
+    elapsed = time.perf_counter() - start
+    if status != 0 or applied != len(events[0]):
+        raise RuntimeError(f"replay stopped at event {applied} with status {status}")
+    return elapsed, state, due
+
+
+STARTUP_SCRIPT = """
+import time, numpy as np
+start = time.perf_counter()
+from benchmarks.ledger import make_events, run
+events = make_events(2000, years=1)
+run(events)
+print(time.perf_counter() - start)
+"""
+
+
+def startup_seconds(cache_dir: str) -> float:
+    """Wall seconds, in a fresh process, from start to a first replay (import + compile/load)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", STARTUP_SCRIPT], env=env, check=True,
+                   capture_output=True)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as cache_dir:
+        cold = startup_seconds(cache_dir)
+        cached = startup_seconds(cache_dir)
+
+    events = make_events(args.events)
+    run(make_events(2000, years=1))  # compile (or load) in this process
+    elapsed, state, due = run(events)
+    n = len(events[0])
+    from taxsim.ledger.enums import CNT_SALE_ROWS
+
+    result = {
+        "events": n,
+        "seconds": elapsed,
+        "events_per_second": n / elapsed,
+        "startup_cold_seconds": cold,
+        "startup_cached_seconds": cached,
+        "realized_rows": int(state.counters[CNT_SALE_ROWS]),
+        "open_lots": int(state.counters[0] - state.counters[1]),
+        "total_tax_due": due,
+    }
+    print(f"ledger: {n:,} events in {elapsed:.3f} s = {n / elapsed / 1e6:.2f} M events/s "
+          f"(target >= 2 M/s); {result['realized_rows']:,} realized rows, "
+          f"{result['open_lots']:,} open lots")
+    print(f"start-up to first replay in a fresh process: cold {cold:.1f} s, cached {cached:.1f} s "
+          "(target cached < 3 s)")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(result, handle, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()
