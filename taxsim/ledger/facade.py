@@ -281,32 +281,34 @@ class Ledger:
     def lots(self) -> pd.DataFrame:
         """Open lots, one row each, in account, asset and acquisition order."""
         state = self._state
+        head, lot_next = state.head, state.lot_next  # fetch each array once (structref)
         slots = []
-        n_accounts, n_assets = state.head.shape
+        n_accounts, n_assets = head.shape
         for account in range(n_accounts):
             for asset in range(n_assets):
-                slot = state.head[account, asset]
+                slot = head[account, asset]
                 while slot != NO_SLOT:
                     slots.append(slot)
-                    slot = state.lot_next[slot]
+                    slot = lot_next[slot]
         slots = np.array(slots, np.int64)
-        frame = pd.DataFrame(
+        shares = state.lot_shares[slots]
+        basis = state.lot_basis[slots]
+        return pd.DataFrame(
             {
                 "lot_id": state.lot_id[slots],
                 "account": pd.Categorical.from_codes(
                     state.lot_account[slots], self.household.account_names
                 ),
                 "asset": pd.Categorical.from_codes(state.lot_asset[slots], self.assets),
-                "shares": state.lot_shares[slots],
-                "basis": state.lot_basis[slots],
-                "basis_per_share": state.lot_basis[slots] / state.lot_shares[slots],
+                "shares": shares,
+                "basis": basis,
+                "basis_per_share": basis / shares,
                 "acquired": to_datetime_index(state.lot_acquired[slots]),
                 "holding_start": to_datetime_index(state.lot_holding_start[slots]),
                 "wash_adjustment": state.lot_wash_adjustment[slots],
                 "replacement": state.lot_replacement[slots],
             }
         )
-        return frame
 
     def _realized_frame(self, start: int, stop: int) -> pd.DataFrame:
         return _realized_rows_frame(self, self._state, start, stop)
@@ -349,7 +351,8 @@ class Ledger:
         ``due`` (what was payable at that year's close) and the conventions.
         """
         state = self._state
-        last_closed = int(state.counters[enums.CNT_LAST_CLOSED_YEAR])
+        counters = state.counters
+        last_closed = int(counters[enums.CNT_LAST_CLOSED_YEAR])
         if last_closed < enums.FIRST_YEAR:
             return pd.DataFrame(columns=["year", *enums.YEAR_FIELD_NAMES, *enums.TAX_FIELD_NAMES])
         from taxsim.ledger.annual_tax import first_active_year_nb

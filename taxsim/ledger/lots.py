@@ -57,8 +57,8 @@ from taxsim.ledger.state import (
     N_PENDING_QUALIFIED,
     SHARE_EPSILON,
     create_lot_nb,
-    has_room_nb,
     release_slot_nb,
+    room_ok_nb,
     shares_held_nb,
     year_index_nb,
 )
@@ -67,19 +67,28 @@ from taxsim.ledger.wash_sales import match_acquisition_nb, match_sale_portion_nb
 QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
 
 
-def check_event_day(state, day):
-    """Status of an event dated ``day``: dates never go backwards, closed years stay closed,
-    and the arrays have room for the event."""
-    if not has_room_nb(state):
+def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
+    """Status of an event dated ``day``: the arrays have room for it (see ``state.py``), dates
+    never go backwards, closed years stay closed."""
+    if not room_ok_nb(counters, lot_capacity, row_capacity, n_accounts):
         return ERR_NO_ROOM
-    if day < state.counters[CNT_LAST_DAY]:
+    if day < counters[CNT_LAST_DAY]:
         return ERR_DATE_BACKWARDS
     year = year_of_nb(day)
-    if year <= state.counters[CNT_LAST_CLOSED_YEAR]:
+    if year <= counters[CNT_LAST_CLOSED_YEAR]:
         return ERR_YEAR_CLOSED
     if year < FIRST_YEAR or year >= FIRST_YEAR + N_YEARS:
         return ERR_YEAR_RANGE
     return OK
+
+
+check_event_nb = njit(cache=True)(check_event)
+
+
+def check_event_day(state, day):
+    """:func:`check_event` for a state (one call per event)."""
+    return check_event_nb(state.counters, state.lot_shares.shape[0], state.realized.shape[0],
+                          state.head.shape[0], day)
 
 
 check_event_day_nb = njit(cache=True)(check_event_day)
@@ -97,7 +106,8 @@ def acquire(state, account, asset, shares, cost, day):
     slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, shares, cost)
     state.audit[AUDIT_BASIS_IN] += cost
     state.counters[CNT_LAST_DAY] = day
-    match_acquisition_nb(state, slot, day)
+    if state.pending_head[state.asset_group[asset]] != NO_SLOT:
+        match_acquisition_nb(state, slot, day)
     return lot_id
 
 
@@ -234,7 +244,7 @@ reclassify_early_sale_dividends_nb = njit(cache=True)(reclassify_early_sale_divi
 def relieve(state, slot, take, price, day, sale_id):
     """Sell ``take`` shares of lot ``slot``: write a realized row, shrink or close the lot.
 
-    Returns the realized row index (capacity ensured).
+    Returns the realized row index (room must have been made).
     """
     lot_shares = state.lot_shares[slot]
     closing = take >= lot_shares - SHARE_EPSILON
@@ -277,9 +287,12 @@ def relieve(state, slot, take, price, day, sale_id):
             proceeds - portion_basis
         )
         state.year_income[year, YEAR_PROCEEDS] += proceeds
-        reclassify_early_sale_dividends_nb(state, slot, take, day)
+        if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
+            reclassify_early_sale_dividends_nb(state, slot, take, day)
     if closing:
-        release_slot_nb(state, slot)
+        release_slot_nb(state.head, state.tail, state.lot_next, state.lot_prev,
+                        state.lot_account, state.lot_asset, state.lot_shares, state.lot_basis,
+                        state.free_slots, state.counters, slot)
     else:
         state.lot_shares[slot] = lot_shares - take
         state.lot_basis[slot] -= portion_basis
@@ -304,7 +317,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     status = check_event_day_nb(state, day)
     if status != OK:
         return status, 0, 0
-    held = shares_held_nb(state, account, asset)
+    held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account, asset)
     if shares > held + SHARE_EPSILON:
         return ERR_NOT_ENOUGH_SHARES, 0, 0
     if method == SPECIFIC:

@@ -14,10 +14,9 @@ single event (an event creates at most 2 x open lots + accounts + 1 lots and at 
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
 from taxsim.ledger.enums import (
     CNT_FREE,
@@ -42,48 +41,153 @@ N_PENDING_QUALIFIED = 2  # provisional qualified-dividend slots per lot (a lot <
 # can receive dividends in at most two calendar years)
 
 
-class LedgerState(NamedTuple):
+@structref.register
+class LedgerStateType(types.StructRef):
+    """numba type of :class:`LedgerState`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+STATE_FIELDS = (
+    "account_kind",
+    "account_reinvest",
+    "asset_group",
+    "group_assets",
+    "group_offsets",
+    "rates",
+    "tax_settings",
+    "lot_id",
+    "lot_origin",
+    "lot_account",
+    "lot_asset",
+    "lot_acquired",
+    "lot_holding_start",
+    "lot_shares",
+    "lot_basis",
+    "lot_wash_adjustment",
+    "lot_replacement",
+    "lot_pending_year",
+    "lot_pending_per_share",
+    "lot_next",
+    "lot_prev",
+    "free_slots",
+    "head",
+    "tail",
+    "realized",
+    "pending_head",
+    "pending_tail",
+    "year_income",
+    "year_tax",
+    "year_due",
+    "cash",
+    "audit",
+    "counters",
+)
+
+
+class LedgerState(structref.StructRefProxy):
     """Everything a household's ledger holds, as flat named arrays (structure of arrays).
 
-    Config arrays first, then open lots (one slot per lot; units: shares, dollars, day
-    numbers), then records and totals. Flat on purpose: numba reference-counts every array it
-    takes out of a tuple, so a nested tuple of lot arrays would cost dozens of atomic
-    operations per kernel call.
+    A numba structref: kernels take it by reference, read and write its arrays in place, and
+    ``make_room`` swaps in grown arrays. Config arrays first, then open lots (one slot per lot;
+    units: shares, dollars, day numbers), then records and totals:
+
+    - ``account_kind``: int64 (accounts,): TAXABLE / TAX_DEFERRED / TAX_EXEMPT
+    - ``account_reinvest``: bool (accounts,)
+    - ``asset_group``: int64 (assets,): wash-sale identity group
+    - ``group_assets``: int64 (assets,): assets sorted by group
+    - ``group_offsets``: int64 (groups + 1,): CSR offsets into group_assets
+    - ``rates``: float64 (N_YEARS, N_RATE_FIELDS)
+    - ``tax_settings``: float64 (3,): loss convention, initial ST and LT carryforward
+    - ``lot_id``: int64 (slots,)
+    - ``lot_origin``: int64: lot id of the purchase these shares came from
+    - ``lot_account``: int64
+    - ``lot_asset``: int64
+    - ``lot_acquired``: int64 day of acquisition (qualified-dividend test uses this)
+    - ``lot_holding_start``: int64 day the holding period counts from (tacking)
+    - ``lot_shares``: float64
+    - ``lot_basis``: float64 total dollars, wash-sale adjustment included
+    - ``lot_wash_adjustment``: float64 dollars of disallowed loss added to basis
+    - ``lot_replacement``: bool: already absorbed a wash-sale loss
+    - ``lot_pending_year``: int64 (slots, 2): year of provisional qualified dividends
+    - ``lot_pending_per_share``: float64 (slots, 2): provisional qualified $ per share
+    - ``lot_next``: int64 linked list within (account, asset)
+    - ``lot_prev``: int64
+    - ``free_slots``: int64 stack of reusable slots
+    - ``head``: int64 (accounts, assets): first slot in acquisition order
+    - ``tail``: int64 (accounts, assets): last slot
+    - ``realized``: realized_dtype records, one per (sale, lot) portion
+    - ``pending_head``: int64 (groups,): first realized row with an open wash window
+    - ``pending_tail``: int64 (groups,): last one (rows in sale order)
+    - ``year_income``: float64 (N_YEARS, N_YEAR_FIELDS), taxable accounts only
+    - ``year_tax``: float64 (N_YEARS, N_TAX_FIELDS), as of the last close
+    - ``year_due``: float64 (N_YEARS,): tax due paid at each year's close
+    - ``cash``: float64 (accounts,): dollars
+    - ``audit``: float64 (N_AUDIT,): running totals for conservation checks
+    - ``counters``: int64 (N_COUNTERS,)
     """
 
-    account_kind: np.ndarray  # int64 (accounts,): TAXABLE / TAX_DEFERRED / TAX_EXEMPT
-    account_reinvest: np.ndarray  # bool (accounts,)
-    asset_group: np.ndarray  # int64 (assets,): wash-sale identity group
-    group_assets: np.ndarray  # int64 (assets,): assets sorted by group
-    group_offsets: np.ndarray  # int64 (groups + 1,): CSR offsets into group_assets
-    rates: np.ndarray  # float64 (N_YEARS, N_RATE_FIELDS)
-    tax_settings: np.ndarray  # float64 (3,): loss convention, initial ST and LT carryforward
-    lot_id: np.ndarray  # int64 (slots,)
-    lot_origin: np.ndarray  # int64: lot id of the purchase these shares came from
-    lot_account: np.ndarray  # int64
-    lot_asset: np.ndarray  # int64
-    lot_acquired: np.ndarray  # int64 day of acquisition (qualified-dividend test uses this)
-    lot_holding_start: np.ndarray  # int64 day the holding period counts from (tacking)
-    lot_shares: np.ndarray  # float64
-    lot_basis: np.ndarray  # float64 total dollars, wash-sale adjustment included
-    lot_wash_adjustment: np.ndarray  # float64 dollars of disallowed loss added to basis
-    lot_replacement: np.ndarray  # bool: already absorbed a wash-sale loss
-    lot_pending_year: np.ndarray  # int64 (slots, 2): year of provisional qualified dividends
-    lot_pending_per_share: np.ndarray  # float64 (slots, 2): provisional qualified $ per share
-    lot_next: np.ndarray  # int64 linked list within (account, asset)
-    lot_prev: np.ndarray  # int64
-    free_slots: np.ndarray  # int64 stack of reusable slots
-    head: np.ndarray  # int64 (accounts, assets): first slot in acquisition order
-    tail: np.ndarray  # int64 (accounts, assets): last slot
-    realized: np.ndarray  # realized_dtype records, one per (sale, lot) portion
-    pending_head: np.ndarray  # int64 (groups,): first realized row with an open wash window
-    pending_tail: np.ndarray  # int64 (groups,): last one (rows in sale order)
-    year_income: np.ndarray  # float64 (N_YEARS, N_YEAR_FIELDS), taxable accounts only
-    year_tax: np.ndarray  # float64 (N_YEARS, N_TAX_FIELDS), as of the last close
-    year_due: np.ndarray  # float64 (N_YEARS,): tax due paid at each year's close
-    cash: np.ndarray  # float64 (accounts,): dollars
-    audit: np.ndarray  # float64 (N_AUDIT,): running totals for conservation checks
-    counters: np.ndarray  # int64 (N_COUNTERS,)
+    def __new__(cls, *arrays):
+        return structref.StructRefProxy.__new__(cls, *arrays)
+
+    def __getattr__(self, name):
+        # Python-side reads (the facade): one cached kernel hands back every array.
+        try:
+            index = _FIELD_INDEX[name]
+        except KeyError:
+            raise AttributeError(f"LedgerState has no field {name!r}") from None
+        return state_arrays_nb(self)[index]
+
+    def arrays(self) -> tuple:
+        """All arrays, in ``STATE_FIELDS`` order (views, not copies)."""
+        return state_arrays_nb(self)
+
+
+structref.define_proxy(LedgerState, LedgerStateType, list(STATE_FIELDS))
+_FIELD_INDEX = {name: index for index, name in enumerate(STATE_FIELDS)}
+
+
+def state_arrays(state):
+    """Every array of the state as a tuple, in ``STATE_FIELDS`` order."""
+    return (
+        state.account_kind,
+        state.account_reinvest,
+        state.asset_group,
+        state.group_assets,
+        state.group_offsets,
+        state.rates,
+        state.tax_settings,
+        state.lot_id,
+        state.lot_origin,
+        state.lot_account,
+        state.lot_asset,
+        state.lot_acquired,
+        state.lot_holding_start,
+        state.lot_shares,
+        state.lot_basis,
+        state.lot_wash_adjustment,
+        state.lot_replacement,
+        state.lot_pending_year,
+        state.lot_pending_per_share,
+        state.lot_next,
+        state.lot_prev,
+        state.free_slots,
+        state.head,
+        state.tail,
+        state.realized,
+        state.pending_head,
+        state.pending_tail,
+        state.year_income,
+        state.year_tax,
+        state.year_due,
+        state.cash,
+        state.audit,
+        state.counters,
+    )
+
+
+state_arrays_nb = njit(cache=True)(state_arrays)
 
 
 LOT_FIELDS = (
@@ -156,7 +260,7 @@ def new_state(
     counters[CNT_NEXT_SALE_ID] = 1
     counters[CNT_LAST_DAY] = NO_DAY
     counters[CNT_LAST_CLOSED_YEAR] = FIRST_YEAR - 1
-    return LedgerState(
+    arrays = dict(
         account_kind=np.ascontiguousarray(account_kind, dtype=np.int64),
         account_reinvest=np.ascontiguousarray(account_reinvest, dtype=np.bool_),
         asset_group=asset_group,
@@ -177,11 +281,12 @@ def new_state(
         audit=np.zeros(N_AUDIT, np.float64),
         counters=counters,
     )
+    return LedgerState(*[arrays[name] for name in STATE_FIELDS])
 
 
 def copy_state(state: LedgerState) -> LedgerState:
     """A deep copy (Python), for what-if questions."""
-    return LedgerState(*[array.copy() for array in state])
+    return LedgerState(*[array.copy() for array in state.arrays()])
 
 
 def _grow(array, capacity):
@@ -193,19 +298,25 @@ def _grow(array, capacity):
 _grow_nb = njit(cache=True)(_grow)
 
 
-def room_needed(state):
+def room_needed(counters, n_accounts):
     """(lot slots, realized rows) that one event may need at most, given the open lots."""
-    open_lots = state.counters[CNT_SLOTS_USED] - state.counters[CNT_FREE]
-    return 2 * open_lots + state.head.shape[0] + 2, open_lots + 1
+    open_lots = counters[CNT_SLOTS_USED] - counters[CNT_FREE]
+    return 2 * open_lots + n_accounts + 2, open_lots + 1
+
+
+def room_ok(counters, lot_capacity, row_capacity, n_accounts):
+    """True if any single event fits in arrays of these capacities."""
+    lots_needed, rows_needed = room_needed_nb(counters, n_accounts)
+    free_lots = lot_capacity - counters[CNT_SLOTS_USED] + counters[CNT_FREE]
+    free_rows = row_capacity - counters[CNT_SALE_ROWS]
+    return free_lots >= lots_needed and free_rows >= rows_needed
 
 
 def has_room(state):
-    """True if any single event fits in the arrays as they are."""
-    lots_needed, rows_needed = room_needed_nb(state)
-    free_lots = state.lot_shares.shape[0] - state.counters[CNT_SLOTS_USED] + state.counters[
-        CNT_FREE]
-    free_rows = state.realized.shape[0] - state.counters[CNT_SALE_ROWS]
-    return free_lots >= lots_needed and free_rows >= rows_needed
+    """True if any single event fits in the state's arrays as they are."""
+    return room_ok_nb(
+        state.counters, state.lot_shares.shape[0], state.realized.shape[0], state.head.shape[0]
+    )
 
 
 def _grow_links(array, capacity):
@@ -218,112 +329,109 @@ _grow_links_nb = njit(cache=True)(_grow_links)
 
 
 def make_room(state):
-    """The state with arrays grown (doubling) so that any single event fits."""
-    lots_needed, rows_needed = room_needed_nb(state)
+    """Grow the state's arrays in place (doubling) so that any single event fits; returns it."""
+    lots_needed, rows_needed = room_needed_nb(state.counters, state.head.shape[0])
     capacity = state.lot_shares.shape[0]
     used = state.counters[CNT_SLOTS_USED] - state.counters[CNT_FREE]
-    new_capacity = capacity
     if capacity - used < lots_needed:
         new_capacity = max(2 * capacity, used + lots_needed)
-    realized = state.realized
+        state.lot_id = _grow_nb(state.lot_id, new_capacity)
+        state.lot_origin = _grow_nb(state.lot_origin, new_capacity)
+        state.lot_account = _grow_nb(state.lot_account, new_capacity)
+        state.lot_asset = _grow_nb(state.lot_asset, new_capacity)
+        state.lot_acquired = _grow_nb(state.lot_acquired, new_capacity)
+        state.lot_holding_start = _grow_nb(state.lot_holding_start, new_capacity)
+        state.lot_shares = _grow_nb(state.lot_shares, new_capacity)
+        state.lot_basis = _grow_nb(state.lot_basis, new_capacity)
+        state.lot_wash_adjustment = _grow_nb(state.lot_wash_adjustment, new_capacity)
+        state.lot_replacement = _grow_nb(state.lot_replacement, new_capacity)
+        state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
+        state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
+        state.lot_next = _grow_links_nb(state.lot_next, new_capacity)
+        state.lot_prev = _grow_links_nb(state.lot_prev, new_capacity)
+        state.free_slots = _grow_nb(state.free_slots, new_capacity)
     rows = state.counters[CNT_SALE_ROWS]
-    if realized.shape[0] - rows < rows_needed:
-        realized = _grow_nb(realized, max(2 * realized.shape[0], rows + rows_needed))
-    return LedgerState(
-        state.account_kind, state.account_reinvest, state.asset_group, state.group_assets,
-        state.group_offsets, state.rates, state.tax_settings,
-        _grow_nb(state.lot_id, new_capacity),
-        _grow_nb(state.lot_origin, new_capacity),
-        _grow_nb(state.lot_account, new_capacity),
-        _grow_nb(state.lot_asset, new_capacity),
-        _grow_nb(state.lot_acquired, new_capacity),
-        _grow_nb(state.lot_holding_start, new_capacity),
-        _grow_nb(state.lot_shares, new_capacity),
-        _grow_nb(state.lot_basis, new_capacity),
-        _grow_nb(state.lot_wash_adjustment, new_capacity),
-        _grow_nb(state.lot_replacement, new_capacity),
-        _grow_nb(state.lot_pending_year, new_capacity),
-        _grow_nb(state.lot_pending_per_share, new_capacity),
-        _grow_links_nb(state.lot_next, new_capacity),
-        _grow_links_nb(state.lot_prev, new_capacity),
-        _grow_nb(state.free_slots, new_capacity),
-        state.head, state.tail, realized, state.pending_head, state.pending_tail,
-        state.year_income, state.year_tax, state.year_due, state.cash, state.audit,
-        state.counters,
-    )
+    if state.realized.shape[0] - rows < rows_needed:
+        state.realized = _grow_nb(state.realized, max(2 * state.realized.shape[0],
+                                                      rows + rows_needed))
+    return state
 
 
 room_needed_nb = njit(cache=True)(room_needed)
+room_ok_nb = njit(cache=True)(room_ok)
 has_room_nb = njit(cache=True)(has_room)
 make_room_nb = njit(cache=True)(make_room)
 
 
-def allocate_slot(state):
-    """A free slot (capacity must have been ensured)."""
-    counters = state.counters
+# Per-lot helpers take the arrays they touch: a call with arrays is the cheapest numba call.
+
+
+def allocate_slot(counters, free_slots):
+    """A free slot (room must have been made)."""
     if counters[CNT_FREE] > 0:
         counters[CNT_FREE] -= 1
-        return state.free_slots[counters[CNT_FREE]]
+        return free_slots[counters[CNT_FREE]]
     slot = counters[CNT_SLOTS_USED]
     counters[CNT_SLOTS_USED] += 1
     return slot
 
 
-def link_slot(state, slot):
+def link_slot(head, tail, lot_next, lot_prev, lot_acquired, lot_id, lot_account, lot_asset,
+              slot):
     """Insert ``slot`` into its (account, asset) list at its place in acquisition order.
 
     The order is (acquisition day, lot id); new lots almost always go to the tail, so the
     search walks back from there.
     """
-    account = state.lot_account[slot]
-    asset = state.lot_asset[slot]
-    acquired = state.lot_acquired[slot]
-    lot_id = state.lot_id[slot]
-    after = state.tail[account, asset]
+    account = lot_account[slot]
+    asset = lot_asset[slot]
+    acquired = lot_acquired[slot]
+    after = tail[account, asset]
     while after != NO_SLOT and (
-        state.lot_acquired[after] > acquired
-        or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
+        lot_acquired[after] > acquired
+        or (lot_acquired[after] == acquired and lot_id[after] > lot_id[slot])
     ):
-        after = state.lot_prev[after]
+        after = lot_prev[after]
     if after == NO_SLOT:
-        before = state.head[account, asset]
-        state.head[account, asset] = slot
+        before = head[account, asset]
+        head[account, asset] = slot
     else:
-        before = state.lot_next[after]
-        state.lot_next[after] = slot
-    state.lot_prev[slot] = after
-    state.lot_next[slot] = before
+        before = lot_next[after]
+        lot_next[after] = slot
+    lot_prev[slot] = after
+    lot_next[slot] = before
     if before == NO_SLOT:
-        state.tail[account, asset] = slot
+        tail[account, asset] = slot
     else:
-        state.lot_prev[before] = slot
+        lot_prev[before] = slot
 
 
-def release_slot(state, slot):
+def release_slot(head, tail, lot_next, lot_prev, lot_account, lot_asset, lot_shares, lot_basis,
+                 free_slots, counters, slot):
     """Remove a closed lot's slot from its list and put it on the free stack."""
-    account = state.lot_account[slot]
-    asset = state.lot_asset[slot]
-    before = state.lot_prev[slot]
-    after = state.lot_next[slot]
+    account = lot_account[slot]
+    asset = lot_asset[slot]
+    before = lot_prev[slot]
+    after = lot_next[slot]
     if before == NO_SLOT:
-        state.head[account, asset] = after
+        head[account, asset] = after
     else:
-        state.lot_next[before] = after
+        lot_next[before] = after
     if after == NO_SLOT:
-        state.tail[account, asset] = before
+        tail[account, asset] = before
     else:
-        state.lot_prev[after] = before
-    state.lot_next[slot] = NO_SLOT
-    state.lot_prev[slot] = NO_SLOT
-    state.lot_shares[slot] = 0.0
-    state.lot_basis[slot] = 0.0
-    state.free_slots[state.counters[CNT_FREE]] = slot
-    state.counters[CNT_FREE] += 1
+        lot_prev[after] = before
+    lot_next[slot] = NO_SLOT
+    lot_prev[slot] = NO_SLOT
+    lot_shares[slot] = 0.0
+    lot_basis[slot] = 0.0
+    free_slots[counters[CNT_FREE]] = slot
+    counters[CNT_FREE] += 1
 
 
 def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, shares, basis):
-    """Fill a new slot with a lot and link it; returns the slot (capacity ensured)."""
-    slot = allocate_slot_nb(state)
+    """Fill a new slot with a lot and link it; returns the slot (room must have been made)."""
+    slot = allocate_slot_nb(state.counters, state.free_slots)
     state.lot_id[slot] = lot_id
     state.lot_origin[slot] = origin
     state.lot_account[slot] = account
@@ -337,7 +445,8 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, s
     for k in range(N_PENDING_QUALIFIED):
         state.lot_pending_year[slot, k] = 0
         state.lot_pending_per_share[slot, k] = 0.0
-    link_slot_nb(state, slot)
+    link_slot_nb(state.head, state.tail, state.lot_next, state.lot_prev, state.lot_acquired,
+                 state.lot_id, state.lot_account, state.lot_asset, slot)
     return slot
 
 
@@ -372,13 +481,13 @@ def year_index(year):
     return year - FIRST_YEAR
 
 
-def shares_held(state, account, asset):
+def shares_held(head, lot_next, lot_shares, account, asset):
     """Open shares of one asset in one account."""
     total = 0.0
-    slot = state.head[account, asset]
+    slot = head[account, asset]
     while slot != NO_SLOT:
-        total += state.lot_shares[slot]
-        slot = state.lot_next[slot]
+        total += lot_shares[slot]
+        slot = lot_next[slot]
     return total
 
 
