@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from taxsim.dates import is_long_term_nb, year_of_nb
+from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
     CNT_LAST_CLOSED_YEAR,
     ERR_YEAR_CLOSED,
@@ -221,7 +221,7 @@ def liquidation_tax(state, day, prices):
             slot = state.head[account, asset]
             while slot != NO_SLOT:
                 gain = prices[asset] * state.lot_shares[slot] - state.lot_basis[slot]
-                if is_long_term_nb(state.lot_holding_start[slot], day):
+                if day >= state.lot_long_from[slot]:
                     income[row, YEAR_LT_GAIN] += gain
                 else:
                     income[row, YEAR_ST_GAIN] += gain
@@ -249,4 +249,3 @@ def market_value(state, prices):
 
 
 market_value_nb = njit(cache=True)(market_value)
-

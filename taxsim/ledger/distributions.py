@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from taxsim.dates import is_long_term_nb, year_of_nb
+from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
     CNT_LAST_DAY,
     ERR_BAD_AMOUNT,
@@ -95,8 +95,14 @@ def distribute(
     its cash at ``price`` as one new lot (an acquisition for the wash-sale rule) or keeps it.
     Returns the status.
     """
-    for amount in (dividend, interest, exempt_interest, st_capital_gain, lt_capital_gain,
-                   return_of_capital):
+    for amount in (
+        dividend,
+        interest,
+        exempt_interest,
+        st_capital_gain,
+        lt_capital_gain,
+        return_of_capital,
+    ):
         if not (math.isfinite(amount) and amount >= 0.0):
             return ERR_BAD_AMOUNT
     if not (math.isfinite(qualified_fraction) and 0.0 <= qualified_fraction <= 1.0):
@@ -110,7 +116,11 @@ def distribute(
     year = year_of_nb(day)
     row = year_index_nb(year)
     per_share_cash = (
-        dividend + interest + exempt_interest + st_capital_gain + lt_capital_gain
+        dividend
+        + interest
+        + exempt_interest
+        + st_capital_gain
+        + lt_capital_gain
         + return_of_capital
     )
     qualified_per_share = dividend * qualified_fraction
@@ -129,7 +139,7 @@ def distribute(
                 state.audit[AUDIT_ROC_BASIS_REDUCTION] += reduction
                 if taxable and excess > 0.0:
                     state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
-                    long_term = is_long_term_nb(state.lot_holding_start[slot], day)
+                    long_term = day >= state.lot_long_from[slot]
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
             if taxable:
                 income = state.year_income[row]

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from taxsim.dates import is_long_term_nb, year_of_nb
+from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
     AVERAGE,
     CNT_LAST_CLOSED_YEAR,
@@ -87,8 +87,9 @@ check_event_nb = njit(cache=True)(check_event)
 
 def check_event_day(state, day):
     """:func:`check_event` for a state (one call per event)."""
-    return check_event_nb(state.counters, state.lot_shares.shape[0], state.realized.shape[0],
-                          state.head.shape[0], day)
+    return check_event_nb(
+        state.counters, state.lot_shares.shape[0], state.realized.shape[0], state.head.shape[0], day
+    )
 
 
 check_event_day_nb = njit(cache=True)(check_event_day)
@@ -159,14 +160,38 @@ def pool_average_basis(state, account, asset):
 pool_average_basis_nb = njit(cache=True)(pool_average_basis)
 
 
-def relief_order(state, account, asset, method, price, day):
+def walk_until(state, start, forward, shares):
+    """Slots from ``start`` along the list (forward or backward) until ``shares`` are covered."""
+    count = 0
+    covered = 0.0
+    slot = start
+    while slot != NO_SLOT and covered < shares - SHARE_EPSILON:
+        covered += state.lot_shares[slot]
+        count += 1
+        slot = state.lot_next[slot] if forward else state.lot_prev[slot]
+    order = np.empty(count, np.int64)
+    slot = start
+    for i in range(count):
+        order[i] = slot
+        slot = state.lot_next[slot] if forward else state.lot_prev[slot]
+    return order
+
+
+walk_until_nb = njit(cache=True)(walk_until)
+
+
+def relief_order(state, account, asset, method, price, day, shares):
     """Open slots of (account, asset) in the order a sale by ``method`` relieves them.
 
     FIFO: acquisition order (day, then lot id). LIFO: the reverse. HIFO: highest basis per
     share first, ties FIFO. Tax-optimal: short-term losses, then long-term losses (largest loss
     per share first), then the rest by increasing tax per dollar sold at the sale year's rates,
-    ties FIFO. Average: FIFO (after pooling).
+    ties FIFO. Average: FIFO (after pooling). FIFO and LIFO stop once ``shares`` are covered.
     """
+    if method == FIFO or method == AVERAGE:
+        return walk_until_nb(state, state.head[account, asset], True, shares)
+    if method == LIFO:
+        return walk_until_nb(state, state.tail[account, asset], False, shares)
     count = 0
     slot = state.head[account, asset]
     while slot != NO_SLOT:
@@ -177,10 +202,6 @@ def relief_order(state, account, asset, method, price, day):
     for i in range(count):
         fifo[i] = slot
         slot = state.lot_next[slot]
-    if method == FIFO or method == AVERAGE:
-        return fifo
-    if method == LIFO:
-        return fifo[::-1].copy()
     keys = np.empty(count, np.float64)
     if method == HIFO:
         for i in range(count):
@@ -193,7 +214,7 @@ def relief_order(state, account, asset, method, price, day):
     categories = np.empty(count, np.float64)
     for i in range(count):
         gain_per_share = price - state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
-        long_term = is_long_term_nb(state.lot_holding_start[fifo[i]], day)
+        long_term = day >= state.lot_long_from[fifo[i]]
         if gain_per_share < 0.0:
             categories[i] = 1.0 if long_term else 0.0
             keys[i] = gain_per_share
@@ -258,7 +279,7 @@ def relieve(state, slot, take, price, day, sale_id):
     account = state.lot_account[slot]
     taxable = state.account_kind[account] == TAXABLE
     proceeds = price * take
-    long_term = is_long_term_nb(state.lot_holding_start[slot], day)
+    long_term = day >= state.lot_long_from[slot]
     row = state.counters[CNT_SALE_ROWS]
     state.counters[CNT_SALE_ROWS] += 1
     record = state.realized[row]
@@ -290,9 +311,19 @@ def relieve(state, slot, take, price, day, sale_id):
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
             reclassify_early_sale_dividends_nb(state, slot, take, day)
     if closing:
-        release_slot_nb(state.head, state.tail, state.lot_next, state.lot_prev,
-                        state.lot_account, state.lot_asset, state.lot_shares, state.lot_basis,
-                        state.free_slots, state.counters, slot)
+        release_slot_nb(
+            state.head,
+            state.tail,
+            state.lot_next,
+            state.lot_prev,
+            state.lot_account,
+            state.lot_asset,
+            state.lot_shares,
+            state.lot_basis,
+            state.free_slots,
+            state.counters,
+            slot,
+        )
     else:
         state.lot_shares[slot] = lot_shares - take
         state.lot_basis[slot] -= portion_basis
@@ -342,7 +373,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     else:
         if method == AVERAGE:
             pool_average_basis_nb(state, account, asset)
-        slots = relief_order_nb(state, account, asset, method, price, day)
+        slots = relief_order_nb(state, account, asset, method, price, day, shares)
     sale_id = state.counters[CNT_NEXT_SALE_ID]
     state.counters[CNT_NEXT_SALE_ID] += 1
     state.counters[CNT_LAST_DAY] = day

@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
+from taxsim.dates import one_year_later_nb
 from taxsim.ledger.enums import (
     CNT_FREE,
     CNT_LAST_CLOSED_YEAR,
@@ -63,6 +64,7 @@ STATE_FIELDS = (
     "lot_asset",
     "lot_acquired",
     "lot_holding_start",
+    "lot_long_from",
     "lot_shares",
     "lot_basis",
     "lot_wash_adjustment",
@@ -106,6 +108,7 @@ class LedgerState(structref.StructRefProxy):
     - ``lot_asset``: int64
     - ``lot_acquired``: int64 day of acquisition (qualified-dividend test uses this)
     - ``lot_holding_start``: int64 day the holding period counts from (tacking)
+    - ``lot_long_from``: int64 first day a sale is long-term (derived from the holding start)
     - ``lot_shares``: float64
     - ``lot_basis``: float64 total dollars, wash-sale adjustment included
     - ``lot_wash_adjustment``: float64 dollars of disallowed loss added to basis
@@ -164,6 +167,7 @@ def state_arrays(state):
         state.lot_asset,
         state.lot_acquired,
         state.lot_holding_start,
+        state.lot_long_from,
         state.lot_shares,
         state.lot_basis,
         state.lot_wash_adjustment,
@@ -190,11 +194,6 @@ def state_arrays(state):
 state_arrays_nb = njit(cache=True)(state_arrays)
 
 
-LOT_FIELDS = (
-    "lot_id", "lot_origin", "lot_account", "lot_asset", "lot_acquired", "lot_holding_start",
-    "lot_shares", "lot_basis", "lot_wash_adjustment", "lot_replacement", "lot_pending_year",
-    "lot_pending_per_share", "lot_next", "lot_prev", "free_slots",
-)
 
 
 # Audit totals (dollars).
@@ -224,6 +223,7 @@ def empty_lot_arrays(capacity: int) -> dict:
         "lot_asset": np.zeros(capacity, np.int64),
         "lot_acquired": np.zeros(capacity, np.int64),
         "lot_holding_start": np.zeros(capacity, np.int64),
+        "lot_long_from": np.zeros(capacity, np.int64),
         "lot_shares": np.zeros(capacity, np.float64),
         "lot_basis": np.zeros(capacity, np.float64),
         "lot_wash_adjustment": np.zeros(capacity, np.float64),
@@ -341,6 +341,7 @@ def make_room(state):
         state.lot_asset = _grow_nb(state.lot_asset, new_capacity)
         state.lot_acquired = _grow_nb(state.lot_acquired, new_capacity)
         state.lot_holding_start = _grow_nb(state.lot_holding_start, new_capacity)
+        state.lot_long_from = _grow_nb(state.lot_long_from, new_capacity)
         state.lot_shares = _grow_nb(state.lot_shares, new_capacity)
         state.lot_basis = _grow_nb(state.lot_basis, new_capacity)
         state.lot_wash_adjustment = _grow_nb(state.lot_wash_adjustment, new_capacity)
@@ -438,6 +439,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, s
     state.lot_asset[slot] = asset
     state.lot_acquired[slot] = acquired
     state.lot_holding_start[slot] = holding_start
+    state.lot_long_from[slot] = one_year_later_nb(holding_start) + 1
     state.lot_shares[slot] = shares
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
