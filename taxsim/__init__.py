@@ -9,6 +9,7 @@ from taxsim.ledger import (
     TaxProfile,
     TaxRates,
 )
+from taxsim.market import Market, MarketDataError, load
 
 __version__ = "0.1.0"
 
@@ -18,7 +19,10 @@ __all__ = [
     "Household",
     "Ledger",
     "LedgerError",
+    "Market",
+    "MarketDataError",
     "TaxProfile",
     "TaxRates",
     "__version__",
+    "load",
 ]

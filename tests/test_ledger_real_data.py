@@ -11,9 +11,8 @@ import pytest
 
 from taxsim import Account, Household, Ledger
 
-# Splits and dividends. (HBI, HLT, JCI, ABT and EL have a split and a dividend on one day where the
-# vendor's adjusted_close disagrees with its own daily-return formula; see data/README.md.)
-TICKERS = ["AAPL", "MSFT", "NVDA", "WMT", "KO"]
+# Splits and dividends; HBI has a split and a dividend on the same day (2015-03-04).
+TICKERS = ["AAPL", "MSFT", "NVDA", "WMT", "KO", "HBI"]
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +34,12 @@ def test_reinvested_replay_matches_adjusted_close(sp500, ticker):
     first = history.iloc[0]
     ledger.buy("taxable", ticker, 1.0, first["close"], first["date"])
     for row in history.iloc[1:].itertuples(index=False):
-        # The vendor's daily return (close * split_ratio + dividend) / previous close pays the
-        # dividend on the pre-split share, so on a day with both the dividend comes first.
-        if row.dividend > 0:
-            ledger.distribute(
-                ticker, row.date, price=row.close * row.split_ratio, dividend=row.dividend
-            )
+        # On a day with both, the split comes first and the dividend is per post-split share
+        # (the convention of data/README.md, which agrees with the vendor's adjusted_close).
         if row.split_ratio != 1.0:
             ledger.split(ticker, row.date, row.split_ratio)
+        if row.dividend > 0:
+            ledger.distribute(ticker, row.date, price=row.close, dividend=row.dividend)
     last = history.iloc[-1]
     final_value = ledger.lots()["shares"].sum() * last["close"]
     growth = last["adjusted_close"] / first["adjusted_close"]

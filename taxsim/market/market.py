@@ -1,0 +1,622 @@
+"""The :class:`Market`: prices that are not dividend-adjusted, plus every distribution and split.
+
+A ``Market`` is what the simulator replays: one row per trading date, one column per asset,
+every array float64 and C-contiguous of shape ``(n_dates, n_assets)``. Taxes live in the
+events, so nothing is folded into an adjusted price:
+
+- ``close``: the closing price in dollars per share, not dividend-adjusted. NaN before an
+  asset's first price and after its last, never NaN in between (an asset exists from its first
+  price; nothing is forward-filled).
+- ``dividend``, ``st_capital_gain``, ``lt_capital_gain``, ``return_of_capital``, ``interest``:
+  cash paid in dollars per share on the ex-date, 0 on other dates. ``interest`` of a
+  ``municipal_bond`` asset is tax-exempt interest.
+- ``split_ratio``: shares after / shares before for a split effective that date (2.0 for a
+  2-for-1, 0.5 for a 1-for-2 reverse split), 1.0 on other dates. ``close`` on that date is
+  already post-split.
+
+Same-date convention: on a date with a split and a distribution, the split takes effect first
+(at the open) and the distribution is per post-split share, like ``close``. Every array on date
+``t`` is thus in date ``t``'s shares, and the daily total return is::
+
+    r_t = (close_t + distributions_t) * split_ratio_t / close_{t-1} - 1
+
+where ``distributions_t`` is the sum of the five cash fields. (This reproduces the vendor's
+``adjusted_close`` of the S&P 500 file on every date with both a split and a dividend.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from taxsim.market.validation import (
+    ARRAY_FIELDS,
+    DISTRIBUTION_FIELDS,
+    TAX_CHARACTERS,
+    MarketDataError,
+    MarketDataWarning,
+    check_close,
+    check_dates,
+    check_events,
+    check_metadata,
+    check_shapes,
+    check_tickers,
+    format_day,
+    format_days,
+    price_spans,
+)
+
+METADATA_FIELDS = (
+    "asset_class",
+    "tax_character",
+    "qualified_fraction",
+    "identity_group",
+    "expense_ratio",
+    "sector",
+)
+FRAME_COLUMNS = ("date", "ticker", *ARRAY_FIELDS)
+
+DEFAULT_ASSET_CLASS = {
+    "equity": "equity",
+    "taxable_bond": "bond",
+    "municipal_bond": "bond",
+    "reit": "real_estate",
+}
+DEFAULT_QUALIFIED_FRACTION = {
+    "equity": 1.0,
+    "taxable_bond": 0.0,
+    "municipal_bond": 0.0,
+    "reit": 0.0,
+}
+
+
+def to_days(dates: Any) -> np.ndarray:
+    """Day numbers (int64 days since 1970-01-01) of dates in any form pandas understands.
+
+    Integers are taken as day numbers already; anything else goes through
+    ``pandas.to_datetime`` and is floored to the calendar day.
+    """
+    if isinstance(dates, np.ndarray) and np.issubdtype(dates.dtype, np.integer):
+        return dates.astype(np.int64, copy=False)
+    if isinstance(dates, np.ndarray) and np.issubdtype(dates.dtype, np.datetime64):
+        return dates.astype("datetime64[D]").astype(np.int64)
+    values = pd.DatetimeIndex(pd.to_datetime(dates))
+    if values.tz is not None:
+        values = values.tz_localize(None)
+    return values.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def to_day(date: Any) -> int:
+    """Day number of one date (anything ``pandas.Timestamp`` accepts, or an int day number)."""
+    if isinstance(date, int | np.integer):
+        return int(date)
+    stamp = pd.Timestamp(date)
+    if stamp.tz is not None:
+        stamp = stamp.tz_localize(None)
+    return int(np.datetime64(stamp.date(), "D").astype(np.int64))
+
+
+# Arrays a constructor of this module has just built are adopted without a copy.
+_ADOPTED: threading.local = threading.local()
+
+
+def _frozen_array(values: Any, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A read-only float64 C-contiguous copy of ``values`` (a scalar fills ``shape``)."""
+    if np.ndim(values) == 0 and shape is not None:
+        value = float(values)
+        # np.zeros leaves untouched pages unallocated: cheap for the usual all-zero fields
+        array = np.zeros(shape) if value == 0.0 else np.full(shape, value)
+    elif id(values) in getattr(_ADOPTED, "ids", ()):
+        array = np.ascontiguousarray(values, dtype=np.float64)
+    elif (
+        isinstance(values, np.ndarray)
+        and values.dtype == np.float64
+        and values.flags.c_contiguous
+        and not values.flags.writeable
+    ):
+        return values  # already read-only (another Market's array): share it
+    else:
+        array = np.array(values, dtype=np.float64, order="C", copy=True)
+    array.flags.writeable = False
+    return array
+
+
+def _adopting(cls, arrays: dict[str, np.ndarray], *args, **kwargs):
+    """``cls(*args, **arrays, **kwargs)`` taking ``arrays`` (fresh, private) without copies."""
+    _ADOPTED.ids = {id(a) for a in arrays.values()}
+    try:
+        return cls(*args, **arrays, **kwargs)
+    finally:
+        _ADOPTED.ids = set()
+
+
+def _frozen_vector(values: Any, dtype=np.float64) -> np.ndarray:
+    array = np.array(values, dtype=dtype, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Market:
+    """Daily market data for a set of assets: prices, distributions, splits and tax metadata.
+
+    Parameters
+    ----------
+    dates : array-like
+        Trading dates, strictly increasing. Stored as numpy int64 day numbers (days since
+        1970-01-01); datetimes and strings are converted.
+    tickers : sequence of str
+        Asset names, one per column.
+    close : array-like, shape (n_dates, n_assets)
+        Closing price in dollars per share, not dividend-adjusted; NaN where the asset has no
+        price (before its first price and after its last only).
+    dividend, st_capital_gain, lt_capital_gain, return_of_capital, interest : array-like
+        Cash distributions in dollars per share on the ex-date (0 otherwise), same shape as
+        ``close``. Default: all 0.
+    split_ratio : array-like
+        Split factor effective that date (2.0 for a 2-for-1), 1.0 otherwise. Default: all 1.
+    asset_class : sequence of str
+        Free-form class for reports ("equity", "bond", "real_estate", ...). Default from
+        ``tax_character``.
+    tax_character : sequence of str
+        One of "equity", "taxable_bond", "municipal_bond", "reit". Default "equity".
+    qualified_fraction : array-like of float
+        Fraction of ``dividend`` that is qualified. Default 1.0 for equity, 0.0 otherwise.
+    identity_group : sequence of str
+        Wash-sale group: assets of one group are substantially identical. Default: the ticker.
+    expense_ratio : array-like of float
+        Annual fund expense ratio as a fraction (0.0003 = 3 basis points). Default 0. Real
+        fund prices are already net of it; it is metadata for reports.
+    sector : sequence of str
+        Sector name, for direct indexing. Default "".
+    source : str
+        Where the data came from, for chart footnotes.
+
+    Notes
+    -----
+    Frozen: fields cannot be reassigned and every array is read-only. Use
+    :func:`dataclasses.replace` or the methods to derive a new ``Market``; every construction
+    is validated (:mod:`taxsim.market.validation`) and raises :class:`MarketDataError`
+    naming the ticker and date of the first problem.
+    """
+
+    dates: np.ndarray
+    tickers: tuple[str, ...]
+    close: np.ndarray
+    dividend: np.ndarray | None = None
+    st_capital_gain: np.ndarray | None = None
+    lt_capital_gain: np.ndarray | None = None
+    return_of_capital: np.ndarray | None = None
+    interest: np.ndarray | None = None
+    split_ratio: np.ndarray | None = None
+    asset_class: tuple[str, ...] | None = None
+    tax_character: tuple[str, ...] | None = None
+    qualified_fraction: np.ndarray | None = None
+    identity_group: tuple[str, ...] | None = None
+    expense_ratio: np.ndarray | None = None
+    sector: tuple[str, ...] | None = None
+    source: str = field(default="")
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        dates = np.array(to_days(self.dates), dtype=np.int64, copy=True)
+        dates.flags.writeable = False
+        set_(self, "dates", dates)
+        if isinstance(self.tickers, str):
+            raise MarketDataError("tickers must be a sequence of names, not one string")
+        tickers = tuple(str(t) for t in self.tickers)
+        set_(self, "tickers", tickers)
+        check_tickers(tickers)
+        check_dates(dates)
+        shape = (len(dates), len(tickers))
+        close = self.close if isinstance(self.close, np.ndarray) else np.asarray(self.close)
+        check_shapes(len(dates), tickers, {"close": close})
+        set_(self, "close", _frozen_array(close))
+        for name in DISTRIBUTION_FIELDS:
+            value = getattr(self, name)
+            set_(self, name, _frozen_array(0.0 if value is None else value, shape))
+        split = self.split_ratio
+        set_(self, "split_ratio", _frozen_array(1.0 if split is None else split, shape))
+        check_shapes(len(dates), tickers, {name: getattr(self, name) for name in ARRAY_FIELDS})
+
+        n = len(tickers)
+        character = self.tax_character
+        character = ("equity",) * n if character is None else tuple(map(str, character))
+        set_(self, "tax_character", character)
+        valid = [c if c in TAX_CHARACTERS else "equity" for c in character]
+        if self.asset_class is None:
+            set_(self, "asset_class", tuple(DEFAULT_ASSET_CLASS[c] for c in valid))
+        else:
+            set_(self, "asset_class", tuple(map(str, self.asset_class)))
+        if self.qualified_fraction is None:
+            qualified = [DEFAULT_QUALIFIED_FRACTION[c] for c in valid]
+        else:
+            qualified = self.qualified_fraction
+        set_(self, "qualified_fraction", _frozen_vector(qualified))
+        group = tickers if self.identity_group is None else tuple(map(str, self.identity_group))
+        set_(self, "identity_group", group)
+        expense = np.zeros(n) if self.expense_ratio is None else self.expense_ratio
+        set_(self, "expense_ratio", _frozen_vector(expense))
+        set_(self, "sector", ("",) * n if self.sector is None else tuple(map(str, self.sector)))
+        set_(self, "source", str(self.source))
+        check_metadata(
+            tickers,
+            self.tax_character,
+            self.qualified_fraction,
+            self.expense_ratio,
+            {
+                "asset_class": self.asset_class,
+                "identity_group": self.identity_group,
+                "sector": self.sector,
+            },
+        )
+
+        check_close(self.close, dates, tickers)
+        check_events(
+            self.close,
+            dates,
+            tickers,
+            {name: getattr(self, name) for name in DISTRIBUTION_FIELDS},
+            self.split_ratio,
+        )
+
+    # ------------------------------------------------------------------ basic views
+    @property
+    def n_dates(self) -> int:
+        """Number of trading dates."""
+        return len(self.dates)
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets."""
+        return len(self.tickers)
+
+    @property
+    def pandas_dates(self) -> pd.DatetimeIndex:
+        """The trading dates as a ``pandas.DatetimeIndex`` (midnight, no time zone)."""
+        return pd.DatetimeIndex(self.dates.astype("datetime64[D]").astype("datetime64[ns]"))
+
+    @functools.cached_property
+    def first_index(self) -> np.ndarray:
+        """Index into ``dates`` of each asset's first price (int64, shape (n_assets,))."""
+        first = price_spans(self.close)[0]
+        first.flags.writeable = False
+        return first
+
+    @functools.cached_property
+    def last_index(self) -> np.ndarray:
+        """Index into ``dates`` of each asset's last price (int64, shape (n_assets,))."""
+        last = price_spans(self.close)[1]
+        last.flags.writeable = False
+        return last
+
+    @property
+    def distributions(self) -> np.ndarray:
+        """All cash distributions per share and date: the sum of the five fields (dollars)."""
+        return (
+            self.dividend
+            + self.st_capital_gain
+            + self.lt_capital_gain
+            + self.return_of_capital
+            + self.interest
+        )
+
+    def index_of(self, ticker: str) -> int:
+        """Column of ``ticker``; raises ``KeyError`` naming it if absent."""
+        try:
+            return self.tickers.index(ticker)
+        except ValueError:
+            raise KeyError(f"{ticker}: not in this market ({len(self.tickers)} tickers)") from None
+
+    def __repr__(self) -> str:
+        if self.n_dates:
+            span = f"{format_day(self.dates[0])}..{format_day(self.dates[-1])}"
+        else:
+            span = "no dates"
+        names = ", ".join(self.tickers[:6]) + (", ..." if self.n_assets > 6 else "")
+        return (
+            f"Market({self.n_dates} dates {span}, {self.n_assets} assets [{names}], "
+            f"source={self.source!r})"
+        )
+
+    # ------------------------------------------------------------------ returns
+    def total_return(self) -> np.ndarray:
+        """Daily total return (fraction), shape (n_dates, n_assets).
+
+        ``(close_t + distributions_t) * split_ratio_t / close_{t-1} - 1``; NaN on an asset's
+        first date and wherever it has no price.
+        """
+        out = np.full(self.close.shape, np.nan)
+        with np.errstate(invalid="ignore"):
+            out[1:] = (self.close[1:] + self.distributions[1:]) * self.split_ratio[1:] / self.close[
+                :-1
+            ] - 1.0
+        return out
+
+    def total_return_index(self) -> np.ndarray:
+        """Growth of one dollar with every distribution reinvested at the close.
+
+        Shape (n_dates, n_assets); 1.0 on each asset's first price date, NaN where it has
+        no price.
+        """
+        growth = 1.0 + self.total_return()
+        growth[np.isnan(growth)] = 1.0  # first price date (and dates without a price)
+        index = np.cumprod(growth, axis=0)
+        index[np.isnan(self.close)] = np.nan
+        return index
+
+    # ------------------------------------------------------------------ derived markets
+    def select(self, tickers: Iterable[str]) -> Market:
+        """A market with only ``tickers``, in that order (metadata follows)."""
+        tickers = [tickers] if isinstance(tickers, str) else list(tickers)
+        cols = [self.index_of(t) for t in tickers]
+        return self._take(slice(None), cols)
+
+    def between(self, start: Any = None, end: Any = None) -> Market:
+        """A market with the dates from ``start`` to ``end``, both inclusive (None: open).
+
+        Assets keep their columns even if they have no price in the window (then all NaN).
+        """
+        lo = 0 if start is None else int(np.searchsorted(self.dates, to_day(start), "left"))
+        hi = self.n_dates if end is None else int(np.searchsorted(self.dates, to_day(end), "right"))
+        return self._take(slice(lo, hi), list(range(self.n_assets)))
+
+    def _take(self, rows: slice, cols: list[int]) -> Market:
+        def pick(seq):
+            return tuple(seq[c] for c in cols)
+
+        arrays = {name: getattr(self, name)[rows][:, cols] for name in ARRAY_FIELDS}
+        return Market(
+            dates=self.dates[rows],
+            tickers=pick(self.tickers),
+            **arrays,
+            asset_class=pick(self.asset_class),
+            tax_character=pick(self.tax_character),
+            qualified_fraction=self.qualified_fraction[cols],
+            identity_group=pick(self.identity_group),
+            expense_ratio=self.expense_ratio[cols],
+            sector=pick(self.sector),
+            source=self.source,
+        )
+
+    def split_adjusted(self) -> Market:
+        """The same history restated in today's shares: no split events.
+
+        Prices and distributions before each split are divided by the product of the split
+        ratios that follow them; ``split_ratio`` becomes 1 everywhere. Total returns are
+        unchanged.
+        """
+        split = self.split_ratio
+        # product of the ratios strictly after each date
+        after = np.ones_like(split)
+        after[:-1] = np.cumprod(split[::-1], axis=0)[::-1][1:]
+        arrays = {name: getattr(self, name) / after for name in ("close", *DISTRIBUTION_FIELDS)}
+        return dataclasses.replace(self, **arrays, split_ratio=None)
+
+    def with_metadata(
+        self, metadata: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None, **fields
+    ) -> Market:
+        """A copy with metadata replaced.
+
+        Parameters
+        ----------
+        metadata : mapping or DataFrame, optional
+            Per ticker (keys or index) a mapping of metadata fields; tickers left out keep
+            theirs.
+        **fields
+            Whole metadata fields, aligned with ``tickers`` (e.g. ``expense_ratio=[...]``).
+        """
+        current = {name: list(getattr(self, name)) for name in METADATA_FIELDS}
+        for ticker, values in _metadata_items(metadata):
+            if ticker not in self.tickers:
+                continue
+            col = self.tickers.index(ticker)
+            for name, value in values.items():
+                if name not in METADATA_FIELDS:
+                    raise MarketDataError(f"{ticker}: unknown metadata field {name!r}")
+                current[name][col] = value
+                if name == "tax_character" and "qualified_fraction" not in values:
+                    current["qualified_fraction"][col] = DEFAULT_QUALIFIED_FRACTION.get(value, 1.0)
+                if name == "tax_character" and "asset_class" not in values:
+                    current["asset_class"][col] = DEFAULT_ASSET_CLASS.get(value, "equity")
+        current.update(fields)
+        return dataclasses.replace(self, **current)
+
+    # ------------------------------------------------------------------ pandas edges
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long frame: one row per (date, ticker) with a price, sorted by ticker then date.
+
+        Columns: ``date`` (datetime64), ``ticker``, ``close``, ``dividend``,
+        ``st_capital_gain``, ``lt_capital_gain``, ``return_of_capital``, ``interest``,
+        ``split_ratio``. Metadata is in :meth:`metadata_frame`.
+        """
+        has = ~np.isnan(self.close.T)  # assets x dates, so rows come out ticker-major
+        asset_idx, date_idx = np.nonzero(has)
+        frame = {
+            "date": self.dates[date_idx].astype("datetime64[D]").astype("datetime64[ns]"),
+            "ticker": pd.Categorical.from_codes(asset_idx, categories=list(self.tickers)),
+        }
+        for name in ARRAY_FIELDS:
+            frame[name] = getattr(self, name).T[has]
+        return pd.DataFrame(frame)
+
+    def metadata_frame(self) -> pd.DataFrame:
+        """Per-asset metadata, indexed by ticker (columns: the metadata fields)."""
+        return pd.DataFrame(
+            {name: list(getattr(self, name)) for name in METADATA_FIELDS},
+            index=pd.Index(self.tickers, name="ticker"),
+        )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        tickers: Sequence[str] | None = None,
+        metadata: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None,
+        source: str = "",
+        gaps: str = "error",
+    ) -> Market:
+        """Build a market from a tidy long frame (one row per date and ticker).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Columns ``date``, ``ticker``, ``close`` and optionally ``dividend``,
+            ``st_capital_gain``, ``lt_capital_gain``, ``return_of_capital``, ``interest``
+            (dollars per share on the ex-date) and ``split_ratio`` (raw-price form). Other
+            columns (e.g. ``adjusted_close``) are ignored. Rows may come in any ticker order
+            but each ticker's dates must increase. See ``data/README.md``.
+        tickers : sequence of str, optional
+            Column order of the market; every one must have rows. Default: sorted tickers.
+        metadata : mapping or DataFrame, optional
+            Per-ticker metadata (see :meth:`with_metadata`).
+        source : str
+            Where the data came from.
+        gaps : {"error", "carry_forward"}
+            What to do with a date, between a ticker's first and last row, on which other
+            tickers have rows but it has none (or a NaN close). "error" (default) raises
+            :class:`MarketDataError` naming the ticker and dates. "carry_forward" is an
+            explicit opt-in: the previous close is repeated (no distribution, no split that
+            day), a :class:`MarketDataWarning` lists every filled ticker and date, and
+            ``source`` says how many prices were filled.
+
+        Raises
+        ------
+        MarketDataError
+            Missing columns, a ticker without rows, duplicate or unsorted dates within a
+            ticker, and every check of :mod:`taxsim.market.validation`.
+        """
+        missing = [c for c in ("date", "ticker", "close") if c not in frame.columns]
+        if missing:
+            raise MarketDataError(f"frame lacks required column(s) {missing}")
+        codes, names = pd.factorize(frame["ticker"], sort=False)
+        names = [str(n) for n in names]
+        if (codes < 0).any():
+            row = int(np.nonzero(codes < 0)[0][0])
+            raise MarketDataError(f"row {row}: missing ticker")
+        days = to_days(frame["date"].to_numpy())
+
+        # each ticker's dates must increase in file order
+        if len(codes) > 1 and (np.diff(codes) < 0).any():
+            order = np.argsort(codes, kind="stable")
+            codes_sorted, days_sorted = codes[order], days[order]
+        else:
+            codes_sorted, days_sorted = codes, days
+        same = codes_sorted[1:] == codes_sorted[:-1]
+        step = np.diff(days_sorted)
+        checks = (("duplicate date", same & (step == 0)), ("dates not sorted", same & (step < 0)))
+        for problem, bad in checks:
+            if bad.any():
+                i = int(np.nonzero(bad)[0][0])
+                ticker = names[codes_sorted[i + 1]]
+                raise MarketDataError(
+                    f"{ticker}: {problem}: {format_day(days_sorted[i + 1])} after "
+                    f"{format_day(days_sorted[i])} ({int(bad.sum())} in all)"
+                )
+
+        if tickers is None:
+            column_of = np.argsort(np.argsort(names, kind="stable"))
+            ordered = sorted(names)
+        else:
+            ordered = [str(t) for t in tickers]
+            position = {t: i for i, t in enumerate(ordered)}
+            absent = [t for t in ordered if t not in set(names)]
+            if absent:
+                raise MarketDataError(f"{absent[0]}: no rows in the data")
+            column_of = np.array([position.get(n, -1) for n in names], dtype=np.int64)
+            keep = column_of[codes] >= 0
+            codes, days = codes[keep], days[keep]
+            frame = frame.loc[keep] if not keep.all() else frame
+
+        if len(days):
+            lo = int(days.min())
+            present = np.zeros(int(days.max()) - lo + 1, dtype=bool)
+            present[days - lo] = True
+            all_dates = np.nonzero(present)[0].astype(np.int64) + lo
+            row_of = np.cumsum(present) - 1
+            rows = row_of[days - lo]
+        else:
+            all_dates = np.zeros(0, dtype=np.int64)
+            rows = np.zeros(0, dtype=np.int64)
+        cols = column_of[codes]
+        shape = (len(all_dates), len(ordered))
+
+        arrays: dict[str, np.ndarray] = {}
+        for name in ARRAY_FIELDS:
+            if name not in frame.columns:
+                continue
+            values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            if name == "close":
+                array = np.full(shape, np.nan)
+                array[rows, cols] = values
+            else:
+                # events are sparse: write only the cells that differ from the default
+                default = 1.0 if name == "split_ratio" else 0.0
+                array = np.zeros(shape) if default == 0.0 else np.full(shape, default)
+                event = values != default  # NaN included, for validation to name it
+                array[rows[event], cols[event]] = values[event]
+            arrays[name] = array
+        if gaps == "carry_forward" and "close" in arrays:
+            filled = carry_forward_gaps(arrays["close"])
+            if filled.any():
+                cols_filled = np.nonzero(filled.any(axis=0))[0]
+                listing = "; ".join(
+                    f"{ordered[c]}: {format_days(all_dates[np.nonzero(filled[:, c])[0]])}"
+                    for c in cols_filled
+                )
+                warnings.warn(
+                    f"{int(filled.sum())} missing close prices carried forward: {listing}",
+                    MarketDataWarning,
+                    stacklevel=2,
+                )
+                note = f"{int(filled.sum())} missing closes carried forward"
+                source = f"{source}; {note}" if source else note
+        elif gaps != "error":
+            raise ValueError(f"gaps must be 'error' or 'carry_forward', not {gaps!r}")
+        market = _adopting(cls, arrays, all_dates, tuple(ordered), source=source)
+        if metadata is not None:
+            market = market.with_metadata(metadata)
+        return market
+
+
+def carry_forward_gaps(close: np.ndarray) -> np.ndarray:
+    """Fill, in place, NaN closes inside each asset's span with the previous close.
+
+    Parameters
+    ----------
+    close : numpy.ndarray, shape (n_dates, n_assets)
+        Modified in place.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        The cells that were filled.
+    """
+    first, last = price_spans(close)
+    rows = np.arange(close.shape[0])[:, None]
+    inside = (rows >= first[None, :]) & (rows <= last[None, :])
+    filled = inside & np.isnan(close)
+    if filled.any():
+        source_row = np.where(np.isnan(close), 0, rows)
+        np.maximum.accumulate(source_row, axis=0, out=source_row)
+        cols = np.nonzero(filled)
+        close[cols] = close[source_row[cols], cols[1]]
+    return filled
+
+
+def _metadata_items(metadata) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    if metadata is None:
+        return []
+    if isinstance(metadata, pd.DataFrame):
+        frame = metadata.set_index("ticker") if "ticker" in metadata.columns else metadata
+        return [(str(t), row.dropna().to_dict()) for t, row in frame.iterrows()]
+    return [(str(t), dict(v)) for t, v in metadata.items()]

@@ -1,0 +1,99 @@
+"""Default tax metadata for a few well-known funds (approximate; check the fund's 1099-DIV).
+
+Each entry maps a ticker to :class:`~taxsim.market.Market` metadata fields. Funds tracking
+the same index share an ``identity_group`` (treated as substantially identical for the
+wash-sale rule, the conservative choice); funds tracking different indexes get their own.
+Expense ratios are annual fractions as published in 2025. ``qualified_fraction`` is a
+typical recent share of qualified dividends. Everything not listed defaults to a US equity
+with fully qualified dividends, its own identity group and no expense ratio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+KNOWN_ASSETS: dict[str, dict[str, Any]] = {
+    "SPY": dict(
+        identity_group="sp500",
+        expense_ratio=0.000945,
+        qualified_fraction=0.95,
+        asset_class="us_equity_fund",
+        sector="broad_market",
+    ),
+    "VOO": dict(
+        identity_group="sp500",
+        expense_ratio=0.0003,
+        qualified_fraction=0.95,
+        asset_class="us_equity_fund",
+        sector="broad_market",
+    ),
+    "IVV": dict(
+        identity_group="sp500",
+        expense_ratio=0.0003,
+        qualified_fraction=0.95,
+        asset_class="us_equity_fund",
+        sector="broad_market",
+    ),
+    "VTI": dict(
+        identity_group="crsp_total_market",
+        expense_ratio=0.0003,
+        qualified_fraction=0.93,
+        asset_class="us_equity_fund",
+        sector="broad_market",
+    ),
+    "QQQ": dict(
+        identity_group="nasdaq100",
+        expense_ratio=0.0020,
+        qualified_fraction=1.0,
+        asset_class="us_equity_fund",
+        sector="technology",
+    ),
+    "IWM": dict(
+        identity_group="russell2000",
+        expense_ratio=0.0019,
+        qualified_fraction=0.75,
+        asset_class="us_equity_fund",
+        sector="small_cap",
+    ),
+    "DIA": dict(
+        identity_group="djia",
+        expense_ratio=0.0016,
+        qualified_fraction=1.0,
+        asset_class="us_equity_fund",
+        sector="broad_market",
+    ),
+    "SCHD": dict(
+        identity_group="dj_us_dividend_100",
+        expense_ratio=0.0006,
+        qualified_fraction=1.0,
+        asset_class="us_equity_fund",
+        sector="dividend",
+    ),
+    "JEPI": dict(
+        identity_group="JEPI",
+        expense_ratio=0.0035,
+        qualified_fraction=0.15,
+        asset_class="us_equity_fund",
+        sector="income",
+    ),
+    "VGT": dict(
+        identity_group="msci_us_it_25_50",
+        expense_ratio=0.0009,
+        qualified_fraction=1.0,
+        asset_class="us_equity_fund",
+        sector="technology",
+    ),
+    "XLK": dict(
+        identity_group="technology_select_sector",
+        expense_ratio=0.0008,
+        qualified_fraction=1.0,
+        asset_class="us_equity_fund",
+        sector="technology",
+    ),
+}
+
+
+def known_metadata(tickers: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The :data:`KNOWN_ASSETS` entries of ``tickers`` (unknown tickers are left out)."""
+    return {t: dict(KNOWN_ASSETS[t]) for t in tickers if t in KNOWN_ASSETS}

@@ -1,0 +1,207 @@
+"""Checks that market data is complete and consistent, with errors that name ticker and date.
+
+Every check raises :class:`MarketDataError` (a ``ValueError``) whose message names the ticker
+and the offending date(s), so a bad row in a 2-million-row file can be found at once. The
+checks are vectorised over the whole (dates x assets) array; they cost a few tens of
+milliseconds on the 504-stock, 22-year S&P 500 file.
+
+Rules (the contract the simulator relies on):
+
+- ``dates`` are int64 day numbers (days since 1970-01-01), strictly increasing: no duplicate,
+  no unsorted date.
+- Every array field has shape ``(n_dates, n_assets)``; metadata has one entry per ticker.
+- ``close`` is finite and positive from an asset's first price to its last and NaN outside
+  that span. A NaN inside the span is a gap: it is an error, never forward-filled.
+- Distributions (dollars per share) are finite and non-negative, and non-zero only on dates
+  where the asset has a price.
+- ``split_ratio`` is finite and positive, and differs from 1 only on dates with a price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+TAX_CHARACTERS = ("equity", "taxable_bond", "municipal_bond", "reit")
+DISTRIBUTION_FIELDS = (
+    "dividend",
+    "st_capital_gain",
+    "lt_capital_gain",
+    "return_of_capital",
+    "interest",
+)
+ARRAY_FIELDS = ("close", *DISTRIBUTION_FIELDS, "split_ratio")
+
+_MAX_DATES_LISTED = 5
+
+
+class MarketDataError(ValueError):
+    """Market data that cannot be used as is; the message names the ticker and date(s)."""
+
+
+class MarketDataWarning(UserWarning):
+    """Market data was repaired on request (e.g. gaps carried forward); lists what changed."""
+
+
+def format_day(day: int | np.integer) -> str:
+    """ISO date (``YYYY-MM-DD``) of a day number (days since 1970-01-01)."""
+    return str(np.datetime64(int(day), "D"))
+
+
+def format_days(days: Sequence[int] | np.ndarray) -> str:
+    """A short list of ISO dates: the first few, then how many there are in all."""
+    days = np.asarray(days)
+    shown = ", ".join(format_day(d) for d in days[:_MAX_DATES_LISTED])
+    if len(days) > _MAX_DATES_LISTED:
+        shown += f", ... ({len(days)} dates in all)"
+    return shown
+
+
+def check_dates(dates: np.ndarray, what: str = "market") -> None:
+    """Raise unless ``dates`` (day numbers) are strictly increasing.
+
+    Parameters
+    ----------
+    dates : numpy.ndarray of int64
+        Day numbers (days since 1970-01-01).
+    what : str
+        Name used in the error message (a ticker, or "market" for the shared date axis).
+    """
+    if dates.ndim != 1:
+        raise MarketDataError(f"{what}: dates must be one-dimensional, got shape {dates.shape}")
+    if len(dates) < 2:
+        return
+    step = np.diff(dates)
+    dup = np.nonzero(step == 0)[0]
+    if len(dup):
+        raise MarketDataError(f"{what}: duplicate dates {format_days(dates[dup + 1])}")
+    back = np.nonzero(step < 0)[0]
+    if len(back):
+        i = back[0]
+        raise MarketDataError(
+            f"{what}: dates not sorted: {format_day(dates[i + 1])} comes after "
+            f"{format_day(dates[i])} ({len(back)} out-of-order dates in all)"
+        )
+
+
+def check_shapes(n_dates: int, tickers: Sequence[str], arrays: dict[str, np.ndarray]) -> None:
+    """Raise unless every array is ``(n_dates, n_assets)``."""
+    expected = (n_dates, len(tickers))
+    for name, array in arrays.items():
+        if array.shape != expected:
+            raise MarketDataError(
+                f"misaligned arrays: {name} has shape {array.shape}, expected {expected} "
+                f"(dates x tickers {', '.join(tickers[:5])}{', ...' if len(tickers) > 5 else ''})"
+            )
+
+
+def check_tickers(tickers: Sequence[str]) -> None:
+    """Raise on empty or duplicate tickers."""
+    seen: set[str] = set()
+    for ticker in tickers:
+        if not ticker:
+            raise MarketDataError("empty ticker name")
+        if ticker in seen:
+            raise MarketDataError(f"{ticker}: ticker appears twice")
+        seen.add(ticker)
+
+
+def price_spans(close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each asset's first and last finite price (-1, -1 for an asset without one).
+
+    Parameters
+    ----------
+    close : numpy.ndarray, shape (n_dates, n_assets)
+
+    Returns
+    -------
+    first, last : numpy.ndarray of int64, shape (n_assets,)
+    """
+    has = ~np.isnan(close)
+    any_price = has.any(axis=0)
+    first = np.where(any_price, has.argmax(axis=0), -1)
+    last = np.where(any_price, close.shape[0] - 1 - has[::-1].argmax(axis=0), -1)
+    return first.astype(np.int64), last.astype(np.int64)
+
+
+def _raise_cells(mask: np.ndarray, dates: np.ndarray, tickers: Sequence[str], problem: str):
+    """Raise for the first asset with a True cell in ``mask``, listing its dates."""
+    cols = np.nonzero(mask.any(axis=0))[0]
+    if len(cols) == 0:
+        return
+    a = cols[0]
+    rows = np.nonzero(mask[:, a])[0]
+    others = ""
+    if len(cols) > 1:
+        more = ", ..." if len(cols) > 4 else ""
+        others = f" (also {', '.join(tickers[c] for c in cols[1:4])}{more})"
+    raise MarketDataError(f"{tickers[a]}: {problem} on {format_days(dates[rows])}{others}")
+
+
+def check_close(close: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> None:
+    """Raise on non-finite, zero or negative prices and on gaps inside an asset's span."""
+    inf = np.isinf(close)
+    _raise_cells(inf, dates, tickers, "infinite close price")
+    nonpositive = close <= 0  # NaN compares False
+    _raise_cells(nonpositive, dates, tickers, "zero or negative close price")
+    first, last = price_spans(close)
+    rows = np.arange(close.shape[0])[:, None]
+    inside = (rows >= first[None, :]) & (rows <= last[None, :])
+    gaps = inside & np.isnan(close)
+    _raise_cells(
+        gaps,
+        dates,
+        tickers,
+        "missing close price (NaN or no row) between its first and last price, a gap",
+    )
+
+
+def check_events(
+    close: np.ndarray,
+    dates: np.ndarray,
+    tickers: Sequence[str],
+    distributions: dict[str, np.ndarray],
+    split_ratio: np.ndarray,
+) -> None:
+    """Raise on bad distributions or split ratios, or events on dates without a price."""
+    no_price = np.isnan(close)
+    for name, amount in distributions.items():
+        _raise_cells(~np.isfinite(amount), dates, tickers, f"{name} is NaN or infinite")
+        _raise_cells(amount < 0, dates, tickers, f"negative {name}")
+        _raise_cells(no_price & (amount != 0), dates, tickers, f"{name} on a date with no price")
+    _raise_cells(~np.isfinite(split_ratio), dates, tickers, "split ratio is NaN or infinite")
+    _raise_cells(split_ratio <= 0, dates, tickers, "split ratio of zero or less")
+    _raise_cells(no_price & (split_ratio != 1), dates, tickers, "split on a date with no price")
+
+
+def check_metadata(
+    tickers: Sequence[str],
+    tax_character: Sequence[str],
+    qualified_fraction: np.ndarray,
+    expense_ratio: np.ndarray,
+    others: dict[str, Sequence],
+) -> None:
+    """Raise on metadata of the wrong length or with values out of range."""
+    n = len(tickers)
+    for name, values in {
+        "tax_character": tax_character,
+        "qualified_fraction": qualified_fraction,
+        "expense_ratio": expense_ratio,
+        **others,
+    }.items():
+        if len(values) != n:
+            raise MarketDataError(
+                f"misaligned metadata: {name} has {len(values)} entries for {n} tickers"
+            )
+    for ticker, character in zip(tickers, tax_character, strict=True):
+        if character not in TAX_CHARACTERS:
+            raise MarketDataError(
+                f"{ticker}: tax_character {character!r} is not one of {TAX_CHARACTERS}"
+            )
+    for ticker, q in zip(tickers, qualified_fraction, strict=True):
+        if not 0.0 <= q <= 1.0:
+            raise MarketDataError(f"{ticker}: qualified_fraction {q} is not within [0, 1]")
+    for ticker, e in zip(tickers, expense_ratio, strict=True):
+        if not (np.isfinite(e) and 0.0 <= e < 1.0):
+            raise MarketDataError(f"{ticker}: expense_ratio {e} is not a fraction in [0, 1)")

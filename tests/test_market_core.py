@@ -1,0 +1,202 @@
+"""The Market object: layout, immutability, returns, pandas round trips, files, selection."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taxsim.market import Market, load, load_file, nyse_trading_days, write_tidy
+
+
+def small_market() -> Market:
+    """Two assets; BBB lists on day 2, splits 2-for-1 on day 4 and pays on day 3."""
+    dates = nyse_trading_days("2024-01-02", count=6)
+    close = np.array(
+        [
+            [10.0, np.nan],
+            [10.5, 40.0],
+            [10.2, 41.0],
+            [10.4, 20.8],
+            [10.6, 21.0],
+            [10.8, 21.2],
+        ]
+    )
+    dividend = np.zeros_like(close)
+    dividend[2, 1] = 0.5
+    dividend[4, 0] = 0.1
+    split = np.ones_like(close)
+    split[3, 1] = 2.0
+    interest = np.zeros_like(close)
+    return Market(
+        dates,
+        ("AAA", "BBB"),
+        close,
+        dividend=dividend,
+        interest=interest,
+        split_ratio=split,
+        tax_character=("equity", "reit"),
+        identity_group=("grp", "BBB"),
+        source="hand-made",
+    )
+
+
+def test_layout_and_defaults():
+    m = small_market()
+    assert m.dates.dtype == np.int64 and m.dates[0] == np.datetime64("2024-01-02", "D").astype(int)
+    for name in ("close", "dividend", "st_capital_gain", "lt_capital_gain", "return_of_capital",
+                 "interest", "split_ratio"):  # fmt: skip
+        array = getattr(m, name)
+        assert array.dtype == np.float64 and array.shape == (6, 2)
+        assert array.flags.c_contiguous and not array.flags.writeable
+    assert m.asset_class == ("equity", "real_estate")
+    np.testing.assert_array_equal(m.qualified_fraction, [1.0, 0.0])  # REIT: non-qualified
+    assert m.identity_group == ("grp", "BBB")
+    np.testing.assert_array_equal(m.expense_ratio, [0.0, 0.0])
+    assert m.sector == ("", "")
+    assert m.pandas_dates[0] == pd.Timestamp("2024-01-02")
+    assert "2 assets" in repr(m)
+
+
+def test_immutable():
+    m = small_market()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.close = m.close  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        m.close[0, 0] = 1.0
+
+
+def test_total_return_uses_post_split_distributions():
+    m = small_market()
+    r = m.total_return()
+    assert np.isnan(r[0]).all() and np.isnan(r[1, 1])
+    assert r[2, 1] == pytest.approx((41.0 + 0.5) / 40.0 - 1)
+    assert r[3, 1] == pytest.approx(20.8 * 2 / 41.0 - 1)
+    assert r[4, 0] == pytest.approx((10.6 + 0.1) / 10.4 - 1)
+    index = m.total_return_index()
+    assert index[1, 1] == 1.0 and np.isnan(index[0, 1])
+    assert index[-1, 1] == pytest.approx(np.prod(1 + r[2:, 1]))
+
+
+def test_split_adjusted_restates_in_todays_shares():
+    m = small_market()
+    a = m.split_adjusted()
+    np.testing.assert_allclose(a.close[1:3, 1], [20.0, 20.5])
+    assert a.dividend[2, 1] == 0.25
+    assert np.all(a.split_ratio == 1.0)
+    np.testing.assert_allclose(a.total_return()[2:], m.total_return()[2:])
+
+
+def test_frame_round_trip():
+    m = small_market()
+    tidy = m.to_frame()
+    assert list(tidy.columns) == ["date", "ticker", "close", "dividend", "st_capital_gain",
+                                  "lt_capital_gain", "return_of_capital", "interest",
+                                  "split_ratio"]  # fmt: skip
+    assert len(tidy) == 11  # BBB has no row before its first price
+    back = Market.from_frame(tidy, metadata=m.metadata_frame(), source=m.source)
+    for name in ("dates", "close", "dividend", "split_ratio", "qualified_fraction"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(m, name))
+    assert back.tickers == m.tickers and back.tax_character == m.tax_character
+    assert back.identity_group == m.identity_group
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_file_round_trip(tmp_path, suffix):
+    m = small_market()
+    path = write_tidy(m, tmp_path / f"market{suffix}")
+    back = load_file(path, metadata=m.metadata_frame())
+    np.testing.assert_array_equal(back.close, m.close)
+    np.testing.assert_array_equal(back.dividend, m.dividend)
+    np.testing.assert_array_equal(back.split_ratio, m.split_ratio)
+    assert back.source == path.name
+    part = load_file(path, ["BBB"], "2024-01-04", "2024-01-08")
+    assert part.tickers == ("BBB",) and part.n_dates == 3
+    assert load(["BBB"], source=path).n_dates == 5
+
+
+def test_csv_with_empty_event_cells_and_split_adjusted_form(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        "date,ticker,close,dividend\n"
+        "2024-01-02,XYZ,20.0,\n"
+        "2024-01-03,XYZ,20.5,0.3\n"
+        "2024-01-04,XYZ,20.1,\n"
+    )
+    m = load_file(path)
+    np.testing.assert_array_equal(m.dividend[:, 0], [0.0, 0.3, 0.0])
+    assert np.all(m.split_ratio == 1.0)
+
+
+def test_select_and_between():
+    m = small_market()
+    b = m.select(["BBB"])
+    assert b.tickers == ("BBB",) and b.tax_character == ("reit",)
+    np.testing.assert_array_equal(b.close[:, 0], m.close[:, 1])
+    w = m.between("2024-01-04", "2024-01-08")
+    assert w.n_dates == 3 and w.pandas_dates[0] == pd.Timestamp("2024-01-04")
+    assert m.between(None, "2024-01-03").n_dates == 2
+    with pytest.raises(KeyError, match="ZZZ"):
+        m.select(["ZZZ"])
+
+
+def test_with_metadata():
+    m = small_market().with_metadata(
+        {"AAA": {"tax_character": "taxable_bond", "expense_ratio": 0.001}}, sector=("x", "y")
+    )
+    assert m.tax_character == ("taxable_bond", "reit")
+    assert m.asset_class[0] == "bond" and m.qualified_fraction[0] == 0.0
+    assert m.expense_ratio[0] == 0.001 and m.sector == ("x", "y")
+
+
+def test_nyse_calendar():
+    days = nyse_trading_days("2024-01-01", "2024-12-31")
+    stamps = pd.DatetimeIndex(days.astype("datetime64[D]"))
+    assert len(days) == 252
+    assert pd.Timestamp("2024-01-01") not in stamps  # New Year
+    assert pd.Timestamp("2024-07-04") not in stamps
+    assert pd.Timestamp("2024-11-29") in stamps  # day after Thanksgiving: half day, open
+    assert pd.Timestamp("2001-09-11") not in pd.DatetimeIndex(
+        nyse_trading_days("2001-09-01", "2001-09-30").astype("datetime64[D]")
+    )
+
+
+@st.composite
+def markets(draw):
+    n_dates = draw(st.integers(2, 12))
+    n_assets = draw(st.integers(1, 4))
+    dates = nyse_trading_days("2020-01-02", count=n_dates)
+    close = np.full((n_dates, n_assets), np.nan)
+    dividend = np.zeros_like(close)
+    split = np.ones_like(close)
+    prices = st.floats(0.5, 500.0, allow_nan=False)
+    for a in range(n_assets):
+        lo = draw(st.integers(0, n_dates - 1))
+        hi = draw(st.integers(lo, n_dates - 1))
+        for t in range(lo, hi + 1):
+            close[t, a] = draw(prices)
+            if t > lo and draw(st.booleans()):
+                dividend[t, a] = draw(st.floats(0.0, 2.0))
+            if t > lo and draw(st.integers(0, 5)) == 0:
+                split[t, a] = draw(st.sampled_from([0.5, 1.5, 2.0, 3.0, 7.0]))
+    tickers = tuple(f"T{a}" for a in range(n_assets))
+    return Market(dates, tickers, close, dividend=dividend, split_ratio=split)
+
+
+@settings(max_examples=60, deadline=None)
+@given(markets())
+def test_property_frame_round_trip_and_split_invariance(m):
+    back = Market.from_frame(m.to_frame(), tickers=m.tickers)
+    present = ~np.all(np.isnan(m.close), axis=1)
+    np.testing.assert_array_equal(back.dates, m.dates[present])
+    np.testing.assert_array_equal(back.close, m.close[present])
+    np.testing.assert_array_equal(back.dividend, m.dividend[present])
+    np.testing.assert_array_equal(back.split_ratio, m.split_ratio[present])
+    adjusted = m.split_adjusted()
+    np.testing.assert_allclose(
+        adjusted.total_return(), m.total_return(), rtol=1e-12, atol=1e-12, equal_nan=True
+    )
