@@ -513,3 +513,11 @@ def test_many_lots_grow_the_arrays():
     rows = ledger.sell("taxable", "XYZ", 150, 12.0, days[-1], method="hifo")
     assert rows["shares"].sum() == pytest.approx(150.0)
     assert len(ledger.lots()) == 250
+
+
+def test_closing_a_year_without_income_reports_a_zero_row():
+    ledger = ledger_for(Account("taxable"))
+    ledger.split("XYZ", "2012-12-31", 2.0)
+    assert ledger.close_year(2012) == 0.0
+    table = ledger.annual_tax()
+    assert table["year"].tolist() == [2012] and table["total_tax"].tolist() == [0.0]

@@ -357,8 +357,8 @@ class Ledger:
             return pd.DataFrame(columns=["year", *enums.YEAR_FIELD_NAMES, *enums.TAX_FIELD_NAMES])
         from taxsim.ledger.annual_tax import first_active_year_nb
 
-        first = int(first_active_year_nb(state))
         last = last_closed - enums.FIRST_YEAR
+        first = min(int(first_active_year_nb(state)), last)  # a closed year may have no income
         years = np.arange(first, last + 1)
         frame = pd.DataFrame(state.year_income[years], columns=list(enums.YEAR_FIELD_NAMES))
         frame.insert(0, "year", years + enums.FIRST_YEAR)
