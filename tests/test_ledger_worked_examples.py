@@ -521,3 +521,14 @@ def test_closing_a_year_without_income_reports_a_zero_row():
     assert ledger.close_year(2012) == 0.0
     table = ledger.annual_tax()
     assert table["year"].tolist() == [2012] and table["total_tax"].tolist() == [0.0]
+
+
+def test_carryforward_in_is_used_from_the_first_year_only():
+    # $4,500 long-term loss carried in: $3,000 deducted in the first year, $1,500 the next.
+    ledger = ledger_for(Account("taxable"), carryforward=(0.0, 4500.0))
+    ledger.split("XYZ", "2012-12-31", 2.0)
+    assert ledger.close_year(2012) == pytest.approx(-3000 * 0.37)
+    assert ledger.close_year(2013) == pytest.approx(-1500 * 0.37)
+    table = ledger.annual_tax().set_index("year")
+    assert table.loc[2012, "carryforward_lt_out"] == pytest.approx(1500.0)
+    assert table.loc[2013, "carryforward_lt_in"] == pytest.approx(1500.0)

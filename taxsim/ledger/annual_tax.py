@@ -24,12 +24,12 @@ from numba import njit
 
 from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
+    CNT_FIRST_YEAR,
     CNT_LAST_CLOSED_YEAR,
     ERR_YEAR_CLOSED,
     ERR_YEAR_RANGE,
     FIRST_YEAR,
     N_TAX_FIELDS,
-    N_YEAR_FIELDS,
     N_YEARS,
     NO_SLOT,
     OFFSET,
@@ -145,13 +145,10 @@ compute_year_tax_nb = njit(cache=True)(compute_year_tax)
 
 
 def first_active_year(state):
-    """Index of the first year with income, or of the last closed year + 1."""
-    for row in range(N_YEARS):
-        for field in range(N_YEAR_FIELDS):
-            if state.year_income[row, field] != 0.0:
-                return row
-        if state.year_due[row] != 0.0:
-            return row
+    """Row of the first year the tax chain covers: the first event's year, or, before any
+    event, the year after the last close."""
+    if state.counters[CNT_FIRST_YEAR] != 0:
+        return year_index_nb(state.counters[CNT_FIRST_YEAR])
     return year_index_nb(state.counters[CNT_LAST_CLOSED_YEAR] + 1)
 
 

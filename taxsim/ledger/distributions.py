@@ -17,7 +17,6 @@ from numba import njit
 
 from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
-    CNT_LAST_DAY,
     ERR_BAD_AMOUNT,
     ERR_BAD_PRICE,
     ERR_BAD_RATIO,
@@ -34,7 +33,12 @@ from taxsim.ledger.enums import (
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
 )
-from taxsim.ledger.lots import QUALIFIED_HOLDING_DAYS, acquire_nb, check_event_day_nb
+from taxsim.ledger.lots import (
+    QUALIFIED_HOLDING_DAYS,
+    acquire_nb,
+    check_event_day_nb,
+    mark_event_day_nb,
+)
 from taxsim.ledger.state import (
     AUDIT_ROC_BASIS_REDUCTION,
     AUDIT_ROC_EXCESS_GAIN,
@@ -112,7 +116,7 @@ def distribute(
     status = check_event_day_nb(state, day)
     if status != OK:
         return status
-    state.counters[CNT_LAST_DAY] = day
+    mark_event_day_nb(state.counters, day)
     year = year_of_nb(day)
     row = year_index_nb(year)
     per_share_cash = (
@@ -182,7 +186,7 @@ def split(state, asset, day, ratio):
     status = check_event_day_nb(state, day)
     if status != OK:
         return status
-    state.counters[CNT_LAST_DAY] = day
+    mark_event_day_nb(state.counters, day)
     for account in range(state.head.shape[0]):
         slot = state.head[account, asset]
         while slot != NO_SLOT:

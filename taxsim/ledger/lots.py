@@ -19,6 +19,7 @@ from numba import njit
 from taxsim.dates import year_of_nb
 from taxsim.ledger.enums import (
     AVERAGE,
+    CNT_FIRST_YEAR,
     CNT_LAST_CLOSED_YEAR,
     CNT_LAST_DAY,
     CNT_NEXT_LOT_ID,
@@ -85,6 +86,16 @@ def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
 check_event_nb = njit(cache=True)(check_event)
 
 
+def mark_event_day(counters, day):
+    """Record an accepted event: the last event day, and the first event's year."""
+    counters[CNT_LAST_DAY] = day
+    if counters[CNT_FIRST_YEAR] == 0:
+        counters[CNT_FIRST_YEAR] = year_of_nb(day)
+
+
+mark_event_day_nb = njit(cache=True)(mark_event_day)
+
+
 def check_event_day(state, day):
     """:func:`check_event` for a state (one call per event)."""
     return check_event_nb(
@@ -106,7 +117,7 @@ def acquire(state, account, asset, shares, cost, day):
     state.counters[CNT_NEXT_LOT_ID] += 1
     slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, shares, cost)
     state.audit[AUDIT_BASIS_IN] += cost
-    state.counters[CNT_LAST_DAY] = day
+    mark_event_day_nb(state.counters, day)
     if state.pending_head[state.asset_group[asset]] != NO_SLOT:
         match_acquisition_nb(state, slot, day)
     return lot_id
@@ -376,7 +387,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
         slots = relief_order_nb(state, account, asset, method, price, day, shares)
     sale_id = state.counters[CNT_NEXT_SALE_ID]
     state.counters[CNT_NEXT_SALE_ID] += 1
-    state.counters[CNT_LAST_DAY] = day
+    mark_event_day_nb(state.counters, day)
     first_row = state.counters[CNT_SALE_ROWS]
     remaining = shares
     for i in range(slots.shape[0]):
