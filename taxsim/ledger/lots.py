@@ -55,6 +55,7 @@ from taxsim.ledger.enums import (
 from taxsim.ledger.state import (
     AUDIT_BASIS_IN,
     AUDIT_BASIS_RELIEVED,
+    LOSS_EPSILON,
     N_PENDING_QUALIFIED,
     SHARE_EPSILON,
     create_lot_nb,
@@ -403,7 +404,8 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     state.cash[account] += price * shares
     if state.account_kind[account] == TAXABLE:
         for row in range(first_row, first_row + n_rows):
-            if state.realized[row]["basis"] > state.realized[row]["proceeds"]:
+            basis = state.realized[row]["basis"]
+            if basis - state.realized[row]["proceeds"] > LOSS_EPSILON * max(1.0, basis):
                 match_sale_portion_nb(state, row)
     return OK, first_row, n_rows
 

@@ -38,6 +38,7 @@ from taxsim.ledger.enums import (
 )
 
 SHARE_EPSILON = 1e-9  # shares; remainders below this are float noise, not shares
+LOSS_EPSILON = 1e-9  # fraction of basis; a loss below it is float noise (a sale at cost)
 N_PENDING_QUALIFIED = 2  # provisional qualified-dividend slots per lot (a lot < 61 days old
 # can receive dividends in at most two calendar years)
 

@@ -135,7 +135,11 @@ def match_sale_portion(state, row):
         if remaining <= SHARE_EPSILON:
             break
         matched = min(remaining, state.lot_shares[slot])
-        piece = slot if matched == state.lot_shares[slot] else split_lot_nb(state, slot, matched)
+        if matched >= state.lot_shares[slot] - SHARE_EPSILON:
+            matched = state.lot_shares[slot]
+            piece = slot
+        else:
+            piece = split_lot_nb(state, slot, matched)
         lost = apply_replacement_nb(
             state, piece, matched, loss_per_share, record["holding_start"], sale_day
         )
@@ -170,13 +174,17 @@ def match_acquisition(state, slot, day):
             open_shares = record["loss_shares_open"]
             loss_per_share = record["loss_per_open_share"]
             matched = min(open_shares, state.lot_shares[slot])
-            whole_lot = matched == state.lot_shares[slot]
-            piece = slot if whole_lot else split_lot_nb(state, slot, matched)
+            whole_lot = matched >= state.lot_shares[slot] - SHARE_EPSILON
+            if whole_lot:
+                matched = state.lot_shares[slot]
+                piece = slot
+            else:
+                piece = split_lot_nb(state, slot, matched)
             lost = apply_replacement_nb(
                 state, piece, matched, loss_per_share, record["holding_start"], record["sold"]
             )
             book_disallowed_nb(state, row, matched * loss_per_share, lost)
-            record["loss_shares_open"] = open_shares - matched
+            record["loss_shares_open"] = max(open_shares - matched, 0.0)
             if whole_lot:
                 slot = NO_SLOT  # the new lot is used up; later windows stay open
         if record["sold"] < day - WASH_WINDOW_DAYS or record["loss_shares_open"] <= SHARE_EPSILON:
