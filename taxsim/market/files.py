@@ -146,7 +146,7 @@ def load_file(
     A split date before ``start`` is outside the window; inside it ``split_ratio`` is kept.
     If the window starts on a split date, the split of that first date is kept as recorded.
     """
-    from taxsim.market.metadata import known_metadata
+    from taxsim.market.metadata import with_known_metadata
 
     frame = read_tidy(path, tickers, start, end)
     if tickers is not None:
@@ -162,12 +162,7 @@ def load_file(
         source=source if source is not None else Path(path).name,
         gaps=gaps,
     )
-    defaults = known_metadata(market.tickers)
-    if defaults:
-        market = market.with_metadata(defaults)
-    if metadata is not None:
-        market = market.with_metadata(metadata)
-    return market
+    return with_known_metadata(market, metadata)
 
 
 def load_shared(

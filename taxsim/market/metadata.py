@@ -97,3 +97,16 @@ KNOWN_ASSETS: dict[str, dict[str, Any]] = {
 def known_metadata(tickers: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The :data:`KNOWN_ASSETS` entries of ``tickers`` (unknown tickers are left out)."""
     return {t: dict(KNOWN_ASSETS[t]) for t in tickers if t in KNOWN_ASSETS}
+
+
+def with_known_metadata(market, metadata=None):
+    """``market`` with the known defaults for its tickers, then the user's ``metadata`` on top.
+
+    The user's values always win; tickers without known defaults keep the Market's own.
+    """
+    defaults = known_metadata(market.tickers)
+    if defaults:
+        market = market.with_metadata(defaults)
+    if metadata is not None:
+        market = market.with_metadata(metadata)
+    return market

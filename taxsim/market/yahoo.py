@@ -190,7 +190,7 @@ def load_yfinance(
         See :meth:`Market.from_frame`.
     """
     from taxsim.market.market import to_day
-    from taxsim.market.metadata import known_metadata
+    from taxsim.market.metadata import with_known_metadata
 
     if splits not in ("raw", "adjusted"):
         raise ValueError(f"splits must be 'raw' or 'adjusted', not {splits!r}")
@@ -215,9 +215,4 @@ def load_yfinance(
     tidy = pd.concat(frames, ignore_index=True)
     form = "raw closes with split events" if splits == "raw" else "split-adjusted closes"
     market = Market.from_frame(tidy, tickers=tickers, source=f"{SOURCE}, {form}", gaps=gaps)
-    defaults = known_metadata(market.tickers)
-    if defaults:
-        market = market.with_metadata(defaults)
-    if metadata is not None:
-        market = market.with_metadata(metadata)
-    return market
+    return with_known_metadata(market, metadata)
