@@ -286,7 +286,7 @@ def check_annual(driver: InvariantDriver, realized: list[dict[str, Any]]) -> Non
 
 
 @settings(
-    max_examples=150,
+    max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -303,7 +303,7 @@ def test_generator_reaches_every_event_kind() -> None:
     pytest.importorskip("taxsim")
     seen: set[str] = set()
 
-    @settings(max_examples=40, deadline=None, database=None)
+    @settings(max_examples=30, deadline=None, database=None)
     @given(data=st.data(), scenario=scenarios)
     def collect(data: st.DataObject, scenario: Scenario) -> None:
         driver = Driver(build_ledgers(scenario, with_reference=False))

@@ -705,7 +705,7 @@ def run_events(
 
 
 @settings(
-    max_examples=200,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -828,6 +828,26 @@ EDGE_SEQUENCES: dict[str, list[tuple[str, tuple, dict]]] = {
         ("sell", ("alice_taxable", "SPY", 7.0, 70.0, "2024-05-12"), {"method": "average"}),
         ("buy", ("bob_taxable", "SPY", 20.0, 70.0, "2024-05-13"), {}),
         ("close_year", (2024,), {}),
+    ],
+    "replacements_acquired_the_same_day_match_in_lot_id_order": [
+        ("buy", ("alice_taxable", "SPY", 1.0, 60.0, "2012-12-20"), {}),
+        ("buy", ("alice_taxable", "SPY", 1.0, 30.0, "2012-12-25"), {}),  # lot 2: replacement
+        ("buy", ("alice_taxable", "SPY", 1.0, 18.0, "2012-12-25"), {}),
+        ("buy", ("bob_taxable", "IVV", 1.0, 25.0, "2012-12-31"), {}),
+        ("buy", ("alice_ira", "IVV", 1.0, 25.0, "2012-12-31"), {}),
+        (
+            "sell",
+            ("alice_taxable", "SPY", None, 36.0, "2012-12-31"),
+            {"method": "specific", "lots": {1: 1.0}},
+        ),
+        ("buy", ("alice_taxable", "SPY", 2.0, 30.0, "2013-01-02"), {}),
+        (
+            "sell",
+            ("alice_taxable", "SPY", None, 20.0, "2013-01-03"),
+            {"method": "specific", "lots": {6: 2.0}},
+        ),  # loss: lots 4 then 5 replace it
+        ("close_year", (2012,), {}),
+        ("close_year", (2013,), {}),
     ],
     "sale_at_cost_is_no_loss_despite_rounding": [
         # 9.9 + 0.1 shares at cost: the second sale's basis and proceeds differ only by float

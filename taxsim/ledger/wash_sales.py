@@ -108,9 +108,9 @@ def replacement_candidates(state, asset, sale_day, sold_origin):
                 slot = state.lot_prev[slot]
     candidates = candidates[:count]
     # acquisition order: day, then lot id (lot ids are unique, so the order is total)
-    keys = np.empty(count, np.float64)
+    keys = np.empty(count, np.int64)  # exact: day * 2**32 + lot id (a float key loses the id)
     for i in range(count):
-        keys[i] = state.lot_acquired[candidates[i]] * 4.0e12 + state.lot_id[candidates[i]]
+        keys[i] = state.lot_acquired[candidates[i]] * 4294967296 + state.lot_id[candidates[i]]
     return candidates[np.argsort(keys, kind="mergesort")]
 
 
