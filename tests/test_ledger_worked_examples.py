@@ -532,3 +532,16 @@ def test_carryforward_in_is_used_from_the_first_year_only():
     table = ledger.annual_tax().set_index("year")
     assert table.loc[2012, "carryforward_lt_out"] == pytest.approx(1500.0)
     assert table.loc[2013, "carryforward_lt_in"] == pytest.approx(1500.0)
+
+
+def test_shares_bought_on_the_ex_date_never_get_a_qualified_dividend():
+    # Sec. 246(c)(1): days are counted after acquisition within ex-date - 60 .. ex-date + 60,
+    # so shares acquired on the ex-date have at most 60 days: never more than 60.
+    ledger = ledger_for(Account("taxable", reinvest=False))
+    ledger.buy("taxable", "XYZ", 100, 50.0, "2024-04-30")
+    ledger.distribute("XYZ", "2024-04-30", price=50.0, dividend=1.0, qualified_fraction=1.0)
+    ledger.sell("taxable", "XYZ", 100, 50.0, "2024-12-30")  # held far beyond 61 days
+    ledger.close_year(2024)
+    row = ledger.annual_tax().set_index("year").loc[2024]
+    assert row["qualified_dividends"] == 0.0
+    assert row["nonqualified_dividends"] == pytest.approx(100.0)

@@ -50,11 +50,11 @@ from taxsim.ledger.state import (
 def add_provisional_qualified(state, slot, year, per_share):
     """Remember a qualified dividend that a sale before day 61 would turn ordinary.
 
-    For shares held over the ex-date, "more than 60 days within the 121-day window beginning 60
-    days before the ex-date" (Pub 550; §246(c)(1)) reduces to: disposal day - acquisition day
-    >= 61 (acquisition day excluded, disposal day included; wash-sale tacking does not count,
-    §246(c)(3)). A lot already 61 days old passes outright; a younger one passes unless sold
-    before its 61st day.
+    For shares acquired before the ex-date, "more than 60 days within the 121-day window
+    beginning 60 days before the ex-date" (Pub 550; §246(c)(1)) reduces to: disposal day -
+    acquisition day >= 61 (acquisition day excluded, disposal day included; wash-sale tacking
+    does not count, §246(c)(3)). A lot already 61 days old passes outright; a younger one
+    passes unless sold before its 61st day.
     """
     for k in range(N_PENDING_QUALIFIED):
         if state.lot_pending_year[slot, k] == year:
@@ -146,19 +146,22 @@ def distribute(
                     long_term = day >= state.lot_long_from[slot]
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
             if taxable:
+                # Shares acquired on the ex-date have at most 60 days in the 121-day window
+                # (§246(c)(1)): never qualified. Older shares pass unless sold before day 61.
+                lot_qualified = qualified_per_share if day > state.lot_acquired[slot] else 0.0
                 income = state.year_income[row]
-                income[YEAR_QUALIFIED_DIVIDENDS] += shares * qualified_per_share
-                income[YEAR_NONQUALIFIED_DIVIDENDS] += shares * (dividend - qualified_per_share)
+                income[YEAR_QUALIFIED_DIVIDENDS] += shares * lot_qualified
+                income[YEAR_NONQUALIFIED_DIVIDENDS] += shares * (dividend - lot_qualified)
                 income[YEAR_INTEREST] += shares * interest
                 income[YEAR_EXEMPT_INTEREST] += shares * exempt_interest
                 income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares * st_capital_gain
                 income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares * lt_capital_gain
                 income[YEAR_RETURN_OF_CAPITAL] += shares * return_of_capital
                 if (
-                    qualified_per_share > 0.0
+                    lot_qualified > 0.0
                     and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS
                 ):
-                    add_provisional_qualified_nb(state, slot, year, qualified_per_share)
+                    add_provisional_qualified_nb(state, slot, year, lot_qualified)
             slot = state.lot_next[slot]
     for account in range(n_accounts):
         cash = account_cash[account]

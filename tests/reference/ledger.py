@@ -998,8 +998,11 @@ class ReferenceLedger:
             held_by_account[account] = sum(lot.shares for lot in account_lots)
             for lot in account_lots:
                 if taxable:
+                    # §246(c)(1): the window counts days after acquisition up to ex-date + 60, so a
+                    # lot acquired on (or after) the ex-date has at most 60: never qualified.
+                    lot_qualified = qualified_per_share if lot.acquired < day else 0.0
                     dividend_amount = lot.shares * per_share["dividend"]
-                    qualified_amount = lot.shares * qualified_per_share
+                    qualified_amount = lot.shares * lot_qualified
                     income.qualified_dividends += qualified_amount
                     income.nonqualified_dividends += dividend_amount - qualified_amount
                     income.interest += lot.shares * per_share["interest"]
@@ -1011,8 +1014,8 @@ class ReferenceLedger:
                         lot.shares * per_share["lt_capital_gain"]
                     )
                     young = (day - lot.acquired).days < QUALIFIED_HOLDING_DAYS
-                    if young and qualified_per_share > 0.0:
-                        lot.provisional.append(ProvisionalDividend(day.year, qualified_per_share))
+                    if young and lot_qualified > 0.0:
+                        lot.provisional.append(ProvisionalDividend(day.year, lot_qualified))
                 return_amount = lot.shares * per_share["return_of_capital"]
                 if taxable:
                     income.return_of_capital += return_amount
