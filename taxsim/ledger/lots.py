@@ -192,13 +192,44 @@ def walk_until(state, start, forward, shares):
 walk_until_nb = njit(cache=True)(walk_until)
 
 
+def select_in_order(fifo, categories, keys, lot_shares, shares):
+    """The first lots of ``fifo`` in (category, key, FIFO position) order covering ``shares``.
+
+    A sale relieves only a few lots, so repeated selection (k scans of n lots) beats sorting
+    them all; the ties go to the earlier position, which is FIFO.
+    """
+    count = fifo.shape[0]
+    order = np.empty(count, np.int64)
+    taken = np.zeros(count, np.bool_)
+    n_taken = 0
+    covered = 0.0
+    while covered < shares - SHARE_EPSILON and n_taken < count:
+        best = -1
+        for i in range(count):
+            if taken[i]:
+                continue
+            if best < 0 or categories[i] < categories[best] or (
+                categories[i] == categories[best] and keys[i] < keys[best]
+            ):
+                best = i
+        taken[best] = True
+        order[n_taken] = fifo[best]
+        n_taken += 1
+        covered += lot_shares[fifo[best]]
+    return order[:n_taken]
+
+
+select_in_order_nb = njit(cache=True)(select_in_order)
+
+
 def relief_order(state, account, asset, method, price, day, shares):
-    """Open slots of (account, asset) in the order a sale by ``method`` relieves them.
+    """Open slots of (account, asset) in the order a sale by ``method`` relieves them, as far
+    as ``shares`` need.
 
     FIFO: acquisition order (day, then lot id). LIFO: the reverse. HIFO: highest basis per
     share first, ties FIFO. Tax-optimal: short-term losses, then long-term losses (largest loss
     per share first), then the rest by increasing tax per dollar sold at the sale year's rates,
-    ties FIFO. Average: FIFO (after pooling). FIFO and LIFO stop once ``shares`` are covered.
+    ties FIFO. Average: FIFO (after pooling).
     """
     if method == FIFO or method == AVERAGE:
         return walk_until_nb(state, state.head[account, asset], True, shares)
@@ -210,32 +241,30 @@ def relief_order(state, account, asset, method, price, day, shares):
         count += 1
         slot = state.lot_next[slot]
     fifo = np.empty(count, np.int64)
+    keys = np.empty(count, np.float64)
+    categories = np.zeros(count, np.int64)
     slot = state.head[account, asset]
     for i in range(count):
         fifo[i] = slot
         slot = state.lot_next[slot]
-    keys = np.empty(count, np.float64)
     if method == HIFO:
         for i in range(count):
             keys[i] = -state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
-        return fifo[np.argsort(keys, kind="mergesort")]
+        return select_in_order_nb(fifo, categories, keys, state.lot_shares, shares)
     # TAX_OPTIMAL
     rates = state.rates[year_index_nb(year_of_nb(day))]
     short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
     long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
-    categories = np.empty(count, np.float64)
     for i in range(count):
         gain_per_share = price - state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
         long_term = day >= state.lot_long_from[fifo[i]]
         if gain_per_share < 0.0:
-            categories[i] = 1.0 if long_term else 0.0
+            categories[i] = 1 if long_term else 0
             keys[i] = gain_per_share
         else:
-            categories[i] = 2.0
+            categories[i] = 2
             keys[i] = gain_per_share * (long_rate if long_term else short_rate) / price
-    order = np.argsort(keys, kind="mergesort")
-    order = order[np.argsort(categories[order], kind="mergesort")]
-    return fifo[order]
+    return select_in_order_nb(fifo, categories, keys, state.lot_shares, shares)
 
 
 relief_order_nb = njit(cache=True)(relief_order)

@@ -81,37 +81,48 @@ def replacement_candidates(state, asset, sale_day, sold_origin):
 
     Open lots in any account, of any asset in the same identity group, acquired on or after
     ``sale_day - 30`` (nothing later exists yet), not already a replacement, and not from the
-    sold shares' own purchase.
+    sold shares' own purchase. Each (account, asset) list is already in acquisition order
+    (day, then lot id), so the window's tails are merged rather than sorted.
     """
     group = state.asset_group[asset]
     start = state.group_offsets[group]
-    stop = state.group_offsets[group + 1]
+    n_members = state.group_offsets[group + 1] - start
     n_accounts = state.head.shape[0]
-    count = 0
-    for member in range(start, stop):
-        member_asset = state.group_assets[member]
+    cursors = np.empty(n_members * n_accounts, np.int64)
+    total = 0
+    for member in range(n_members):
+        member_asset = state.group_assets[start + member]
         for account in range(n_accounts):
+            first_in_window = NO_SLOT
             slot = state.tail[account, member_asset]
             while slot != NO_SLOT and state.lot_acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
-                count += 1
+                first_in_window = slot
+                total += 1
                 slot = state.lot_prev[slot]
-    candidates = np.empty(count, np.int64)
+            cursors[member * n_accounts + account] = first_in_window
+    candidates = np.empty(total, np.int64)
     count = 0
-    for member in range(start, stop):
-        member_asset = state.group_assets[member]
-        for account in range(n_accounts):
-            slot = state.tail[account, member_asset]
-            while slot != NO_SLOT and state.lot_acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
-                if not state.lot_replacement[slot] and state.lot_origin[slot] != sold_origin:
-                    candidates[count] = slot
-                    count += 1
-                slot = state.lot_prev[slot]
-    candidates = candidates[:count]
-    # acquisition order: day, then lot id (lot ids are unique, so the order is total)
-    keys = np.empty(count, np.int64)  # exact: day * 2**32 + lot id (a float key loses the id)
-    for i in range(count):
-        keys[i] = state.lot_acquired[candidates[i]] * 4294967296 + state.lot_id[candidates[i]]
-    return candidates[np.argsort(keys, kind="mergesort")]
+    for _ in range(total):
+        best = -1
+        for k in range(cursors.shape[0]):
+            slot = cursors[k]
+            if slot == NO_SLOT:
+                continue
+            if best < 0:
+                best = k
+                continue
+            other = cursors[best]
+            if state.lot_acquired[slot] < state.lot_acquired[other] or (
+                state.lot_acquired[slot] == state.lot_acquired[other]
+                and state.lot_id[slot] < state.lot_id[other]
+            ):
+                best = k
+        slot = cursors[best]
+        cursors[best] = state.lot_next[slot]
+        if not state.lot_replacement[slot] and state.lot_origin[slot] != sold_origin:
+            candidates[count] = slot
+            count += 1
+    return candidates[:count]
 
 
 replacement_candidates_nb = njit(cache=True)(replacement_candidates)
