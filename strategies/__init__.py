@@ -1,0 +1,6 @@
+"""Built-in strategies; see README.md in this folder for the interface."""
+
+from strategies.buy_and_hold import buy_and_hold
+from strategies.calendar_rebalance import calendar_rebalance
+
+__all__ = ["buy_and_hold", "calendar_rebalance"]

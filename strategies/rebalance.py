@@ -1,0 +1,59 @@
+"""Shared order writers: bring accounts back to their target weights."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from taxsim.engine.enums import ORDER_ACCOUNT, ORDER_ASSET, ORDER_LOT_METHOD, ORDER_SHARES
+
+
+def account_value(prices, holdings, cash, account):
+    """Cash plus market value of the listed holdings of one account (dollars)."""
+    value = cash[account]
+    for asset in range(holdings.shape[1]):
+        if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
+            value += holdings[account, asset] * prices[asset]
+    return value
+
+
+account_value_nb = njit(cache=True)(account_value)
+
+
+def write_order(orders, n_orders, account, asset, shares, lot_method):
+    """Append one order; returns the new count (orders beyond capacity are an error later)."""
+    if n_orders >= orders.shape[0]:
+        return n_orders
+    orders[n_orders, ORDER_ACCOUNT] = account
+    orders[n_orders, ORDER_ASSET] = asset
+    orders[n_orders, ORDER_SHARES] = shares
+    orders[n_orders, ORDER_LOT_METHOD] = lot_method
+    return n_orders + 1
+
+
+write_order_nb = njit(cache=True)(write_order)
+
+
+def rebalance_account(prices, holdings, cash, targets, account, orders, n_orders, lot_method,
+                      cash_reserve, min_trade):
+    """Orders that bring ``account`` to its target weights (fractions of its value).
+
+    ``cash_reserve`` is the fraction of value kept back for trading costs; trades smaller than
+    ``min_trade`` dollars are not written. Assets without a price yet (not listed) keep their
+    weight in cash.
+    """
+    value = account_value_nb(prices, holdings, cash, account) * (1.0 - cash_reserve)
+    if value <= 0.0:
+        return n_orders
+    for asset in range(holdings.shape[1]):
+        if not math.isfinite(prices[asset]):
+            continue
+        target_shares = targets[account, asset] * value / prices[asset]
+        delta = target_shares - holdings[account, asset]
+        if abs(delta) * prices[asset] >= max(min_trade, 1e-9 * value):
+            n_orders = write_order_nb(orders, n_orders, account, asset, delta, lot_method)
+    return n_orders
+
+
+rebalance_account_nb = njit(cache=True)(rebalance_account)

@@ -1,0 +1,67 @@
+"""Codes, column numbers and record dtypes of the simulation kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Order columns (float64 array of shape (max_orders, N_ORDER_FIELDS)) written by a strategy.
+ORDER_ACCOUNT = 0
+ORDER_ASSET = 1
+ORDER_SHARES = 2  # signed: positive buys, negative sells
+ORDER_LOT_METHOD = 3  # enums.FIFO, HIFO, TAX_OPTIMAL, ... (sells)
+N_ORDER_FIELDS = 4
+
+# Settings (float64 array).
+SET_COST_BPS = 0  # trading cost, basis points of notional
+SET_COST_PER_TRADE = 1  # dollars per trade
+SET_WHOLE_SHARES = 2  # 1: trade whole shares only
+SET_ADVISORY_FEE_BPS = 3  # basis points per year of the household's value, accrued daily
+SET_TAX_PAYMENT = 4  # PAY_FROM_PORTFOLIO or PAY_FROM_OUTSIDE
+SET_TAX_ACCOUNT = 5  # account index that pays (or receives) the annual tax
+SET_TAX_SELL_METHOD = 6  # lot method of sales that raise cash (taxes, withdrawals)
+SET_NO_TAX = 7  # 1: the pre-tax twin: no tax is ever charged
+N_SETTINGS = 8
+
+PAY_FROM_PORTFOLIO = 0
+PAY_FROM_OUTSIDE = 1
+TAX_PAYMENT_NAMES = {
+    PAY_FROM_PORTFOLIO: "paid from the portfolio",
+    PAY_FROM_OUTSIDE: "paid from outside",
+}
+
+# Running totals of a simulation (float64 array), dollars.
+TOT_CONTRIBUTIONS = 0
+TOT_WITHDRAWALS = 1
+TOT_TAX_PAID = 2  # paid from the portfolio (refunds negative)
+TOT_TAX_OUTSIDE = 3  # paid from outside
+TOT_FEES = 4
+TOT_COSTS = 5
+TOT_LAST_FEE_DAY = 6
+TOT_TAX_DUE_PENDING = 7  # computed at a year's close, payable on the next trading day
+TOT_PREVIOUS_VALUE = 8  # household value at the previous day's record
+N_TOTALS = 9
+
+# Kernel status.
+SIM_OK = 0
+SIM_NEED_ROOM = 1  # the trade record is full: grow it and call again from the returned day
+SIM_LEDGER_ERROR = 2  # the ledger refused an order (see the returned ledger status)
+SIM_BAD_ORDER = 3  # a strategy wrote an impossible order (selling more than held, bad index)
+
+trade_dtype = np.dtype(
+    [
+        ("day", np.int64),
+        ("account", np.int64),
+        ("asset", np.int64),
+        ("shares", np.float64),  # signed
+        ("price", np.float64),
+        ("cost", np.float64),  # dollars of trading cost
+        ("lot_method", np.int64),
+        ("reason", np.int64),  # REASON_*
+    ],
+    align=True,
+)
+REASON_STRATEGY = 0
+REASON_TAX_PAYMENT = 1
+REASON_WITHDRAWAL = 2
+REASON_CONTRIBUTION = 3
+REASON_NAMES = ("strategy", "tax payment", "withdrawal", "contribution")

@@ -1,0 +1,357 @@
+"""The day loop: one household walked through a market, with a strategy deciding each day.
+
+Each trading day, in this order (taxsim's contract for every run):
+
+1. splits;
+2. distributions on their ex-dates (tax accrues in the ledger; reinvested or kept as cash);
+3. the day's market gain is measured (value now minus the previous record);
+4. on a year's first trading day, the previous year's tax is paid (from the tax account's
+   cash, selling pro rata by the strategy's lot method if needed, or from outside);
+5. scheduled external cash flows: contributions are invested at the account's targets,
+   withdrawals sell pro rata by the strategy's lot method;
+6. the strategy decides, writing orders;
+7. orders execute at the close, sells before buys; costs are bps of notional plus a fixed
+   amount per trade; commissions are added to basis and selling costs reduce the amount
+   realized (IRS Pub 550 "Basis of Investment Property", "Amount realized");
+8. the advisory fee accrues on the household's value (calendar days / 365);
+9. the day is recorded;
+10. after a year's last trading day the ledger closes the year; the tax due is paid on the
+    next trading day (at the end of the run it is reported as payable).
+
+Conservation: end value = sum of market gains + contributions - withdrawals - taxes paid from
+the portfolio - fees - costs.
+
+The kernel is resumable: it returns the day to continue from when the trade record is full.
+Written as a plain function and jitted per strategy; ``simulate_days`` itself runs un-jitted
+(calling the jitted ledger) for plain-Python strategies.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from taxsim.dates import year_of_nb
+from taxsim.engine.enums import (
+    ORDER_ACCOUNT,
+    ORDER_ASSET,
+    ORDER_LOT_METHOD,
+    ORDER_SHARES,
+    PAY_FROM_PORTFOLIO,
+    REASON_CONTRIBUTION,
+    REASON_STRATEGY,
+    REASON_TAX_PAYMENT,
+    REASON_WITHDRAWAL,
+    SET_ADVISORY_FEE_BPS,
+    SET_COST_BPS,
+    SET_COST_PER_TRADE,
+    SET_NO_TAX,
+    SET_TAX_ACCOUNT,
+    SET_TAX_PAYMENT,
+    SET_TAX_SELL_METHOD,
+    SET_WHOLE_SHARES,
+    SIM_BAD_ORDER,
+    SIM_LEDGER_ERROR,
+    SIM_NEED_ROOM,
+    SIM_OK,
+    TOT_CONTRIBUTIONS,
+    TOT_COSTS,
+    TOT_FEES,
+    TOT_LAST_FEE_DAY,
+    TOT_PREVIOUS_VALUE,
+    TOT_TAX_DUE_PENDING,
+    TOT_TAX_OUTSIDE,
+    TOT_TAX_PAID,
+    TOT_WITHDRAWALS,
+)
+from taxsim.ledger.annual_tax import close_year_nb
+from taxsim.ledger.distributions import distribute_nb, split_nb
+from taxsim.ledger.enums import OK
+from taxsim.ledger.lots import buy_nb, sell_nb
+from taxsim.ledger.state import make_room_nb, room_ok_nb, shares_held_nb
+
+_NO_IDS = np.zeros(0, np.int64)
+_NO_SHARES = np.zeros(0, np.float64)
+
+
+def refresh_holdings(state, holdings, asset):
+    """Re-read one asset's shares in every account from the ledger."""
+    for account in range(holdings.shape[0]):
+        holdings[account, asset] = shares_held_nb(
+            state.head, state.lot_next, state.lot_shares, account, asset
+        )
+
+
+refresh_holdings_nb = njit(cache=True)(refresh_holdings)
+
+
+def execute_trade(state, holdings, trades, trade_count, totals, settings, day, account, asset,
+                  shares, price, lot_method, reason):
+    """One trade at ``price`` with costs; returns (sim status, ledger status).
+
+    Buys pay price plus cost per share (cost in basis); sells receive price minus cost per share
+    (cost reduces the amount realized). ``shares`` is signed. Whole-share mode rounds toward
+    zero, except a sale of the whole holding.
+    """
+    if settings[SET_WHOLE_SHARES] > 0.0:
+        held = holdings[account, asset]
+        if not (shares < 0.0 and -shares >= held - 1e-9):
+            shares = math.trunc(shares)
+    if shares == 0.0:
+        return SIM_OK, OK
+    quantity = abs(shares)
+    cost = quantity * price * settings[SET_COST_BPS] * 1e-4 + settings[SET_COST_PER_TRADE]
+    if not room_ok_nb(state.counters, state.lot_shares.shape[0], state.realized.shape[0],
+                      state.head.shape[0]):
+        make_room_nb(state)
+    if shares > 0.0:
+        status, _ = buy_nb(state, account, asset, quantity, price + cost / quantity, day)
+    else:
+        net_price = price - cost / quantity
+        if net_price <= 0.0 or quantity > holdings[account, asset] + 1e-9:
+            return SIM_BAD_ORDER, OK
+        status, _, _ = sell_nb(state, account, asset, quantity, net_price, day, lot_method,
+                               _NO_IDS, _NO_SHARES)
+    if status != OK:
+        return SIM_LEDGER_ERROR, status
+    row = trade_count[0]
+    trade_count[0] += 1
+    trades[row]["day"] = day
+    trades[row]["account"] = account
+    trades[row]["asset"] = asset
+    trades[row]["shares"] = shares
+    trades[row]["price"] = price
+    trades[row]["cost"] = cost
+    trades[row]["lot_method"] = lot_method
+    trades[row]["reason"] = reason
+    totals[TOT_COSTS] += cost
+    holdings[account, asset] = shares_held_nb(state.head, state.lot_next, state.lot_shares,
+                                              account, asset)
+    return SIM_OK, OK
+
+
+execute_trade_nb = njit(cache=True)(execute_trade)
+
+
+def raise_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
+               prices, reason):
+    """Sell the account's holdings pro rata to raise ``amount`` dollars (before costs).
+
+    Returns (sim status, ledger status). If the account holds less, everything is sold.
+    """
+    total_value = 0.0
+    for asset in range(holdings.shape[1]):
+        if holdings[account, asset] > 0.0:
+            total_value += holdings[account, asset] * prices[asset]
+    if total_value <= 0.0 or amount <= 0.0:
+        return SIM_OK, OK
+    fraction = min(1.0, amount / total_value)
+    method = int(settings[SET_TAX_SELL_METHOD])
+    for asset in range(holdings.shape[1]):
+        held = holdings[account, asset]
+        if held <= 0.0:
+            continue
+        shares = held if fraction >= 1.0 else held * fraction
+        status, ledger_status = execute_trade_nb(
+            state, holdings, trades, trade_count, totals, settings, day, account, asset,
+            -shares, prices[asset], method, reason,
+        )
+        if status != SIM_OK:
+            return status, ledger_status
+    return SIM_OK, OK
+
+
+raise_cash_nb = njit(cache=True)(raise_cash)
+
+
+def invest_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
+                prices, weights):
+    """Buy the account's target weights with ``amount`` dollars (costs included)."""
+    weight_sum = 0.0
+    for asset in range(weights.shape[0]):
+        if weights[asset] > 0.0 and math.isfinite(prices[asset]):
+            weight_sum += weights[asset]
+    if weight_sum <= 0.0 or amount <= 0.0:
+        return SIM_OK, OK
+    scale = 1.0 / (1.0 + settings[SET_COST_BPS] * 1e-4)
+    for asset in range(weights.shape[0]):
+        if weights[asset] <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        dollars = amount * weights[asset] / weight_sum * scale
+        status, ledger_status = execute_trade_nb(
+            state, holdings, trades, trade_count, totals, settings, day, account, asset,
+            dollars / prices[asset], prices[asset], 0, REASON_CONTRIBUTION,
+        )
+        if status != SIM_OK:
+            return status, ledger_status
+    return SIM_OK, OK
+
+
+invest_cash_nb = njit(cache=True)(invest_cash)
+
+
+def household_value(state, holdings, prices):
+    """Market value of all holdings plus all cash, dollars."""
+    value = 0.0
+    for account in range(holdings.shape[0]):
+        value += state.cash[account]
+        for asset in range(holdings.shape[1]):
+            if holdings[account, asset] != 0.0:
+                value += holdings[account, asset] * prices[asset]
+    return value
+
+
+household_value_nb = njit(cache=True)(household_value)
+
+
+def simulate_days(
+    start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
+    interest, split_ratio, qualified_fraction, interest_exempt, state, holdings, target_start,
+    targets, flow_index, flow_account, flow_amount, decide, params, orders, settings, totals,
+    account_values, account_cash, tax_paid, market_gain, trades, trade_count,
+):
+    """Walk days ``start`` .. end; returns ``(next_day_index, sim_status, ledger_status)``.
+
+    Market arrays are (dates, assets); ``targets`` (schedule rows, accounts, assets) applies
+    from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts)
+    and running ``totals`` are filled in place; ``trades`` is a record array whose used length
+    is ``trade_count[0]``.
+    """
+    n_days, n_assets = close.shape
+    n_accounts = holdings.shape[0]
+    max_orders = orders.shape[0]
+    no_tax = settings[SET_NO_TAX] > 0.0
+    tax_account = int(settings[SET_TAX_ACCOUNT])
+    target_row = 0
+    flow = 0
+    while flow < flow_index.shape[0] and flow_index[flow] < start:
+        flow += 1
+    for t in range(start, n_days):
+        # a day may trade every asset in every account, twice over (taxes and strategy)
+        if trade_count[0] + 3 * n_accounts * n_assets + max_orders > trades.shape[0]:
+            return t, SIM_NEED_ROOM, OK
+        day = days[t]
+        prices = close[t]
+        while target_row + 1 < target_start.shape[0] and target_start[target_row + 1] <= t:
+            target_row += 1
+        # 2. splits, 3. distributions
+        for asset in range(n_assets):
+            if split_ratio[t, asset] != 1.0:
+                if not room_ok_nb(state.counters, state.lot_shares.shape[0],
+                                  state.realized.shape[0], n_accounts):
+                    make_room_nb(state)
+                status = split_nb(state, asset, day, split_ratio[t, asset])
+                if status != OK:
+                    return t, SIM_LEDGER_ERROR, status
+                refresh_holdings_nb(state, holdings, asset)
+            paid = (dividend[t, asset] + st_capital_gain[t, asset] + lt_capital_gain[t, asset]
+                    + return_of_capital[t, asset] + interest[t, asset])
+            if paid > 0.0:
+                if not room_ok_nb(state.counters, state.lot_shares.shape[0],
+                                  state.realized.shape[0], n_accounts):
+                    make_room_nb(state)
+                taxed_interest = 0.0 if interest_exempt[asset] else interest[t, asset]
+                status = distribute_nb(
+                    state, asset, day, prices[asset], dividend[t, asset],
+                    qualified_fraction[asset], taxed_interest, interest[t, asset] - taxed_interest,
+                    st_capital_gain[t, asset], lt_capital_gain[t, asset],
+                    return_of_capital[t, asset],
+                )
+                if status != OK:
+                    return t, SIM_LEDGER_ERROR, status
+                refresh_holdings_nb(state, holdings, asset)
+        # the day's market gain: price moves and distributions, before any money moves
+        value_now = household_value_nb(state, holdings, prices)
+        market_gain[t] = value_now - totals[TOT_PREVIOUS_VALUE]
+        # 4. last year's tax, on this year's first trading day
+        due = totals[TOT_TAX_DUE_PENDING]
+        if due != 0.0:
+            totals[TOT_TAX_DUE_PENDING] = 0.0
+            if settings[SET_TAX_PAYMENT] == PAY_FROM_PORTFOLIO:
+                state.cash[tax_account] -= due
+                totals[TOT_TAX_PAID] += due
+                if state.cash[tax_account] < 0.0:
+                    status, ledger_status = raise_cash_nb(
+                        state, holdings, trades, trade_count, totals, settings, day,
+                        tax_account, -state.cash[tax_account], prices, REASON_TAX_PAYMENT,
+                    )
+                    if status != SIM_OK:
+                        return t, status, ledger_status
+            else:
+                totals[TOT_TAX_OUTSIDE] += due
+        # 5. external cash flows
+        while flow < flow_index.shape[0] and flow_index[flow] == t:
+            account = flow_account[flow]
+            amount = flow_amount[flow]
+            state.cash[account] += amount
+            if amount > 0.0:
+                totals[TOT_CONTRIBUTIONS] += amount
+                status, ledger_status = invest_cash_nb(
+                    state, holdings, trades, trade_count, totals, settings, day, account,
+                    amount, prices, targets[target_row, account],
+                )
+            else:
+                totals[TOT_WITHDRAWALS] -= amount
+                status, ledger_status = SIM_OK, OK
+                if state.cash[account] < 0.0:
+                    status, ledger_status = raise_cash_nb(
+                        state, holdings, trades, trade_count, totals, settings, day, account,
+                        -state.cash[account], prices, REASON_WITHDRAWAL,
+                    )
+            if status != SIM_OK:
+                return t, status, ledger_status
+            flow += 1
+        # 6. the strategy, 7. execution: sells first, then buys
+        n_orders = decide(t, day, prices, holdings, state.cash, targets[target_row], state,
+                          params, orders)
+        for side in range(2):
+            for k in range(n_orders):
+                shares = orders[k, ORDER_SHARES]
+                if (side == 0) != (shares < 0.0):
+                    continue
+                account = int(orders[k, ORDER_ACCOUNT])
+                asset = int(orders[k, ORDER_ASSET])
+                if account < 0 or account >= n_accounts or asset < 0 or asset >= n_assets:
+                    return t, SIM_BAD_ORDER, OK
+                if not math.isfinite(prices[asset]) or not math.isfinite(shares):
+                    return t, SIM_BAD_ORDER, OK
+                status, ledger_status = execute_trade_nb(
+                    state, holdings, trades, trade_count, totals, settings, day, account,
+                    asset, shares, prices[asset], int(orders[k, ORDER_LOT_METHOD]),
+                    REASON_STRATEGY,
+                )
+                if status != SIM_OK:
+                    return t, status, ledger_status
+        # 8. advisory fee, accrued on calendar days and taken from each account's cash
+        if settings[SET_ADVISORY_FEE_BPS] > 0.0:
+            elapsed = day - totals[TOT_LAST_FEE_DAY] if totals[TOT_LAST_FEE_DAY] != 0.0 else 0.0
+            rate = settings[SET_ADVISORY_FEE_BPS] * 1e-4 * elapsed / 365.0
+            for account in range(n_accounts):
+                value = state.cash[account]
+                for asset in range(n_assets):
+                    if holdings[account, asset] != 0.0:
+                        value += holdings[account, asset] * prices[asset]
+                fee = max(value, 0.0) * rate
+                state.cash[account] -= fee
+                totals[TOT_FEES] += fee
+        totals[TOT_LAST_FEE_DAY] = day
+        # 9. record
+        for account in range(n_accounts):
+            value = 0.0
+            for asset in range(n_assets):
+                if holdings[account, asset] != 0.0:
+                    value += holdings[account, asset] * prices[asset]
+            account_values[t, account] = value
+            account_cash[t, account] = state.cash[account]
+        tax_paid[t] = totals[TOT_TAX_PAID]
+        totals[TOT_PREVIOUS_VALUE] = household_value_nb(state, holdings, prices)
+        # 10. year end
+        if t == n_days - 1 or year_of_nb(days[t + 1]) != year_of_nb(day):
+            status, due = close_year_nb(state, year_of_nb(day))
+            if status != OK:
+                return t, SIM_LEDGER_ERROR, status
+            if not no_tax:
+                totals[TOT_TAX_DUE_PENDING] += due
+    return n_days, SIM_OK, OK

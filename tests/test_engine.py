@@ -1,0 +1,150 @@
+"""The day loop: conservation, a hand-calculated two-asset run, the Python path, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from strategies import buy_and_hold, calendar_rebalance
+from strategies.calendar_rebalance import calendar_decide
+from taxsim import Account, Household, Market
+from taxsim.engine import SimulationError, Strategy, simulate
+from taxsim.market.synthetic import synthetic_market
+
+
+def two_asset_market() -> Market:
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"] * 2),
+            "ticker": ["A"] * 4 + ["B"] * 4,
+            "close": [100.0, 110.0, 120.0, 150.0, 100.0, 90.0, 80.0, 80.0],
+        }
+    )
+    return Market.from_frame(frame, source="hand-made")
+
+
+def conservation_gap(result) -> float:
+    summary = result.summary()
+    expected = (
+        result.daily()["market_gain"].sum() + summary["contributions"] - summary["withdrawals"]
+        - summary["tax_paid_from_portfolio"] - summary["fees"] - summary["costs"]
+    )
+    return summary["end_value"] - expected
+
+
+def test_two_asset_monthly_rebalancing_matches_a_hand_calculation():
+    household = Household([Account("taxable")])
+    targets = {"taxable": {"A": 0.5, "B": 0.5}}
+    result = simulate(two_asset_market(), household, calendar_rebalance("monthly"), targets,
+                      contributions={"taxable": 10_000.0})
+    # Jan 30: 50 A + 50 B. Feb 1 (new month): value 50*120 + 50*80 = 10,000 -> 5,000 each.
+    shares_a, shares_b = 5000 / 120, 5000 / 80
+    end_value = shares_a * 150 + shares_b * 80
+    daily = result.daily()
+    assert daily["total_value"].iloc[-1] == pytest.approx(end_value, rel=1e-12)
+    assert daily["total_value"].iloc[1] == pytest.approx(50 * 110 + 50 * 90)
+    # The Feb 1 sale of 50 - 41.667 A shares bought at 100 realizes a short-term gain of
+    # 8.333 * 20 = 166.67, taxed at 37% + 3.8% when 2024 closes (payable after the run).
+    gain = (50 - shares_a) * 20
+    assert result.ledger.realized()["gain"].sum() == pytest.approx(gain)
+    assert result.tax_payable == pytest.approx(gain * 0.408)
+    trades = result.trades_frame()
+    assert trades["reason"].tolist() == ["contribution", "contribution", "strategy", "strategy"]
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_market(seed=11, years=3.0)
+
+
+@pytest.mark.parametrize("tax_payment", ["portfolio", "outside"])
+@pytest.mark.parametrize("taxes", [True, False])
+def test_conservation_on_every_run(synthetic, tax_payment, taxes):
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred"),
+                           Account("roth", kind="tax_exempt", reinvest=False)])
+    targets = {
+        "taxable": {"USTOTAL": 0.5, "MUNI": 0.3, "INTL": 0.19},
+        "ira": {"BOND": 0.6, "REIT": 0.39},
+        "roth": {"USLARGE": 0.99},
+    }
+    dates = synthetic.pandas_dates
+    flows = pd.DataFrame({"date": [dates[100], dates[300], dates[500]],
+                          "account": ["taxable", "taxable", "ira"],
+                          "amount": [50_000.0, -120_000.0, 10_000.0]})
+    result = simulate(
+        synthetic, household, calendar_rebalance("monthly"), targets,
+        contributions={"taxable": 500_000.0, "ira": 200_000.0, "roth": 100_000.0}, flows=flows,
+        cost_bps=3.0, cost_per_trade=1.0, advisory_fee_bps=30.0, tax_payment=tax_payment,
+        taxes=taxes,
+    )
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-5)
+    summary = result.summary()
+    assert summary["withdrawals"] == 120_000.0
+    assert summary["fees"] > 0 and summary["costs"] > 0
+    if not taxes:
+        assert summary["tax_paid_from_portfolio"] == 0.0 and summary["tax_paid_from_outside"] == 0.0
+    elif tax_payment == "outside":
+        assert summary["tax_paid_from_portfolio"] == 0.0
+    assert result.conventions["tax_payment"].startswith(
+        "paid from the portfolio" if tax_payment == "portfolio" else "paid from outside"
+    )
+
+
+def test_buy_and_hold_never_trades_after_investing(synthetic):
+    household = Household([Account("ira", kind="tax_deferred")])
+    result = simulate(synthetic, household, buy_and_hold(), {"ira": {"USTOTAL": 1.0}},
+                      contributions={"ira": 1000.0})
+    trades = result.trades_frame()
+    assert trades["reason"].tolist() == ["contribution"]
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_plain_python_strategy_runs_through_the_python_path_and_agrees():
+    market = two_asset_market()
+    household = Household([Account("taxable")])
+    targets = {"taxable": {"A": 0.6, "B": 0.4}}
+    jitted = simulate(market, household, calendar_rebalance("monthly"), targets,
+                      contributions={"taxable": 1000.0})
+    plain_strategy = Strategy("calendar (python)", calendar_decide,
+                              calendar_rebalance("monthly").params)
+    plain = simulate(market, household, plain_strategy, targets,
+                     contributions={"taxable": 1000.0})
+    np.testing.assert_allclose(plain.daily()["total_value"], jitted.daily()["total_value"])
+    assert len(plain.trades) == len(jitted.trades)
+
+
+@pytest.mark.parametrize(
+    "targets, message",
+    [
+        ({"nowhere": {"A": 1.0}}, "unknown account 'nowhere'"),
+        ({"taxable": {"ZZZ": 1.0}}, "unknown asset 'ZZZ'"),
+        ({"taxable": {"A": 0.7, "B": 0.7}}, "sum to 1.400000 > 1"),
+        ({"taxable": {"A": -0.1}}, "weight must be >= 0"),
+    ],
+)
+def test_bad_targets_name_the_field(targets, message):
+    with pytest.raises(SimulationError, match=message):
+        simulate(two_asset_market(), Household([Account("taxable")]), buy_and_hold(), targets)
+
+
+def test_flow_on_a_non_trading_day_is_refused():
+    flows = pd.DataFrame({"date": ["2024-02-03"], "account": ["taxable"], "amount": [1.0]})
+    with pytest.raises(SimulationError, match="2024-02-03: not a trading day"):
+        simulate(two_asset_market(), Household([Account("taxable")]), buy_and_hold(),
+                 {"taxable": {"A": 1.0}}, flows=flows)
+
+
+def test_a_strategy_selling_more_than_held_is_an_error():
+    from numba import njit
+
+    @njit
+    def oversell(day_index, day, prices, holdings, cash, targets, state, params, orders):
+        orders[0, 0], orders[0, 1], orders[0, 2], orders[0, 3] = 0, 0, -1e9, 0
+        return 1
+
+    with pytest.raises(SimulationError, match="impossible order"):
+        simulate(two_asset_market(), Household([Account("taxable")]),
+                 Strategy("oversell", oversell), {"taxable": {"A": 1.0}},
+                 contributions={"taxable": 100.0})
