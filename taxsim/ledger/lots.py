@@ -247,23 +247,25 @@ def relief_order(state, account, asset, method, price, day, shares):
     for i in range(count):
         fifo[i] = slot
         slot = state.lot_next[slot]
+    # keys are rounded (1e-9 dollars per share, 1e-12 tax per dollar) so that float noise,
+    # e.g. after average-basis pooling, never decides between lots: ties go FIFO
     if method == HIFO:
         for i in range(count):
-            keys[i] = -state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
+            keys[i] = -round(state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]], 9)
         return select_in_order_nb(fifo, categories, keys, state.lot_shares, shares)
     # TAX_OPTIMAL
     rates = state.rates[year_index_nb(year_of_nb(day))]
     short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
     long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
     for i in range(count):
-        gain_per_share = price - state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]]
+        gain_per_share = round(price - state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]], 9)
         long_term = day >= state.lot_long_from[fifo[i]]
         if gain_per_share < 0.0:
             categories[i] = 1 if long_term else 0
             keys[i] = gain_per_share
         else:
             categories[i] = 2
-            keys[i] = gain_per_share * (long_rate if long_term else short_rate) / price
+            keys[i] = round(gain_per_share * (long_rate if long_term else short_rate) / price, 12)
     return select_in_order_nb(fifo, categories, keys, state.lot_shares, shares)
 
 

@@ -727,18 +727,20 @@ class ReferenceLedger:
             return sorted(lots, key=fifo_key)
         if method == "lifo":
             return sorted(lots, key=fifo_key, reverse=True)
+        # Contract rule 2: keys rounded to 1e-9 dollars per share (1e-12 tax per dollar) so
+        # float noise never decides between lots; exact ties go FIFO.
         if method == "hifo":
-            return sorted(lots, key=lambda lot: (-lot.basis_per_share, *fifo_key(lot)))
+            return sorted(lots, key=lambda lot: (-round(lot.basis_per_share, 9), *fifo_key(lot)))
         if method == "tax_optimal":
 
             def optimal_key(lot: Lot) -> tuple:
                 term = term_of(lot.holding_start, day)
-                loss_per_share = lot.basis_per_share - price
-                if loss_per_share > 0.0:
+                gain_per_share = round(price - lot.basis_per_share, 9)
+                if gain_per_share < 0.0:
                     group = 0 if term == "short" else 1
-                    return (group, -loss_per_share, *fifo_key(lot))
-                tax_per_dollar = (
-                    (price - lot.basis_per_share) * self._tax_rate(day.year, term) / price
+                    return (group, gain_per_share, *fifo_key(lot))
+                tax_per_dollar = round(
+                    gain_per_share * self._tax_rate(day.year, term) / price, 12
                 )
                 return (2, tax_per_dollar, *fifo_key(lot))
 
