@@ -11,6 +11,7 @@ from taxsim.engine import Strategy
 from taxsim.ledger.enums import LOT_METHOD_CODES
 
 PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+PERIOD_NAMES = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}
 PARAM_MONTHS = 0  # months per period
 PARAM_LOT_METHOD = 1
 PARAM_CASH_RESERVE = 2  # fraction of value kept in cash (for costs)
@@ -50,5 +51,5 @@ def calendar_rebalance(frequency: str = "quarterly", lot_method: str = "fifo",
     )
     return Strategy(f"calendar rebalancing ({frequency})", calendar_decide_nb, params,
                     lot_method=lot_method,
-                    description=f"back to the targets on the first trading day of each "
-                    f"{frequency.rstrip('ly') if frequency != 'monthly' else 'month'}")
+                    description="back to the targets on the first trading day of each "
+                    + PERIOD_NAMES[frequency])

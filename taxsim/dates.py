@@ -60,20 +60,26 @@ def one_year_later(day_number):
     return days_from_civil_nb(year + 1, month, day)
 
 
-def is_long_term(holding_start, sale_day):
-    """Long-term if sold *after* the first anniversary of the holding-period start.
+def long_term_from(holding_start):
+    """The first sale day that is long-term: the day after the first anniversary.
 
     IRC §1222(3): held "more than 1 year"; IRS Pub 550 "Holding Period": count from the day
     after acquisition, so bought 2024-02-05 and sold 2025-02-05 is short-term, sold 2025-02-06
     long-term. No 365- or 366-day shortcut.
     """
-    return sale_day > one_year_later_nb(holding_start)
+    return one_year_later_nb(holding_start) + 1
+
+
+def is_long_term(holding_start, sale_day):
+    """Long-term if sold on or after :func:`long_term_from` of the holding-period start."""
+    return sale_day >= long_term_from_nb(holding_start)
 
 
 days_from_civil_nb = njit(cache=True)(days_from_civil)
 civil_from_days_nb = njit(cache=True)(civil_from_days)
 year_of_nb = njit(cache=True)(year_of)
 one_year_later_nb = njit(cache=True)(one_year_later)
+long_term_from_nb = njit(cache=True)(long_term_from)
 is_long_term_nb = njit(cache=True)(is_long_term)
 
 

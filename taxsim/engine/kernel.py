@@ -324,29 +324,29 @@ def simulate_days(
                 )
                 if status != SIM_OK:
                     return t, status, ledger_status
-        # 8. advisory fee, accrued on calendar days and taken from each account's cash
-        if settings[SET_ADVISORY_FEE_BPS] > 0.0:
-            elapsed = day - totals[TOT_LAST_FEE_DAY] if totals[TOT_LAST_FEE_DAY] != 0.0 else 0.0
-            rate = settings[SET_ADVISORY_FEE_BPS] * 1e-4 * elapsed / 365.0
-            for account in range(n_accounts):
-                value = state.cash[account]
-                for asset in range(n_assets):
-                    if holdings[account, asset] != 0.0:
-                        value += holdings[account, asset] * prices[asset]
-                fee = max(value, 0.0) * rate
-                state.cash[account] -= fee
-                totals[TOT_FEES] += fee
-        totals[TOT_LAST_FEE_DAY] = day
-        # 9. record
+        # holdings are final for the day: value them once for the fee and the record
         for account in range(n_accounts):
             value = 0.0
             for asset in range(n_assets):
                 if holdings[account, asset] != 0.0:
                     value += holdings[account, asset] * prices[asset]
             account_values[t, account] = value
+        # 8. advisory fee, accrued on calendar days and taken from each account's cash
+        if settings[SET_ADVISORY_FEE_BPS] > 0.0:
+            elapsed = day - totals[TOT_LAST_FEE_DAY] if totals[TOT_LAST_FEE_DAY] != 0.0 else 0.0
+            rate = settings[SET_ADVISORY_FEE_BPS] * 1e-4 * elapsed / 365.0
+            for account in range(n_accounts):
+                fee = max(account_values[t, account] + state.cash[account], 0.0) * rate
+                state.cash[account] -= fee
+                totals[TOT_FEES] += fee
+        totals[TOT_LAST_FEE_DAY] = day
+        # 9. record
+        end_value = 0.0
+        for account in range(n_accounts):
             account_cash[t, account] = state.cash[account]
+            end_value += account_values[t, account] + state.cash[account]
         tax_paid[t] = totals[TOT_TAX_PAID]
-        totals[TOT_PREVIOUS_VALUE] = household_value_nb(state, holdings, prices)
+        totals[TOT_PREVIOUS_VALUE] = end_value
         # 10. year end
         if t == n_days - 1 or year_of_nb(days[t + 1]) != year_of_nb(day):
             status, due = close_year_nb(state, year_of_nb(day))

@@ -15,7 +15,13 @@ import pandas as pd
 
 from taxsim.dates import to_datetime_index, to_day, to_timestamp, year_of
 from taxsim.ledger import enums
-from taxsim.ledger.annual_tax import close_year_nb, liquidation_tax_nb, market_value_nb
+from taxsim.ledger.annual_tax import (
+    close_year_nb,
+    first_active_year_nb,
+    liquidation_tax_nb,
+    market_value_nb,
+    tax_chain_nb,
+)
 from taxsim.ledger.distributions import distribute_nb, split_nb
 from taxsim.ledger.household import Household, TaxProfile
 from taxsim.ledger.lots import buy_nb, sell_nb
@@ -355,8 +361,6 @@ class Ledger:
         last_closed = int(counters[enums.CNT_LAST_CLOSED_YEAR])
         if last_closed < enums.FIRST_YEAR:
             return pd.DataFrame(columns=["year", *enums.YEAR_FIELD_NAMES, *enums.TAX_FIELD_NAMES])
-        from taxsim.ledger.annual_tax import first_active_year_nb
-
         last = last_closed - enums.FIRST_YEAR
         first = min(int(first_active_year_nb(state)), last)  # a closed year may have no income
         years = np.arange(first, last + 1)
@@ -433,8 +437,6 @@ class Ledger:
 
 def _year_tax_if_closed(state: LedgerState, year: int) -> float:
     """``year``'s tax as if it were closed now, on a copy of the state (dollars)."""
-    from taxsim.ledger.annual_tax import tax_chain_nb
-
     scratch = np.zeros((enums.N_YEARS, enums.N_TAX_FIELDS))
     row = year - enums.FIRST_YEAR
     tax_chain_nb(state, state.year_income, row, scratch)

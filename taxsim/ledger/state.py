@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
-from taxsim.dates import one_year_later_nb
+from taxsim.dates import long_term_from_nb
 from taxsim.ledger.enums import (
     CNT_FREE,
     CNT_LAST_CLOSED_YEAR,
@@ -440,7 +440,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, s
     state.lot_asset[slot] = asset
     state.lot_acquired[slot] = acquired
     state.lot_holding_start[slot] = holding_start
-    state.lot_long_from[slot] = one_year_later_nb(holding_start) + 1
+    state.lot_long_from[slot] = long_term_from_nb(holding_start)
     state.lot_shares[slot] = shares
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0

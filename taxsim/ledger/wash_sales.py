@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from taxsim.dates import one_year_later_nb, year_of_nb
+from taxsim.dates import long_term_from_nb, year_of_nb
 from taxsim.ledger.enums import (
     NO_SLOT,
     TAXABLE,
@@ -49,7 +49,7 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
         state.lot_wash_adjustment[piece] += disallowed
         holding_start = state.lot_acquired[piece] - (sale_day - sold_holding_start)
         state.lot_holding_start[piece] = holding_start
-        state.lot_long_from[piece] = one_year_later_nb(holding_start) + 1
+        state.lot_long_from[piece] = long_term_from_nb(holding_start)
         state.audit[AUDIT_WASH_TO_BASIS] += disallowed
         return 0.0
     state.audit[AUDIT_WASH_LOST] += disallowed
