@@ -2,5 +2,6 @@
 
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import calendar_rebalance
+from strategies.drift_bands import drift_bands
 
-__all__ = ["buy_and_hold", "calendar_rebalance"]
+__all__ = ["buy_and_hold", "calendar_rebalance", "drift_bands"]

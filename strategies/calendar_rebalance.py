@@ -49,7 +49,10 @@ def calendar_rebalance(frequency: str = "quarterly", lot_method: str = "fifo",
     params = np.array(
         [PERIOD_MONTHS[frequency], LOT_METHOD_CODES[lot_method], cash_reserve, -1.0, min_trade]
     )
+    twin = None
+    if lot_method != "fifo":
+        twin = calendar_rebalance(frequency, "fifo", cash_reserve, min_trade)
     return Strategy(f"calendar rebalancing ({frequency})", calendar_decide_nb, params,
                     lot_method=lot_method,
                     description="back to the targets on the first trading day of each "
-                    + PERIOD_NAMES[frequency])
+                    + PERIOD_NAMES[frequency], twin=twin)

@@ -22,9 +22,13 @@ account_value_nb = njit(cache=True)(account_value)
 
 
 def write_order(orders, n_orders, account, asset, shares, lot_method):
-    """Append one order; returns the new count (orders beyond capacity are an error later)."""
+    """Append one order; returns the new count.
+
+    Past the array's capacity nothing is written but the count still grows, and the engine
+    stops the run with an error naming ``max_orders`` (never a silently dropped order).
+    """
     if n_orders >= orders.shape[0]:
-        return n_orders
+        return n_orders + 1
     orders[n_orders, ORDER_ACCOUNT] = account
     orders[n_orders, ORDER_ASSET] = asset
     orders[n_orders, ORDER_SHARES] = shares

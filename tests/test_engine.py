@@ -11,6 +11,7 @@ from strategies.calendar_rebalance import calendar_decide
 from taxsim import Account, Household, Market
 from taxsim.engine import SimulationError, Strategy, simulate
 from taxsim.market.synthetic import synthetic_market
+from tests.simulation_checks import conservation_gap
 
 
 def two_asset_market() -> Market:
@@ -22,15 +23,6 @@ def two_asset_market() -> Market:
         }
     )
     return Market.from_frame(frame, source="hand-made")
-
-
-def conservation_gap(result) -> float:
-    summary = result.summary()
-    expected = (
-        result.daily()["market_gain"].sum() + summary["contributions"] - summary["withdrawals"]
-        - summary["tax_paid_from_portfolio"] - summary["fees"] - summary["costs"]
-    )
-    return summary["end_value"] - expected
 
 
 def test_two_asset_monthly_rebalancing_matches_a_hand_calculation():
@@ -148,3 +140,99 @@ def test_a_strategy_selling_more_than_held_is_an_error():
         simulate(two_asset_market(), Household([Account("taxable")]),
                  Strategy("oversell", oversell), {"taxable": {"A": 1.0}},
                  contributions={"taxable": 100.0})
+
+
+def rising_market() -> Market:
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-03-01", "2024-03-04", "2024-03-05"]),
+            "ticker": ["A"] * 3,
+            "close": [10.0, 12.0, 15.0],
+        }
+    )
+    return Market.from_frame(frame, source="hand-made")
+
+
+def test_daily_liquidation_columns_match_a_hand_calculation():
+    household = Household([Account("taxable")])
+    result = simulate(rising_market(), household, buy_and_hold(), {"taxable": {"A": 1.0}},
+                      contributions={"taxable": 1_000.0})
+    daily = result.daily()
+    # 100 shares bought at 10; at 15 the unrealized gain is 500, short-term: 37% + 3.8% NIIT
+    assert daily["unrealized_gain"].tolist() == pytest.approx([0.0, 200.0, 500.0])
+    assert daily["liquidation_tax"].tolist() == pytest.approx([0.0, 200 * 0.408, 500 * 0.408])
+    assert daily["accrued_tax"].tolist() == pytest.approx([0.0, 0.0, 0.0])
+    assert daily["liquidation_value"].iloc[-1] == pytest.approx(1_500.0 - 500 * 0.408)
+    assert result.liquidation_value == pytest.approx(1_500.0 - 500 * 0.408)
+    assert result.summary()["liquidation_value"] == pytest.approx(1_500.0 - 500 * 0.408)
+
+
+def test_accrued_tax_counts_the_year_so_far():
+    household = Household([Account("taxable")])
+    result = simulate(two_asset_market(), household, calendar_rebalance("monthly"),
+                      {"taxable": {"A": 0.5, "B": 0.5}}, contributions={"taxable": 10_000.0})
+    daily = result.daily()
+    gain = (50 - 5000 / 120) * 20  # realized on Feb 1 (see the hand calculation above)
+    assert daily["accrued_tax"].iloc[1] == 0.0
+    assert daily["accrued_tax"].iloc[2] == pytest.approx(gain * 0.408)
+    assert result.tax_payable == pytest.approx(daily["accrued_tax"].iloc[-1])
+
+
+def test_contributions_leave_the_targets_cash_share_in_cash():
+    household = Household([Account("taxable")])
+    result = simulate(rising_market(), household, buy_and_hold(), {"taxable": {"A": 0.8}},
+                      contributions={"taxable": 1_000.0}, cost_per_trade=5.0)
+    daily = result.daily()
+    # 800 for A, less the 5 dollar trade cost: 79.5 shares; 200 stays in cash
+    assert result.ledger.lots()["shares"].sum() == pytest.approx(79.5)
+    assert daily["cash_taxable"].iloc[0] == pytest.approx(200.0)
+
+
+def test_a_strategy_may_invest_contributions_itself():
+    household = Household([Account("taxable")])
+    keeper = Strategy("keep cash", buy_and_hold().decide, invests_flows=True)
+    result = simulate(rising_market(), household, keeper, {"taxable": {"A": 1.0}},
+                      contributions={"taxable": 1_000.0})
+    assert len(result.trades) == 0
+    assert result.daily()["cash_taxable"].tolist() == [1_000.0] * 3
+
+
+def test_more_orders_than_max_orders_is_an_error():
+    def flood(day_index, day, prices, holdings, cash, targets, state, params, orders):
+        return orders.shape[0] + 1
+
+    household = Household([Account("taxable")])
+    with pytest.raises(SimulationError, match="max_orders=4"):
+        simulate(rising_market(), household, Strategy("flood", flood, max_orders=4),
+                 {"taxable": {"A": 1.0}}, contributions={"taxable": 1_000.0})
+
+
+def test_twins_run_the_non_managed_and_pre_tax_versions():
+    household = Household([Account("taxable")])
+    managed = calendar_rebalance("monthly", lot_method="hifo")
+    assert managed.non_managed().lot_method == "fifo"
+    result = simulate(two_asset_market(), household, managed,
+                      {"taxable": {"A": 0.5, "B": 0.5}}, contributions={"taxable": 10_000.0},
+                      twins=True)
+    assert set(result.twins) == {"non_managed", "pre_tax"}
+    pre_tax = result.twins["pre_tax"]
+    assert pre_tax.tax_payable == 0.0
+    assert pre_tax.daily()["liquidation_tax"].abs().max() == 0.0
+    assert pre_tax.conventions["taxes"] == "none (pre-tax twin)"
+    assert result.twins["non_managed"].conventions["lot_method"] == "fifo"
+    # one lot per asset: the lot method cannot matter here
+    assert np.array_equal(result.twins["non_managed"].account_values, result.account_values)
+
+
+def test_strategy_kernels_are_generated_for_numba_cache(tmp_path, monkeypatch):
+    from strategies.buy_and_hold import buy_and_hold_decide_nb
+    from taxsim.engine import run
+
+    source = run._strategy_kernel_source("strategies.buy_and_hold", "buy_and_hold_decide_nb")
+    assert "flow_amount, decide, params," not in source
+    assert "from strategies.buy_and_hold import buy_and_hold_decide_nb as decide" in source
+    monkeypatch.setenv("TAXSIM_KERNEL_CACHE", str(tmp_path))
+    assert run._module_attribute(buy_and_hold_decide_nb) == (
+        "strategies.buy_and_hold", "buy_and_hold_decide_nb")
+    generated = list(tmp_path.glob("*.py"))
+    assert generated == []  # nothing written until a kernel is requested

@@ -20,7 +20,9 @@ SET_TAX_PAYMENT = 4  # PAY_FROM_PORTFOLIO or PAY_FROM_OUTSIDE
 SET_TAX_ACCOUNT = 5  # account index that pays (or receives) the annual tax
 SET_TAX_SELL_METHOD = 6  # lot method of sales that raise cash (taxes, withdrawals)
 SET_NO_TAX = 7  # 1: the pre-tax twin: no tax is ever charged
-N_SETTINGS = 8
+SET_DAILY_LIQUIDATION = 8  # 1: record unrealized gain, accrued and liquidation tax every day
+SET_STRATEGY_INVESTS_FLOWS = 9  # 1: contributions stay in cash for the strategy to invest
+N_SETTINGS = 10
 
 PAY_FROM_PORTFOLIO = 0
 PAY_FROM_OUTSIDE = 1
@@ -41,11 +43,37 @@ TOT_TAX_DUE_PENDING = 7  # computed at a year's close, payable on the next tradi
 TOT_PREVIOUS_VALUE = 8  # household value at the previous day's record
 N_TOTALS = 9
 
+# Daily record columns (float64 array (dates, N_RECORD)), dollars; cumulative ones from day 0.
+REC_MARKET_GAIN = 0  # price moves and distributions of the day, before money moves
+REC_TAX_PAID = 1  # cumulative tax paid from the portfolio (refunds negative)
+REC_TAX_OUTSIDE = 2  # cumulative tax paid from outside
+REC_CONTRIBUTIONS = 3  # cumulative
+REC_WITHDRAWALS = 4  # cumulative
+REC_FEES = 5  # cumulative advisory fees
+REC_COSTS = 6  # cumulative trading costs
+REC_UNREALIZED_GAIN = 7  # open taxable lots: value minus basis
+REC_ACCRUED_TAX = 8  # tax on the year's results so far, not yet charged
+REC_LIQUIDATION_TAX = 9  # extra tax if every taxable lot were sold today (negative: benefit)
+N_RECORD = 10
+RECORD_NAMES = (
+    "market_gain",
+    "tax_paid_cumulative",
+    "tax_outside_cumulative",
+    "contributions_cumulative",
+    "withdrawals_cumulative",
+    "fees_cumulative",
+    "costs_cumulative",
+    "unrealized_gain",
+    "accrued_tax",
+    "liquidation_tax",
+)
+
 # Kernel status.
 SIM_OK = 0
 SIM_NEED_ROOM = 1  # the trade record is full: grow it and call again from the returned day
 SIM_LEDGER_ERROR = 2  # the ledger refused an order (see the returned ledger status)
 SIM_BAD_ORDER = 3  # a strategy wrote an impossible order (selling more than held, bad index)
+SIM_TOO_MANY_ORDERS = 4  # a strategy wrote more orders than Strategy.max_orders
 
 trade_dtype = np.dtype(
     [

@@ -44,10 +44,22 @@ from taxsim.engine.enums import (
     REASON_STRATEGY,
     REASON_TAX_PAYMENT,
     REASON_WITHDRAWAL,
+    REC_ACCRUED_TAX,
+    REC_CONTRIBUTIONS,
+    REC_COSTS,
+    REC_FEES,
+    REC_LIQUIDATION_TAX,
+    REC_MARKET_GAIN,
+    REC_TAX_OUTSIDE,
+    REC_TAX_PAID,
+    REC_UNREALIZED_GAIN,
+    REC_WITHDRAWALS,
     SET_ADVISORY_FEE_BPS,
     SET_COST_BPS,
     SET_COST_PER_TRADE,
+    SET_DAILY_LIQUIDATION,
     SET_NO_TAX,
+    SET_STRATEGY_INVESTS_FLOWS,
     SET_TAX_ACCOUNT,
     SET_TAX_PAYMENT,
     SET_TAX_SELL_METHOD,
@@ -56,6 +68,7 @@ from taxsim.engine.enums import (
     SIM_LEDGER_ERROR,
     SIM_NEED_ROOM,
     SIM_OK,
+    SIM_TOO_MANY_ORDERS,
     TOT_CONTRIBUTIONS,
     TOT_COSTS,
     TOT_FEES,
@@ -66,14 +79,11 @@ from taxsim.engine.enums import (
     TOT_TAX_PAID,
     TOT_WITHDRAWALS,
 )
-from taxsim.ledger.annual_tax import close_year_nb
+from taxsim.ledger.annual_tax import close_year_nb, deferred_tax_nb
 from taxsim.ledger.distributions import distribute_nb, split_nb
 from taxsim.ledger.enums import OK
 from taxsim.ledger.lots import buy_nb, sell_nb
 from taxsim.ledger.state import make_room_nb, room_ok_nb, shares_held_nb
-
-_NO_IDS = np.zeros(0, np.int64)
-_NO_SHARES = np.zeros(0, np.float64)
 
 
 def refresh_holdings(state, holdings, asset):
@@ -113,7 +123,7 @@ def execute_trade(state, holdings, trades, trade_count, totals, settings, day, a
         if net_price <= 0.0 or quantity > holdings[account, asset] + 1e-9:
             return SIM_BAD_ORDER, OK
         status, _, _ = sell_nb(state, account, asset, quantity, net_price, day, lot_method,
-                               _NO_IDS, _NO_SHARES)
+                               np.zeros(0, np.int64), np.zeros(0, np.float64))
     if status != OK:
         return SIM_LEDGER_ERROR, status
     row = trade_count[0]
@@ -168,18 +178,21 @@ raise_cash_nb = njit(cache=True)(raise_cash)
 
 def invest_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
                 prices, weights):
-    """Buy the account's target weights with ``amount`` dollars (costs included)."""
-    weight_sum = 0.0
-    for asset in range(weights.shape[0]):
-        if weights[asset] > 0.0 and math.isfinite(prices[asset]):
-            weight_sum += weights[asset]
-    if weight_sum <= 0.0 or amount <= 0.0:
+    """Buy the account's target weights with ``amount`` dollars, costs included.
+
+    Each asset gets ``amount * weight`` dollars (weights summing below 1 leave the rest in
+    cash, as the targets say); assets not listed yet leave their share in cash. The per-trade
+    cost and the bps cost come out of each asset's share, so cash never goes below zero.
+    """
+    if amount <= 0.0:
         return SIM_OK, OK
     scale = 1.0 / (1.0 + settings[SET_COST_BPS] * 1e-4)
     for asset in range(weights.shape[0]):
         if weights[asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
-        dollars = amount * weights[asset] / weight_sum * scale
+        dollars = (amount * weights[asset] - settings[SET_COST_PER_TRADE]) * scale
+        if dollars <= 0.0:
+            continue
         status, ledger_status = execute_trade_nb(
             state, holdings, trades, trade_count, totals, settings, day, account, asset,
             dollars / prices[asset], prices[asset], 0, REASON_CONTRIBUTION,
@@ -210,14 +223,14 @@ def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
     interest, split_ratio, qualified_fraction, interest_exempt, state, holdings, target_start,
     targets, flow_index, flow_account, flow_amount, decide, params, orders, settings, totals,
-    account_values, account_cash, tax_paid, market_gain, trades, trade_count,
+    account_values, account_cash, record, trades, trade_count,
 ):
     """Walk days ``start`` .. end; returns ``(next_day_index, sim_status, ledger_status)``.
 
     Market arrays are (dates, assets); ``targets`` (schedule rows, accounts, assets) applies
-    from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts)
-    and running ``totals`` are filled in place; ``trades`` is a record array whose used length
-    is ``trade_count[0]``.
+    from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts),
+    the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in place;
+    ``trades`` is a record array whose used length is ``trade_count[0]``.
     """
     n_days, n_assets = close.shape
     n_accounts = holdings.shape[0]
@@ -264,7 +277,7 @@ def simulate_days(
                 refresh_holdings_nb(state, holdings, asset)
         # the day's market gain: price moves and distributions, before any money moves
         value_now = household_value_nb(state, holdings, prices)
-        market_gain[t] = value_now - totals[TOT_PREVIOUS_VALUE]
+        record[t, REC_MARKET_GAIN] = value_now - totals[TOT_PREVIOUS_VALUE]
         # 4. last year's tax, on this year's first trading day
         due = totals[TOT_TAX_DUE_PENDING]
         if due != 0.0:
@@ -286,15 +299,16 @@ def simulate_days(
             account = flow_account[flow]
             amount = flow_amount[flow]
             state.cash[account] += amount
+            status, ledger_status = SIM_OK, OK
             if amount > 0.0:
                 totals[TOT_CONTRIBUTIONS] += amount
+            if amount > 0.0 and settings[SET_STRATEGY_INVESTS_FLOWS] == 0.0:
                 status, ledger_status = invest_cash_nb(
                     state, holdings, trades, trade_count, totals, settings, day, account,
                     amount, prices, targets[target_row, account],
                 )
-            else:
+            elif amount < 0.0:
                 totals[TOT_WITHDRAWALS] -= amount
-                status, ledger_status = SIM_OK, OK
                 if state.cash[account] < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day, account,
@@ -306,6 +320,8 @@ def simulate_days(
         # 6. the strategy, 7. execution: sells first, then buys
         n_orders = decide(t, day, prices, holdings, state.cash, targets[target_row], state,
                           params, orders)
+        if n_orders < 0 or n_orders > max_orders:
+            return t, SIM_TOO_MANY_ORDERS, OK
         for side in range(2):
             for k in range(n_orders):
                 shares = orders[k, ORDER_SHARES]
@@ -345,7 +361,18 @@ def simulate_days(
         for account in range(n_accounts):
             account_cash[t, account] = state.cash[account]
             end_value += account_values[t, account] + state.cash[account]
-        tax_paid[t] = totals[TOT_TAX_PAID]
+        record[t, REC_TAX_PAID] = totals[TOT_TAX_PAID]
+        record[t, REC_TAX_OUTSIDE] = totals[TOT_TAX_OUTSIDE]
+        record[t, REC_CONTRIBUTIONS] = totals[TOT_CONTRIBUTIONS]
+        record[t, REC_WITHDRAWALS] = totals[TOT_WITHDRAWALS]
+        record[t, REC_FEES] = totals[TOT_FEES]
+        record[t, REC_COSTS] = totals[TOT_COSTS]
+        if settings[SET_DAILY_LIQUIDATION] > 0.0 or t == n_days - 1:
+            unrealized, accrued, liquidation = deferred_tax_nb(state, day, prices)
+            record[t, REC_UNREALIZED_GAIN] = unrealized
+            if not no_tax:
+                record[t, REC_ACCRUED_TAX] = accrued
+                record[t, REC_LIQUIDATION_TAX] = liquidation
         totals[TOT_PREVIOUS_VALUE] = end_value
         # 10. year end
         if t == n_days - 1 or year_of_nb(days[t + 1]) != year_of_nb(day):

@@ -201,16 +201,23 @@ def close_year(state, year):
 close_year_nb = njit(cache=True)(close_year)
 
 
-def liquidation_tax(state, day, prices):
-    """Tax due if every open taxable lot were sold at ``prices`` (dollars per share) on ``day``.
+def deferred_tax(state, day, prices):
+    """What the household owes if it closed its books on ``day`` at ``prices`` (dollars).
 
-    The sales join ``day``'s year with its realized results and carryforwards; the answer is
-    that year's tax with them minus without (dollars; negative when the losses are worth a
-    refund under the convention). Hypothetical sales ignore wash sales.
+    Returns ``(unrealized_gain, accrued_tax, liquidation_tax)``:
+
+    - ``unrealized_gain``: market value minus basis of the open taxable lots (only taxable
+      accounts are taxed on sale; IRC §1001);
+    - ``accrued_tax``: tax on the year's realized results and distributions so far that no
+      close has charged yet (the year is taxed as if it ended today; carryforwards chained,
+      IRC §1212(b));
+    - ``liquidation_tax``: the extra tax if every open taxable lot were sold on ``day``
+      (negative when the losses are worth a refund under the convention).
     """
     year = year_of_nb(day)
     row = year_index_nb(year)
     income = state.year_income.copy()
+    unrealized = 0.0
     for account in range(state.head.shape[0]):
         if state.account_kind[account] != TAXABLE:
             continue
@@ -218,6 +225,7 @@ def liquidation_tax(state, day, prices):
             slot = state.head[account, asset]
             while slot != NO_SLOT:
                 gain = prices[asset] * state.lot_shares[slot] - state.lot_basis[slot]
+                unrealized += gain
                 if day >= state.lot_long_from[slot]:
                     income[row, YEAR_LT_GAIN] += gain
                 else:
@@ -226,10 +234,28 @@ def liquidation_tax(state, day, prices):
     scratch = np.zeros((N_YEARS, N_TAX_FIELDS))
     with_sales = tax_chain_nb(state, income, row, scratch)
     without_sales = tax_chain_nb(state, state.year_income, row, scratch)
-    return with_sales - without_sales
+    charged = 0.0
+    for earlier in range(row + 1):
+        charged += state.year_due[earlier]
+    return unrealized, without_sales - charged, with_sales - without_sales
+
+
+deferred_tax_nb = njit(cache=True)(deferred_tax)
+
+
+def liquidation_tax(state, day, prices):
+    """Tax due if every open taxable lot were sold at ``prices`` (dollars per share) on ``day``.
+
+    The sales join ``day``'s year with its realized results and carryforwards; the answer is
+    that year's tax with them minus without (dollars; negative when the losses are worth a
+    refund under the convention). Hypothetical sales ignore wash sales.
+    """
+    return deferred_tax_nb(state, day, prices)[2]
 
 
 liquidation_tax_nb = njit(cache=True)(liquidation_tax)
+
+
 
 
 def market_value(state, prices):

@@ -1,0 +1,333 @@
+"""Drift-band rebalancing on hand-made markets: breach days, band rules, per-asset options,
+edge vs target, cash-flow-only, conservation, plain Python vs numba, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from strategies import drift_bands
+from strategies.drift_bands import (
+    PARAM_PER_ASSET,
+    drift_band_orders,
+    drift_band_orders_nb,
+    drift_bands_decide,
+)
+from taxsim import Account, Household, Market
+from taxsim.engine import Strategy, simulate
+from taxsim.market.synthetic import synthetic_market
+from tests.simulation_checks import conservation_gap
+
+START = "2024-03-04"  # a Monday; the hand-made markets stay inside 2024
+
+
+def hand_market(closes: dict[str, list[float]], dividends: dict[str, list[float]] | None = None
+                ) -> Market:
+    """A market of consecutive business days with the given closes (dollars per share)."""
+    n_days = len(next(iter(closes.values())))
+    dates = pd.bdate_range(START, periods=n_days)
+    rows = []
+    for ticker, prices in closes.items():
+        paid = (dividends or {}).get(ticker, [0.0] * n_days)
+        for date, close, dividend in zip(dates, prices, paid, strict=True):
+            rows.append({"date": date, "ticker": ticker, "close": close, "dividend": dividend})
+    return Market.from_frame(pd.DataFrame(rows), tickers=list(closes), source="hand-made")
+
+
+def strategy_trades(result) -> pd.DataFrame:
+    trades = result.trades_frame()
+    return trades[trades["reason"] == "strategy"]
+
+
+def weights_on(result, day_index: int, account: str) -> dict[str, float]:
+    """Weights (fractions of the account's value incl. cash) at a day's close.
+
+    Holdings are rebuilt from the trade record, so only for markets without reinvested
+    distributions or splits.
+    """
+    market = result.market
+    trades = result.trades_frame()
+    until = market.pandas_dates[day_index]
+    mine = trades[(trades["account"] == account) & (trades["date"] <= until)]
+    shares = mine.groupby("asset")["shares"].sum()
+    daily = result.daily().iloc[day_index]
+    total = daily[f"value_{account}"] + daily[f"cash_{account}"]
+    return {
+        ticker: float(shares.get(ticker, 0.0) * market.close[day_index, i] / total)
+        for i, ticker in enumerate(market.tickers)
+    }
+
+
+# Two assets at 50/50; A drifts up: weights of A 0.5, 0.5098, 0.5238, 0.5349, 0.5556, ...
+TWO_ASSETS = {"A": [100.0, 104.0, 110.0, 115.0, 125.0, 120.0],
+              "B": [100.0] * 6}
+FIRST_BREACH = 4  # 6250 / 11250 = 0.5556 > 0.5 + 0.05
+
+# Three assets at 20/40/40; A is volatile. Its weight: 0.2, 0.2157, 0.2593 (+0.059),
+# 0.2661, 0.2727, 0.2982 (+0.098), 0.3043; B and C stay within 0.05 of 0.4 through day 5.
+TIERED = {"A": [100.0, 110.0, 140.0, 145.0, 150.0, 170.0, 175.0],
+          "B": [100.0] * 7,
+          "C": [100.0] * 7}
+TIERED_TARGETS = {"taxable": {"A": 0.2, "B": 0.4, "C": 0.4}}
+
+
+def run(market, strategy, targets, **kwargs):
+    household = Household([Account(next(iter(targets)))])
+    contributions = kwargs.pop("contributions", {next(iter(targets)): 10_000.0})
+    return simulate(market, household, strategy, targets, contributions=contributions, **kwargs)
+
+
+@pytest.mark.parametrize("rebalance_to, expected_a", [("target", 0.5), ("edge", 0.55)])
+def test_no_trade_inside_the_band_then_a_trade_on_the_first_breach_day(rebalance_to, expected_a):
+    market = hand_market(TWO_ASSETS)
+    strategy = drift_bands(absolute=0.05, relative=None, rebalance_to=rebalance_to)
+    result = run(market, strategy, {"taxable": {"A": 0.5, "B": 0.5}})
+    trades = strategy_trades(result)
+    assert set(trades["date"]) == {market.pandas_dates[FIRST_BREACH]}
+    sold = trades.set_index("asset")["shares"]
+    assert sold["A"] < 0 < sold["B"]
+    for day in range(FIRST_BREACH):  # inside the band: untouched since the first day
+        assert weights_on(result, day, "taxable")["A"] == pytest.approx(
+            50 * TWO_ASSETS["A"][day] / (50 * TWO_ASSETS["A"][day] + 5000), abs=1e-12
+        )
+    weights = weights_on(result, FIRST_BREACH, "taxable")
+    assert weights["A"] == pytest.approx(expected_a, abs=1e-9)
+    assert weights["B"] == pytest.approx(1.0 - expected_a, abs=1e-9)
+    assert result.daily()["cash_taxable"].iloc[FIRST_BREACH] == pytest.approx(0.0, abs=1e-9)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_edge_with_account_scope_spreads_the_freed_cash_toward_the_targets():
+    market = hand_market(TIERED)
+    strategy = drift_bands(absolute=0.05, relative=None, rebalance_to="edge")
+    result = run(market, strategy, TIERED_TARGETS)
+    trades = strategy_trades(result)
+    assert trades["date"].min() == market.pandas_dates[2]
+    weights = weights_on(result, 2, "taxable")
+    assert weights["A"] == pytest.approx(0.25, abs=1e-9)  # back to the upper edge only
+    # B and C were in band (0.3704): the freed 0.0093 of value buys them equally
+    assert weights["B"] == pytest.approx(0.375, abs=1e-9)
+    assert weights["C"] == pytest.approx(0.375, abs=1e-9)
+    assert result.daily()["cash_taxable"].iloc[2] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_breached_scope_trades_only_the_breached_asset_and_keeps_the_cash():
+    market = hand_market(TIERED)
+    strategy = drift_bands(absolute=0.05, relative=None, scope="breached")
+    result = run(market, strategy, TIERED_TARGETS)
+    on_day_2 = strategy_trades(result)
+    on_day_2 = on_day_2[on_day_2["date"] == market.pandas_dates[2]]
+    assert on_day_2["asset"].tolist() == ["A"]
+    weights = weights_on(result, 2, "taxable")
+    assert weights["A"] == pytest.approx(0.2, abs=1e-9)
+    assert result.daily()["cash_taxable"].iloc[2] == pytest.approx(10_800 * 0.0593, rel=1e-2)
+
+
+def test_relative_and_absolute_thresholds_differ_on_a_small_weight_asset():
+    # S is 5% of the account; on day 2 it rises 45%: weight 725 / 10225 = 0.0709 (+2.1 pts).
+    market = hand_market({"S": [100.0, 100.0, 145.0, 145.0],
+                          "B": [100.0] * 4, "C": [100.0] * 4})
+    targets = {"taxable": {"S": 0.05, "B": 0.475, "C": 0.475}}
+    relative = run(market, drift_bands(absolute=None, relative=0.25), targets)
+    absolute = run(market, drift_bands(absolute=0.05, relative=None), targets)
+    both = run(market, drift_bands(absolute=0.05, relative=0.25), targets)
+    assert strategy_trades(absolute).empty  # ±5 points: no breach
+    for result in (relative, both):  # ±25% of 5% = ±1.25 points: breached (either rule)
+        trades = strategy_trades(result)
+        assert set(trades["date"]) == {market.pandas_dates[2]}
+        assert weights_on(result, 2, "taxable")["S"] == pytest.approx(0.05, abs=1e-9)
+    assert weights_on(absolute, 3, "taxable")["S"] == pytest.approx(725 / 10_225, abs=1e-12)
+
+
+def test_a_per_asset_tolerance_overrides_the_default():
+    market = hand_market(TIERED)
+    default = run(market, drift_bands(absolute=0.05, relative=None), TIERED_TARGETS)
+    wide = run(market, drift_bands(absolute=0.05, relative=None, tickers=market.tickers,
+                                   tolerances={"A": 0.08}), TIERED_TARGETS)
+    assert strategy_trades(default)["date"].min() == market.pandas_dates[2]
+    # A's band is ±8 points: 0.2727 on day 4 is inside, 0.2982 on day 5 is out
+    assert strategy_trades(wide)["date"].min() == market.pandas_dates[5]
+    assert weights_on(wide, 5, "taxable")["A"] == pytest.approx(0.2, abs=1e-9)
+
+
+def test_a_per_asset_check_frequency_delays_detection_to_its_check_day():
+    market = hand_market(TIERED)
+    tiered = drift_bands(absolute=0.05, relative=None, tickers=market.tickers,
+                         check_every={"A": 3})
+    result = run(market, tiered, TIERED_TARGETS)
+    # A breaches on day 2 but is checked on days 0, 3, 6 (B and C, daily, stay in band)
+    trades = strategy_trades(result)
+    assert trades["date"].min() == market.pandas_dates[3]
+    assert weights_on(result, 3, "taxable")["A"] == pytest.approx(0.2, abs=1e-9)
+
+
+def test_cash_flow_only_never_sells_and_moves_weights_toward_the_targets():
+    # Day 1: A +30% (weight 0.565, out of band) but no cash; day 2: A pays $20 a share, kept
+    # as cash (1,000); day 3: a 2,000 contribution; day 4: A +23%.
+    closes = {"A": [100.0, 130.0, 130.0, 130.0, 160.0, 160.0], "B": [100.0] * 6}
+    market = hand_market(closes, dividends={"A": [0.0, 0.0, 20.0, 0.0, 0.0, 0.0]})
+    household = Household([Account("ira", kind="tax_deferred", reinvest=False)])
+    targets = {"ira": {"A": 0.5, "B": 0.5}}
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": [dates[3]], "account": ["ira"], "amount": [2_000.0]})
+    results = {
+        cash_only: simulate(market, household,
+                            drift_bands(absolute=0.05, relative=None, cash_flow_only=cash_only),
+                            targets, contributions={"ira": 10_000.0}, flows=flows)
+        for cash_only in (True, False)
+    }
+    selling = strategy_trades(results[False])
+    assert (selling["shares"] < 0).any()  # the ordinary rule sells A on day 1
+    result = results[True]
+    trades = strategy_trades(result)
+    assert (trades["shares"] > 0).all()
+    # the only strategy trade: the dividend cash buys the underweight B on day 2
+    assert trades["date"].tolist() == [dates[2]]
+    assert trades["asset"].tolist() == ["B"]
+    assert trades["shares"].iloc[0] == pytest.approx(10.0)
+    daily = result.daily()
+    assert (daily["cash_ira"] >= -1e-9).all()
+    contributions = result.trades_frame()
+    contributions = contributions[contributions["reason"] == "contribution"]
+    assert contributions["date"].tolist() == [dates[0], dates[0], dates[3], dates[3]]
+
+    def drift(day: int) -> float:
+        weights = weights_on(result, day, "ira")
+        return abs(weights["A"] - 0.5) + abs(weights["B"] - 0.5)
+
+    assert drift(1) == pytest.approx(2 * (6500 / 11500 - 0.5))
+    assert drift(2) < drift(1)  # the dividend cash bought B
+    assert drift(3) < drift(2)  # the contribution, invested at the targets, diluted A
+    assert weights_on(result, 3, "ira")["A"] == pytest.approx(7500 / 14500)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_market(seed=5, years=2.0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"rebalance_to": "edge", "cash_reserve": 0.002},
+        {"scope": "breached", "relative": None, "absolute": 0.03},
+        {"cash_flow_only": True, "absolute": 0.02},
+        {"per_asset": True, "lot_method": "hifo"},
+    ],
+)
+def test_conservation_on_a_synthetic_market(synthetic, options):
+    options = dict(options)
+    if options.pop("per_asset", False):
+        options.update(tickers=synthetic.tickers, tolerances={"REIT": 0.02},
+                       check_every={"USTOTAL": 5, "BOND": 21})
+    household = Household([Account("taxable", reinvest=False),
+                           Account("ira", kind="tax_deferred")])
+    targets = {"taxable": {"USTOTAL": 0.5, "MUNI": 0.3, "INTL": 0.2},
+               "ira": {"BOND": 0.6, "REIT": 0.4}}
+    dates = synthetic.pandas_dates
+    flows = pd.DataFrame({"date": [dates[100], dates[300]], "account": ["taxable", "ira"],
+                          "amount": [40_000.0, -30_000.0]})
+    result = simulate(synthetic, household, drift_bands(**options), targets,
+                      contributions={"taxable": 300_000.0, "ira": 100_000.0}, flows=flows,
+                      cost_bps=2.0, cost_per_trade=1.0, advisory_fee_bps=25.0)
+    assert len(strategy_trades(result)) > 0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-5)
+    if options.get("cash_flow_only"):
+        assert (strategy_trades(result)["shares"] > 0).all()
+
+
+def test_plain_python_decide_gives_the_same_trades_as_the_jitted_one():
+    market = hand_market(TIERED)
+    jitted = drift_bands(absolute=0.04, relative=0.3, tickers=market.tickers,
+                         tolerances={"C": 0.03}, check_every={"A": 2},
+                         rebalance_to="edge", cash_reserve=0.001)
+    plain = Strategy("drift bands (python)", drift_bands_decide, jitted.params)
+    results = [run(market, strategy, TIERED_TARGETS, cost_bps=5.0) for strategy in (jitted, plain)]
+    assert len(strategy_trades(results[0])) > 0
+    np.testing.assert_array_equal(results[0].trades, results[1].trades)
+    np.testing.assert_array_equal(results[0].daily()["total_value"],
+                                  results[1].daily()["total_value"])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"scope": "breached"},
+        {"rebalance_to": "edge", "cash_reserve": 0.01},
+        {"cash_flow_only": True},
+        {"absolute": None, "relative": 0.1, "scope": "breached", "rebalance_to": "edge"},
+    ],
+)
+def test_the_account_rule_is_the_same_in_python_and_numba(options):
+    options = dict(options)
+    generator = np.random.default_rng(3)
+    tickers = ["A", "B", "C", "D"]
+    params = drift_bands(absolute=options.pop("absolute", 0.03), tickers=tickers,
+                         tolerances={"D": 0.01}, check_every={"B": 2}, **options).params
+    for _ in range(40):
+        prices = generator.uniform(10.0, 200.0, 4)
+        prices[3] = np.nan if generator.random() < 0.2 else prices[3]
+        holdings = generator.uniform(0.0, 50.0, (2, 4))
+        cash = generator.uniform(-100.0, 2_000.0, 2)
+        targets = np.array([[0.1, 0.3, 0.4, 0.2], [0.5, 0.0, 0.5, 0.0]])
+        day_index = int(generator.integers(0, 10))
+        results = []
+        for rule in (drift_band_orders, drift_band_orders_nb):
+            orders = np.zeros((16, 4))
+            n_orders = 0
+            for account in range(2):
+                n_orders = rule(day_index, prices, holdings, cash, targets, account, params,
+                                orders, n_orders)
+            results.append(orders[:n_orders])
+        np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_a_breach_with_nothing_to_trade_and_cash_below_the_reserve_writes_no_order():
+    # A is 10 points over target, but the trade is under min_trade; the account is overdrawn
+    params = drift_bands(absolute=0.06, relative=None, min_trade=1e6).params
+    orders = np.zeros((8, 4))
+    for rule in (drift_band_orders, drift_band_orders_nb):
+        n_orders = rule(0, np.array([100.0, 100.0, 100.0]), np.array([[30.0, 35.0, 35.0]]),
+                        np.array([-5.0]), np.array([[0.2, 0.4, 0.4]]), 0, params, orders, 0)
+        assert n_orders == 0
+
+
+def test_per_asset_options_for_another_market_are_refused_at_run_time():
+    market = hand_market(TWO_ASSETS)
+    strategy = drift_bands(tickers=["A", "B", "C"], check_every={"C": 2})
+    with pytest.raises(ValueError, match="do not match the market's assets"):
+        run(market, strategy, {"taxable": {"A": 0.5, "B": 0.5}})
+
+
+def test_params_are_packed_at_the_documented_offsets():
+    params = drift_bands(tickers=["A", "B"], tolerances={"B": 0.07}, check_every={"A": 5}).params
+    np.testing.assert_array_equal(params[PARAM_PER_ASSET:], [-1.0, 0.07, 5.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"absolute": -0.01}, "absolute must be a finite number >= 0"),
+        ({"relative": float("nan")}, "relative must be a finite number >= 0"),
+        ({"absolute": None, "relative": None}, "both None"),
+        ({"rebalance_to": "middle"}, "rebalance_to must be one of"),
+        ({"scope": "household"}, "scope must be one of"),
+        ({"lot_method": "specific"}, "lot_method must be one of"),
+        ({"min_trade": -1.0}, "min_trade"),
+        ({"cash_reserve": 1.0}, "cash_reserve"),
+        ({"cash_flow_only": "yes"}, "cash_flow_only"),
+        ({"tolerances": {"A": 0.1}}, "tickers .* is needed"),
+        ({"tickers": ["A", "B"], "tolerances": {"ZZZ": 0.1}}, "tolerances: unknown ticker 'ZZZ'"),
+        ({"tickers": ["A", "B"], "tolerances": {"A": -0.1}}, r"tolerances\['A'\] must be"),
+        ({"tickers": ["A", "B"], "check_every": {"Q": 2}}, "check_every: unknown ticker 'Q'"),
+        ({"tickers": ["A", "B"], "check_every": {"B": 0}}, r"check_every\['B'\] must be a whole"),
+        ({"tickers": ["A", "B"], "check_every": {"B": 2.5}}, r"check_every\['B'\]"),
+        ({"tickers": ["A", "A"]}, "duplicate ticker 'A'"),
+    ],
+)
+def test_bad_input_names_the_field(options, message):
+    with pytest.raises(ValueError, match=message):
+        drift_bands(**options)
