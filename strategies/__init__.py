@@ -3,5 +3,6 @@
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import calendar_rebalance
 from strategies.drift_bands import drift_bands
+from strategies.loss_harvest import loss_harvest
 
-__all__ = ["buy_and_hold", "calendar_rebalance", "drift_bands"]
+__all__ = ["buy_and_hold", "calendar_rebalance", "drift_bands", "loss_harvest"]

@@ -92,4 +92,5 @@ REASON_STRATEGY = 0
 REASON_TAX_PAYMENT = 1
 REASON_WITHDRAWAL = 2
 REASON_CONTRIBUTION = 3
-REASON_NAMES = ("strategy", "tax payment", "withdrawal", "contribution")
+REASON_CASH_SHORTFALL = 4  # what a strategy that raises its own cash left unraised
+REASON_NAMES = ("strategy", "tax payment", "withdrawal", "contribution", "cash shortfall")

@@ -40,6 +40,7 @@ from taxsim.engine.enums import (
     ORDER_LOT_METHOD,
     ORDER_SHARES,
     PAY_FROM_PORTFOLIO,
+    REASON_CASH_SHORTFALL,
     REASON_CONTRIBUTION,
     REASON_STRATEGY,
     REASON_TAX_PAYMENT,
@@ -237,6 +238,9 @@ def simulate_days(
     max_orders = orders.shape[0]
     no_tax = settings[SET_NO_TAX] > 0.0
     tax_account = int(settings[SET_TAX_ACCOUNT])
+    # a strategy that invests flows also raises the cash withdrawals and taxes need
+    strategy_raises_cash = settings[SET_STRATEGY_INVESTS_FLOWS] > 0.0
+    short_of_cash = np.zeros(n_accounts, np.bool_)
     target_row = 0
     flow = 0
     while flow < flow_index.shape[0] and flow_index[flow] < start:
@@ -285,7 +289,9 @@ def simulate_days(
             if settings[SET_TAX_PAYMENT] == PAY_FROM_PORTFOLIO:
                 state.cash[tax_account] -= due
                 totals[TOT_TAX_PAID] += due
-                if state.cash[tax_account] < 0.0:
+                if state.cash[tax_account] < 0.0 and strategy_raises_cash:
+                    short_of_cash[tax_account] = True
+                elif state.cash[tax_account] < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day,
                         tax_account, -state.cash[tax_account], prices, REASON_TAX_PAYMENT,
@@ -309,7 +315,9 @@ def simulate_days(
                 )
             elif amount < 0.0:
                 totals[TOT_WITHDRAWALS] -= amount
-                if state.cash[account] < 0.0:
+                if state.cash[account] < 0.0 and strategy_raises_cash:
+                    short_of_cash[account] = True
+                elif state.cash[account] < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day, account,
                         -state.cash[account], prices, REASON_WITHDRAWAL,
@@ -340,6 +348,17 @@ def simulate_days(
                 )
                 if status != SIM_OK:
                     return t, status, ledger_status
+        # what a strategy that raises its own cash left short is sold pro rata
+        for account in range(n_accounts):
+            if short_of_cash[account]:
+                short_of_cash[account] = False
+                if state.cash[account] < 0.0:
+                    status, ledger_status = raise_cash_nb(
+                        state, holdings, trades, trade_count, totals, settings, day, account,
+                        -state.cash[account], prices, REASON_CASH_SHORTFALL,
+                    )
+                    if status != SIM_OK:
+                        return t, status, ledger_status
         # holdings are final for the day: value them once for the fee and the record
         for account in range(n_accounts):
             value = 0.0

@@ -47,8 +47,10 @@ class Strategy:
     max_orders: int = 256
     description: str = ""
     invests_flows: bool = False
-    """True: contributions stay in cash for the strategy to invest (a harvester that must
-    not buy into an open wash-sale window); False: the engine buys the targets with them."""
+    """True: contributions stay in cash for the strategy to invest, and withdrawals and taxes
+    paid from the portfolio leave cash negative for the strategy to raise the same day (a
+    harvester must not buy into, or sell a loss inside, an open wash-sale window); whatever it
+    leaves unraised the engine sells pro rata. False: the engine does both itself."""
     twin: Strategy | None = None
     """The non-managed twin: same targets and schedule, FIFO, no harvesting, no tax awareness
     (None: this strategy has no tax management and is its own twin)."""
@@ -85,17 +87,17 @@ def _kernel_parameters() -> list[str]:
 
 
 def _source_fingerprint(module_name: str) -> str:
-    """Hash of the engine, the ledger and the strategy's package sources (cache invalidation)."""
+    """Hash of the loop's sources (dates, engine, ledger) and the strategy's package."""
     digest = hashlib.sha256(numba.__version__.encode())
-    roots = {Path(__file__).resolve().parents[1]}  # the taxsim package
-    module = sys.modules[module_name]
-    module_file = getattr(module, "__file__", None)
-    if module_file:
-        roots.add(Path(module_file).resolve().parent)
-    for root in sorted(roots):
-        for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+    package = Path(__file__).resolve().parents[1]  # taxsim: the loop's own dependencies
+    paths = [package / "dates.py", *sorted((package / "engine").glob("*.py")),
+             *sorted((package / "ledger").glob("*.py"))]
+    module_file = getattr(sys.modules[module_name], "__file__", None)
+    if module_file:  # the strategy's package (its helpers may live beside it)
+        paths += sorted(Path(module_file).resolve().parent.rglob("*.py"))
+    for path in paths:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -366,7 +368,7 @@ def simulate(
     return Result(
         market=market, household=household, ledger=ledger, conventions=conventions,
         account_values=account_values, account_cash=account_cash, record=record,
-        totals=totals.copy(), trades=trades[: trade_count[0]].copy(),
+        totals=totals.copy(), trades=trades[: trade_count[0]].copy(), params=params,
     )
 
 
@@ -389,6 +391,8 @@ class Result:
     record: np.ndarray
     totals: np.ndarray
     trades: np.ndarray
+    params: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """The strategy's params at the end of the run (with any state it kept)."""
     twins: dict = field(default_factory=dict)
 
     @property

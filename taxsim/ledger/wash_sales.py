@@ -13,6 +13,7 @@ from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
 from taxsim.ledger.enums import (
+    NO_DAY,
     NO_SLOT,
     TAXABLE,
     YEAR_LT_GAIN,
@@ -213,3 +214,90 @@ def match_acquisition(state, slot, day):
 
 
 match_acquisition_nb = njit(cache=True)(match_acquisition)
+
+
+# Read-only queries for strategies that must never trigger a wash sale.
+
+
+def buy_would_wash(state, asset, day):
+    """True if acquiring ``asset`` on ``day`` would replace shares sold at a loss.
+
+    A purchase (or reinvestment) in any household account is a replacement for loss shares of
+    the same identity group sold within the 30 calendar days before it that are still
+    unmatched (IRC §1091(a); Pub 550 "Wash Sales"). Reads the group's list of open windows.
+    """
+    row = state.pending_head[state.asset_group[asset]]
+    while row != NO_SLOT:
+        record = state.realized[row]
+        if record["loss_shares_open"] > SHARE_EPSILON and record["sold"] >= day - WASH_WINDOW_DAYS:
+            return True
+        row = record["next_pending"]
+    return False
+
+
+buy_would_wash_nb = njit(cache=True)(buy_would_wash)
+
+
+def last_loss_sale_day(state, asset):
+    """Day of the latest sale with unmatched loss shares in ``asset``'s group (``NO_DAY``
+    when none is open); a purchase is safe from ``last_loss_sale_day + 31`` on."""
+    latest = NO_DAY
+    row = state.pending_head[state.asset_group[asset]]
+    while row != NO_SLOT:
+        record = state.realized[row]
+        if record["loss_shares_open"] > SHARE_EPSILON and record["sold"] > latest:
+            latest = record["sold"]
+        row = record["next_pending"]
+    return latest
+
+
+last_loss_sale_day_nb = njit(cache=True)(last_loss_sale_day)
+
+
+def sale_would_wash(state, account, asset, day, selling_all):
+    """True if a loss sale of ``asset`` in ``account`` on ``day`` would find a replacement
+    among shares already held.
+
+    Replacements are shares of the same identity group in any household account acquired on
+    or after ``day - 30`` (IRC §1091(a): "within a period beginning 30 days before ... the
+    date of such sale"). With ``selling_all`` the whole (account, asset) position is sold, so
+    its own lots are relieved before matching and cannot replace; otherwise they can (unless
+    they are the sold shares' own purchase, which this conservative query does not assume).
+    Loss shares bought later are ruled out by :func:`buy_would_wash` at each later purchase.
+    """
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        member_asset = state.group_assets[member]
+        for other_account in range(state.head.shape[0]):
+            if selling_all and other_account == account and member_asset == asset:
+                continue
+            slot = state.tail[other_account, member_asset]
+            if slot != NO_SLOT and state.lot_acquired[slot] >= day - WASH_WINDOW_DAYS:
+                return True
+    return False
+
+
+sale_would_wash_nb = njit(cache=True)(sale_would_wash)
+
+
+def group_held_elsewhere(state, account, asset, reinvesting_only):
+    """True if another (account, asset) of ``asset``'s identity group holds shares.
+
+    With ``reinvesting_only``, only accounts that reinvest distributions count: their
+    dividends would be acquisitions inside a harvest's 30-day window (Pub 550: "if you buy
+    ... under a dividend reinvestment plan").
+    """
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        member_asset = state.group_assets[member]
+        for other_account in range(state.head.shape[0]):
+            if other_account == account and member_asset == asset:
+                continue
+            if reinvesting_only and not state.account_reinvest[other_account]:
+                continue
+            if state.head[other_account, member_asset] != NO_SLOT:
+                return True
+    return False
+
+
+group_held_elsewhere_nb = njit(cache=True)(group_held_elsewhere)

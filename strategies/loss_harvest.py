@@ -1,0 +1,645 @@
+"""Tax-loss harvesting: sell lots at a loss, hold a substitute, never trigger a wash sale.
+
+Each target asset heads a **family**: itself plus its substitutes (a ring: A -> B -> C -> A),
+given by the user as pairs or groups of tickers that track the same exposure but are *not*
+substantially identical (different identity groups; IRC §1091, Pub 550 "Wash Sales"; whether
+two funds on different indexes are substantially identical is the user's call, made through
+``Household.identity_groups``). An account's target weight for A is held by the family: new
+money goes to the family's current **holder**, and rebalancing measures the family's value.
+
+On each check day, in each taxable account, a family member whose lots qualify (a lot loss of
+at least ``threshold`` of its basis and ``threshold_dollars``) is harvested:
+
+- in an account that reinvests distributions, the whole position is sold (a remaining lot
+  would reinvest dividends inside the 30-day window: a wash sale by dividend reinvestment,
+  Pub 550); elsewhere only the lots at a loss are sold (tax-optimal relief takes losses first);
+- the proceeds buy the next member of the ring that is in another identity group, is priced
+  and can be bought without washing; that member becomes the holder;
+- a harvest is skipped, never washed, when shares of the identity group were acquired in the
+  last 30 days anywhere in the household (other than the lots being sold), when another
+  account holds the group and reinvests its dividends, or when the sale is below ``min_trade``.
+
+The strategy invests contributions and cash itself (``Strategy.invests_flows``) and checks
+every purchase against the group's open wash-sale windows (``buy_would_wash``); a rebalancing
+sale that would realize a loss inside a window is deferred. With ``swap_back``, a substitute
+is swapped back into the original asset once 31 days have passed, unless that would realize a
+gain above ``swap_back_max_gain`` (fraction of the position's value).
+
+Parameters are packed into the float64 ``params`` array (``PARAM_*`` offsets); per-asset and
+per-(account, asset) blocks follow (``ring_offset`` and friends, below).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from strategies.buy_and_hold import buy_and_hold
+from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
+from strategies.rebalance import account_value_nb, write_order_nb
+from taxsim.dates import civil_from_days_nb
+from taxsim.engine import Strategy
+from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
+from taxsim.ledger.wash_sales import (
+    WASH_WINDOW_DAYS,
+    buy_would_wash_nb,
+    group_held_elsewhere_nb,
+    sale_would_wash_nb,
+)
+
+PARAM_THRESHOLD = 0  # fraction of a lot's basis a loss must reach
+PARAM_THRESHOLD_DOLLARS = 1  # dollars a lot's loss must reach
+PARAM_MIN_TRADE = 2  # dollars: smaller harvests and trades are skipped
+PARAM_CHECK_EVERY = 3  # trading days between harvest checks (1 = daily)
+PARAM_REBALANCE_MONTHS = 4  # months between calendar rebalances (0: never)
+PARAM_LAST_PERIOD = 5  # state: last rebalance period (-1 before the first)
+PARAM_SWAP_BACK = 6  # 1: swap back to the family head after the window
+PARAM_SWAP_BACK_MAX_GAIN = 7  # fraction of the position's value a swap back may realize
+PARAM_LOT_METHOD = 8  # lot method of rebalancing sales
+PARAM_CASH_RESERVE = 9  # fraction of each account kept in cash
+PARAM_COST_ALLOWANCE = 10  # fraction of proceeds kept back for trading costs
+PARAM_N_ASSETS = 11
+PARAM_N_ACCOUNTS = 12
+PARAM_HARVESTS = 13  # state: number of harvests
+PARAM_PER_ASSET = 14  # start of the per-asset blocks
+STATE_NONE = -1.0
+
+
+def ring_offset(n_assets):
+    """Offset of the ring block: ``params[ring_offset + i]`` is asset i's next substitute."""
+    return PARAM_PER_ASSET
+
+
+def holder_offset(n_assets):
+    """Offset of the (account, asset) holder block: the member holding the target's weight."""
+    return PARAM_PER_ASSET + n_assets
+
+
+def swap_day_offset(n_assets, n_accounts):
+    """Offset of the (account, asset) block of the day a family's holder last changed."""
+    return PARAM_PER_ASSET + n_assets + n_accounts * n_assets
+
+
+ring_offset_nb = njit(cache=True)(ring_offset)
+holder_offset_nb = njit(cache=True)(holder_offset)
+swap_day_offset_nb = njit(cache=True)(swap_day_offset)
+
+
+def family_head(params, asset, n_assets):
+    """The target asset whose family ``asset`` belongs to (the ring member with the lowest
+    index; the factory makes each ring's first ticker its head)."""
+    ring = ring_offset_nb(n_assets)
+    head = asset
+    member = int(params[ring + asset])
+    while member >= 0 and member != asset:
+        if member < head:
+            head = member
+        member = int(params[ring + member])
+    return head
+
+
+family_head_nb = njit(cache=True)(family_head)
+
+
+def position_loss(state, account, asset, price, threshold, threshold_dollars):
+    """(shares at a loss, loss dollars of those lots, net gain of the whole position, shares,
+    whether any lot qualifies) for ``asset`` in ``account`` at ``price``."""
+    loss_shares = 0.0
+    loss_dollars = 0.0
+    net_gain = 0.0
+    shares = 0.0
+    qualifies = False
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        value = state.lot_shares[slot] * price
+        gain = value - state.lot_basis[slot]
+        net_gain += gain
+        shares += state.lot_shares[slot]
+        if gain < 0.0:
+            loss_shares += state.lot_shares[slot]
+            loss_dollars -= gain
+            if -gain >= threshold * state.lot_basis[slot] and -gain >= threshold_dollars:
+                qualifies = True
+        slot = state.lot_next[slot]
+    return loss_shares, loss_dollars, net_gain, shares, qualifies
+
+
+position_loss_nb = njit(cache=True)(position_loss)
+
+
+TODAY_LOSS_SALE = 0  # row of ``today``: shares of the asset sold today with a lot at a loss
+TODAY_BUY = 1  # row of ``today``: shares of the asset bought today
+
+
+def group_traded_today(state, today, row, asset):
+    """True if any asset of ``asset``'s identity group has ``today[row]`` set (orders written
+    earlier today, in any account: the ledger does not know them yet)."""
+    for other in range(today.shape[1]):
+        if today[row, other] > 0.0 and state.asset_group[other] == state.asset_group[asset]:
+            return True
+    return False
+
+
+group_traded_today_nb = njit(cache=True)(group_traded_today)
+
+
+def safe_substitute(state, params, asset, prices, day, n_assets):
+    """The next ring member after ``asset`` that is priced, in another identity group and
+    buyable without a wash sale; -1 when none is."""
+    ring = ring_offset_nb(n_assets)
+    candidate = int(params[ring + asset])
+    while candidate >= 0 and candidate != asset:
+        if (math.isfinite(prices[candidate])
+                and state.asset_group[candidate] != state.asset_group[asset]
+                and not buy_would_wash_nb(state, candidate, day)):
+            return candidate
+        candidate = int(params[ring + candidate])
+    return -1
+
+
+safe_substitute_nb = njit(cache=True)(safe_substitute)
+
+
+def buyable_member(state, params, target, holder, prices, day, n_assets):
+    """The holder if it can be bought today without a wash sale, else a safe substitute."""
+    if math.isfinite(prices[holder]) and not buy_would_wash_nb(state, holder, day):
+        return holder
+    if params[ring_offset_nb(n_assets) + holder] < 0:
+        return -1
+    return safe_substitute_nb(state, params, holder, prices, day, n_assets)
+
+
+buyable_member_nb = njit(cache=True)(buyable_member)
+
+
+def family_value(holdings, prices, params, account, target, n_assets):
+    """Market value of every member of ``target``'s family in ``account`` (dollars)."""
+    ring = ring_offset_nb(n_assets)
+    value = 0.0
+    member = target
+    while True:
+        if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
+            value += holdings[account, member] * prices[member]
+        member = int(params[ring + member])
+        if member < 0 or member == target:
+            break
+    return value
+
+
+family_value_nb = njit(cache=True)(family_value)
+
+
+def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
+                    committed, today):
+    """Write the harvests of one taxable account; ``pending[asset]`` collects dollars to buy and
+    ``committed[asset]`` the shares already sold today."""
+    n_assets = holdings.shape[1]
+    holder_block = holder_offset_nb(n_assets)
+    swap_block = swap_day_offset_nb(n_assets, holdings.shape[0])
+    reinvests = state.account_reinvest[account]
+    for asset in range(n_assets):
+        if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        if params[ring_offset_nb(n_assets) + asset] < 0:
+            continue  # no substitute: cannot harvest without leaving the exposure
+        loss_shares, loss_dollars, net_gain, shares, qualifies = position_loss_nb(
+            state, account, asset, prices[asset], params[PARAM_THRESHOLD],
+            params[PARAM_THRESHOLD_DOLLARS],
+        )
+        if not qualifies:
+            continue
+        selling_all = reinvests or loss_shares >= shares - 1e-12
+        sold_shares = shares if selling_all else loss_shares
+        realized = net_gain if selling_all else -loss_dollars
+        if realized >= 0.0 or sold_shares * prices[asset] < params[PARAM_MIN_TRADE]:
+            continue
+        if sale_would_wash_nb(state, account, asset, day, selling_all):
+            continue
+        if group_held_elsewhere_nb(state, account, asset, True):
+            continue
+        if group_traded_today_nb(state, today, TODAY_BUY, asset):
+            continue
+        substitute = safe_substitute_nb(state, params, asset, prices, day, n_assets)
+        if substitute < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, substitute):
+            continue
+        today[TODAY_LOSS_SALE, asset] += sold_shares
+        n_orders = write_order_nb(orders, n_orders, account, asset, -sold_shares, TAX_OPTIMAL)
+        committed[asset] += sold_shares
+        pending[substitute] += sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
+        target = family_head_nb(params, asset, n_assets)
+        params[holder_block + account * n_assets + target] = substitute
+        params[swap_block + account * n_assets + target] = day
+        params[PARAM_HARVESTS] += 1.0
+    return n_orders
+
+
+harvest_account_nb = njit(cache=True)(harvest_account)
+
+
+def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
+                      committed, today):
+    """Swap substitutes back to their family head once the wash-sale window has passed."""
+    n_assets = holdings.shape[1]
+    holder_block = holder_offset_nb(n_assets)
+    swap_block = swap_day_offset_nb(n_assets, holdings.shape[0])
+    for target in range(n_assets):
+        holder = int(params[holder_block + account * n_assets + target])
+        if holder == target or holder < 0:
+            continue
+        if day - params[swap_block + account * n_assets + target] <= WASH_WINDOW_DAYS:
+            continue
+        if not math.isfinite(prices[target]) or buy_would_wash_nb(state, target, day):
+            continue
+        if group_traded_today_nb(state, today, TODAY_LOSS_SALE, target):
+            continue
+        shares = holdings[account, holder] - committed[holder]
+        if shares > 0.0:
+            _, _, net_gain, _, _ = position_loss_nb(state, account, holder, prices[holder],
+                                                   0.0, 0.0)
+            value = shares * prices[holder]
+            if net_gain > params[PARAM_SWAP_BACK_MAX_GAIN] * value:
+                continue
+            # any lot at a loss can be washed, even when the position nets a gain
+            at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
+                state, account, holder, prices[holder])
+            if at_loss and loss_sale_risky_nb(state, today, account, holder, day, True):
+                continue
+            n_orders = write_order_nb(orders, n_orders, account, holder, -shares, TAX_OPTIMAL)
+            committed[holder] += shares
+            if at_loss:
+                today[TODAY_LOSS_SALE, holder] += shares
+            pending[target] += value * (1.0 - params[PARAM_COST_ALLOWANCE])
+        params[holder_block + account * n_assets + target] = target
+        params[swap_block + account * n_assets + target] = day
+    return n_orders
+
+
+swap_back_account_nb = njit(cache=True)(swap_back_account)
+
+
+LOSS_MARGIN = 0.01  # a lot within 1% of its basis counts as a loss: costs and rounding
+
+
+def has_loss_lot(state, account, asset, price):
+    """True if a lot of ``asset`` in ``account`` is at a loss, or within ``LOSS_MARGIN`` of
+    one, at ``price`` (a sale's costs can turn a small gain into a washable loss)."""
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * price * state.lot_shares[slot]:
+            return True
+        slot = state.lot_next[slot]
+    return False
+
+
+has_loss_lot_nb = njit(cache=True)(has_loss_lot)
+
+
+def loss_sale_risky(state, today, account, asset, day, selling_all):
+    """True if a sale realizing a loss on ``asset`` in ``account`` today could be washed.
+
+    Shares of the group acquired in the last 30 days (IRC §1091(a)), a purchase written
+    earlier today, or a later dividend reinvestment: in this account if shares remain, or in
+    any other account that holds the group and reinvests (Pub 550: dividend reinvestment
+    plans)."""
+    if sale_would_wash_nb(state, account, asset, day, selling_all):
+        return True
+    if group_traded_today_nb(state, today, TODAY_BUY, asset):
+        return True
+    if not selling_all and state.account_reinvest[account]:
+        return True
+    return group_held_elsewhere_nb(state, account, asset, True)
+
+
+loss_sale_risky_nb = njit(cache=True)(loss_sale_risky)
+
+
+def fifo_gain_shares(state, account, asset, price, skipped_shares):
+    """Shares a FIFO sale can relieve, after ``skipped_shares`` already sold today, before it
+    reaches a lot at a loss (within ``LOSS_MARGIN``)."""
+    shares = 0.0
+    to_skip = skipped_shares
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        lot_shares = state.lot_shares[slot]
+        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * price * lot_shares:
+            break
+        if to_skip >= lot_shares:
+            to_skip -= lot_shares
+        else:
+            shares += lot_shares - to_skip
+            to_skip = 0.0
+        slot = state.lot_next[slot]
+    return shares
+
+
+fifo_gain_shares_nb = njit(cache=True)(fifo_gain_shares)
+
+
+def sell_family(state, params, account, day, prices, holdings, orders, n_orders, committed,
+                today, holder, dollars, smallest):
+    """Sell ``dollars`` of a family, holder first, skipping a member whose sale would realize a
+    loss inside a wash-sale window; stops when less than ``smallest`` dollars are left.
+    Returns (order count, dollars sold)."""
+    n_assets = holdings.shape[1]
+    ring = ring_offset_nb(n_assets)
+    to_sell = dollars
+    member = holder
+    while to_sell > smallest:
+        held = holdings[account, member] - committed[member]
+        if held > 1e-12 and math.isfinite(prices[member]):
+            amount = min(to_sell, held * prices[member])
+            selling_all = amount >= held * prices[member] - 1e-9
+            at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
+                state, account, member, prices[member])
+            method = params[PARAM_LOT_METHOD]
+            if at_loss and loss_sale_risky_nb(state, today, account, member, day, selling_all):
+                # a loss here would be washed: sell only the oldest lots, while they are gains
+                gain_shares = fifo_gain_shares_nb(state, account, member, prices[member],
+                                                  committed[member])
+                amount = min(amount, gain_shares * prices[member])
+                selling_all = False
+                at_loss = False
+                method = FIFO
+            if amount > smallest:
+                shares = held if selling_all else amount / prices[member]
+                n_orders = write_order_nb(orders, n_orders, account, member, -shares, method)
+                committed[member] += shares
+                if at_loss:
+                    today[TODAY_LOSS_SALE, member] += shares
+                to_sell -= amount
+        member = int(params[ring + member])
+        if member < 0 or member == holder:
+            break
+    return n_orders, dollars - to_sell
+
+
+sell_family_nb = njit(cache=True)(sell_family)
+
+
+def raise_shortfall(state, params, account, day, prices, holdings, cash, orders, n_orders,
+                    committed, today):
+    """Sell enough to cover negative cash (a withdrawal or a tax payment) without a wash sale:
+    families pro rata to their value, then whatever a skipped member left from the others.
+    A shortfall below ``min_trade`` waits (the engine covers one left by a withdrawal)."""
+    if cash[account] >= -params[PARAM_MIN_TRADE]:
+        return n_orders
+    n_assets = holdings.shape[1]
+    holder_block = holder_offset_nb(n_assets)
+    needed = -cash[account] / (1.0 - params[PARAM_COST_ALLOWANCE])
+    invested = account_value_nb(prices, holdings, cash, account) - cash[account]
+    if invested <= 0.0:
+        return n_orders
+    raised = 0.0
+    for sweep in range(2):
+        for target in range(n_assets):
+            if family_head_nb(params, target, n_assets) != target or raised >= needed - 0.01:
+                continue
+            current = family_value_nb(holdings, prices, params, account, target, n_assets)
+            if current <= 0.0:
+                continue
+            share = needed * current / invested if sweep == 0 else needed - raised
+            holder = int(params[holder_block + account * n_assets + target])
+            n_orders, sold = sell_family_nb(state, params, account, day, prices, holdings,
+                                            orders, n_orders, committed, today, holder,
+                                            share, 0.01)
+            raised += sold
+    return n_orders
+
+
+raise_shortfall_nb = njit(cache=True)(raise_shortfall)
+
+
+def rebalance_families(state, params, account, day, prices, holdings, cash, targets, orders,
+                       n_orders, pending, committed, today, rebalance):
+    """Sell overweight families (deferring loss sales inside a wash window) and queue buys.
+
+    With ``rebalance`` False only spare cash is queued for the families' holders.
+    """
+    n_assets = holdings.shape[1]
+    holder_block = holder_offset_nb(n_assets)
+    value = account_value_nb(prices, holdings, cash, account)
+    investable = value * (1.0 - params[PARAM_CASH_RESERVE])
+    if investable <= 0.0:
+        return n_orders
+    target_sum = 0.0
+    for target in range(n_assets):
+        target_sum += targets[account, target]
+    spare = cash[account] - value * (1.0 - target_sum + params[PARAM_CASH_RESERVE])
+    ring = ring_offset_nb(n_assets)
+    for target in range(n_assets):
+        if family_head_nb(params, target, n_assets) != target:
+            continue  # a family is handled once, at its head
+        weight = targets[account, target]
+        member = int(params[ring + target])
+        while member >= 0 and member != target:  # a target on any member counts for the family
+            weight += targets[account, member]
+            member = int(params[ring + member])
+        holder = int(params[holder_block + account * n_assets + target])
+        if not rebalance:
+            if weight > 0.0 and spare > params[PARAM_MIN_TRADE] and target_sum > 0.0:
+                pending[holder] += spare * weight / target_sum
+            continue
+        current = family_value_nb(holdings, prices, params, account, target, n_assets)
+        delta = weight * investable - current
+        if delta > params[PARAM_MIN_TRADE]:
+            pending[holder] += delta
+        elif delta < -params[PARAM_MIN_TRADE]:
+            n_orders, _ = sell_family_nb(state, params, account, day, prices, holdings, orders,
+                                         n_orders, committed, today, holder, -delta,
+                                         params[PARAM_MIN_TRADE])
+    return n_orders
+
+
+rebalance_families_nb = njit(cache=True)(rebalance_families)
+
+
+def write_buys(state, params, account, day, prices, cash, orders, n_orders, pending, sold,
+               today):
+    """Buy the queued dollars, each in a member that can be bought without a wash sale, never
+    spending more than the account's cash plus the day's sale proceeds."""
+    n_assets = pending.shape[0]
+    wanted = 0.0
+    for asset in range(n_assets):
+        wanted += pending[asset]
+    available = cash[account] + sold * (1.0 - params[PARAM_COST_ALLOWANCE])
+    if wanted <= 0.0 or available <= 0.0:
+        return n_orders
+    scale = min(1.0, available / wanted)
+    for asset in range(n_assets):
+        dollars = pending[asset] * scale
+        if dollars < params[PARAM_MIN_TRADE]:
+            continue
+        member = buyable_member_nb(state, params, asset, asset, prices, day, n_assets)
+        if member < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, member):
+            continue  # the whole family is inside a window: the cash waits
+        n_orders = write_order_nb(orders, n_orders, account, member, dollars / prices[member],
+                                  TAX_OPTIMAL)
+        today[TODAY_BUY, member] += dollars / prices[member]
+    return n_orders
+
+
+write_buys_nb = njit(cache=True)(write_buys)
+
+
+def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """Harvest, swap back, rebalance or invest cash, for every account (see the module)."""
+    n_accounts, n_assets = holdings.shape
+    if params[PARAM_N_ASSETS] != n_assets or params[PARAM_N_ACCOUNTS] != n_accounts:
+        raise ValueError("loss_harvest: params were built for another market or household")
+    rebalance = False
+    if params[PARAM_REBALANCE_MONTHS] > 0.0:
+        year, month, _ = civil_from_days_nb(day)
+        period = (year * 12 + month - 1) // int(params[PARAM_REBALANCE_MONTHS])
+        if period != params[PARAM_LAST_PERIOD]:
+            params[PARAM_LAST_PERIOD] = period
+            rebalance = True
+    check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
+    pending = np.zeros(n_assets)
+    committed = np.zeros(n_assets)
+    today = np.zeros((2, n_assets))
+    n_orders = 0
+    for account in range(n_accounts):
+        pending[:] = 0.0
+        committed[:] = 0.0
+        first = n_orders
+        if check and state.account_kind[account] == TAXABLE:
+            n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
+                                          n_orders, pending, committed, today)
+        if params[PARAM_SWAP_BACK] > 0.0:
+            n_orders = swap_back_account_nb(state, params, account, day, prices, holdings,
+                                            orders, n_orders, pending, committed, today)
+        n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
+                                      orders, n_orders, committed, today)
+        n_orders = rebalance_families_nb(state, params, account, day, prices, holdings, cash,
+                                         targets, orders, n_orders, pending, committed,
+                                         today, rebalance)
+        sold = 0.0
+        for k in range(first, min(n_orders, orders.shape[0])):
+            if orders[k, 2] < 0.0:
+                sold -= orders[k, 2] * prices[int(orders[k, 1])]
+        n_orders = write_buys_nb(state, params, account, day, prices, cash, orders, n_orders,
+                                 pending, sold, today)
+    return n_orders
+
+
+loss_harvest_decide_nb = njit(cache=True)(loss_harvest_decide)
+
+
+def loss_harvest(
+    tickers: Sequence[str],
+    substitutes: Sequence[Sequence[str]],
+    n_accounts: int,
+    threshold: float = 0.05,
+    threshold_dollars: float = 0.0,
+    min_trade: float = 100.0,
+    check_every: int = 1,
+    rebalance: str | None = "quarterly",
+    swap_back: bool = False,
+    swap_back_max_gain: float = 0.0,
+    lot_method: str = "tax_optimal",
+    cash_reserve: float = 0.0,
+    cost_allowance: float = 0.001,
+) -> Strategy:
+    """Tax-loss harvesting between substitutes, with calendar rebalancing by family.
+
+    Parameters
+    ----------
+    tickers : sequence of str
+        The market's tickers, in order (``market.tickers``).
+    substitutes : sequence of sequences of str
+        Rings of interchangeable tickers, e.g. ``[("SPY", "IVV", "VTI")]``: a harvest of one
+        moves to the next. The first ticker of a ring heads its family (holds the targets).
+    n_accounts : int
+        Number of accounts of the household (``len(household.accounts)``).
+    threshold : float
+        Fraction of a lot's basis its loss must reach to trigger a harvest (0.05 = 5%).
+    threshold_dollars : float
+        Dollars a lot's loss must also reach.
+    min_trade : float
+        Dollars: smaller harvests and trades are skipped.
+    check_every : int
+        Trading days between harvest checks (1 = daily).
+    rebalance : {"monthly", "quarterly", "yearly", None}
+        Calendar rebalancing of the families back to the targets (None: cash flows only).
+    swap_back : bool
+        Swap a substitute back into its family head once 31 days have passed.
+    swap_back_max_gain : float
+        Largest net gain, as a fraction of the substitute position's value, a swap back may
+        realize (0: only swaps that realize no gain).
+    lot_method : str
+        Lot method of rebalancing sales (harvests always relieve losses first).
+    cash_reserve : float
+        Fraction of each account kept in cash.
+    cost_allowance : float
+        Fraction of proceeds held back from the same day's purchases to cover trading costs.
+    """
+    tickers = list(tickers)
+    if not tickers:
+        raise ValueError("loss_harvest: tickers is empty")
+    if n_accounts < 1:
+        raise ValueError(f"loss_harvest: n_accounts must be >= 1, got {n_accounts}")
+    for name, value in (("threshold", threshold), ("threshold_dollars", threshold_dollars),
+                        ("min_trade", min_trade), ("swap_back_max_gain", swap_back_max_gain),
+                        ("cost_allowance", cost_allowance)):
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"loss_harvest: {name} must be a finite number >= 0, got {value}")
+    if not 0.0 <= cash_reserve < 1.0:
+        raise ValueError(f"loss_harvest: cash_reserve must be in [0, 1), got {cash_reserve}")
+    if int(check_every) != check_every or check_every < 1:
+        raise ValueError(f"loss_harvest: check_every must be an integer >= 1, got {check_every}")
+    if rebalance is not None and rebalance not in PERIOD_MONTHS:
+        raise ValueError(
+            f"loss_harvest: rebalance must be one of {sorted(PERIOD_MONTHS)} or None, "
+            f"got {rebalance!r}"
+        )
+    if lot_method not in LOT_METHOD_CODES or lot_method == "specific":
+        raise ValueError(f"loss_harvest: lot_method {lot_method!r} is not a relief method")
+    n_assets = len(tickers)
+    params = np.full(swap_day_offset(n_assets, n_accounts) + n_accounts * n_assets, STATE_NONE)
+    params[PARAM_THRESHOLD] = threshold
+    params[PARAM_THRESHOLD_DOLLARS] = threshold_dollars
+    params[PARAM_MIN_TRADE] = min_trade
+    params[PARAM_CHECK_EVERY] = check_every
+    params[PARAM_REBALANCE_MONTHS] = PERIOD_MONTHS[rebalance] if rebalance else 0.0
+    params[PARAM_SWAP_BACK] = 1.0 if swap_back else 0.0
+    params[PARAM_SWAP_BACK_MAX_GAIN] = swap_back_max_gain
+    params[PARAM_LOT_METHOD] = LOT_METHOD_CODES[lot_method]
+    params[PARAM_CASH_RESERVE] = cash_reserve
+    params[PARAM_COST_ALLOWANCE] = cost_allowance
+    params[PARAM_N_ASSETS] = n_assets
+    params[PARAM_N_ACCOUNTS] = n_accounts
+    params[PARAM_HARVESTS] = 0.0
+    seen: set[str] = set()
+    for ring in substitutes:
+        ring = list(ring)
+        if len(ring) < 2:
+            raise ValueError(f"loss_harvest: substitutes {ring} needs at least two tickers")
+        for ticker in ring:
+            if ticker not in tickers:
+                raise ValueError(f"loss_harvest: substitute {ticker!r} is not in the market")
+            if ticker in seen:
+                raise ValueError(f"loss_harvest: {ticker!r} is in more than one substitute ring")
+            seen.add(ticker)
+        ring_indices = [tickers.index(t) for t in ring]
+        if tickers.index(ring[0]) != min(ring_indices):
+            raise ValueError(
+                f"loss_harvest: the family head {ring[0]!r} must come first in the market's "
+                "ticker order among its ring (reorder the ring or the market)"
+            )
+        for position, index in enumerate(ring_indices):
+            params[ring_offset(n_assets) + index] = ring_indices[(position + 1) % len(ring)]
+    holder_block = holder_offset(n_assets)
+    for account in range(n_accounts):
+        for asset in range(n_assets):
+            params[holder_block + account * n_assets + asset] = asset
+    twin = (calendar_rebalance(rebalance, "fifo", cash_reserve, min_trade) if rebalance
+            else buy_and_hold())
+    return Strategy(
+        f"loss harvesting ({threshold:.0%} threshold, {rebalance or 'no'} rebalancing)",
+        loss_harvest_decide_nb, params, lot_method=lot_method,
+        max_orders=4 * n_accounts * n_assets + 16, invests_flows=True, twin=twin,
+        description="harvest lots at a loss into substitutes, never washing a sale",
+    )

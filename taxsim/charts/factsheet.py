@@ -1,0 +1,236 @@
+"""A one-page PDF factsheet: summary table, four charts, assumptions and disclosures."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from taxsim.charts.plots import (
+    draw_growth,
+    draw_harvested,
+    draw_realized,
+    draw_tax_alpha_by_year,
+)
+from taxsim.charts.style import (
+    FOOTNOTE_SIZE,
+    ROLE,
+    TEXT_COLOR,
+    ChartError,
+    footnote_text,
+    format_dollars,
+    format_percent,
+    save,
+    styled,
+)
+
+PAGE = (8.5, 11.0)  # US Letter, inches
+
+DISCLOSURES = (
+    "Hypothetical performance. These results come from a simulation (taxsim) that replays "
+    "market data day by day through the strategy with a US tax-lot ledger; they do not "
+    "reflect actual trading or any client account, and were prepared with the benefit of "
+    "hindsight. Past or simulated performance does not guarantee future results. Taxes are "
+    "computed at the marginal rates stated, for a household assumed to owe the net investment "
+    "income tax and to use its loss deduction in full; actual taxes depend on each investor's "
+    "situation. After-tax returns follow SEC Form N-1A Item 26(b)(2)-(3): pre-liquidation "
+    "values are net of taxes on distributions and realized gains; post-liquidation values "
+    "also assume every taxable lot sold on the last day. Tax alpha is the annualized after-tax "
+    "return minus that of the non-managed twin (same targets, flows, costs and taxes, FIFO, "
+    "no loss harvesting or tax awareness). Not tax, legal or investment advice."
+)
+
+RETURN_ROWS = (
+    ("pre_tax_return", "Pre-tax return (a year)", "percent"),
+    ("after_tax_return_pre_liquidation", "After-tax return, pre-liquidation", "percent"),
+    ("after_tax_return_post_liquidation", "After-tax return, post-liquidation", "percent"),
+    ("tax_cost_ratio", "Tax cost ratio", "percent"),
+    ("tax_alpha_pre_liquidation", "Tax alpha, pre-liquidation", "percent"),
+    ("tax_alpha_post_liquidation", "Tax alpha, post-liquidation", "percent"),
+    ("tracking_error", "Tracking error vs the twin", "percent"),
+)
+WEALTH_ROWS = (
+    ("end_value", "Value at the end", "dollars"),
+    ("liquidation_value", "Liquidation value at the end", "dollars"),
+    ("deferred_tax_liability", "Deferred tax liability", "dollars"),
+    ("taxes_paid", "Taxes paid", "dollars"),
+    ("harvested_losses", "Realized losses", "dollars"),
+    ("harvest_yield_mean", "Harvest yield (mean of years)", "percent"),
+    ("turnover_mean", "Turnover (mean of years)", "percent"),
+)
+
+
+def _format(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    return format_percent(float(value)) if kind == "percent" else format_dollars(float(value))
+
+
+def _draw_table(ax, heading: str, rows: tuple, summary: Mapping[str, Any]) -> None:
+    ax.set_axis_off()
+    shown = [(label, _format(summary.get(key), kind)) for key, label, kind in rows
+             if key in summary]
+    ax.text(0.0, 1.0, heading, transform=ax.transAxes, fontsize=10, fontweight="bold",
+            va="top", color=TEXT_COLOR)
+    step = 0.86 / max(len(shown), 1)
+    for index, (label, value) in enumerate(shown):
+        y = 0.86 - index * step
+        if index % 2 == 0:
+            ax.axhspan(y - 0.62 * step, y + 0.38 * step, color="#F2F2F2", zorder=0)
+        ax.text(0.02, y, label, transform=ax.transAxes, fontsize=8.6, va="center",
+                color=TEXT_COLOR)
+        ax.text(0.98, y, value, transform=ax.transAxes, fontsize=8.6, va="center",
+                ha="right", color=TEXT_COLOR, fontweight="bold")
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0, 1)
+
+
+def factsheet(
+    path: str | Path,
+    summary: Mapping[str, Any],
+    growth: pd.DataFrame,
+    form_8949: pd.DataFrame,
+    conventions: Mapping[str, Any],
+    by_year: pd.DataFrame | None = None,
+    title: str = "Tax-managed strategy: hypothetical results",
+) -> Figure:
+    """Write a one-page PDF (US Letter) factsheet and return its Figure.
+
+    Parameters
+    ----------
+    path : str or Path
+        The PDF to write (a .png or .svg also works, for previews).
+    summary : mapping
+        ``taxsim.metrics.summarize(result)``.
+    growth : DataFrame
+        ``taxsim.metrics.growth_frame(daily, pre_tax_daily)``.
+    form_8949 : DataFrame
+        ``result.ledger.form_8949()``.
+    conventions : mapping
+        ``taxsim.metrics.conventions_of(result)``.
+    by_year : DataFrame, optional
+        ``taxsim.metrics.tax_alpha_by_year(daily, twin_daily)``; without it the tax alpha
+        panel says that a twin is needed.
+    title : str
+        The page title.
+    """
+    footnote = footnote_text(conventions)
+    width, height = PAGE
+
+    def rect(left: float, bottom: float, w: float, h: float) -> tuple:
+        """Inches from the page's bottom-left corner as figure fractions."""
+        return (left / width, bottom / height, w / width, h / height)
+
+    with styled():
+        figure = Figure(figsize=PAGE)
+        FigureCanvasAgg(figure)
+        figure.text(1 - 0.6 / width, 1 - 0.32 / height, "HYPOTHETICAL", fontsize=8.5,
+                    fontweight="bold", va="top", ha="right", color=ROLE["loss"])
+        figure.text(0.6 / width, 1 - 0.5 / height, title, va="top", color=TEXT_COLOR,
+                    fontsize=15 if len(title) <= 60 else max(10.5, 15 * 60 / len(title)),
+                    fontweight="bold")
+        strategy = conventions.get("strategy")
+        subtitle = " | ".join(
+            str(part) for part in (
+                strategy if strategy and str(strategy).lower() not in title.lower() else None,
+                conventions.get("period") or f"{summary.get('start')} .. {summary.get('end')}",
+                f"data: {conventions.get('data_source')}" if conventions.get("data_source")
+                else None,
+                f"baseline: {summary['twin_strategy']}" if summary.get("twin_strategy")
+                else None,
+            ) if part
+        )
+        figure.text(0.6 / width, 1 - 0.82 / height,
+                    "\n".join(textwrap.wrap(subtitle, 118, max_lines=2, placeholder=" ...")),
+                    fontsize=8.8, va="top", color=ROLE["neutral"], linespacing=1.25)
+
+        _draw_table(figure.add_axes(rect(0.6, 7.85, 3.45, 1.9)), "Returns (annualized)",
+                    RETURN_ROWS, summary)
+        _draw_table(figure.add_axes(rect(4.45, 7.85, 3.45, 1.9)), "Wealth, taxes, trading",
+                    WEALTH_ROWS, summary)
+
+        # two rows of charts: 1.85 in axes, with room above for the title and below for the
+        # tick labels and a two-row legend
+        panels = [figure.add_axes(rect(left, bottom, 3.05, 1.85))
+                  for bottom in (5.65, 2.83) for left in (0.95, 4.85)]
+        draw_growth(panels[0], growth, title="Growth of wealth", legend_offset=0.3,
+                    legend_columns=2)
+        if by_year is not None and len(by_year):
+            draw_tax_alpha_by_year(panels[1], by_year, title="Tax alpha by year",
+                                   legend_offset=0.3, legend_columns=2)
+        else:
+            panels[1].set_axis_off()
+            panels[1].set_title("Tax alpha by year")
+            panels[1].text(0.5, 0.5, "Needs the non-managed twin\n(simulate(..., twins=True))",
+                           ha="center", va="center", color=ROLE["neutral"],
+                           transform=panels[1].transAxes)
+        draw_realized(panels[2], form_8949, title="Realized gains and losses by year",
+                      legend_offset=0.3, legend_columns=3)
+        draw_harvested(panels[3], form_8949, title="Cumulative realized losses",
+                       start=growth.index[0], end=growth.index[-1])
+        for ax in panels:
+            ax.title.set_fontsize(10)
+            ax.set_xlabel("")
+            ax.yaxis.label.set_fontsize(8.5)
+            ax.tick_params(labelsize=7.5)
+            legend = ax.get_legend()
+            if legend is not None:
+                for text in legend.get_texts():
+                    text.set_fontsize(7.2)
+        for ax in (panels[0], panels[3]):
+            ax.xaxis.set_major_locator(_year_locator())
+
+        characters = int((width - 1.2) * 72.0 / (FOOTNOTE_SIZE * 0.53))
+        note = figure.text(0.6 / width, 2.05 / height,
+                           "\n".join(textwrap.wrap("Assumptions. " + footnote, characters)),
+                           fontsize=FOOTNOTE_SIZE, va="top", color="#444444", linespacing=1.3)
+        note.set_gid("footnote")
+        figure.text(0.6 / width, 0.45 / height,
+                    "\n".join(textwrap.wrap(DISCLOSURES, int(characters * 1.07))),
+                    fontsize=FOOTNOTE_SIZE - 0.5, va="bottom", color="#555555",
+                    linespacing=1.3).set_gid("disclosures")
+    if Path(path).suffix.lower() not in (".pdf", ".png", ".svg"):
+        raise ChartError(f"path {path}: use .pdf (or .png / .svg for a preview)")
+    save(figure, path)
+    return figure
+
+
+def _year_locator():
+    from matplotlib.dates import AutoDateLocator
+
+    return AutoDateLocator(minticks=3, maxticks=6)
+
+
+def factsheet_from_result(result: Any, path: str | Path, twin: Any = None,
+                          title: str | None = None) -> Figure:
+    """:func:`factsheet` of a run: computes the summary, growth and tax alpha by year.
+
+    ``twin`` defaults to ``result.twins["non_managed"]`` (absent: no tax alpha panel).
+    """
+    from taxsim.metrics import conventions_of, growth_frame, summarize, tax_alpha_by_year
+
+    daily = result.daily()
+    twins = getattr(result, "twins", None) or {}
+    twin = twin if twin is not None else twins.get("non_managed")
+    payable = None if "accrued_tax" in daily.columns else float(getattr(result, "tax_payable",
+                                                                        0.0))
+    pre_tax = twins.get("pre_tax")
+    growth = growth_frame(daily, pre_tax.daily() if pre_tax is not None else None, payable)
+    by_year = None
+    if twin is not None:
+        twin_daily = twin.daily()
+        twin_payable = None if "accrued_tax" in twin_daily.columns else float(
+            getattr(twin, "tax_payable", 0.0))
+        by_year = tax_alpha_by_year(daily, twin_daily, payable, twin_payable)
+    conventions = conventions_of(result)
+    return factsheet(
+        path, summarize(result, twin), growth, result.ledger.form_8949(), conventions,
+        by_year=by_year,
+        title=title or f"{str(conventions.get('strategy', 'strategy')).capitalize()}: "
+        "after-tax results",
+    )

@@ -1,0 +1,480 @@
+"""After-tax returns on the SEC Form N-1A conventions, tax cost ratio and tax alpha.
+
+These functions read a simulation's daily frame (``Result.daily()``), in dollars:
+
+- ``total_value``: household value at the close (required);
+- ``contributions_cumulative``, ``withdrawals_cumulative``: external flows to date (missing:
+  none);
+- ``tax_paid_cumulative``: tax paid from the portfolio to date (refunds negative);
+- ``tax_outside_cumulative``: tax paid from outside the portfolio to date;
+- ``accrued_tax``: tax on realized results not yet paid (missing: 0, see
+  ``tax_payable_at_end``);
+- ``liquidation_tax``: extra tax if every taxable lot were sold that day (negative: a benefit,
+  under the run's loss convention);
+- ``liquidation_value``: what a full redemption that day leaves after every tax owed (missing:
+  ``total_value - accrued_tax - liquidation_tax``).
+
+Definitions (SEC Form N-1A, Item 26(b)(1)-(3) and their Instructions: average annual total
+return, after taxes on distributions, after taxes on distributions and redemption; the form
+assumes the highest individual federal rates in effect when the income is received, taxes
+paid from the distributions and the rest reinvested, and for the redemption that capital
+losses are deductible in full):
+
+- **Pre-tax return**: the time-weighted return of the portfolio with every tax payment from
+  the portfolio treated as a withdrawal by the investor (taxes are the investor's, not the
+  portfolio's; N-1A Item 26(b)(1)). Taxes paid from outside do not touch it.
+- **After-tax return, pre-liquidation** (Item 26(b)(2)): taxes on distributions and realized
+  gains at the rates in effect, when the run pays them. Paid from the portfolio they lower its
+  value; paid from outside they are money the investor spends on the portfolio's behalf, so
+  they are charged as a cost on the day paid (in the money-weighted return: an outflow of the
+  investor, like a contribution that buys nothing). Tax accrued but not yet paid is deducted
+  from the value (``accrued_tax``), so the wealth is net of every tax on realized income.
+- **After-tax return, post-liquidation** (Item 26(b)(3)): as pre-liquidation, but the
+  window's final value is the full-redemption value ``liquidation_value``: unrealized gains
+  are taxed, and a net loss is worth its tax benefit under the run's loss convention (a
+  negative ``liquidation_tax`` adds value; ``offset`` is the N-1A assumption, ``standalone``
+  values only what the household's own gains and the $3,000 deduction absorb that year).
+  The window starts from the value at the close of ``start`` as bought then (N-1A: the
+  initial investment), so a window starting mid-run carries the tax on gains accrued before
+  it.
+
+All returns are time-weighted (``taxsim.metrics.returns``) with the engine's flow timing
+(``"end"``: a day's flows are invested at its close) unless ``method="money_weighted"``, over
+``[start, end]`` from the close of ``start``, annualized over calendar days / 365.25.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from taxsim.metrics._inputs import (
+    MetricsError,
+    as_float_array,
+    like,
+    window,
+    years_between,
+)
+from taxsim.metrics.returns import daily_returns, money_weighted_return, time_weighted_return
+
+ENGINE_FLOW_TIMING = "end"
+_METHODS = ("time_weighted", "money_weighted")
+
+
+# --------------------------------------------------------------------------- daily frame
+def _check_daily(daily: pd.DataFrame, name: str = "daily") -> pd.DataFrame:
+    if not isinstance(daily, pd.DataFrame):
+        raise MetricsError(f"{name}: expected the daily DataFrame of a Result, got "
+                           f"{type(daily).__name__}")
+    if "total_value" not in daily.columns:
+        raise MetricsError(f"{name}: needs a 'total_value' column; has {list(daily.columns)}")
+    if not isinstance(daily.index, pd.DatetimeIndex):
+        raise MetricsError(f"{name}: the index must be the dates (a DatetimeIndex)")
+    if len(daily) < 2:
+        raise MetricsError(f"{name}: needs at least two days")
+    return daily
+
+
+def _column(daily: pd.DataFrame, name: str) -> np.ndarray:
+    if name in daily.columns:
+        return daily[name].to_numpy(dtype=np.float64)
+    return np.zeros(len(daily))
+
+
+def _daily_change(daily: pd.DataFrame, name: str) -> np.ndarray:
+    """Day-by-day change of a cumulative column (the first day: its value)."""
+    cumulative = _column(daily, name)
+    return np.diff(cumulative, prepend=0.0)
+
+
+def external_flows(daily: pd.DataFrame) -> pd.Series:
+    """External flows of each day, dollars: contributions minus withdrawals (positive in).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        A daily frame with ``contributions_cumulative`` and ``withdrawals_cumulative``.
+
+    Returns
+    -------
+    Series
+        Flows by date (the first day's is the first day's contribution).
+    """
+    daily = _check_daily(daily)
+    flows = _daily_change(daily, "contributions_cumulative") - _daily_change(
+        daily, "withdrawals_cumulative"
+    )
+    return pd.Series(flows, index=daily.index, name="external_flows")
+
+
+def _accrued(daily: pd.DataFrame, tax_payable_at_end: float | None) -> np.ndarray:
+    accrued = _column(daily, "accrued_tax").copy()
+    if tax_payable_at_end is not None:
+        accrued[-1] = float(tax_payable_at_end)
+    return accrued
+
+
+def _liquidation_values(daily: pd.DataFrame, accrued: np.ndarray) -> np.ndarray:
+    if "liquidation_value" in daily.columns:
+        return daily["liquidation_value"].to_numpy(dtype=np.float64)
+    if "liquidation_tax" not in daily.columns:
+        raise MetricsError("daily: post-liquidation figures need a 'liquidation_tax' or "
+                           "'liquidation_value' column")
+    return _column(daily, "total_value") - accrued - _column(daily, "liquidation_tax")
+
+
+def _streams(daily, kind: str, liquidated: bool, tax_payable_at_end: float | None):
+    """(values, flows) of one view of the run: kind "pre_tax" or "after_tax"."""
+    daily = _check_daily(daily)
+    value = _column(daily, "total_value")
+    flows = external_flows(daily).to_numpy()
+    if kind == "pre_tax":
+        return value, flows - _daily_change(daily, "tax_paid_cumulative"), None
+    accrued = _accrued(daily, tax_payable_at_end)
+    wealth = value - accrued
+    costs = flows + _daily_change(daily, "tax_outside_cumulative")
+    liquidation = _liquidation_values(daily, accrued) if liquidated else None
+    return wealth, costs, liquidation
+
+
+def _window_return(daily, kind, start, end, liquidated, annualized, method,
+                   tax_payable_at_end) -> float:
+    if method not in _METHODS:
+        raise MetricsError(f"method must be one of {_METHODS}, got {method!r}")
+    values, flows, liquidation = _streams(daily, kind, liquidated, tax_payable_at_end)
+    i0, i1 = window(daily.index, len(daily), start, end)
+    values = values[i0 : i1 + 1].copy()
+    flows = flows[i0 : i1 + 1]
+    if liquidation is not None:
+        values[-1] = liquidation[i1]
+    dates = daily.index[i0 : i1 + 1]
+    if method == "money_weighted":
+        return money_weighted_return(values, flows, dates, annualized=annualized)
+    return time_weighted_return(values, flows, dates, annualized=annualized,
+                                flow_timing=ENGINE_FLOW_TIMING)
+
+
+def pre_tax_return(
+    daily: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    annualized: bool = True,
+    method: str = "time_weighted",
+) -> float:
+    """Return before taxes (N-1A Item 26(b)(1)): tax paid from the portfolio is a withdrawal.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        The run's daily frame (see the module notes). For the pre-tax twin (no taxes) this is
+        simply its time-weighted return.
+    start, end : date-like, optional
+        The window, from the close of ``start`` to the close of ``end`` (whole run by default).
+    annualized : bool
+        Annualized over calendar days / 365.25 (default) or cumulative.
+    method : {"time_weighted", "money_weighted"}
+
+    Returns
+    -------
+    float
+        The return, a fraction.
+    """
+    return _window_return(daily, "pre_tax", start, end, False, annualized, method, None)
+
+
+def after_tax_return(
+    daily: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    liquidated: bool = False,
+    annualized: bool = True,
+    method: str = "time_weighted",
+    tax_payable_at_end: float | None = None,
+) -> float:
+    """After-tax return, pre-liquidation (N-1A Item 26(b)(2)) or post-liquidation (26(b)(3)).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        The run's daily frame (see the module notes).
+    start, end : date-like, optional
+        The window, from the close of ``start`` to the close of ``end`` (whole run by default).
+    liquidated : bool
+        False: pre-liquidation (value net of tax paid and accrued). True: post-liquidation (the
+        window ends in a full redemption worth ``liquidation_value``).
+    annualized : bool
+        Annualized over calendar days / 365.25 (default) or cumulative.
+    method : {"time_weighted", "money_weighted"}
+        Time-weighted (default) or the investor's internal rate of return.
+    tax_payable_at_end : float, optional
+        Tax computed but not yet paid on the frame's last day, dollars (``Result.tax_payable``);
+        replaces ``accrued_tax`` there. Only needed for frames without ``accrued_tax``.
+
+    Returns
+    -------
+    float
+        The return, a fraction.
+    """
+    return _window_return(daily, "after_tax", start, end, liquidated, annualized, method,
+                          tax_payable_at_end)
+
+
+def after_tax_return_pre_liquidation(
+    daily: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    annualized: bool = True,
+    method: str = "time_weighted",
+    tax_payable_at_end: float | None = None,
+) -> float:
+    """After-tax return before liquidation (SEC Form N-1A Item 26(b)(2)); see
+    :func:`after_tax_return` (``liquidated=False``)."""
+    return after_tax_return(daily, start, end, False, annualized, method, tax_payable_at_end)
+
+
+def after_tax_return_post_liquidation(
+    daily: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    annualized: bool = True,
+    method: str = "time_weighted",
+) -> float:
+    """After-tax return after a full redemption at ``end`` (SEC Form N-1A Item 26(b)(3)); see
+    :func:`after_tax_return` (``liquidated=True``)."""
+    return after_tax_return(daily, start, end, True, annualized, method, None)
+
+
+# --------------------------------------------------------------------------- wealth series
+def _wealth_path(start_value: float, returns: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """W_t = W_{t-1} (1 + r_t) + F_t from W_0 = start_value (flows at the close)."""
+    wealth = np.empty_like(returns)
+    wealth[0] = start_value
+    for t in range(1, returns.shape[0]):
+        wealth[t] = wealth[t - 1] * (1.0 + returns[t]) + flows[t]
+    return wealth
+
+
+def growth_frame(
+    daily: pd.DataFrame,
+    pre_tax_daily: pd.DataFrame | None = None,
+    tax_payable_at_end: float | None = None,
+) -> pd.DataFrame:
+    """Growth of wealth, dollars: pre-tax, after-tax (pre-liquidation), liquidation value.
+
+    Each line starts from the first day's value and grows at that view's daily return with the
+    run's external flows (contributions and withdrawals) added on their day, so the lines
+    differ only by taxes:
+
+    - ``pre_tax``: ``pre_tax_daily["total_value"]`` (the pre-tax twin) when given, else the
+      run's own pre-tax daily returns (taxes treated as withdrawals);
+    - ``after_tax``: after-tax pre-liquidation daily returns (tax paid from outside charged
+      as a cost, accrued tax deducted); equals ``total_value - accrued_tax`` when taxes are
+      paid from the portfolio;
+    - ``liquidation_value``: ``after_tax`` minus that day's liquidation tax (what a full
+      redemption would cost in tax beyond the accrued tax).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``pre_tax``, ``after_tax``, ``liquidation_value`` by date.
+    """
+    daily = _check_daily(daily)
+    flows = external_flows(daily).to_numpy()
+    if pre_tax_daily is not None:
+        pre_tax = _check_daily(pre_tax_daily, "pre_tax_daily")["total_value"].reindex(
+            daily.index).to_numpy(dtype=np.float64)
+    else:
+        values, pre_flows, _ = _streams(daily, "pre_tax", False, None)
+        returns = daily_returns(values, pre_flows, ENGINE_FLOW_TIMING)
+        pre_tax = _wealth_path(values[0], returns, flows)
+    wealth, costs, _ = _streams(daily, "after_tax", False, tax_payable_at_end)
+    after_returns = daily_returns(wealth, costs, ENGINE_FLOW_TIMING)
+    after_tax = _wealth_path(wealth[0], after_returns, flows)
+    accrued = _accrued(daily, tax_payable_at_end)
+    liquidation_tax = wealth - _liquidation_values(daily, accrued)
+    return pd.DataFrame(
+        {"pre_tax": pre_tax, "after_tax": after_tax,
+         "liquidation_value": after_tax - liquidation_tax},
+        index=daily.index,
+    )
+
+
+def liquidation_value(total_value: Any, liquidation_tax: Any, accrued_tax: Any = None) -> Any:
+    """Value after a full redemption and every tax owed, dollars.
+
+    ``total_value - liquidation_tax - accrued_tax`` (``accrued_tax``: tax on realized income
+    not yet paid, 0 if omitted). A negative ``liquidation_tax`` (losses worth a refund under
+    the loss convention) adds value.
+
+    Parameters
+    ----------
+    total_value, liquidation_tax : array or Series
+        Dollars, per day.
+    accrued_tax : array or Series, optional
+        Dollars, per day.
+
+    Returns
+    -------
+    array or Series (as ``total_value``)
+    """
+    value = as_float_array(total_value, "total_value")
+    tax = as_float_array(liquidation_tax, "liquidation_tax")
+    accrued = np.zeros_like(value) if accrued_tax is None else as_float_array(accrued_tax,
+                                                                               "accrued_tax")
+    if not value.shape == tax.shape == accrued.shape:
+        raise MetricsError("total_value, liquidation_tax and accrued_tax differ in length")
+    return like(value - tax - accrued, total_value)
+
+
+def deferred_tax_liability(liquidation_tax: Any) -> Any:
+    """Deferred tax liability, dollars: the tax a full sale would trigger that day.
+
+    The ``liquidation_tax`` series itself, not floored: negative values are the tax benefit of
+    unrealized losses under the run's loss convention.
+
+    Returns
+    -------
+    array or Series (as given)
+    """
+    return like(as_float_array(liquidation_tax, "liquidation_tax").copy(), liquidation_tax)
+
+
+# --------------------------------------------------------------------------- tax cost ratio
+def tax_cost_ratio(pre_tax_return: Any, after_tax_return: Any) -> Any:
+    """Tax cost ratio: the share of the pre-tax return lost to taxes, per year.
+
+    ``1 - (1 + after_tax) / (1 + pre_tax)`` with annualized returns (Morningstar, "Tax Cost
+    Ratio", Morningstar Methodology Paper; the after-tax return is pre-liquidation). Pre-tax
+    10% and after-tax 7.8% give 2%.
+
+    Parameters
+    ----------
+    pre_tax_return, after_tax_return : float, array or Series
+        Annualized returns, fractions.
+
+    Returns
+    -------
+    float, array or Series
+        The ratio, a fraction.
+    """
+    if np.isscalar(pre_tax_return) and np.isscalar(after_tax_return):
+        return float(1.0 - (1.0 + after_tax_return) / (1.0 + pre_tax_return))
+    return 1.0 - (1.0 + after_tax_return) / (1.0 + pre_tax_return)
+
+
+def after_tax_return_from_tax_cost_ratio(pre_tax_return: float, ratio: float) -> float:
+    """The after-tax return a tax cost ratio implies: ``(1 + pre_tax)(1 - ratio) - 1``."""
+    return float((1.0 + pre_tax_return) * (1.0 - ratio) - 1.0)
+
+
+# --------------------------------------------------------------------------- tax alpha
+def _common_window(daily, twin_daily, start, end):
+    first = max(daily.index[0], twin_daily.index[0])
+    last = min(daily.index[-1], twin_daily.index[-1])
+    return (first if start is None else start), (last if end is None else end)
+
+
+def tax_alpha(
+    daily: pd.DataFrame,
+    twin_daily: pd.DataFrame,
+    start: Any = None,
+    end: Any = None,
+    liquidated: bool = False,
+    method: str = "time_weighted",
+    tax_payable_at_end: float | None = None,
+    twin_tax_payable_at_end: float | None = None,
+) -> float:
+    """Tax alpha: annualized after-tax return of the strategy minus its non-managed twin's.
+
+    Both on the same window (default: the dates both runs cover), pre-liquidation
+    (``liquidated=False``, N-1A Item 26(b)(2)) or post-liquidation (``True``, Item 26(b)(3)).
+    The twin has the same targets, flows, costs and taxes without tax management, so the
+    difference is what the management added after tax. A run against itself gives exactly 0.
+
+    Parameters
+    ----------
+    daily, twin_daily : DataFrame
+        Daily frames of the strategy and its twin.
+    start, end : date-like, optional
+    liquidated : bool
+    method : {"time_weighted", "money_weighted"}
+    tax_payable_at_end, twin_tax_payable_at_end : float, optional
+        See :func:`after_tax_return`.
+
+    Returns
+    -------
+    float
+        Annualized return difference, a fraction (0.01 = 1 percentage point a year).
+    """
+    _check_daily(daily)
+    _check_daily(twin_daily, "twin_daily")
+    start, end = _common_window(daily, twin_daily, start, end)
+    strategy = after_tax_return(daily, start, end, liquidated, True, method, tax_payable_at_end)
+    twin = after_tax_return(twin_daily, start, end, liquidated, True, method,
+                            twin_tax_payable_at_end)
+    return float(strategy - twin)
+
+
+def _year_ends(index: pd.DatetimeIndex) -> pd.Series:
+    """Last date of each calendar year in ``index``, by year."""
+    dates = pd.Series(index, index=index)
+    return dates.groupby(index.year).max()
+
+
+def tax_alpha_by_year(
+    daily: pd.DataFrame,
+    twin_daily: pd.DataFrame,
+    tax_payable_at_end: float | None = None,
+    twin_tax_payable_at_end: float | None = None,
+) -> pd.DataFrame:
+    """Tax alpha of each calendar year and to date.
+
+    Each year runs from the previous year's last close (the first year: the first close) to
+    the year's last close.
+
+    Returns
+    -------
+    DataFrame indexed by year
+        ``strategy_return``, ``twin_return``: after-tax pre-liquidation returns of the year
+        (not annualized); ``tax_alpha``: their difference; ``cumulative_pre_liquidation``
+        and ``cumulative_post_liquidation``: the strategy's after-tax wealth over the twin's
+        from the first close to the year's end, minus 1 (``(1 + R_s) / (1 + R_twin) - 1`` of
+        the cumulative time-weighted returns; post-liquidation as if both were sold that
+        day, which needs a daily ``liquidation_tax``).
+    """
+    _check_daily(daily)
+    _check_daily(twin_daily, "twin_daily")
+    first, last = _common_window(daily, twin_daily, None, None)
+    index = daily.index[(daily.index >= first) & (daily.index <= last)]
+    ends = _year_ends(index)
+    rows = []
+    previous = index[0]
+    for year, year_end in ends.items():
+        if year_end <= previous:
+            continue
+        s = after_tax_return(daily, previous, year_end, False, False, "time_weighted",
+                             tax_payable_at_end)
+        n = after_tax_return(twin_daily, previous, year_end, False, False, "time_weighted",
+                             twin_tax_payable_at_end)
+        cumulative = []
+        for liquidated in (False, True):
+            s_to_date = after_tax_return(daily, first, year_end, liquidated, False,
+                                         "time_weighted", tax_payable_at_end)
+            n_to_date = after_tax_return(twin_daily, first, year_end, liquidated, False,
+                                         "time_weighted", twin_tax_payable_at_end)
+            cumulative.append((1.0 + s_to_date) / (1.0 + n_to_date) - 1.0)
+        rows.append((int(year), s, n, s - n, *cumulative))
+        previous = year_end
+    return pd.DataFrame(
+        rows,
+        columns=["year", "strategy_return", "twin_return", "tax_alpha",
+                 "cumulative_pre_liquidation", "cumulative_post_liquidation"],
+    ).set_index("year")
+
+
+def window_years(daily: pd.DataFrame, start: Any = None, end: Any = None) -> float:
+    """Years (calendar days / 365.25) of the window ``[start, end]`` of a daily frame."""
+    i0, i1 = window(daily.index, len(daily), start, end)
+    return years_between(daily.index[i0], daily.index[i1])
