@@ -1,0 +1,343 @@
+"""Asset location and household rebalancing on hand-made markets: the ranking, the placement,
+coordinated trades across accounts without moving cash, the threshold, new cash, the
+household-mix twin, conservation, plain Python vs numba, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from strategies import asset_location, household_mix
+from strategies.asset_location import (
+    MODE_LOCATION,
+    MODE_MIX,
+    PARAM_LAST_PERIOD,
+    PARAM_LOT_METHOD,
+    PARAM_MODE,
+    PARAM_MONTHS,
+    PARAM_N_ASSETS,
+    PARAM_PER_ASSET,
+    PARAM_THRESHOLD,
+    asset_location_decide,
+    asset_location_decide_nb,
+    location_ranking,
+)
+from taxsim import Account, Household, Market
+from taxsim.engine import Strategy, simulate
+from taxsim.ledger.enums import FIFO, TAX_OPTIMAL
+from taxsim.market.synthetic import synthetic_market
+from tests.simulation_checks import conservation_gap
+
+START = "2024-01-29"  # a Monday; Feb 1 (index 3) starts a new month
+FEB_1 = 3
+METADATA = {
+    "INTL": {"asset_class": "intl_equity_fund"},
+    "BOND": {"tax_character": "taxable_bond"},
+    "REIT": {"tax_character": "reit"},
+    "MUNI": {"tax_character": "municipal_bond"},
+}
+TARGET = {"US": 0.4, "INTL": 0.2, "BOND": 0.25, "REIT": 0.15}
+
+
+def hand_market(closes: dict[str, list[float]]) -> Market:
+    """Consecutive business days from START with the given closes (dollars per share)."""
+    n_days = len(next(iter(closes.values())))
+    dates = pd.bdate_range(START, periods=n_days)
+    rows = [{"date": date, "ticker": ticker, "close": close}
+            for ticker, prices in closes.items()
+            for date, close in zip(dates, prices, strict=True)]
+    metadata = {ticker: fields for ticker, fields in METADATA.items() if ticker in closes}
+    return Market.from_frame(pd.DataFrame(rows), tickers=list(closes), metadata=metadata,
+                             source="hand-made")
+
+
+def steps(n_days: int, first: float, later: float, change: int = FEB_1) -> list[float]:
+    return [first if day < change else later for day in range(n_days)]
+
+
+def strategy_trades(result) -> pd.DataFrame:
+    trades = result.trades_frame()
+    return trades[trades["reason"] == "strategy"]
+
+
+def dollars_held(result, day_index: int) -> dict[tuple[str, str], float]:
+    """Dollars by (account, ticker) at a day's close, from the trade record."""
+    market = result.market
+    trades = result.trades_frame()
+    trades = trades[trades["date"] <= market.pandas_dates[day_index]]
+    shares = trades.groupby(["account", "asset"], observed=True)["shares"].sum()
+    return {
+        (account, ticker): float(amount * market.close[day_index, market.index_of(ticker)])
+        for (account, ticker), amount in shares.items()
+        if abs(amount) > 1e-9
+    }
+
+
+def household_weights(result, day_index: int) -> dict[str, float]:
+    total = result.daily()["total_value"].iloc[day_index]
+    weights = dict.fromkeys(result.market.tickers, 0.0)
+    for (_, ticker), dollars in dollars_held(result, day_index).items():
+        weights[ticker] += dollars / total
+    return weights
+
+
+def run(market, strategy, contributions, **kwargs):
+    household = Household([Account(name, kind=kind) for name, kind in (
+        ("taxable", "taxable"), ("ira", "tax_deferred"), ("roth", "tax_exempt"))
+        if name in contributions])
+    return simulate(market, household, strategy, {}, contributions=contributions, **kwargs)
+
+
+def test_the_ranking_puts_bonds_and_reits_first_in_deferred_and_equities_first_in_roth():
+    market = synthetic_market(seed=1, years=0.1)  # USTOTAL, USLARGE, INTL, BOND, MUNI, REIT
+    deferred, exempt = location_ranking(market)
+    assert deferred == ["BOND", "REIT", "INTL", "USTOTAL", "USLARGE", "MUNI"]
+    assert exempt == ["INTL", "USTOTAL", "USLARGE", "REIT", "BOND", "MUNI"]
+    _, exempt = location_ranking(market, expected_growth={"REIT": 0.09, "USLARGE": 0.08})
+    assert exempt == ["REIT", "USLARGE", "INTL", "USTOTAL", "BOND", "MUNI"]
+    # equities of the same class: the lower qualified fraction is less efficient
+    market = market.with_metadata({"USLARGE": {"qualified_fraction": 0.5}})
+    assert location_ranking(market)[0][2:5] == ["INTL", "USLARGE", "USTOTAL"]
+
+
+def test_bonds_and_reits_go_to_the_ira_equities_to_taxable_and_the_household_matches():
+    n_days = 3
+    market = hand_market({name: [100.0] * n_days for name in TARGET})
+    strategy = asset_location(market, TARGET, "monthly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0})
+    # household 100,000: the IRA (40,000) takes BOND 25,000 and REIT 15,000
+    assert dollars_held(result, 0) == pytest.approx({
+        ("ira", "BOND"): 25_000.0, ("ira", "REIT"): 15_000.0,
+        ("taxable", "US"): 40_000.0, ("taxable", "INTL"): 20_000.0,
+    })
+    weights = household_weights(result, n_days - 1)
+    for ticker, weight in TARGET.items():
+        assert weights[ticker] == pytest.approx(weight, abs=1e-6)
+    assert (strategy_trades(result)["date"] == market.pandas_dates[0]).all()
+    assert (strategy_trades(result)["lot_method"] == "tax_optimal").all()
+
+
+def test_the_roth_takes_the_highest_growth_and_munis_stay_taxable():
+    target = {"US": 0.4, "INTL": 0.2, "BOND": 0.3, "MUNI": 0.1}
+    market = hand_market({name: [100.0] * 2 for name in target})
+    strategy = asset_location(market, target, min_trade=0.0)
+    result = run(market, strategy, {"taxable": 50_000.0, "ira": 30_000.0, "roth": 20_000.0})
+    assert dollars_held(result, 1) == pytest.approx({
+        ("ira", "BOND"): 30_000.0, ("roth", "INTL"): 20_000.0,
+        ("taxable", "US"): 40_000.0, ("taxable", "MUNI"): 10_000.0,
+    })
+
+
+def test_a_household_rebalance_moves_exposure_between_accounts_without_moving_cash():
+    # Feb 1: US falls to 80. Household 92,000: US 36,800, INTL 18,400, BOND 23,000, REIT
+    # 13,800. The IRA (40,000) holds BOND 23,000, REIT 13,800 and now INTL 3,200; the taxable
+    # account sells 4,800 of INTL and buys 4,800 of US.
+    n_days = 6
+    closes = {name: [100.0] * n_days for name in TARGET}
+    closes["US"] = steps(n_days, 100.0, 80.0)
+    market = hand_market(closes)
+    strategy = asset_location(market, TARGET, "monthly", threshold=0.02, min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0})
+    on_feb_1 = strategy_trades(result)
+    on_feb_1 = on_feb_1[on_feb_1["date"] == market.pandas_dates[FEB_1]]
+    dollars = (on_feb_1.set_index(["account", "asset"])["shares"] * on_feb_1.set_index(
+        ["account", "asset"])["price"]).to_dict()
+    assert dollars == pytest.approx({
+        ("taxable", "INTL"): -4_800.0, ("taxable", "US"): 4_800.0,
+        ("ira", "BOND"): -2_000.0, ("ira", "REIT"): -1_200.0, ("ira", "INTL"): 3_200.0,
+    })
+    weights = household_weights(result, FEB_1)
+    for ticker, weight in TARGET.items():
+        assert weights[ticker] == pytest.approx(weight, abs=1e-6)
+    # every account pays for its own buys: its cash changes by its own trades only
+    daily = result.daily()
+    trades = result.trades_frame()
+    for account in ("taxable", "ira"):
+        cash = daily[f"cash_{account}"]
+        assert (cash >= -1e-6).all()
+        mine = trades[trades["account"] == account]
+        flow = -(mine["shares"] * mine["price"]).groupby(mine["date"]).sum()
+        change = cash.diff().fillna(cash.iloc[0] - (60_000.0 if account == "taxable"
+                                                     else 40_000.0))
+        np.testing.assert_allclose(change, flow.reindex(cash.index, fill_value=0.0), atol=1e-6)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_no_rebalance_while_every_account_group_is_within_the_threshold():
+    # US at 95: the largest gap to the plan is 1,200 (INTL in taxable, US): 1.2 points of 98,000
+    n_days = 6
+    closes = {name: [100.0] * n_days for name in TARGET}
+    closes["US"] = steps(n_days, 100.0, 95.0)
+    market = hand_market(closes)
+    wide = run(market, asset_location(market, TARGET, "monthly", threshold=0.02),
+               {"taxable": 60_000.0, "ira": 40_000.0})
+    narrow = run(market, asset_location(market, TARGET, "monthly", threshold=0.005),
+                 {"taxable": 60_000.0, "ira": 40_000.0})
+    assert set(strategy_trades(wide)["date"]) == {market.pandas_dates[0]}
+    assert set(strategy_trades(narrow)["date"]) == {market.pandas_dates[0],
+                                                    market.pandas_dates[FEB_1]}
+
+
+def test_new_cash_is_invested_toward_the_plan_the_same_day_with_buys_only():
+    n_days = 6
+    market = hand_market({name: [100.0] * n_days for name in TARGET})
+    flows = pd.DataFrame({"date": [market.pandas_dates[1]], "account": ["ira"],
+                          "amount": [10_000.0]})
+    strategy = asset_location(market, TARGET, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows)
+    on_day_1 = strategy_trades(result)
+    on_day_1 = on_day_1[on_day_1["date"] == market.pandas_dates[1]]
+    assert (on_day_1["shares"] > 0).all()
+    # household 110,000: the IRA's plan is BOND 27,500, REIT 16,500 -> it buys 2,500 + 1,500,
+    # and 6,000 of INTL (third in the tax-deferred order)
+    assert (on_day_1.set_index("asset")["shares"] * 100.0).to_dict() == pytest.approx(
+        {"BOND": 2_500.0, "REIT": 1_500.0, "INTL": 6_000.0})
+    assert result.daily()["cash_ira"].iloc[1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_withdrawal_is_raised_from_the_accounts_overweight_assets():
+    # Jan 30: 4,000 leaves the IRA. Household 96,000: the IRA's plan is BOND 24,000 and REIT
+    # 12,000 (36,000 of room), so it sells 1,000 of BOND and 3,000 of REIT, nothing else.
+    n_days = 4
+    market = hand_market({name: [100.0] * n_days for name in TARGET})
+    flows = pd.DataFrame({"date": [market.pandas_dates[1]], "account": ["ira"],
+                          "amount": [-4_000.0]})
+    strategy = asset_location(market, TARGET, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows)
+    trades = result.trades_frame()
+    on_day_1 = trades[trades["date"] == market.pandas_dates[1]]
+    assert set(on_day_1["reason"]) == {"strategy"}  # nothing left for the engine to raise
+    assert (on_day_1.set_index(["account", "asset"])["shares"] * 100.0).to_dict() == \
+        pytest.approx({("ira", "BOND"): -1_000.0, ("ira", "REIT"): -3_000.0})
+    assert result.daily()["cash_ira"].iloc[1] == pytest.approx(0.0, abs=1e-6)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_the_twin_holds_the_household_mix_in_every_account_with_fifo():
+    n_days = 6
+    closes = {name: [100.0] * n_days for name in TARGET}
+    closes["US"] = steps(n_days, 100.0, 80.0)
+    market = hand_market(closes)
+    strategy = asset_location(market, TARGET, "monthly", min_trade=0.0)
+    assert strategy.twin is not None and strategy.twin.decide is asset_location_decide_nb
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, twins=True)
+    twin = result.twins["non_managed"]
+    trades = strategy_trades(twin)
+    assert (trades["lot_method"] == "fifo").all()
+    assert set(trades["date"]) == {market.pandas_dates[0], market.pandas_dates[FEB_1]}
+    daily = twin.daily()
+    for day in (0, FEB_1):
+        held = dollars_held(twin, day)
+        for account in ("taxable", "ira"):
+            value = daily[f"value_{account}"].iloc[day] + daily[f"cash_{account}"].iloc[day]
+            for ticker, weight in TARGET.items():
+                assert held[(account, ticker)] / value == pytest.approx(weight, abs=1e-9)
+    assert conservation_gap(twin) == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_market(seed=5, years=2.0)
+
+
+def test_conservation_and_cash_on_a_synthetic_market(synthetic):
+    household = Household([Account("taxable", reinvest=False),
+                           Account("ira", kind="tax_deferred"),
+                           Account("roth", kind="tax_exempt")])
+    target = {"USTOTAL": 0.35, "INTL": 0.2, "BOND": 0.25, "MUNI": 0.05, "REIT": 0.1}
+    dates = synthetic.pandas_dates
+    flows = pd.DataFrame({"date": [dates[100], dates[300]], "account": ["taxable", "roth"],
+                          "amount": [40_000.0, 20_000.0]})
+    strategy = asset_location(synthetic, target, "quarterly", 0.01, cash_reserve=0.002)
+    result = simulate(synthetic, household, strategy, {},
+                      contributions={"taxable": 300_000.0, "ira": 150_000.0, "roth": 50_000.0},
+                      flows=flows, cost_bps=2.0, cost_per_trade=1.0)
+    trades = strategy_trades(result)
+    assert len(trades) > 0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-5)
+    daily = result.daily()
+    traded = daily.loc[sorted(set(trades["date"]))]
+    assert (traded[["cash_taxable", "cash_ira", "cash_roth"]] >= -1e-6).all().all()
+    # the IRA never holds an equity fund while bonds and REITs fill it
+    ira = trades[trades["account"] == "ira"]
+    assert set(ira["asset"]) <= {"BOND", "REIT"}
+    # at the end the household is within the threshold plus a quarter's drift of its target
+    end = dict.fromkeys(synthetic.tickers, 0.0)
+    last = len(dates) - 1
+    for (_, ticker), dollars in dollars_held(result, last).items():
+        end[ticker] += dollars / daily["total_value"].iloc[last]
+    for ticker, weight in target.items():
+        assert end[ticker] == pytest.approx(weight, abs=0.05)
+
+
+def test_plain_python_decide_gives_the_same_trades_as_the_jitted_one():
+    n_days = 30
+    closes = {name: [100.0] * n_days for name in TARGET}
+    closes["US"] = steps(n_days, 100.0, 80.0, 2)
+    closes["BOND"] = steps(n_days, 100.0, 105.0, 10)
+    market = hand_market(closes)
+    jitted = asset_location(market, TARGET, "monthly", 0.01)
+    plain = Strategy("asset location (python)", asset_location_decide, jitted.params,
+                     lot_method="tax_optimal", invests_flows=True)
+    flows = pd.DataFrame({"date": [market.pandas_dates[5]], "account": ["roth"],
+                          "amount": [5_000.0]})
+    results = [run(market, strategy, {"taxable": 60_000.0, "ira": 30_000.0, "roth": 10_000.0},
+                   flows=flows, cost_bps=5.0)
+               for strategy in (jitted, plain)]
+    assert len(strategy_trades(results[0])) > 0
+    np.testing.assert_array_equal(results[0].trades, results[1].trades)
+    np.testing.assert_array_equal(results[0].daily()["total_value"],
+                                  results[1].daily()["total_value"])
+
+
+def test_params_are_packed_at_the_documented_offsets():
+    market = hand_market({name: [100.0] * 2 for name in TARGET})  # US, INTL, BOND, REIT
+    strategy = asset_location(market, TARGET, "yearly", 0.03)
+    params = strategy.params
+    assert params[PARAM_MODE] == MODE_LOCATION
+    assert params[PARAM_MONTHS] == 12
+    assert params[PARAM_THRESHOLD] == 0.03
+    assert params[PARAM_LOT_METHOD] == TAX_OPTIMAL
+    assert params[PARAM_LAST_PERIOD] == -1.0
+    assert params[PARAM_N_ASSETS] == 4
+    np.testing.assert_array_equal(params[PARAM_PER_ASSET:PARAM_PER_ASSET + 4],
+                                  [0.4, 0.2, 0.25, 0.15])
+    np.testing.assert_array_equal(params[PARAM_PER_ASSET + 4:PARAM_PER_ASSET + 8], [2, 3, 1, 0])
+    np.testing.assert_array_equal(params[PARAM_PER_ASSET + 8:], [1, 0, 3, 2])
+    assert strategy.invests_flows
+    twin = household_mix(TARGET, market.tickers, "yearly")
+    assert twin.params[PARAM_MODE] == MODE_MIX and twin.params[PARAM_LOT_METHOD] == FIFO
+    np.testing.assert_array_equal(twin.params, strategy.twin.params)
+
+
+def test_a_strategy_built_for_another_market_is_refused_at_run_time():
+    market = hand_market({name: [100.0] * 2 for name in TARGET})
+    other = hand_market({"US": [100.0] * 2, "BOND": [100.0] * 2})
+    with pytest.raises(ValueError, match="built for another market"):
+        run(other, asset_location(market, TARGET), {"taxable": 1_000.0})
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"target": {}}, "target must be a non-empty mapping"),
+        ({"target": {"ZZZ": 0.5}}, "target: unknown ticker 'ZZZ'"),
+        ({"target": {"US": -0.1}}, r"target\['US'\] must be a finite weight >= 0"),
+        ({"target": {"US": float("nan")}}, r"target\['US'\]"),
+        ({"target": {"US": 0.7, "BOND": 0.5}}, "sum to 1.200000 > 1"),
+        ({"target": {"US": 0.0}}, "sum to 0"),
+        ({"frequency": "daily"}, "frequency must be one of"),
+        ({"threshold": -0.1}, "threshold must be a finite number >= 0"),
+        ({"min_trade": float("inf")}, "min_trade"),
+        ({"cash_reserve": -0.1}, "cash_reserve"),
+        ({"lot_method": "specific"}, "lot_method must be one of"),
+        ({"expected_growth": {"QQQ": 0.1}}, "expected_growth: unknown ticker 'QQQ'"),
+        ({"expected_growth": {"US": None}}, r"expected_growth\['US'\] must be a finite number"),
+    ],
+)
+def test_bad_input_names_the_field(options, message):
+    market = hand_market({name: [100.0] * 2 for name in TARGET})
+    arguments = {"target": TARGET, **options}
+    with pytest.raises(ValueError, match=message):
+        asset_location(market, **arguments)
