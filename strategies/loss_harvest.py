@@ -339,10 +339,12 @@ fifo_gain_shares_nb = njit(cache=True)(fifo_gain_shares)
 
 
 def sell_family(state, params, account, day, prices, holdings, orders, n_orders, committed,
-                today, holder, dollars, smallest):
-    """Sell ``dollars`` of a family, holder first, skipping a member whose sale would realize a
-    loss inside a wash-sale window; stops when less than ``smallest`` dollars are left.
-    Returns (order count, dollars sold)."""
+                today, holder, dollars, smallest, whole_if_needed):
+    """Sell ``dollars`` of a family, holder first, without realizing a loss inside a wash-sale
+    window: a member at risk sells only its oldest lots while they are gains, or, with
+    ``whole_if_needed``, its whole position when that is safe (its own lots then cannot
+    replace). Stops when less than ``smallest`` dollars are left. Returns (order count,
+    dollars sold)."""
     n_assets = holdings.shape[1]
     ring = ring_offset_nb(n_assets)
     to_sell = dollars
@@ -356,13 +358,18 @@ def sell_family(state, params, account, day, prices, holdings, orders, n_orders,
                 state, account, member, prices[member])
             method = params[PARAM_LOT_METHOD]
             if at_loss and loss_sale_risky_nb(state, today, account, member, day, selling_all):
-                # a loss here would be washed: sell only the oldest lots, while they are gains
-                gain_shares = fifo_gain_shares_nb(state, account, member, prices[member],
-                                                  committed[member])
-                amount = min(amount, gain_shares * prices[member])
-                selling_all = False
-                at_loss = False
-                method = FIFO
+                if whole_if_needed and committed[member] == 0.0 and not loss_sale_risky_nb(
+                        state, today, account, member, day, True):
+                    amount = held * prices[member]
+                    selling_all = True
+                else:
+                    # a loss here would be washed: sell the oldest lots, while they are gains
+                    gain_shares = fifo_gain_shares_nb(state, account, member, prices[member],
+                                                      committed[member])
+                    amount = min(amount, gain_shares * prices[member])
+                    selling_all = False
+                    at_loss = False
+                    method = FIFO
             if amount > smallest:
                 shares = held if selling_all else amount / prices[member]
                 n_orders = write_order_nb(orders, n_orders, account, member, -shares, method)
@@ -383,8 +390,9 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
                     committed, today):
     """Sell enough to cover negative cash (a withdrawal or a tax payment) without a wash sale:
     families pro rata to their value, then whatever a skipped member left from the others.
-    A shortfall below ``min_trade`` waits (the engine covers one left by a withdrawal)."""
-    if cash[account] >= -params[PARAM_MIN_TRADE]:
+    Any shortfall beyond a dollar is raised, however small: what the strategy leaves after a
+    withdrawal or a tax payment the engine sells pro rata, without regard to wash sales."""
+    if cash[account] >= -1.0:
         return n_orders
     n_assets = holdings.shape[1]
     holder_block = holder_offset_nb(n_assets)
@@ -393,7 +401,7 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
     if invested <= 0.0:
         return n_orders
     raised = 0.0
-    for sweep in range(2):
+    for sweep in range(2):  # pro rata; then the rest anywhere
         for target in range(n_assets):
             if family_head_nb(params, target, n_assets) != target or raised >= needed - 0.01:
                 continue
@@ -404,8 +412,35 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
             holder = int(params[holder_block + account * n_assets + target])
             n_orders, sold = sell_family_nb(state, params, account, day, prices, holdings,
                                             orders, n_orders, committed, today, holder,
-                                            share, 0.01)
+                                            share, 0.01, False)
             raised += sold
+    # last resort: the smallest whole position whose loss cannot be washed and that covers the
+    # rest (its own lots cannot replace it); the engine sells what is still short
+    while raised < needed - 0.01:
+        best = -1
+        for asset in range(n_assets):
+            held = holdings[account, asset] - committed[asset]
+            if held <= 1e-12 or not math.isfinite(prices[asset]):
+                continue
+            if loss_sale_risky_nb(state, today, account, asset, day, True):
+                continue
+            value = held * prices[asset]
+            if best < 0:
+                best = asset
+                continue
+            best_value = (holdings[account, best] - committed[best]) * prices[best]
+            covers, best_covers = value >= needed - raised, best_value >= needed - raised
+            if (covers and (not best_covers or value < best_value)) or (
+                    not covers and not best_covers and value > best_value):
+                best = asset
+        if best < 0:
+            break
+        shares = holdings[account, best] - committed[best]  # all that is left: no own lot
+        n_orders = write_order_nb(orders, n_orders, account, best, -shares,
+                                  params[PARAM_LOT_METHOD])
+        committed[best] += shares
+        today[TODAY_LOSS_SALE, best] += shares
+        raised += shares * prices[best]
     return n_orders
 
 
@@ -449,7 +484,7 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
         elif delta < -params[PARAM_MIN_TRADE]:
             n_orders, _ = sell_family_nb(state, params, account, day, prices, holdings, orders,
                                          n_orders, committed, today, holder, -delta,
-                                         params[PARAM_MIN_TRADE])
+                                         params[PARAM_MIN_TRADE], False)
     return n_orders
 
 

@@ -148,17 +148,22 @@ execute_trade_nb = njit(cache=True)(execute_trade)
 
 def raise_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
                prices, reason):
-    """Sell the account's holdings pro rata to raise ``amount`` dollars (before costs).
+    """Sell the account's holdings pro rata to raise ``amount`` dollars after costs.
 
     Returns (sim status, ledger status). If the account holds less, everything is sold.
     """
     total_value = 0.0
+    n_held = 0
     for asset in range(holdings.shape[1]):
         if holdings[account, asset] > 0.0:
             total_value += holdings[account, asset] * prices[asset]
+            n_held += 1
     if total_value <= 0.0 or amount <= 0.0:
         return SIM_OK, OK
-    fraction = min(1.0, amount / total_value)
+    # gross up so that the proceeds after costs cover ``amount``
+    gross = (amount + n_held * settings[SET_COST_PER_TRADE]) / (
+        1.0 - settings[SET_COST_BPS] * 1e-4)
+    fraction = min(1.0, gross / total_value)
     method = int(settings[SET_TAX_SELL_METHOD])
     for asset in range(holdings.shape[1]):
         held = holdings[account, asset]
