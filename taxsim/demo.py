@@ -67,3 +67,172 @@ def ledger_walkthrough() -> str:
         f"{ledger.loss_convention}; taxes not paid from the portfolio; FIFO unless stated; "
         "ex-date stands in for pay date. Hypothetical prices.")
     return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- results folders
+# A run folder (``taxsim run --out DIR``, ``taxsim demo``):
+#   DIR/result/        Result.to_parquet (daily, trades, lots, form_8949, annual_tax, conventions)
+#   DIR/twins/<name>/  the same for each twin (non_managed, pre_tax)
+#   DIR/summary.json   taxsim.metrics.summarize of the run
+#   DIR/config.json    the validated run configuration (when run from a config)
+#   DIR/charts/        factsheet.png and single charts (``taxsim report DIR``)
+
+
+def write_run_folder(result, folder, config=None) -> dict:
+    """Write a run (and its twins) as parquet, its summary as JSON; return the summary."""
+    import json
+    from pathlib import Path
+
+    from taxsim.metrics import summarize
+
+    folder = Path(folder)
+    result.to_parquet(folder / "result")
+    for name, twin in (getattr(result, "twins", None) or {}).items():
+        twin.to_parquet(folder / "twins" / name)
+    summary = summarize(result)
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    if config is not None:
+        (folder / "config.json").write_text(config.model_dump_json(indent=2))
+    return summary
+
+
+class _StoredLedger:
+    def __init__(self, folder, tax_profile):
+        self.folder = folder
+        self.tax_profile = tax_profile
+
+    def _read(self, name):
+        import pandas as pd
+
+        return pd.read_parquet(self.folder / f"{name}.parquet")
+
+    def form_8949(self):
+        return self._read("form_8949")
+
+    def annual_tax(self):
+        return self._read("annual_tax")
+
+    def lots(self):
+        return self._read("lots")
+
+
+class StoredResult:
+    """A run read back from a ``Result.to_parquet`` folder (what metrics and charts need)."""
+
+    def __init__(self, folder, tax_profile=None, twins=None):
+        from pathlib import Path
+
+        import pandas as pd
+
+        self.folder = Path(folder)
+        if not (self.folder / "daily.parquet").exists():
+            raise FileNotFoundError(f"{self.folder}: no daily.parquet (not a results folder)")
+        self._daily = pd.read_parquet(self.folder / "daily.parquet")
+        conventions = pd.read_parquet(self.folder / "conventions.parquet")
+        self.conventions = {k: v for k, v in conventions.iloc[0].items()}
+        self.ledger = _StoredLedger(self.folder, tax_profile or TaxProfile())
+        self.twins = dict(twins or {})
+        self.tax_payable = 0.0
+
+    def daily(self):
+        return self._daily.copy()
+
+    def trades_frame(self):
+        import pandas as pd
+
+        return pd.read_parquet(self.folder / "trades.parquet")
+
+
+def load_run_folder(folder) -> StoredResult:
+    """A run folder (``taxsim run``/``demo``) or a bare ``Result.to_parquet`` folder."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    tax_profile = None
+    if (folder / "config.json").exists():
+        from taxsim.config import RunConfig, build_tax_profile
+
+        config = RunConfig.model_validate_json((folder / "config.json").read_text())
+        tax_profile = build_tax_profile(config.tax)
+    main = folder / "result" if (folder / "result" / "daily.parquet").exists() else folder
+    twins = {}
+    twin_root = folder / "twins"
+    if twin_root.is_dir():
+        for path in sorted(twin_root.iterdir()):
+            if (path / "daily.parquet").exists():
+                twins[path.name] = StoredResult(path, tax_profile)
+    return StoredResult(main, tax_profile, twins)
+
+
+def write_report(folder, out=None) -> list:
+    """Factsheet and single charts of a results folder; returns the files written."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from taxsim.charts import (
+        factsheet_from_result,
+        growth_of_wealth,
+        harvested_losses_chart,
+        realized_gains_chart,
+        tax_alpha_by_year_chart,
+    )
+    from taxsim.metrics import conventions_of, growth_frame, tax_alpha_by_year
+
+    result = load_run_folder(folder)
+    out = Path(out) if out is not None else Path(folder) / "charts"
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    factsheet_from_result(result, out / "factsheet.png")
+    written.append(out / "factsheet.png")
+    conventions = conventions_of(result)
+    daily = result.daily()
+    pre_tax = result.twins.get("pre_tax")
+    growth = growth_frame(daily, pre_tax.daily() if pre_tax is not None else None, None)
+    growth_of_wealth(growth, conventions, out / "growth.png")
+    written.append(out / "growth.png")
+    form_8949 = result.ledger.form_8949()
+    realized_gains_chart(form_8949, conventions, out / "realized_gains.png")
+    harvested_losses_chart(form_8949, conventions, out / "harvested_losses.png")
+    written += [out / "realized_gains.png", out / "harvested_losses.png"]
+    twin = result.twins.get("non_managed")
+    if twin is not None:
+        by_year = tax_alpha_by_year(daily, twin.daily())
+        tax_alpha_by_year_chart(by_year, conventions, out / "tax_alpha_by_year.png")
+        written.append(out / "tax_alpha_by_year.png")
+    plt.close("all")
+    return written
+
+
+def demo_config(years: float = 3.0, seed: int = 11):
+    """The simulation of ``taxsim demo``: a two-account household on a synthetic market,
+    tax-loss harvesting between two US equity funds, with twins (for tax alpha)."""
+    from taxsim.config import config_from_dict
+
+    return config_from_dict({
+        "name": "demo: tax-loss harvesting on a synthetic market",
+        "market": {"source": "synthetic", "seed": seed, "years": years, "start": "2007-01-03"},
+        "household": {
+            "filing_status": "married_joint",
+            "identity_groups": {},
+            "accounts": [
+                {"name": "taxable", "kind": "taxable", "cash": 1_000_000},
+                {"name": "ira", "kind": "tax_deferred", "cash": 300_000},
+            ],
+        },
+        "targets": {
+            "taxable": {"USTOTAL": 0.45, "INTL": 0.25, "MUNI": 0.30},
+            "ira": {"BOND": 0.6, "REIT": 0.4},
+        },
+        "strategy": {"name": "loss_harvest", "params": {
+            "substitutes": [["USTOTAL", "USLARGE"]], "threshold": 0.05,
+            "rebalance": "quarterly"}},
+        "tax": {"state": 0.05},
+        "costs": {"cost_bps": 2.0},
+        "run": {"twins": True},
+    }, "demo")

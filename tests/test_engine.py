@@ -236,3 +236,12 @@ def test_strategy_kernels_are_generated_for_numba_cache(tmp_path, monkeypatch):
         "strategies.buy_and_hold", "buy_and_hold_decide_nb")
     generated = list(tmp_path.glob("*.py"))
     assert generated == []  # nothing written until a kernel is requested
+
+
+def test_form_8949_of_a_run_without_sales_is_empty():
+    household = Household([Account("taxable")])
+    result = simulate(rising_market(), household, buy_and_hold(), {"taxable": {"A": 1.0}},
+                      contributions={"taxable": 1_000.0})
+    form = result.ledger.form_8949()
+    assert len(form) == 0
+    assert "description" in form.columns

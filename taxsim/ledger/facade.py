@@ -334,7 +334,8 @@ class Ledger:
         rows = rows[rows["taxable"]].reset_index(drop=True)
         return pd.DataFrame(
             {
-                "description": rows["shares"].map(lambda s: f"{s:g} sh ")
+                # str dtype even when empty (pandas 3 keeps an empty map's float dtype)
+                "description": rows["shares"].map(lambda s: f"{s:g} sh ").astype(str)
                 + rows["asset"].astype(str),
                 "acquired": rows["acquired"],
                 "sold": rows["sold"],

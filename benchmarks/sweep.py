@@ -1,0 +1,97 @@
+"""Sweep benchmark: scenarios per second, in process and through a dask LocalCluster.
+
+    python -m benchmarks.sweep                  # 40 scenarios, metrics "summary"
+    python -m benchmarks.sweep --n 100 --metrics summarize
+
+Each scenario: a 5-ETF household (taxable + IRA) over 20 daily years of one synthetic market,
+tax-loss harvesting (daily checks, quarterly rebalancing) with its twins (non-managed and
+pre-tax: three simulations per scenario); scenarios differ in harvest threshold and costs.
+Compilation and market generation are timed apart (one warm-up scenario). Target: 500/s.
+Results go to benchmarks/results/sweep.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from taxsim.config import run_config
+from taxsim.sweep import result_metrics, run_sweep, spec_from_dict
+
+BASE = {
+    "name": "benchmark",
+    "market": {"source": "synthetic", "seed": 5, "years": 20.0,
+               "tickers": ["USTOTAL", "USLARGE", "INTL", "BOND", "REIT"]},
+    "household": {"filing_status": "married_joint", "accounts": [
+        {"name": "taxable", "cash": 1_000_000.0},
+        {"name": "ira", "kind": "tax_deferred", "cash": 300_000.0}]},
+    "targets": {"taxable": {"USTOTAL": 0.5, "INTL": 0.3, "BOND": 0.2},
+                "ira": {"BOND": 0.5, "REIT": 0.5}},
+    "strategy": {"name": "loss_harvest", "params": {
+        "substitutes": [["USTOTAL", "USLARGE"]], "rebalance": "quarterly"}},
+    "run": {"twins": True, "daily_liquidation": False},
+}
+
+
+def spec(n: int, metrics: str):
+    thresholds = [0.02 + 0.001 * i for i in range(max(1, n // 2))]
+    return spec_from_dict({
+        "sweep": {"name": "benchmark", "metrics": metrics, "chunk_size": 10},
+        "base": BASE,
+        "product": {"strategy.params.threshold": thresholds, "costs.cost_bps": [0, 2]},
+    })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--metrics", default="summary", choices=["summary", "summarize"])
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    report: dict = {"machine": platform.machine(), "python": platform.python_version(),
+                    "metrics": args.metrics}
+    sweep = spec(args.n, args.metrics)
+    start = time.perf_counter()
+    warm = run_config(sweep.config(sweep.scenarios[0]))
+    report["warm_up_s (compile + 20y market)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    run_config(sweep.config(sweep.scenarios[0]))
+    report["one_scenario_simulate_s (3 runs)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    result_metrics(warm, args.metrics)
+    report["one_scenario_metrics_s"] = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        table = run_sweep(sweep, Path(folder) / "local", progress=False)
+        elapsed = time.perf_counter() - start
+        report["inprocess"] = {"scenarios": len(table), "seconds": elapsed,
+                               "per_second": len(table) / elapsed,
+                               "failed": int((table["status"] != "ok").sum())}
+        if not args.no_dask:
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError:
+                report["dask"] = "skipped: dask.distributed not installed"
+            else:
+                with LocalCluster(n_workers=2, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, Client(cluster) as client:
+                    client.run(lambda: run_config(sweep.config(sweep.scenarios[0])) and None)
+                    start = time.perf_counter()
+                    table = run_sweep(sweep, Path(folder) / "dask", client=client,
+                                      progress=False)
+                    elapsed = time.perf_counter() - start
+                report["dask_localcluster_2_workers"] = {
+                    "scenarios": len(table), "seconds": elapsed,
+                    "per_second": len(table) / elapsed}
+    print(json.dumps(report, indent=2))
+    out = Path(__file__).parent / "results" / "sweep.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,854 @@
+"""Direct indexing: hold an index's stocks one by one and harvest losses lot by lot.
+
+One **managed account** (``account``, an index of the household's accounts; taxable for any
+harvesting) holds N stocks at index weights. Other accounts of the household are left alone
+(their new money stays in cash), but their holdings count in every wash-sale check.
+
+Index weights
+-------------
+``weights`` (``{ticker: weight}``, summing to at most 1, the rest in cash) are either
+**cap weights** (``cap_weighted=True``, the default when weights are given): the weights on
+the run's first day, which then drift with each stock's price, ``w_i,t ∝ w_i,0 P_i,t / P_i,0``
+(market cap with constant shares outstanding; dividends are reinvested across the index), or
+**fixed weights** (``cap_weighted=False``; the default for equal weight, ``weights=None``:
+1/N of ``tickers``). The stock fraction ``S = Σ w`` stays constant.
+
+Harvesting (every ``check_every`` trading days, in a taxable managed account)
+------------------------------------------------------------------------------
+A stock with a lot whose loss reaches ``threshold`` of its basis and ``threshold_dollars`` is
+harvested: the lots at a loss are sold (lot method ``TAX_OPTIMAL``: losses first, so exactly
+those lots are relieved), or the whole position when the account reinvests distributions (a
+remaining lot would reinvest a dividend inside the 30-day window). A harvest is skipped, never
+washed (IRC §1091(a); Pub 550 "Wash Sales"), when shares of the stock's identity group were
+acquired in the last 30 days anywhere in the household (other than the lots sold), another
+account that reinvests holds the group, a purchase of the group was written earlier today, the
+sale is below ``min_trade``, or no replacement can be bought.
+
+Replacements: the proceeds (less ``cost_allowance``) buy up to ``n_replacements`` other index
+stocks of the **same sector** (``market.sector``), those furthest below their index weight
+first (ties: decreasing index weight; sector membership stands in for correlation: the
+synthetic market's stocks correlate 0.5 within a sector, 0.3 across), spread pro rata to
+their index weights. A candidate must be priced, in
+another identity group, outside an open wash-sale window (``buy_would_wash``) and not sold at a
+loss today. ``n_replacements=0`` uses every eligible stock of the sector.
+
+Back to the index
+-----------------
+The account is rebalanced to the index weights on the first trading day of each ``rebalance``
+period and, with ``return_after_window``, on the first day more than 30 calendar days after a
+harvest: the harvested stock can then be bought again and the replacements are sold. A stock is
+traded when it is further than ``max(min_trade, band × its target dollars)`` from its target.
+Buys never go into a stock inside its wash-sale window (its weight waits in cash); a sale that
+would realize a loss at risk of washing is cut to the oldest lots that are gains (FIFO), as in
+``loss_harvest.sell_family``. On other days spare cash (contributions: ``invests_flows``;
+dividends kept as cash) buys the stocks below target in proportion to their shortfall, never a
+stock inside its window; a shortfall of cash (withdrawal, tax) is raised pro rata by value with
+the same wash-safe sales.
+
+The twin (``Strategy.twin``) runs the same decide with harvesting and wash-sale care off, FIFO
+lots, the same rebalancing calendar: the basket bought and held (``rebalance=None``) or
+rebalanced.
+
+:func:`tracking` compares the managed account with the index (price + dividends) day by day:
+annualized tracking error by :func:`taxsim.metrics.tracking_error`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from strategies.calendar_rebalance import PERIOD_MONTHS
+from strategies.loss_harvest import (
+    TODAY_BUY,
+    TODAY_LOSS_SALE,
+    fifo_gain_shares_nb,
+    has_loss_lot_nb,
+    loss_sale_risky_nb,
+    position_loss_nb,
+)
+from strategies.rebalance import account_value_nb, write_order_nb
+from taxsim.dates import civil_from_days_nb
+from taxsim.engine import Strategy
+from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
+from taxsim.ledger.wash_sales import (
+    WASH_WINDOW_DAYS,
+    buy_would_wash_nb,
+    group_held_elsewhere_nb,
+    sale_would_wash_nb,
+)
+from taxsim.market import Market
+from taxsim.metrics import daily_returns, tracking_error
+
+PARAM_MANAGED = 0  # 1: harvest and avoid wash sales; 0: the twin (FIFO, no care)
+PARAM_THRESHOLD = 1  # fraction of a lot's basis its loss must reach
+PARAM_THRESHOLD_DOLLARS = 2  # dollars a lot's loss must reach
+PARAM_MIN_TRADE = 3  # dollars: smaller trades are skipped
+PARAM_CHECK_EVERY = 4  # trading days between harvest checks
+PARAM_REBALANCE_MONTHS = 5  # months between calendar rebalances (0: never)
+PARAM_LAST_PERIOD = 6  # state: last rebalance period (-1 before the first)
+PARAM_BAND = 7  # fraction of a stock's target dollars it may drift before a rebalance trades
+PARAM_LOT_METHOD = 8  # lot method of rebalancing sales
+PARAM_CASH_RESERVE = 9  # fraction of the account's value kept in cash
+PARAM_COST_ALLOWANCE = 10  # fraction of proceeds held back for trading costs
+PARAM_N_ASSETS = 11
+PARAM_ACCOUNT = 12  # index of the managed account
+PARAM_N_REPLACEMENTS = 13  # replacements per harvest (0: the whole sector)
+PARAM_CAP_WEIGHTED = 14  # 1: weights drift with price; 0: fixed weights
+PARAM_RETURN = 15  # 1: rebalance once a harvested stock's window has passed
+PARAM_HARVESTS = 16  # state: number of harvests
+PARAM_HARVESTED_LOSS = 17  # state: dollars of loss harvested (before costs)
+PARAM_N_SECTORS = 18
+PARAM_MAX_GAIN = 19  # fraction of a lot's value a rebalancing sale may realize (-1: no cap)
+PARAM_PER_ASSET = 20  # start of the per-asset blocks
+NO_DAY = -1.0
+
+
+def weight_offset(n_assets):
+    """``params[weight_offset + i]``: asset i's index weight on the first day (0: not held)."""
+    return PARAM_PER_ASSET
+
+
+def base_price_offset(n_assets):
+    """State block: the first price seen of each asset (NaN before), for cap weights."""
+    return PARAM_PER_ASSET + n_assets
+
+
+def harvest_day_offset(n_assets):
+    """State block: day of each asset's last harvest awaiting the return (-1: none)."""
+    return PARAM_PER_ASSET + 2 * n_assets
+
+
+def sector_offsets_offset(n_assets):
+    """CSR offsets (n_sectors + 1) into the sector member block."""
+    return PARAM_PER_ASSET + 3 * n_assets
+
+
+def sector_members_offset(n_assets, n_sectors):
+    """Index stocks grouped by sector, each sector in decreasing index weight."""
+    return PARAM_PER_ASSET + 3 * n_assets + n_sectors + 1
+
+
+def sector_of_offset(n_assets, n_sectors):
+    """Each asset's sector number (-1: not an index stock or no sector)."""
+    return PARAM_PER_ASSET + 4 * n_assets + n_sectors + 1
+
+
+def params_size(n_assets, n_sectors):
+    return PARAM_PER_ASSET + 5 * n_assets + n_sectors + 1
+
+
+weight_offset_nb = njit(cache=True)(weight_offset)
+base_price_offset_nb = njit(cache=True)(base_price_offset)
+harvest_day_offset_nb = njit(cache=True)(harvest_day_offset)
+sector_offsets_offset_nb = njit(cache=True)(sector_offsets_offset)
+sector_members_offset_nb = njit(cache=True)(sector_members_offset)
+sector_of_offset_nb = njit(cache=True)(sector_of_offset)
+
+
+def group_flagged(state, flags, asset):
+    """True if ``flags`` is set for any asset of ``asset``'s identity group: O(group size),
+    where ``loss_harvest.group_traded_today`` scans every asset."""
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        if flags[state.group_assets[member]] > 0.0:
+            return True
+    return False
+
+
+group_flagged_nb = njit(cache=True)(group_flagged)
+
+
+def index_targets(params, prices, target):
+    """Fill ``target`` with today's index weights (fractions of the account); returns their
+    sum (the stock fraction). Cap weights drift with price from the first price seen."""
+    n_assets = target.shape[0]
+    weights = weight_offset_nb(n_assets)
+    bases = base_price_offset_nb(n_assets)
+    cap = params[PARAM_CAP_WEIGHTED] > 0.0
+    stock_fraction = 0.0
+    total = 0.0
+    for asset in range(n_assets):
+        w = params[weights + asset]
+        target[asset] = 0.0
+        if w <= 0.0:
+            continue
+        stock_fraction += w
+        if not math.isfinite(prices[asset]):
+            continue
+        if cap:
+            if not math.isfinite(params[bases + asset]):
+                params[bases + asset] = prices[asset]
+            target[asset] = w * prices[asset] / params[bases + asset]
+        else:
+            target[asset] = w
+        total += target[asset]
+    if total <= 0.0:
+        return 0.0
+    for asset in range(n_assets):
+        target[asset] *= stock_fraction / total
+    return stock_fraction
+
+
+index_targets_nb = njit(cache=True)(index_targets)
+
+
+def buyable(state, params, asset, prices, day, today):
+    """True if ``asset`` can be bought today: priced and, when managed, outside an open
+    wash-sale window (IRC §1091(a): an acquisition within 30 days after a loss sale) and not
+    sold at a loss earlier today."""
+    if not math.isfinite(prices[asset]):
+        return False
+    if params[PARAM_MANAGED] <= 0.0:
+        return True
+    if buy_would_wash_nb(state, asset, day):
+        return False
+    return not group_flagged_nb(state, today[TODAY_LOSS_SALE], asset)
+
+
+buyable_nb = njit(cache=True)(buyable)
+
+
+def spread_to_peers(state, params, account, asset, prices, holdings, day, today, target,
+                    pending, dollars, out):
+    """Add ``dollars`` to ``out`` for up to ``PARAM_N_REPLACEMENTS`` stocks of ``asset``'s
+    sector, pro rata to their index weights: those furthest below their index weight (weight
+    minus the account's, counting ``pending`` buys; ties in decreasing index weight), each
+    priced, in another identity group, outside a wash-sale window and not sold at a loss today
+    (IRC §1091(a)); they are marked as bought today. Returns how many were found."""
+    n_assets = target.shape[0]
+    n_sectors = int(params[PARAM_N_SECTORS])
+    sector = int(params[sector_of_offset_nb(n_assets, n_sectors) + asset])
+    if sector < 0:
+        return 0
+    offsets = sector_offsets_offset_nb(n_assets)
+    members = sector_members_offset_nb(n_assets, n_sectors)
+    first = int(params[offsets + sector])
+    last = int(params[offsets + sector + 1])
+    limit = int(params[PARAM_N_REPLACEMENTS])
+    if limit <= 0:
+        limit = last - first
+    value = 0.0
+    sector_target = 0.0
+    for k in range(first, last):  # the sector's value and weight, to compare within it
+        member = int(params[members + k])
+        sector_target += target[member]
+        if math.isfinite(prices[member]):
+            value += holdings[account, member] * prices[member] + pending[member]
+    value = max(value, 1e-9)
+    chosen = np.empty(limit, np.int64)
+    gaps = np.empty(limit)
+    found = 0
+    for k in range(first, last):  # keep the `limit` largest gaps (insertion, stable)
+        candidate = int(params[members + k])
+        if (candidate == asset or target[candidate] <= 0.0
+                or state.asset_group[candidate] == state.asset_group[asset]
+                or not buyable_nb(state, params, candidate, prices, day, today)):
+            continue
+        held = holdings[account, candidate] * prices[candidate] + pending[candidate]
+        gap = target[candidate] - sector_target * held / value
+        position = found if found < limit else limit
+        while position > 0 and gaps[position - 1] < gap:
+            if position < limit:
+                chosen[position] = chosen[position - 1]
+                gaps[position] = gaps[position - 1]
+            position -= 1
+        if position < limit:
+            chosen[position] = candidate
+            gaps[position] = gap
+            if found < limit:
+                found += 1
+    if found == 0:
+        return 0
+    chosen_weight = 0.0
+    for j in range(found):
+        chosen_weight += target[chosen[j]]
+    for j in range(found):
+        out[chosen[j]] += dollars * target[chosen[j]] / chosen_weight
+        today[TODAY_BUY, chosen[j]] = 1.0
+    return found
+
+
+spread_to_peers_nb = njit(cache=True)(spread_to_peers)
+
+
+def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, target,
+                    pending, committed, today):
+    """Sell the lots at a loss beyond the thresholds and queue same-sector replacements."""
+    n_assets = holdings.shape[1]
+    sector_of = sector_of_offset_nb(n_assets, int(params[PARAM_N_SECTORS]))
+    harvest_days = harvest_day_offset_nb(n_assets)
+    reinvests = state.account_reinvest[account]
+    for asset in range(n_assets):
+        if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        if params[sector_of + asset] < 0:
+            continue
+        loss_shares, loss_dollars, net_gain, shares, qualifies = position_loss_nb(
+            state, account, asset, prices[asset], params[PARAM_THRESHOLD],
+            params[PARAM_THRESHOLD_DOLLARS],
+        )
+        if not qualifies:
+            continue
+        selling_all = reinvests or loss_shares >= shares - 1e-12
+        sold_shares = shares if selling_all else loss_shares
+        realized = net_gain if selling_all else -loss_dollars
+        if realized >= 0.0 or sold_shares * prices[asset] < params[PARAM_MIN_TRADE]:
+            continue
+        # IRC §1091(a): no acquisition of the group within 30 days before (any account, the
+        # sold lots aside), none by dividend reinvestment after, none written earlier today
+        if sale_would_wash_nb(state, account, asset, day, selling_all):
+            continue
+        if group_held_elsewhere_nb(state, account, asset, True):
+            continue
+        if group_flagged_nb(state, today[TODAY_BUY], asset):
+            continue
+        proceeds = sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
+        if spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
+                              target, pending, proceeds, pending) == 0:
+            continue  # no same-sector replacement today: keep the exposure, try later
+        n_orders = write_order_nb(orders, n_orders, account, asset, -sold_shares, TAX_OPTIMAL)
+        today[TODAY_LOSS_SALE, asset] += sold_shares
+        committed[asset] += sold_shares
+        params[harvest_days + asset] = day
+        params[PARAM_HARVESTS] += 1.0
+        params[PARAM_HARVESTED_LOSS] -= realized
+    return n_orders
+
+
+harvest_account_nb = njit(cache=True)(harvest_account)
+
+
+def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, committed,
+               today, asset, dollars, smallest, capped):
+    """Sell up to ``dollars`` of ``asset``; when managed, a sale that would realize a loss at
+    risk of washing is cut to the oldest lots that are gains (FIFO), and with ``capped`` a
+    sale in a taxable account is cut to the lots within ``PARAM_MAX_GAIN``. Returns
+    (orders, dollars sold)."""
+    price = prices[asset]
+    held = holdings[account, asset] - committed[asset]
+    if held <= 1e-12 or not math.isfinite(price) or dollars <= smallest:
+        return n_orders, 0.0
+    amount = min(dollars, held * price)
+    selling_all = amount >= held * price - 1e-9
+    method = params[PARAM_LOT_METHOD]
+    managed_taxable = params[PARAM_MANAGED] > 0.0 and state.account_kind[account] == TAXABLE
+    capped = capped and managed_taxable and params[PARAM_MAX_GAIN] >= 0.0
+    if capped:
+        allowed = capped_shares_nb(state, account, asset, price, params[PARAM_MAX_GAIN],
+                                   committed[asset])
+        if allowed < held - 1e-9:
+            amount = min(amount, allowed * price)
+            selling_all = False
+        if method != TAX_OPTIMAL:
+            method = TAX_OPTIMAL  # the cap assumes losses, then the cheapest lots, go first
+    at_loss = managed_taxable and has_loss_lot_nb(state, account, asset, price)
+    if at_loss and loss_sale_risky_nb(state, today, account, asset, day, selling_all):
+        if capped:
+            return n_orders, 0.0
+        gain_shares = fifo_gain_shares_nb(state, account, asset, price, committed[asset])
+        amount = min(amount, gain_shares * price)
+        selling_all = False
+        at_loss = False
+        method = FIFO
+    if amount <= smallest:
+        return n_orders, 0.0
+    shares = held if selling_all else amount / price
+    n_orders = write_order_nb(orders, n_orders, account, asset, -shares, method)
+    committed[asset] += shares
+    if at_loss:
+        today[TODAY_LOSS_SALE, asset] += shares
+    return n_orders, amount
+
+
+sell_asset_nb = njit(cache=True)(sell_asset)
+
+
+def capped_shares(state, account, asset, price, max_gain, skipped_shares):
+    """Shares of the lots whose gain is at most ``max_gain`` of their value (losses
+    included), less ``skipped_shares`` already sold today: what a tax-optimal sale (losses
+    first, then least tax per dollar) may relieve under the cap (exact for a cap of 0)."""
+    shares = 0.0
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        value = state.lot_shares[slot] * price
+        if value - state.lot_basis[slot] <= max_gain * value:
+            shares += state.lot_shares[slot]
+        slot = state.lot_next[slot]
+    return max(0.0, shares - skipped_shares)
+
+
+capped_shares_nb = njit(cache=True)(capped_shares)
+
+
+def rebalance_account(state, params, account, day, prices, holdings, cash, orders, n_orders,
+                      target, pending, committed, today):
+    """Sell stocks above target + band and queue buys of buyable stocks below target - band."""
+    n_assets = holdings.shape[1]
+    investable = account_value_nb(prices, holdings, cash, account) * (
+        1.0 - params[PARAM_CASH_RESERVE])
+    if investable <= 0.0:
+        return n_orders
+    smallest = params[PARAM_MIN_TRADE]
+    for asset in range(n_assets):
+        if (target[asset] <= 0.0 and holdings[account, asset] <= 0.0) or not math.isfinite(
+                prices[asset]):
+            continue
+        wanted = target[asset] * investable
+        current = (holdings[account, asset] - committed[asset]) * prices[asset] + pending[asset]
+        delta = wanted - current
+        gate = max(smallest, params[PARAM_BAND] * wanted)
+        if delta > gate:
+            if buyable_nb(state, params, asset, prices, day, today):
+                pending[asset] += delta
+                today[TODAY_BUY, asset] = 1.0
+        elif delta < -gate:
+            n_orders, _ = sell_asset_nb(state, params, account, day, prices, holdings, orders,
+                                        n_orders, committed, today, asset, -delta, smallest,
+                                        True)
+    return n_orders
+
+
+rebalance_account_nb = njit(cache=True)(rebalance_account)
+
+
+def invest_cash(state, params, account, day, prices, holdings, cash, target, stock_fraction,
+                pending, committed, today, proceeds):
+    """Queue the spare cash (cash + ``proceeds`` of today's sales - buys already queued - the
+    index's cash share) for the buyable stocks below target, pro rata to their shortfall; the
+    shortfall of a stock inside its wash-sale window goes to its same-sector peers; any excess
+    is spread pro rata to the buyable stocks' weights."""
+    n_assets = holdings.shape[1]
+    value = account_value_nb(prices, holdings, cash, account)
+    investable = value * (1.0 - params[PARAM_CASH_RESERVE])
+    queued = 0.0
+    for asset in range(n_assets):
+        queued += pending[asset]
+    spare = cash[account] + proceeds - queued - (value - stock_fraction * investable)
+    if spare <= params[PARAM_MIN_TRADE] or investable <= 0.0:
+        return
+    short = np.zeros(n_assets)
+    weight_total = 0.0
+    for asset in range(n_assets):
+        if target[asset] <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        current = (holdings[account, asset] - committed[asset]) * prices[asset] + pending[asset]
+        missing = max(0.0, target[asset] * investable - current)
+        if buyable_nb(state, params, asset, prices, day, today):
+            short[asset] += missing
+            weight_total += target[asset]
+        elif missing > 0.0:
+            spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
+                               target, pending, missing, short)
+    if weight_total <= 0.0:
+        return
+    short_total = 0.0
+    for asset in range(n_assets):
+        short_total += short[asset]
+    fill = min(1.0, spare / short_total) if short_total > 0.0 else 0.0
+    rest = spare - fill * short_total
+    for asset in range(n_assets):
+        if short[asset] <= 0.0 and (
+                target[asset] <= 0.0 or not buyable_nb(state, params, asset, prices, day, today)):
+            continue
+        dollars = fill * short[asset]
+        if rest > 0.0 and target[asset] > 0.0 and buyable_nb(state, params, asset, prices, day,
+                                                              today):
+            dollars += rest * target[asset] / weight_total
+        if dollars > 0.0:
+            pending[asset] += dollars
+            today[TODAY_BUY, asset] = 1.0
+
+
+invest_cash_nb = njit(cache=True)(invest_cash)
+
+
+def raise_shortfall(state, params, account, day, prices, holdings, cash, orders, n_orders,
+                    committed, today):
+    """Sell, pro rata to value and wash-safe, enough to bring negative cash back to zero;
+    whatever is left the engine sells pro rata."""
+    if cash[account] >= -params[PARAM_MIN_TRADE]:
+        return n_orders
+    needed = -cash[account] / (1.0 - params[PARAM_COST_ALLOWANCE])
+    invested = account_value_nb(prices, holdings, cash, account) - cash[account]
+    if invested <= 0.0:
+        return n_orders
+    raised = 0.0
+    for sweep in range(2):
+        for asset in range(holdings.shape[1]):
+            if raised >= needed - 0.01:
+                break
+            if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+                continue
+            value = holdings[account, asset] * prices[asset]
+            share = needed * value / invested if sweep == 0 else needed - raised
+            n_orders, sold = sell_asset_nb(state, params, account, day, prices, holdings,
+                                           orders, n_orders, committed, today, asset, share,
+                                           0.01, False)
+            raised += sold
+    return n_orders
+
+
+raise_shortfall_nb = njit(cache=True)(raise_shortfall)
+
+
+def write_buys(state, params, account, day, prices, cash, orders, n_orders, pending, sold,
+               today):
+    """Buy the queued dollars (scaled down to cash plus the day's proceeds), skipping a stock
+    that cannot be bought without a wash sale (its cash waits)."""
+    wanted = 0.0
+    for asset in range(pending.shape[0]):
+        wanted += pending[asset]
+    available = cash[account] + sold * (1.0 - params[PARAM_COST_ALLOWANCE])
+    if wanted <= 0.0 or available <= 0.0:
+        return n_orders
+    scale = min(1.0, available / wanted)
+    for asset in range(pending.shape[0]):
+        dollars = pending[asset] * scale
+        if dollars < params[PARAM_MIN_TRADE] or dollars <= 0.0:
+            continue
+        if params[PARAM_MANAGED] > 0.0 and (
+                buy_would_wash_nb(state, asset, day)
+                or group_flagged_nb(state, today[TODAY_LOSS_SALE], asset)):
+            continue
+        n_orders = write_order_nb(orders, n_orders, account, asset, dollars / prices[asset],
+                                  params[PARAM_LOT_METHOD])
+    return n_orders
+
+
+write_buys_nb = njit(cache=True)(write_buys)
+
+
+def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, state, params,
+                           orders):
+    """One day of direct indexing for the managed account (see the module docstring).
+
+    ``targets`` is ignored: the index weights are in ``params``. Scratch arrays are allocated
+    once per day; the work is O(assets + lots of the held stocks) on check days.
+    """
+    n_accounts, n_assets = holdings.shape
+    if params[PARAM_N_ASSETS] != n_assets:
+        raise ValueError("direct_indexing: params were built for another market")
+    account = int(params[PARAM_ACCOUNT])
+    if account >= n_accounts:
+        raise ValueError("direct_indexing: account is not in the household")
+    managed = params[PARAM_MANAGED] > 0.0
+    target = np.empty(n_assets)
+    pending = np.zeros(n_assets)
+    committed = np.zeros(n_assets)
+    today = np.zeros((2, n_assets))
+    stock_fraction = index_targets_nb(params, prices, target)
+    rebalance = False
+    if params[PARAM_REBALANCE_MONTHS] > 0.0:
+        year, month, _ = civil_from_days_nb(day)
+        period = (year * 12 + month - 1) // int(params[PARAM_REBALANCE_MONTHS])
+        if period != params[PARAM_LAST_PERIOD]:
+            params[PARAM_LAST_PERIOD] = period
+            rebalance = True
+    n_orders = 0
+    if (managed and state.account_kind[account] == TAXABLE
+            and day_index % int(params[PARAM_CHECK_EVERY]) == 0):
+        n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
+                                      n_orders, target, pending, committed, today)
+    if managed and params[PARAM_RETURN] > 0.0:
+        harvest_days = harvest_day_offset_nb(n_assets)
+        for asset in range(n_assets):
+            harvested = params[harvest_days + asset]
+            if harvested != NO_DAY and day - harvested > WASH_WINDOW_DAYS:
+                params[harvest_days + asset] = NO_DAY
+                rebalance = True
+    if rebalance:
+        n_orders = rebalance_account_nb(state, params, account, day, prices, holdings, cash,
+                                        orders, n_orders, target, pending, committed, today)
+    else:
+        n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
+                                      orders, n_orders, committed, today)
+    sold = 0.0
+    for k in range(min(n_orders, orders.shape[0])):
+        if orders[k, 2] < 0.0:
+            sold -= orders[k, 2] * prices[int(orders[k, 1])]
+    invest_cash_nb(state, params, account, day, prices, holdings, cash, target, stock_fraction,
+                   pending, committed, today, sold * (1.0 - params[PARAM_COST_ALLOWANCE]))
+    return write_buys_nb(state, params, account, day, prices, cash, orders, n_orders, pending,
+                         sold, today)
+
+
+direct_indexing_decide_nb = njit(cache=True)(direct_indexing_decide)
+
+
+def _index_weights(market, weights, tickers):
+    """(weights by market column, name of the field at fault) after validation."""
+    n = market.n_assets
+    column = np.zeros(n)
+    if weights is None:
+        names = list(market.tickers if tickers is None else tickers)
+        if not names:
+            raise ValueError("direct_indexing: tickers is empty")
+        for ticker in names:
+            if ticker not in market.tickers:
+                raise ValueError(f"direct_indexing: tickers: unknown ticker {ticker!r}")
+            column[market.tickers.index(ticker)] = 1.0 / len(names)
+        return column
+    if tickers is not None:
+        raise ValueError("direct_indexing: give weights or tickers, not both")
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValueError("direct_indexing: weights must be a non-empty {ticker: weight} mapping")
+    for ticker, weight in weights.items():
+        if ticker not in market.tickers:
+            raise ValueError(f"direct_indexing: weights: unknown ticker {ticker!r}")
+        if not (math.isfinite(weight) and weight >= 0.0):
+            raise ValueError(f"direct_indexing: weights[{ticker!r}] must be >= 0, got {weight}")
+        column[market.tickers.index(ticker)] = weight
+    total = column.sum()
+    if not 0.0 < total <= 1.0 + 1e-9:
+        raise ValueError(f"direct_indexing: weights must sum to a value in (0, 1], got {total}")
+    return column
+
+
+def direct_indexing(
+    market: Market,
+    weights: Mapping[str, float] | None = None,
+    *,
+    tickers: Sequence[str] | None = None,
+    cap_weighted: bool | None = None,
+    account: int = 0,
+    threshold: float = 0.05,
+    threshold_dollars: float = 0.0,
+    min_trade: float = 10.0,
+    check_every: int = 1,
+    n_replacements: int = 3,
+    rebalance: str | None = "quarterly",
+    return_after_window: bool = True,
+    band: float = 0.10,
+    max_gain: float | None = 0.0,
+    lot_method: str = "tax_optimal",
+    cash_reserve: float = 0.0,
+    cost_allowance: float = 0.001,
+) -> Strategy:
+    """Direct indexing with per-lot loss harvesting into same-sector stocks.
+
+    Run it with ``simulate(market, household, strategy, {}, contributions=...)``: the index
+    weights live in the strategy; the ``targets`` passed to ``simulate`` are ignored.
+
+    Parameters
+    ----------
+    market : Market
+        The market (tickers and ``sector`` metadata; sectors group the replacements).
+    weights : mapping of str to float, optional
+        Index weights ``{ticker: fraction of the account}``, each >= 0, summing to (0, 1]
+        (the rest is held in cash). None: equal weight over ``tickers``.
+    tickers : sequence of str, optional
+        Equal-weight index members (with ``weights=None``; default every market ticker).
+    cap_weighted : bool, optional
+        True: ``weights`` are first-day cap weights that drift with price; False: fixed
+        weights. Default: True with ``weights``, False for equal weight.
+    account : int
+        Index of the managed account in ``household.accounts`` (taxable for harvesting).
+    threshold : float
+        Fraction of a lot's basis its loss must reach to harvest (0.05 = 5%).
+    threshold_dollars : float
+        Dollars a lot's loss must also reach.
+    min_trade : float
+        Dollars: smaller harvests and trades are skipped.
+    check_every : int
+        Trading days between harvest checks (1 = daily; checks on day indices divisible by it).
+    n_replacements : int
+        Same-sector stocks bought with a harvest's proceeds (0: all eligible in the sector).
+    rebalance : {"monthly", "quarterly", "yearly", None}
+        Calendar rebalancing back to the index weights (None: only after harvests).
+    return_after_window : bool
+        Rebalance on the first trading day more than 30 calendar days after a harvest.
+    band : float
+        Fraction of a stock's target dollars it may drift before a rebalance trades it.
+    max_gain : float or None
+        Rebalancing sales in the (taxable) managed account only relieve lots whose gain is at
+        most this fraction of their value (0: losses only; the harvest's replacements stay
+        until they can be sold without a gain); None: no cap. Cash shortfalls are not capped.
+    lot_method : str
+        Lot method of rebalancing and cash-raising sales (harvests always relieve losses
+        first, ``tax_optimal``).
+    cash_reserve : float
+        Fraction of the account's value kept in cash.
+    cost_allowance : float
+        Fraction of proceeds held back from the same day's purchases for trading costs.
+
+    Returns
+    -------
+    Strategy
+        ``invests_flows=True``; ``twin``: the same basket, FIFO, same rebalancing calendar,
+        no harvesting. ``Result.params[PARAM_HARVESTS]`` counts harvests and
+        ``[PARAM_HARVESTED_LOSS]`` sums their losses (dollars).
+
+    Raises
+    ------
+    ValueError
+        Naming the field: unknown ticker, negative or non-finite number, weights summing above
+        1, bad frequency or lot method.
+    """
+    column = _index_weights(market, weights, tickers)
+    for name, value in (("threshold", threshold), ("threshold_dollars", threshold_dollars),
+                        ("min_trade", min_trade), ("band", band),
+                        ("cost_allowance", cost_allowance)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"direct_indexing: {name} must be a finite number >= 0, got {value}")
+    if not 0.0 <= cash_reserve < 1.0:
+        raise ValueError(f"direct_indexing: cash_reserve must be in [0, 1), got {cash_reserve}")
+    if cost_allowance >= 1.0:
+        raise ValueError(f"direct_indexing: cost_allowance must be < 1, got {cost_allowance}")
+    if int(check_every) != check_every or check_every < 1:
+        raise ValueError(f"direct_indexing: check_every must be an integer >= 1, "
+                         f"got {check_every}")
+    if int(n_replacements) != n_replacements or n_replacements < 0:
+        raise ValueError(f"direct_indexing: n_replacements must be an integer >= 0, "
+                         f"got {n_replacements}")
+    if int(account) != account or account < 0:
+        raise ValueError(f"direct_indexing: account must be an index >= 0, got {account}")
+    if rebalance is not None and rebalance not in PERIOD_MONTHS:
+        raise ValueError(f"direct_indexing: rebalance must be one of {sorted(PERIOD_MONTHS)} "
+                         f"or None, got {rebalance!r}")
+    if lot_method not in LOT_METHOD_CODES or lot_method == "specific":
+        raise ValueError(f"direct_indexing: lot_method {lot_method!r} is not a relief method")
+    if max_gain is not None and not (math.isfinite(max_gain) and max_gain >= 0.0):
+        raise ValueError(f"direct_indexing: max_gain must be >= 0 or None, got {max_gain}")
+    if cap_weighted is None:
+        cap_weighted = weights is not None
+    n_assets = market.n_assets
+    sectors = sorted({market.sector[i] for i in range(n_assets) if column[i] > 0.0})
+    n_sectors = len(sectors)
+    params = np.zeros(params_size(n_assets, n_sectors))
+    params[PARAM_MANAGED] = 1.0
+    params[PARAM_THRESHOLD] = threshold
+    params[PARAM_THRESHOLD_DOLLARS] = threshold_dollars
+    params[PARAM_MIN_TRADE] = min_trade
+    params[PARAM_CHECK_EVERY] = check_every
+    params[PARAM_REBALANCE_MONTHS] = PERIOD_MONTHS[rebalance] if rebalance else 0.0
+    params[PARAM_LAST_PERIOD] = -1.0
+    params[PARAM_BAND] = band
+    params[PARAM_LOT_METHOD] = LOT_METHOD_CODES[lot_method]
+    params[PARAM_CASH_RESERVE] = cash_reserve
+    params[PARAM_COST_ALLOWANCE] = cost_allowance
+    params[PARAM_N_ASSETS] = n_assets
+    params[PARAM_ACCOUNT] = account
+    params[PARAM_N_REPLACEMENTS] = n_replacements
+    params[PARAM_CAP_WEIGHTED] = 1.0 if cap_weighted else 0.0
+    params[PARAM_RETURN] = 1.0 if return_after_window else 0.0
+    params[PARAM_N_SECTORS] = n_sectors
+    params[PARAM_MAX_GAIN] = -1.0 if max_gain is None else max_gain
+    params[weight_offset(n_assets):weight_offset(n_assets) + n_assets] = column
+    params[base_price_offset(n_assets):base_price_offset(n_assets) + n_assets] = np.nan
+    params[harvest_day_offset(n_assets):harvest_day_offset(n_assets) + n_assets] = NO_DAY
+    sector_of = sector_of_offset(n_assets, n_sectors)
+    offsets = sector_offsets_offset(n_assets)
+    members = sector_members_offset(n_assets, n_sectors)
+    params[sector_of:sector_of + n_assets] = -1.0
+    position = 0
+    for number, sector in enumerate(sectors):
+        params[offsets + number] = position
+        in_sector = [i for i in range(n_assets) if column[i] > 0.0 and market.sector[i] == sector]
+        for i in sorted(in_sector, key=lambda i: (-column[i], i)):
+            params[members + position] = i
+            params[sector_of + i] = number
+            position += 1
+    params[offsets + n_sectors] = position
+    twin_params = params.copy()
+    twin_params[PARAM_MANAGED] = 0.0
+    twin_params[PARAM_LOT_METHOD] = FIFO
+    twin_params[PARAM_RETURN] = 0.0
+    n_names = int((column > 0).sum())
+    kind = "cap-weighted" if cap_weighted else "fixed-weight"
+    max_orders = 3 * n_assets + 16
+    twin = Strategy(
+        f"index basket ({n_names} stocks, {kind}, {rebalance or 'no'} rebalancing)",
+        direct_indexing_decide_nb, twin_params, lot_method="fifo", max_orders=max_orders,
+        invests_flows=True, description="the index's stocks bought and held, FIFO lots",
+    )
+    return Strategy(
+        f"direct indexing ({n_names} stocks, {kind}, {threshold:.0%} threshold)",
+        direct_indexing_decide_nb, params, lot_method=lot_method, max_orders=max_orders,
+        invests_flows=True, twin=twin,
+        description="index stocks held directly; lots at a loss harvested into same-sector "
+        "stocks, never washing a sale",
+    )
+
+
+def index_returns(market: Market, params: np.ndarray | Strategy) -> pd.Series:
+    """Daily total return of the index basket (price + dividends), fractions.
+
+    ``r_t = Σ_i w_i,t-1 · R_i,t`` with ``R`` the stocks' total returns
+    (:meth:`Market.total_return`) and ``w`` the strategy's index weights: cap weights drifting
+    with price from the first date (``∝ w_i,0 P_i,t / P_i,0``), or fixed ones; the cash share
+    ``1 − Σ w`` earns nothing. The first day's return is 0.
+    """
+    if isinstance(params, Strategy):
+        params = params.params
+    n_assets = market.n_assets
+    if int(params[PARAM_N_ASSETS]) != n_assets:
+        raise ValueError("index_returns: params were built for another market")
+    weight0 = params[weight_offset(n_assets):weight_offset(n_assets) + n_assets]
+    close = market.close
+    if params[PARAM_CAP_WEIGHTED] > 0.0:
+        first = np.full(n_assets, np.nan)
+        for i in range(n_assets):
+            valid = np.nonzero(np.isfinite(close[:, i]))[0]
+            if valid.size:
+                first[i] = close[valid[0], i]
+        raw = weight0 * close / first
+    else:
+        raw = np.broadcast_to(weight0, close.shape).copy()
+    raw[~np.isfinite(close)] = 0.0
+    raw = np.nan_to_num(raw)
+    totals = raw.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(totals > 0.0, raw * weight0.sum() / totals, 0.0)
+    total_return = np.nan_to_num(market.total_return())
+    out = np.zeros(market.n_dates)
+    out[1:] = (w[:-1] * total_return[1:]).sum(axis=1)
+    return pd.Series(out, index=market.pandas_dates, name="index_return")
+
+
+def tracking(result, strategy: Strategy | None = None, *, skip_days: int = 1) -> dict:
+    """Daily returns of the managed account vs the index and the annualized tracking error.
+
+    Portfolio return from the managed account's value and cash, with contributions and
+    withdrawals as flows at the start of the day (``taxsim.metrics.daily_returns``; household
+    totals, so meant for a household whose flows all go to the managed account; trading costs,
+    fees and tax paid from the portfolio count against the return).
+
+    Parameters
+    ----------
+    result : Result
+        A run of a direct-indexing strategy (or its twin).
+    strategy : Strategy, optional
+        Whose index weights to use (default ``result.params``).
+    skip_days : int
+        Leading days left out (the first day's return is the cost of investing).
+
+    Returns
+    -------
+    dict
+        ``portfolio`` and ``index`` (daily return Series, fractions), ``difference``
+        (Series), ``tracking_error`` (annualized, fraction; ``std(r - b) · sqrt(252)``) and
+        ``annualized_difference`` (mean daily difference × 252, fraction).
+    """
+    params = result.params if strategy is None else strategy.params
+    account = int(params[PARAM_ACCOUNT])
+    values = result.account_values[:, account] + result.account_cash[:, account]
+    daily = result.daily()
+    net_in = daily["contributions_cumulative"] - daily["withdrawals_cumulative"]
+    flows = np.diff(np.concatenate([[0.0], net_in.to_numpy()]))
+    portfolio = pd.Series(np.asarray(daily_returns(values, flows)), index=daily.index,
+                          name="portfolio_return")
+    index = index_returns(result.market, params)
+    portfolio, index = portfolio.iloc[skip_days:], index.iloc[skip_days:]
+    difference = portfolio - index
+    return {
+        "portfolio": portfolio,
+        "index": index,
+        "difference": difference,
+        "tracking_error": tracking_error(portfolio.to_numpy(), index.to_numpy()),
+        "annualized_difference": float(difference.mean() * 252.0),
+    }

@@ -1,0 +1,313 @@
+"""Running a sweep: in process, on a process pool, or on dask.distributed.
+
+Every backend runs chunks of scenarios, appends each finished chunk to ``OUT/parts/`` as a
+parquet file, skips scenarios already there (resume), records a failing scenario with its error
+and goes on, and shows a progress bar (tqdm). ``OUT/results.parquet`` is the tidy table at the
+end: one row per scenario, ``scenario_id``, ``status`` ("ok"/"error"), ``error``,
+``elapsed_s``, one column per swept parameter (dotted name), then the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from taxsim.config import RunConfigError, apply_overrides, config_from_dict, run_config
+from taxsim.sweep.spec import Scenario, SweepSpec
+
+BACKENDS = ("inprocess", "process", "dask")
+ROW_KEYS = ("scenario_id", "status", "error", "elapsed_s", "parameters")
+
+
+# ------------------------------------------------------------------ one scenario, one chunk
+
+
+def result_metrics(result, metrics: str = "summarize") -> dict:
+    """The metrics of a run as a flat dict of scalars (conventions left out).
+
+    ``"summarize"``: :func:`taxsim.metrics.summarize` (returns, tax alpha with twins, ...);
+    ``"summary"``: :meth:`Result.summary` (end values and totals; much faster).
+    """
+    if metrics == "summarize":
+        from taxsim.metrics import summarize
+
+        values = summarize(result)
+    elif metrics == "summary":
+        values = result.summary()
+    else:
+        raise ValueError(f"metrics must be 'summarize' or 'summary', got {metrics!r}")
+    out = {}
+    for key, value in values.items():
+        if key.startswith("convention_"):
+            continue
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            out[key] = value
+    return out
+
+
+def _parameter_value(value: Any) -> Any:
+    if isinstance(value, (list, dict, tuple)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def run_scenario(base: dict, scenario: Scenario | tuple, metrics: str = "summarize") -> dict:
+    """One row: the scenario's id, status, error, time, parameters and metrics.
+
+    Exceptions are caught and recorded (``status="error"``); KeyboardInterrupt and SystemExit
+    are not (an interrupted sweep resumes from its parquet parts).
+    """
+    if isinstance(scenario, tuple):
+        scenario = Scenario(*scenario)
+    row: dict = {
+        "scenario_id": scenario.id,
+        "status": "ok",
+        "error": "",
+        "elapsed_s": 0.0,
+        "parameters": json.dumps(scenario.parameters, sort_keys=True, default=str),
+    }
+    for key, value in scenario.parameters.items():
+        row[key] = _parameter_value(value)
+    start = time.perf_counter()
+    try:
+        config = config_from_dict(apply_overrides(base, scenario.parameters),
+                                  f"scenario {scenario.id}")
+        row.update(result_metrics(run_config(config), metrics))
+    except Exception as error:  # recorded, the sweep goes on
+        row["status"] = "error"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        row["error"] = f"{type(error).__name__}: {message}" if message else type(error).__name__
+        if not isinstance(error, RunConfigError) and os.environ.get("TAXSIM_SWEEP_TRACEBACK"):
+            row["error"] += "\n" + traceback.format_exc()
+    row["elapsed_s"] = time.perf_counter() - start
+    return row
+
+
+def run_chunk(base: dict, scenarios: Sequence, metrics: str = "summarize") -> list[dict]:
+    """Rows of a chunk of scenarios (``(id, parameters)`` pairs or :class:`Scenario`)."""
+    return [run_scenario(base, scenario, metrics) for scenario in scenarios]
+
+
+# ------------------------------------------------------------------ results folder
+
+
+def _parts_dir(out: Path) -> Path:
+    return out / "parts"
+
+
+def read_results(out: str | Path, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """The tidy table of the parts written so far (the latest row of a scenario wins)."""
+    parts = sorted(_parts_dir(Path(out)).glob("part-*.parquet"))
+    if not parts:
+        return pd.DataFrame(columns=list(ROW_KEYS))
+    frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    frame = frame.drop_duplicates("scenario_id", keep="last")
+    if order is not None:
+        rank = {sid: i for i, sid in enumerate(order)}
+        frame = frame[frame["scenario_id"].isin(rank)]
+        frame = frame.iloc[np.argsort([rank[s] for s in frame["scenario_id"]], kind="stable")]
+    return frame.reset_index(drop=True)
+
+
+def finished_ids(out: str | Path, retry_failed: bool = False) -> set[str]:
+    """Scenario ids with a row in ``out`` (only the successful ones with ``retry_failed``)."""
+    frame = read_results(out)
+    if frame.empty:
+        return set()
+    if retry_failed:
+        frame = frame[frame["status"] == "ok"]
+    return set(frame["scenario_id"])
+
+
+class _PartWriter:
+    """Appends chunks of rows to ``OUT/parts/part-<seq>-<random>.parquet`` atomically."""
+
+    def __init__(self, out: Path):
+        self.folder = _parts_dir(out)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.name.split("-")[1]) for p in self.folder.glob("part-*.parquet")]
+        self.sequence = max(existing, default=-1) + 1
+
+    def write(self, rows: list[dict]) -> Path:
+        frame = pd.DataFrame(rows)
+        name = f"part-{self.sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
+        self.sequence += 1
+        temporary = self.folder / (name + ".tmp")
+        frame.to_parquet(temporary, index=False)
+        temporary.replace(self.folder / name)
+        return self.folder / name
+
+
+def _manifest(spec: SweepSpec, out: Path) -> None:
+    path = out / "sweep.json"
+    manifest = {
+        "name": spec.name,
+        "base_fingerprint": spec.base_fingerprint,
+        "metrics": spec.metrics,
+        "n_scenarios": len(spec.scenarios),
+        "swept": spec.swept,
+        "base": spec.base,
+    }
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old.get("base_fingerprint") != spec.base_fingerprint or old.get("metrics") != (
+            spec.metrics
+        ):
+            raise RunConfigError(
+                f"{out}: holds results of a sweep with another base configuration or metrics; "
+                "resume only the same sweep (or use another output folder)"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+
+
+# ------------------------------------------------------------------ backends
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _progress(total: int, name: str, enabled: bool):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is installed with the dev environment
+        return None
+    return tqdm(total=total, desc=name, unit="scenario", disable=not enabled, leave=True)
+
+
+def _inprocess(base, chunks, metrics, on_chunk, workers, client, scheduler):
+    for chunk in chunks:
+        on_chunk(run_chunk(base, chunk, metrics))
+
+
+def _process_pool(base, chunks, metrics, on_chunk, workers, client, scheduler):
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    executor = ProcessPoolExecutor(max_workers=max(1, workers))
+    try:
+        futures = [executor.submit(run_chunk, base, chunk, metrics) for chunk in chunks]
+        for future in as_completed(futures):
+            on_chunk(future.result())
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _dask(base, chunks, metrics, on_chunk, workers, client, scheduler):
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise RunConfigError(
+            "the dask backend needs dask.distributed: pip install 'taxsim[distributed]'"
+        ) from None
+    own = None
+    if client is None:
+        if scheduler is None:
+            raise RunConfigError("the dask backend needs a client or a scheduler address")
+        try:
+            own = client = Client(scheduler, timeout="10s")
+        except OSError as error:
+            raise RunConfigError(f"cannot reach the dask scheduler {scheduler}: {error}") from None
+    futures = []
+    try:
+        futures = [client.submit(run_chunk, base, chunk, metrics, pure=False)
+                   for chunk in chunks]
+        for future in as_completed(futures):
+            on_chunk(future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        if own is not None:
+            own.close()
+
+
+_RUNNERS: dict[str, Callable] = {
+    "inprocess": _inprocess,
+    "process": _process_pool,
+    "dask": _dask,
+}
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: str | Path,
+    *,
+    backend: str | None = None,
+    workers: int = 1,
+    client: Any = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+    retry_failed: bool = False,
+    only: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Run the scenarios of ``spec`` not yet in ``out``; return the tidy table of all of them.
+
+    Parameters
+    ----------
+    backend : {"inprocess", "process", "dask"}, optional
+        Default: "dask" with a ``client`` or ``scheduler``, "process" with ``workers > 1``,
+        else "inprocess" (sequential).
+    workers : int
+        Process-pool size.
+    client, scheduler : dask ``Client`` or scheduler address (``"tcp://host:8786"``).
+    chunk_size : int, optional
+        Scenarios per task and per parquet part (default ``spec.chunk_size``).
+    retry_failed : bool
+        Run again the scenarios recorded as errors.
+    only : iterable of scenario ids, optional
+        Run only these (of those not finished); the table still covers the finished ones.
+    """
+    out = Path(out)
+    if backend is None:
+        backend = "dask" if (client is not None or scheduler) else (
+            "process" if workers > 1 else "inprocess")
+    if backend not in _RUNNERS:
+        raise RunConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    _manifest(spec, out)
+    done = finished_ids(out, retry_failed)
+    todo = [s for s in spec.scenarios if s.id not in done]
+    if only is not None:
+        wanted = set(only)
+        todo = [s for s in todo if s.id in wanted]
+    chunks = _chunks([(s.id, s.parameters) for s in todo], chunk_size or spec.chunk_size)
+    writer = _PartWriter(out)
+    bar = _progress(len(todo), spec.name, progress)
+    failures = 0
+
+    def on_chunk(rows: list[dict]) -> None:
+        nonlocal failures
+        writer.write(rows)
+        failures += sum(row["status"] != "ok" for row in rows)
+        if bar is not None:
+            bar.update(len(rows))
+            if failures:
+                bar.set_postfix(failed=failures)
+
+    try:
+        if chunks:
+            _RUNNERS[backend](spec.base, chunks, spec.metrics, on_chunk, workers, client,
+                              scheduler)
+    finally:
+        if bar is not None:
+            bar.close()
+    table = read_results(out, [s.id for s in spec.scenarios])
+    temporary = out / "results.parquet.tmp"
+    table.to_parquet(temporary, index=False)
+    temporary.replace(out / "results.parquet")
+    return table

@@ -1,0 +1,179 @@
+"""Sweep specifications: a base run configuration plus ``product`` and/or ``list`` of overrides.
+
+TOML form (``examples/sweep.toml``)::
+
+    [sweep]
+    name = "threshold x seed"
+    base = "run.toml"             # a run config file (relative to this file), or a [base] table
+    metrics = "summarize"         # "summarize" (taxsim.metrics.summarize) or "summary" (fast)
+    chunk_size = 8
+
+    [product]                     # every combination (dotted paths into the run config)
+    "strategy.params.frequency" = ["monthly", "quarterly"]
+    "market.seed" = { start = 0, stop = 10 }     # a range (stop excluded, optional step)
+
+    [[list]]                      # explicit scenarios, each combined with the product
+    "tax.ordinary" = 0.37
+    [[list]]
+    "tax.ordinary" = 0.24
+    "tax.long_term" = 0.15
+
+Scenario ids are stable hashes of the swept parameters (not of their order in the file).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from taxsim.config import (
+    RunConfigError,
+    apply_overrides,
+    config_from_dict,
+    format_validation_error,
+    read_toml,
+    stable_hash,
+)
+
+
+class _Range(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: int | float = 0
+    stop: int | float
+    step: int | float = 1
+
+
+class SweepOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "sweep"
+    base: str | None = None
+    metrics: Literal["summarize", "summary"] = "summarize"
+    chunk_size: int = Field(16, ge=1, le=100_000)
+
+
+class _SpecModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sweep: SweepOptions = Field(default_factory=SweepOptions)
+    base: dict[str, Any] | None = None
+    product: dict[str, list[Any] | _Range] = Field(default_factory=dict)
+    explicit: list[dict[str, Any]] = Field(default_factory=list, alias="list")
+
+    @field_validator("product")
+    @classmethod
+    def _nonempty(cls, product):
+        for key, values in product.items():
+            if isinstance(values, list) and not values:
+                raise ValueError(f"{key}: empty list of values")
+        return product
+
+
+def _expand(values) -> list:
+    if isinstance(values, _Range):
+        out, value = [], values.start
+        if values.step == 0:
+            raise RunConfigError("product range: step must not be 0")
+        while (value < values.stop) if values.step > 0 else (value > values.stop):
+            out.append(value)
+            value += values.step
+        return out
+    return list(values)
+
+
+def scenario_id(parameters: Mapping[str, Any]) -> str:
+    """Stable id of one scenario: a hash of its swept parameters (12 hex digits)."""
+    return stable_hash(dict(parameters), 12)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    parameters: dict
+
+
+@dataclass
+class SweepSpec:
+    """A base run configuration (raw dict) and its scenarios."""
+
+    base: dict
+    scenarios: list[Scenario]
+    name: str = "sweep"
+    metrics: str = "summarize"
+    chunk_size: int = 16
+    source: str = "sweep"
+    swept: list[str] = field(default_factory=list)
+
+    @property
+    def base_fingerprint(self) -> str:
+        return stable_hash(self.base)
+
+    def config(self, scenario: Scenario):
+        """The validated :class:`~taxsim.config.RunConfig` of a scenario."""
+        return config_from_dict(apply_overrides(self.base, scenario.parameters),
+                                f"{self.source} scenario {scenario.id}")
+
+
+def build_scenarios(product: Mapping[str, Sequence] | None = None,
+                    explicit: Sequence[Mapping[str, Any]] | None = None) -> list[Scenario]:
+    """Scenarios = every ``explicit`` entry (or one empty entry) x the ``product`` grid."""
+    product = dict(product or {})
+    keys = list(product)
+    grid = [dict(zip(keys, combo, strict=True))
+            for combo in itertools.product(*(_expand(product[k]) for k in keys))]
+    rows = list(explicit or [{}])
+    scenarios, seen = [], set()
+    for row in rows:
+        for point in grid:
+            parameters = {**dict(row), **point}
+            sid = scenario_id(parameters)
+            if sid in seen:
+                continue
+            seen.add(sid)
+            scenarios.append(Scenario(sid, parameters))
+    return scenarios
+
+
+def spec_from_dict(data: Mapping[str, Any], source: str = "sweep",
+                   base_dir: Path | None = None) -> SweepSpec:
+    """Validate a raw sweep dict (the TOML's tables) into a :class:`SweepSpec`."""
+    try:
+        model = _SpecModel.model_validate(dict(data))
+    except ValidationError as error:
+        raise RunConfigError(format_validation_error(error, f"{source}: ")) from None
+    if model.base is not None and model.sweep.base is not None:
+        raise RunConfigError(f"{source}: give either sweep.base (a file) or a [base] table")
+    if model.base is not None:
+        base = model.base
+    elif model.sweep.base is not None:
+        path = Path(model.sweep.base)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        base = read_toml(path)
+    else:
+        raise RunConfigError(f"{source}: sweep.base: missing (a run config file or [base] table)")
+    scenarios = build_scenarios(
+        {k: v for k, v in model.product.items()}, model.explicit or None
+    )
+    swept = sorted({key for s in scenarios for key in s.parameters})
+    spec = SweepSpec(base=base, scenarios=scenarios, name=model.sweep.name,
+                     metrics=model.sweep.metrics, chunk_size=model.sweep.chunk_size,
+                     source=source, swept=swept)
+    # fail early on a bad base: it must validate alone or with the first scenario's overrides
+    try:
+        config_from_dict(base, f"{source}: base")
+    except RunConfigError:
+        if not scenarios:
+            raise
+        config_from_dict(apply_overrides(base, scenarios[0].parameters),
+                         f"{source}: base + scenario {scenarios[0].id}")
+    return spec
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep spec TOML file."""
+    path = Path(path)
+    return spec_from_dict(read_toml(path), str(path), path.parent)

@@ -1,0 +1,107 @@
+"""Run configurations: TOML in, validated RunConfig, one-line errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from taxsim.config import (
+    RunConfig,
+    RunConfigError,
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    run_config,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "name": "tiny",
+    "market": {"source": "synthetic", "seed": 3, "years": 1.0},
+    "household": {"accounts": [{"name": "taxable", "cash": 100_000.0}]},
+    "targets": {"taxable": {"USTOTAL": 0.6, "BOND": 0.4}},
+    "strategy": {"name": "calendar_rebalance", "params": {"frequency": "monthly"}},
+}
+
+
+def test_example_run_toml_is_valid():
+    config = load_config(REPO / "examples" / "run.toml")
+    assert isinstance(config, RunConfig)
+    assert config.strategy.name == "calendar_rebalance"
+    assert [a.kind for a in config.household.accounts] == ["taxable", "tax_deferred"]
+    assert config.run.twins is True
+    assert len(config.fingerprint()) == 16
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"costs.cost_bpz": 1}, "costs.cost_bpz: unknown field"),
+        ({"tax.ordinary": 1.5}, "tax.ordinary: Input should be less than 1"),
+        ({"tax.loss_convention": "sometimes"}, "tax.loss_convention"),
+        ({"household.accounts.0.kind": "roth"}, "household.accounts[0].kind"),
+        ({"targets.taxable.USTOTAL": 0.9}, "weights sum to 1.3"),
+        ({"targets.nobody": {"BOND": 1.0}}, "unknown account 'nobody'"),
+        ({"strategy.name": "nosuch"}, "unknown strategy 'nosuch'"),
+        ({"strategy.params.frequenzy": "monthly"}, "unknown parameter(s) ['frequenzy']"),
+        ({"market.start": "2010-13-01"}, "market.start"),
+        ({"tax.tax_account": "ira"}, "tax.tax_account: unknown account 'ira'"),
+    ],
+)
+def test_bad_values_name_the_field_in_one_line(override, expected):
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(TINY, override), "cfg")
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message and message.startswith("cfg: ")
+
+
+def test_legacy_lots_are_validated_then_refused_as_not_supported_yet():
+    lots = [{"ticker": "USTOTAL", "shares": 10, "basis": 500.0, "acquired": "2004-05-06"}]
+    with pytest.raises(RunConfigError, match="not supported yet"):
+        config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": lots}))
+    bad = [{"ticker": "USTOTAL", "shares": -1, "basis": 500.0, "acquired": "2004-05-06"}]
+    with pytest.raises(RunConfigError, match=r"lots\[0\]\.shares"):
+        config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": bad}))
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(RunConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = [\n")
+    with pytest.raises(RunConfigError, match="invalid TOML"):
+        load_config(bad)
+
+
+def test_apply_overrides_is_a_deep_copy_with_dotted_paths():
+    out = apply_overrides(TINY, {"strategy.params.frequency": "yearly", "costs.cost_bps": 3,
+                                 "household.accounts.0.cash": 5.0})
+    assert out["strategy"]["params"]["frequency"] == "yearly"
+    assert out["costs"] == {"cost_bps": 3}
+    assert out["household"]["accounts"][0]["cash"] == 5.0
+    assert TINY["strategy"]["params"]["frequency"] == "monthly"
+    with pytest.raises(RunConfigError, match="no item 4"):
+        apply_overrides(TINY, {"household.accounts.4.cash": 1.0})
+
+
+def test_run_config_equals_direct_simulate():
+    from strategies import calendar_rebalance
+    from taxsim import Account, Household
+    from taxsim.engine.run import simulate
+    from taxsim.market import synthetic_market
+
+    config = config_from_dict(apply_overrides(TINY, {"costs.cost_bps": 5, "tax.state": 0.05}))
+    result = run_config(config)
+    market = synthetic_market(seed=3, years=1.0)
+    from taxsim.config import build_tax_profile
+
+    direct = simulate(market, Household([Account("taxable")]), calendar_rebalance("monthly"),
+                      {"taxable": {"USTOTAL": 0.6, "BOND": 0.4}},
+                      contributions={"taxable": 100_000.0}, cost_bps=5,
+                      tax_profile=build_tax_profile(config.tax))
+    assert result.summary()["end_value"] == direct.summary()["end_value"]
+    assert result.summary()["tax_paid_from_portfolio"] == direct.summary()[
+        "tax_paid_from_portfolio"]

@@ -1,0 +1,191 @@
+"""Direct indexing on crafted markets: harvests, same-sector replacements, no wash sale."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from strategies import direct_indexing
+from strategies.direct_indexing import (
+    PARAM_HARVESTED_LOSS,
+    PARAM_HARVESTS,
+    direct_indexing_decide,
+    index_returns,
+    tracking,
+)
+from taxsim import Account, Household, Market
+from taxsim.engine import Strategy, simulate
+from taxsim.market.synthetic import default_universe, synthetic_market
+from tests.simulation_checks import conservation_gap
+
+N_DAYS = 60
+DATES = pd.bdate_range("2024-03-04", periods=N_DAYS)
+SECTORS = {"A": "tech", "B": "tech", "C": "tech", "D": "energy"}
+
+
+def hand_market(closes: dict[str, list[float]]) -> Market:
+    rows = [
+        {"date": date, "ticker": ticker, "close": close}
+        for ticker, prices in closes.items()
+        for date, close in zip(DATES, prices, strict=True)
+    ]
+    metadata = {t: {"sector": SECTORS[t]} for t in closes}
+    return Market.from_frame(pd.DataFrame(rows), tickers=list(closes), metadata=metadata,
+                             source="hand-made")
+
+
+# A falls 6% on day 3 and stays there; its sector peers B, C and the energy stock D are flat.
+FALLING = {"A": [100.0] * 3 + [94.0] * (N_DAYS - 3), "B": [50.0] * N_DAYS,
+           "C": [25.0] * N_DAYS, "D": [40.0] * N_DAYS}
+
+
+def strategy_trades(result) -> pd.DataFrame:
+    trades = result.trades_frame()
+    return trades[trades["reason"] == "strategy"].reset_index(drop=True)
+
+
+def run(market, household, strategy, **kwargs):
+    return simulate(market, household, strategy, {}, tax_payment="outside", **kwargs)
+
+
+def test_harvests_on_the_first_check_day_into_same_sector_names():
+    market = hand_market(FALLING)
+    strategy = direct_indexing(market, rebalance=None, return_after_window=False)
+    result = run(market, Household([Account("taxable")]), strategy,
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    # day 0: $2,500 in each stock; day 3: all of A sold (the only lot is at a 6% loss) and
+    # the proceeds less the 0.1% cost allowance split between B and C (same sector, equal
+    # index weights), never D (energy)
+    assert trades["date"].tolist() == [DATES[0]] * 4 + [DATES[3]] * 3
+    assert trades["asset"].tolist() == ["A", "B", "C", "D", "A", "B", "C"]
+    proceeds = 25 * 94.0 * 0.999
+    assert trades["shares"].tolist() == pytest.approx(
+        [25.0, 50.0, 100.0, 62.5, -25.0, proceeds / 2 / 50.0, proceeds / 2 / 25.0])
+    realized = result.ledger.realized()
+    assert realized["gain"].sum() == pytest.approx(-150.0)
+    assert realized["wash_disallowed"].sum() == 0.0
+    assert result.params[PARAM_HARVESTS] == 1.0
+    assert result.params[PARAM_HARVESTED_LOSS] == pytest.approx(150.0)
+    assert "A" not in result.ledger.lots()["asset"].tolist()
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_no_harvest_below_the_threshold_and_only_on_check_days():
+    market = hand_market(FALLING)
+    household = Household([Account("taxable")])
+    deep = direct_indexing(market, threshold=0.07, rebalance=None)
+    result = run(market, household, deep, contributions={"taxable": 10_000.0})
+    assert len(strategy_trades(result)) == 4  # the first purchases only: 6% < 7%
+    weekly = direct_indexing(market, check_every=5, rebalance=None, return_after_window=False)
+    trades = strategy_trades(run(market, household, weekly, contributions={"taxable": 10_000.0}))
+    assert trades[trades["shares"] < 0]["date"].tolist() == [DATES[5]]
+
+
+def test_one_replacement_is_a_single_same_sector_name():
+    market = hand_market(FALLING)
+    strategy = direct_indexing(market, {"A": 0.4, "B": 0.2, "C": 0.3, "D": 0.1},
+                               n_replacements=1, rebalance=None, return_after_window=False)
+    trades = strategy_trades(run(market, Household([Account("taxable")]), strategy,
+                                 contributions={"taxable": 10_000.0}))
+    day3 = trades[trades["date"] == DATES[3]]
+    # both peers sit at their weight (a tie up to rounding): one of them gets all the money
+    assert len(day3) == 2 and day3["asset"].iloc[0] == "A" and day3["asset"].iloc[1] in "BC"
+    price = {"B": 50.0, "C": 25.0}[day3["asset"].iloc[1]]
+    assert day3["shares"].tolist() == pytest.approx([-40.0, 40 * 94.0 * 0.999 / price])
+
+
+def test_returns_to_the_index_after_the_window():
+    market = hand_market(FALLING)
+    strategy = direct_indexing(market, rebalance=None)
+    result = run(market, Household([Account("taxable", reinvest=False)]), strategy,
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    # harvested on 2024-03-07; 31 days later is Sunday 2024-04-07: back on Monday 2024-04-08
+    back = trades[trades["date"] > DATES[3]]
+    assert back["date"].unique().tolist() == [pd.Timestamp("2024-04-08")]
+    assert back["asset"].tolist() == ["B", "C", "A"]
+    assert (back["shares"].to_numpy() < 0).tolist() == [True, True, False]
+    value = 10_000.0 - 150.0  # every price flat but A's
+    assert back["shares"].iloc[2] * 94.0 == pytest.approx(value / 4, rel=0.02)
+    assert result.ledger.realized()["wash_disallowed"].sum() == 0.0
+    # no purchase of A inside its window
+    buys_of_a = trades[(trades["asset"] == "A") & (trades["shares"] > 0)]["date"]
+    assert not ((buys_of_a > DATES[3]) & (buys_of_a <= DATES[3] + pd.Timedelta(days=30))).any()
+
+
+def test_plain_python_decide_matches_the_jitted_one():
+    market = hand_market(FALLING)
+    household = Household([Account("taxable", reinvest=False)])
+    jitted = direct_indexing(market, {"A": 0.3, "B": 0.3, "C": 0.2, "D": 0.1},
+                             rebalance="monthly")
+    plain = Strategy(jitted.name, direct_indexing_decide, jitted.params, jitted.lot_method,
+                     jitted.max_orders, invests_flows=True)
+    flows = pd.DataFrame({"date": [DATES[20]], "account": ["taxable"], "amount": [3_000.0]})
+    a = run(market, household, jitted, contributions={"taxable": 10_000.0}, flows=flows)
+    b = run(market, household, plain, contributions={"taxable": 10_000.0}, flows=flows)
+    assert len(a.trades) > 5
+    assert np.array_equal(a.trades, b.trades)
+    assert np.array_equal(a.account_values, b.account_values)
+    assert np.array_equal(a.params, b.params)
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_never_washes_and_tracks_the_index_on_a_synthetic_market(seed):
+    market = synthetic_market(universe=default_universe(32)[6:], years=4.0, seed=seed)
+    assert len(set(market.sector)) == 8
+    household = Household([Account("taxable")])
+    strategy = direct_indexing(market, threshold=0.05, rebalance="quarterly")
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": dates[[100, 400, 700]], "account": ["taxable"] * 3,
+                          "amount": [50_000.0, -80_000.0, 20_000.0]})
+    result = run(market, household, strategy, contributions={"taxable": 1_000_000.0},
+                 flows=flows, cost_bps=2.0, twins=True)
+    realized = result.ledger.realized()
+    assert result.params[PARAM_HARVESTS] > 10
+    assert realized.loc[realized["gain"] < 0, "gain"].sum() < -10_000.0
+    assert realized["wash_disallowed"].sum() == 0.0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-5)
+    managed = tracking(result)
+    twin = tracking(result.twins["non_managed"], strategy)
+    assert math.isfinite(managed["tracking_error"])
+    assert 0.0 < twin["tracking_error"] < 0.01  # the basket itself, rebalanced quarterly
+    assert twin["tracking_error"] < managed["tracking_error"] < 0.10
+    cash = result.account_cash[:, 0] / (result.account_values[:, 0] + result.account_cash[:, 0])
+    assert np.quantile(cash, 0.95) < 0.01  # the money stays invested
+    twin_realized = result.twins["non_managed"].ledger.realized()
+    assert realized["gain"].sum() < twin_realized["gain"].sum()
+
+
+def test_index_returns_of_cap_and_fixed_weights():
+    closes = {"A": [100.0, 110.0, 121.0] + [121.0] * (N_DAYS - 3),
+              "B": [50.0, 50.0, 25.0] + [25.0] * (N_DAYS - 3),
+              "C": [25.0] * N_DAYS, "D": [40.0] * N_DAYS}
+    market = hand_market(closes)
+    cap = index_returns(market, direct_indexing(market, {"A": 0.5, "B": 0.5}))
+    fixed = index_returns(market, direct_indexing(market, {"A": 0.5, "B": 0.5},
+                                                  cap_weighted=False))
+    assert cap.iloc[:3].tolist() == pytest.approx([0.0, 0.05, (0.55 * 0.10 + 0.5 * -0.5) / 1.05])
+    assert fixed.iloc[:3].tolist() == pytest.approx([0.0, 0.05, 0.5 * 0.10 + 0.5 * -0.5])
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"weights": {"ZZZ": 0.5}}, "weights: unknown ticker 'ZZZ'"),
+    ({"tickers": ["A", "QQQ"]}, "tickers: unknown ticker 'QQQ'"),
+    ({"weights": {"A": 0.6, "B": 0.6}}, "weights must sum"),
+    ({"weights": {"A": -0.1}}, "weights['A']"),
+    ({"threshold": -0.01}, "threshold"),
+    ({"threshold_dollars": float("nan")}, "threshold_dollars"),
+    ({"check_every": 0}, "check_every"),
+    ({"n_replacements": -1}, "n_replacements"),
+    ({"rebalance": "weekly"}, "rebalance"),
+    ({"max_gain": -0.1}, "max_gain"),
+    ({"lot_method": "specific"}, "lot_method"),
+])
+def test_bad_input_names_the_field(kwargs, field):
+    with pytest.raises(ValueError) as error:
+        direct_indexing(hand_market(FALLING), **kwargs)
+    assert field in str(error.value)

@@ -1,0 +1,163 @@
+"""Sweeps: a sweep equals its single runs, resumes after an interruption, records failures,
+and gives the same table on every backend."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from taxsim.config import apply_overrides, config_from_dict, run_config
+from taxsim.sweep import (
+    build_scenarios,
+    load_spec,
+    read_results,
+    result_metrics,
+    run_sweep,
+    scenario_id,
+    spec_from_dict,
+)
+from tests.test_config import REPO, TINY
+
+SUMMARY_COLUMNS = ["end_value", "tax_paid_from_portfolio", "liquidation_value", "costs"]
+
+
+def _spec(product=None, explicit=None, metrics="summary", chunk_size=16, base=TINY):
+    data = {"sweep": {"name": "test", "metrics": metrics, "chunk_size": chunk_size},
+            "base": base, "product": product or {}}
+    if explicit:
+        data["list"] = explicit
+    return spec_from_dict(data)
+
+
+def test_scenario_ids_are_stable_hashes_of_the_parameters():
+    a = scenario_id({"x": 1, "y": "b"})
+    assert a == scenario_id({"y": "b", "x": 1}) and len(a) == 12
+    assert a != scenario_id({"x": 2, "y": "b"})
+    scenarios = build_scenarios({"a": [1, 2], "b": {"start": 0, "stop": 3}}.copy() and
+                                {"a": [1, 2], "b": [0, 1, 2]}, [{"c": 1}, {"c": 2}])
+    assert len(scenarios) == 12 and len({s.id for s in scenarios}) == 12
+
+
+def test_example_sweep_toml_is_valid():
+    spec = load_spec(REPO / "examples" / "sweep.toml")
+    assert len(spec.scenarios) == 18
+    assert "strategy.params.frequency" in spec.swept and "market.seed" in spec.swept
+
+
+def test_sweep_of_200_scenarios_equals_200_single_runs(tmp_path):
+    product = {
+        "strategy.params.frequency": ["monthly", "quarterly"],
+        "costs.cost_bps": [0, 1, 2, 3, 5, 8, 10, 15, 20, 30],
+        "tax.ordinary": [0.10, 0.12, 0.22, 0.24, 0.32, 0.35, 0.37, 0.40, 0.45, 0.5],
+    }
+    spec = _spec(product, chunk_size=25)
+    assert len(spec.scenarios) == 200
+    table = run_sweep(spec, tmp_path / "sweep", progress=False)
+    assert len(table) == 200 and (table["status"] == "ok").all()
+    assert list(table["scenario_id"]) == [s.id for s in spec.scenarios]
+    for scenario, (_, row) in zip(spec.scenarios, table.iterrows(), strict=True):
+        single = result_metrics(run_config(spec.config(scenario)), "summary")
+        for column in SUMMARY_COLUMNS:
+            assert row[column] == single[column], (scenario.parameters, column)
+        for key, value in scenario.parameters.items():
+            assert row[key] == value
+    saved = pd.read_parquet(tmp_path / "sweep" / "results.parquet")
+    pd.testing.assert_frame_equal(saved, table)
+
+
+def test_summarize_metrics_with_twins_on_a_process_pool_equal_in_process(tmp_path):
+    base = apply_overrides(TINY, {"run.twins": True,
+                                  "strategy.params.lot_method": "tax_optimal"})
+    spec = _spec({"market.seed": [1, 2], "strategy.params.frequency": ["monthly", "quarterly"]},
+                 metrics="summarize", chunk_size=1, base=base)
+    local = run_sweep(spec, tmp_path / "local", progress=False)
+    pool = run_sweep(spec, tmp_path / "pool", workers=2, progress=False)
+    assert (local["status"] == "ok").all(), local["error"].tolist()
+    assert "tax_alpha_post_liquidation" in local.columns
+    pd.testing.assert_frame_equal(local.drop(columns="elapsed_s"), pool.drop(columns="elapsed_s"))
+    first = spec.scenarios[0]
+    single = result_metrics(run_config(spec.config(first)), "summarize")
+    assert local.iloc[0]["after_tax_return_post_liquidation"] == single[
+        "after_tax_return_post_liquidation"]
+
+
+def test_a_failing_scenario_is_recorded_and_the_sweep_goes_on(tmp_path):
+    spec = _spec({"tax.ordinary": [0.3, 1.5, 0.4], "market.years": [1.0]}, chunk_size=2)
+    table = run_sweep(spec, tmp_path / "s", progress=False)
+    assert list(table["status"]) == ["ok", "error", "ok"]
+    assert "tax.ordinary: Input should be less than 1" in table.iloc[1]["error"]
+    assert table.iloc[0]["end_value"] > 0 and pd.isna(table.iloc[1]["end_value"])
+    # a resume skips recorded failures unless asked to retry them
+    again = run_sweep(spec, tmp_path / "s", progress=False)
+    assert len(list((tmp_path / "s" / "parts").glob("*.parquet"))) == 2
+    pd.testing.assert_frame_equal(again, table)
+
+
+# A strategy factory that interrupts the sweep once (as Ctrl-C would) at a chosen scenario.
+_ARMED = {"interrupt": False}
+_CALLS: list[int] = []
+
+
+def interrupting(index: int = 0, stop_at: int = -1, frequency: str = "monthly"):
+    from strategies import calendar_rebalance
+
+    _CALLS.append(index)
+    if _ARMED["interrupt"] and index == stop_at:
+        _ARMED["interrupt"] = False
+        raise KeyboardInterrupt
+    return calendar_rebalance(frequency)
+
+
+def test_resume_after_an_interruption_runs_only_the_missing_scenarios(tmp_path):
+    base = apply_overrides(TINY, {"strategy.name": "tests.test_sweep:interrupting",
+                                  "strategy.params": {"stop_at": 5}})
+    spec = _spec({"strategy.params.index": list(range(8))}, chunk_size=2, base=base)
+    out = tmp_path / "resume"
+    _ARMED["interrupt"] = True
+    _CALLS.clear()
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, out, progress=False)
+    assert _CALLS == [0, 1, 2, 3, 4, 5]
+    done = read_results(out)
+    assert set(done["scenario_id"]) == {s.id for s in spec.scenarios[:4]}  # chunks 0 and 1
+    before = {p.name for p in (out / "parts").glob("*.parquet")}
+    _CALLS.clear()
+    table = run_sweep(spec, out, progress=False)
+    assert _CALLS == [4, 5, 6, 7]  # only the missing ones ran
+    assert list(table["scenario_id"]) == [s.id for s in spec.scenarios]
+    assert (table["status"] == "ok").all()
+    assert before <= {p.name for p in (out / "parts").glob("*.parquet")}
+    single = run_config(spec.config(spec.scenarios[6])).summary()["end_value"]
+    assert table.iloc[6]["end_value"] == single
+
+
+def test_resume_refuses_a_folder_of_another_sweep(tmp_path):
+    from taxsim.config import RunConfigError
+
+    run_sweep(_spec({"costs.cost_bps": [1]}), tmp_path / "s", progress=False)
+    other = _spec({"costs.cost_bps": [1]}, base=apply_overrides(TINY, {"market.seed": 9}))
+    with pytest.raises(RunConfigError, match="another base configuration"):
+        run_sweep(other, tmp_path / "s", progress=False)
+    manifest = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert manifest["n_scenarios"] == 1
+
+
+def test_dask_local_cluster_equals_in_process(tmp_path):
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (pip install "
+        "'taxsim[distributed]'); the dask backend is untested here")
+    spec = _spec({"market.seed": [1, 2], "costs.cost_bps": [0, 5, 10]}, chunk_size=2)
+    local = run_sweep(spec, tmp_path / "local", progress=False)
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        remote = run_sweep(spec, tmp_path / "dask", client=client, progress=False)
+    pd.testing.assert_frame_equal(local.drop(columns="elapsed_s"),
+                                  remote.drop(columns="elapsed_s"))
+
+
+def test_config_of_a_scenario_validates_its_overrides():
+    spec = _spec({"tax.ordinary": [0.2]})
+    assert spec.config(spec.scenarios[0]).tax.ordinary == 0.2
+    assert config_from_dict(spec.base).tax.ordinary == 0.37
