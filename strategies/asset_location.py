@@ -55,13 +55,12 @@ import numpy as np
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES
-from strategies.rebalance import account_value_nb
+from strategies.rebalance import account_value_nb, period_index_nb
 from strategies.tax_aware_rebalance import (
     buy_with_funds_nb,
     sell_from_accounts_nb,
     write_trades_nb,
 )
-from taxsim.dates import civil_from_days_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import LOT_METHOD_CODES, TAX_DEFERRED, TAX_EXEMPT, TAXABLE
 
@@ -253,8 +252,7 @@ def asset_location_decide(day_index, day, prices, holdings, cash, targets, state
     if int(params[PARAM_N_ASSETS]) != holdings.shape[1]:
         raise ValueError("asset_location: the household target was built for another market "
                          "(pass the run's market to the factory)")
-    year, month, _ = civil_from_days_nb(day)
-    period = (year * 12 + month - 1) // int(params[PARAM_MONTHS])
+    period = period_index_nb(day, int(params[PARAM_MONTHS]))
     first = params[PARAM_LAST_PERIOD] < 0.0
     rebalance_day = period != params[PARAM_LAST_PERIOD]
     params[PARAM_LAST_PERIOD] = period

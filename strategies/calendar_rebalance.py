@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from strategies.rebalance import rebalance_account_nb
-from taxsim.dates import civil_from_days_nb
+from strategies.rebalance import period_index_nb, rebalance_account_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import LOT_METHOD_CODES
 
@@ -21,8 +20,7 @@ PARAM_MIN_TRADE = 4  # dollars: smaller trades are skipped
 
 def calendar_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
     """Rebalance every account to its targets when a new period starts."""
-    year, month, _ = civil_from_days_nb(day)
-    period = (year * 12 + month - 1) // int(params[PARAM_MONTHS])
+    period = period_index_nb(day, int(params[PARAM_MONTHS]))
     if period == params[PARAM_LAST_PERIOD]:
         return 0
     params[PARAM_LAST_PERIOD] = period

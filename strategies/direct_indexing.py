@@ -67,19 +67,17 @@ from strategies.loss_harvest import (
     TODAY_BUY,
     TODAY_LOSS_SALE,
     fifo_gain_shares_nb,
+    group_traded_today_nb,
+    harvest_size_nb,
     has_loss_lot_nb,
     loss_sale_risky_nb,
-    position_loss_nb,
 )
-from strategies.rebalance import account_value_nb, write_order_nb
-from taxsim.dates import civil_from_days_nb
+from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
-    group_held_elsewhere_nb,
-    sale_would_wash_nb,
 )
 from taxsim.market import Market
 from taxsim.metrics import daily_returns, tracking_error
@@ -150,19 +148,6 @@ sector_members_offset_nb = njit(cache=True)(sector_members_offset)
 sector_of_offset_nb = njit(cache=True)(sector_of_offset)
 
 
-def group_flagged(state, flags, asset):
-    """True if ``flags`` is set for any asset of ``asset``'s identity group: O(group size),
-    where ``loss_harvest.group_traded_today`` scans every asset."""
-    group = state.asset_group[asset]
-    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
-        if flags[state.group_assets[member]] > 0.0:
-            return True
-    return False
-
-
-group_flagged_nb = njit(cache=True)(group_flagged)
-
-
 def index_targets(params, prices, target):
     """Fill ``target`` with today's index weights (fractions of the account); returns their
     sum (the stock fraction). Cap weights drift with price from the first price seen."""
@@ -207,7 +192,7 @@ def buyable(state, params, asset, prices, day, today):
         return True
     if buy_would_wash_nb(state, asset, day):
         return False
-    return not group_flagged_nb(state, today[TODAY_LOSS_SALE], asset)
+    return not group_traded_today_nb(state, today, TODAY_LOSS_SALE, asset)
 
 
 buyable_nb = njit(cache=True)(buyable)
@@ -282,30 +267,17 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     n_assets = holdings.shape[1]
     sector_of = sector_of_offset_nb(n_assets, int(params[PARAM_N_SECTORS]))
     harvest_days = harvest_day_offset_nb(n_assets)
-    reinvests = state.account_reinvest[account]
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[sector_of + asset] < 0:
             continue
-        loss_shares, loss_dollars, net_gain, shares, qualifies = position_loss_nb(
-            state, account, asset, prices[asset], params[PARAM_THRESHOLD],
-            params[PARAM_THRESHOLD_DOLLARS],
-        )
-        if not qualifies:
-            continue
-        selling_all = reinvests or loss_shares >= shares - 1e-12
-        sold_shares = shares if selling_all else loss_shares
-        realized = net_gain if selling_all else -loss_dollars
-        if realized >= 0.0 or sold_shares * prices[asset] < params[PARAM_MIN_TRADE]:
-            continue
         # IRC §1091(a): no acquisition of the group within 30 days before (any account, the
         # sold lots aside), none by dividend reinvestment after, none written earlier today
-        if sale_would_wash_nb(state, account, asset, day, selling_all):
-            continue
-        if group_held_elsewhere_nb(state, account, asset, True):
-            continue
-        if group_flagged_nb(state, today[TODAY_BUY], asset):
+        sold_shares, _, realized = harvest_size_nb(
+            state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
+            params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
+        if sold_shares == 0.0:
             continue
         proceeds = sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
         if spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
@@ -513,7 +485,7 @@ def write_buys(state, params, account, day, prices, cash, orders, n_orders, pend
             continue
         if params[PARAM_MANAGED] > 0.0 and (
                 buy_would_wash_nb(state, asset, day)
-                or group_flagged_nb(state, today[TODAY_LOSS_SALE], asset)):
+                or group_traded_today_nb(state, today, TODAY_LOSS_SALE, asset)):
             continue
         n_orders = write_order_nb(orders, n_orders, account, asset, dollars / prices[asset],
                                   params[PARAM_LOT_METHOD])
@@ -544,8 +516,7 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
     stock_fraction = index_targets_nb(params, prices, target)
     rebalance = False
     if params[PARAM_REBALANCE_MONTHS] > 0.0:
-        year, month, _ = civil_from_days_nb(day)
-        period = (year * 12 + month - 1) // int(params[PARAM_REBALANCE_MONTHS])
+        period = period_index_nb(day, int(params[PARAM_REBALANCE_MONTHS]))
         if period != params[PARAM_LAST_PERIOD]:
             params[PARAM_LAST_PERIOD] = period
             rebalance = True

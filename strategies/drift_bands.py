@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numba import njit
 
-from strategies.rebalance import account_value_nb, write_order_nb
+from strategies.rebalance import DISABLED, account_value_nb, optional_nonnegative, write_order_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import LOT_METHOD_CODES
 
@@ -32,7 +32,6 @@ REBALANCE_TO_CODES = {"target": TO_TARGET, "edge": TO_EDGE}
 SCOPE_ACCOUNT = 0
 SCOPE_BREACHED = 1
 SCOPE_CODES = {"account": SCOPE_ACCOUNT, "breached": SCOPE_BREACHED}
-DISABLED = -1.0  # a threshold or tolerance that is switched off
 BREACH_SLACK = 1e-12  # weight: float noise at a band edge is not a breach
 
 PARAM_ABSOLUTE = 0  # weight points (0.05 = ±5 percentage points); DISABLED: off
@@ -202,16 +201,6 @@ def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, p
 drift_bands_decide_nb = njit(cache=True)(drift_bands_decide)
 
 
-def _threshold(name: str, value) -> float:
-    if value is None:
-        return DISABLED
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and value >= 0.0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0 or None, got {value!r}")
-    return float(value)
-
-
 def drift_bands(
     absolute: float | None = 0.05,
     relative: float | None = 0.25,
@@ -297,8 +286,8 @@ def drift_bands(
     when short they are scaled down pro rata. Accounts whose targets sum to zero are left alone.
     Assets without a price yet (not listed) are neither checked nor traded.
     """
-    absolute_value = _threshold("absolute", absolute)
-    relative_value = _threshold("relative", relative)
+    absolute_value = optional_nonnegative("absolute", absolute)
+    relative_value = optional_nonnegative("relative", relative)
     if absolute is None and relative is None:
         raise ValueError("absolute and relative are both None: enable at least one threshold")
     if scope not in SCOPE_CODES:
@@ -335,7 +324,7 @@ def drift_bands(
                 raise ValueError(f"tolerances: unknown ticker {ticker!r}; tickers are {tickers}")
             if tolerance is None:
                 raise ValueError(f"tolerances[{ticker!r}] must be a number, got None")
-            per_asset_tolerance[tickers.index(ticker)] = _threshold(
+            per_asset_tolerance[tickers.index(ticker)] = optional_nonnegative(
                 f"tolerances[{ticker!r}]", tolerance
             )
         for ticker, interval in (check_every or {}).items():

@@ -39,8 +39,7 @@ from numba import njit
 
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
-from strategies.rebalance import account_value_nb, write_order_nb
-from taxsim.dates import civil_from_days_nb
+from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
 from taxsim.ledger.wash_sales import (
@@ -136,9 +135,10 @@ TODAY_BUY = 1  # row of ``today``: shares of the asset bought today
 
 def group_traded_today(state, today, row, asset):
     """True if any asset of ``asset``'s identity group has ``today[row]`` set (orders written
-    earlier today, in any account: the ledger does not know them yet)."""
-    for other in range(today.shape[1]):
-        if today[row, other] > 0.0 and state.asset_group[other] == state.asset_group[asset]:
+    earlier today, in any account: the ledger does not know them yet). O(group size)."""
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        if today[row, state.group_assets[member]] > 0.0:
             return True
     return False
 
@@ -163,7 +163,7 @@ def safe_substitute(state, params, asset, prices, day, n_assets):
 safe_substitute_nb = njit(cache=True)(safe_substitute)
 
 
-def buyable_member(state, params, target, holder, prices, day, n_assets):
+def buyable_member(state, params, holder, prices, day, n_assets):
     """The holder if it can be bought today without a wash sale, else a safe substitute."""
     if math.isfinite(prices[holder]) and not buy_would_wash_nb(state, holder, day):
         return holder
@@ -192,6 +192,37 @@ def family_value(holdings, prices, params, account, target, n_assets):
 family_value_nb = njit(cache=True)(family_value)
 
 
+def harvest_size(state, today, account, asset, day, price, threshold, threshold_dollars,
+                 min_trade):
+    """A due harvest of ``asset`` in ``account``: ``(shares, selling_all, realized_gain)``,
+    with zero shares when none is due or its loss could be washed.
+
+    Due: a lot's loss reaches ``threshold`` of its basis and ``threshold_dollars``, and the
+    sale realizes a net loss worth at least ``min_trade`` of proceeds. Where the account
+    reinvests distributions the whole position is sold (a remaining lot would reinvest inside
+    the window), else only the lots at a loss. Washable (IRC §1091(a), Pub 550): an
+    acquisition of the group in the last 30 days other than the lots sold, another account
+    that holds the group and reinvests, or a purchase of the group written earlier today.
+    """
+    loss_shares, loss_dollars, net_gain, shares, qualifies = position_loss_nb(
+        state, account, asset, price, threshold, threshold_dollars)
+    if not qualifies:
+        return 0.0, False, 0.0
+    selling_all = state.account_reinvest[account] or loss_shares >= shares - 1e-12
+    sold_shares = shares if selling_all else loss_shares
+    realized = net_gain if selling_all else -loss_dollars
+    if realized >= 0.0 or sold_shares * price < min_trade:
+        return 0.0, False, 0.0
+    if (sale_would_wash_nb(state, account, asset, day, selling_all)
+            or group_held_elsewhere_nb(state, account, asset, True)
+            or group_traded_today_nb(state, today, TODAY_BUY, asset)):
+        return 0.0, False, 0.0
+    return sold_shares, selling_all, realized
+
+
+harvest_size_nb = njit(cache=True)(harvest_size)
+
+
 def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
                     committed, today):
     """Write the harvests of one taxable account; ``pending[asset]`` collects dollars to buy and
@@ -199,28 +230,15 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     n_assets = holdings.shape[1]
     holder_block = holder_offset_nb(n_assets)
     swap_block = swap_day_offset_nb(n_assets, holdings.shape[0])
-    reinvests = state.account_reinvest[account]
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[ring_offset_nb(n_assets) + asset] < 0:
             continue  # no substitute: cannot harvest without leaving the exposure
-        loss_shares, loss_dollars, net_gain, shares, qualifies = position_loss_nb(
-            state, account, asset, prices[asset], params[PARAM_THRESHOLD],
-            params[PARAM_THRESHOLD_DOLLARS],
-        )
-        if not qualifies:
-            continue
-        selling_all = reinvests or loss_shares >= shares - 1e-12
-        sold_shares = shares if selling_all else loss_shares
-        realized = net_gain if selling_all else -loss_dollars
-        if realized >= 0.0 or sold_shares * prices[asset] < params[PARAM_MIN_TRADE]:
-            continue
-        if sale_would_wash_nb(state, account, asset, day, selling_all):
-            continue
-        if group_held_elsewhere_nb(state, account, asset, True):
-            continue
-        if group_traded_today_nb(state, today, TODAY_BUY, asset):
+        sold_shares, _, _ = harvest_size_nb(
+            state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
+            params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
+        if sold_shares == 0.0:
             continue
         substitute = safe_substitute_nb(state, params, asset, prices, day, n_assets)
         if substitute < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, substitute):
@@ -507,7 +525,7 @@ def write_buys(state, params, account, day, prices, cash, orders, n_orders, pend
         dollars = pending[asset] * scale
         if dollars < params[PARAM_MIN_TRADE]:
             continue
-        member = buyable_member_nb(state, params, asset, asset, prices, day, n_assets)
+        member = buyable_member_nb(state, params, asset, prices, day, n_assets)
         if member < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, member):
             continue  # the whole family is inside a window: the cash waits
         n_orders = write_order_nb(orders, n_orders, account, member, dollars / prices[member],
@@ -526,8 +544,7 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         raise ValueError("loss_harvest: params were built for another market or household")
     rebalance = False
     if params[PARAM_REBALANCE_MONTHS] > 0.0:
-        year, month, _ = civil_from_days_nb(day)
-        period = (year * 12 + month - 1) // int(params[PARAM_REBALANCE_MONTHS])
+        period = period_index_nb(day, int(params[PARAM_REBALANCE_MONTHS]))
         if period != params[PARAM_LAST_PERIOD]:
             params[PARAM_LAST_PERIOD] = period
             rebalance = True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from numba import njit
 
+from taxsim.dates import civil_from_days_nb
 from taxsim.engine.enums import ORDER_ACCOUNT, ORDER_ASSET, ORDER_LOT_METHOD, ORDER_SHARES
 
 
@@ -61,3 +63,27 @@ def rebalance_account(prices, holdings, cash, targets, account, orders, n_orders
 
 
 rebalance_account_nb = njit(cache=True)(rebalance_account)
+
+
+DISABLED = -1.0  # a threshold, tolerance or budget that is switched off
+
+
+def optional_nonnegative(name: str, value) -> float:
+    """``value`` as a float, or ``DISABLED`` for None; a ValueError naming ``name`` otherwise."""
+    if value is None:
+        return DISABLED
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+        math.isfinite(value) and value >= 0.0
+    ):
+        raise ValueError(f"{name} must be a finite number >= 0 or None, got {value!r}")
+    return float(value)
+
+
+def period_index(day, months):
+    """Number of the calendar period of ``months`` months (1 monthly, 3 quarterly, 12 yearly)
+    that contains ``day`` (an int64 day number); a new number starts a new period."""
+    year, month, _ = civil_from_days_nb(day)
+    return (year * 12 + month - 1) // months
+
+
+period_index_nb = njit(cache=True)(period_index)

@@ -51,8 +51,14 @@ import numpy as np
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES, calendar_rebalance
-from strategies.rebalance import account_value_nb, write_order_nb
-from taxsim.dates import civil_from_days_nb, year_of_nb
+from strategies.rebalance import (
+    DISABLED,
+    account_value_nb,
+    optional_nonnegative,
+    period_index_nb,
+    write_order_nb,
+)
+from taxsim.dates import year_of_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
     RATE_LONG_TERM,
@@ -66,8 +72,6 @@ from taxsim.ledger.enums import (
 )
 from taxsim.ledger.lots import relief_order_nb
 from taxsim.ledger.state import year_index_nb
-
-DISABLED = -1.0  # a budget that is switched off
 
 PARAM_MONTHS = 0  # months per period
 PARAM_MAX_GAIN = 1  # dollars of net realized gain per calendar year; DISABLED: no cap
@@ -403,8 +407,7 @@ tax_aware_orders_nb = njit(cache=True)(tax_aware_orders)
 
 def tax_aware_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
     """On the first trading day of each period, a tax-aware household rebalance."""
-    year, month, _ = civil_from_days_nb(day)
-    period = (year * 12 + month - 1) // int(params[PARAM_MONTHS])
+    period = period_index_nb(day, int(params[PARAM_MONTHS]))
     if period == params[PARAM_LAST_PERIOD]:
         return 0
     params[PARAM_LAST_PERIOD] = period
@@ -412,16 +415,6 @@ def tax_aware_decide(day_index, day, prices, holdings, cash, targets, state, par
 
 
 tax_aware_decide_nb = njit(cache=True)(tax_aware_decide)
-
-
-def _budget(name: str, value) -> float:
-    if value is None:
-        return DISABLED
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        math.isfinite(value) and value >= 0.0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0 or None, got {value!r}")
-    return float(value)
 
 
 def tax_aware_rebalance(
@@ -475,11 +468,11 @@ def tax_aware_rebalance(
     """
     if frequency not in PERIOD_MONTHS:
         raise ValueError(f"frequency must be one of {sorted(PERIOD_MONTHS)}, got {frequency!r}")
-    gain_cap = _budget("max_gain", max_gain)
-    weight = _budget("tax_cost_weight", tax_cost_weight)
-    if _budget("threshold", threshold) == DISABLED:
+    gain_cap = optional_nonnegative("max_gain", max_gain)
+    weight = optional_nonnegative("tax_cost_weight", tax_cost_weight)
+    if optional_nonnegative("threshold", threshold) == DISABLED:
         raise ValueError("threshold must be a finite number >= 0, got None")
-    if _budget("min_trade", min_trade) == DISABLED:
+    if optional_nonnegative("min_trade", min_trade) == DISABLED:
         raise ValueError("min_trade must be a finite number of dollars >= 0, got None")
     if isinstance(cash_reserve, bool) or not isinstance(cash_reserve, numbers.Real) or not (
         math.isfinite(cash_reserve) and 0.0 <= cash_reserve < 1.0

@@ -13,7 +13,6 @@ from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
 from taxsim.ledger.enums import (
-    NO_DAY,
     NO_SLOT,
     TAXABLE,
     YEAR_LT_GAIN,
@@ -236,22 +235,6 @@ def buy_would_wash(state, asset, day):
 
 
 buy_would_wash_nb = njit(cache=True)(buy_would_wash)
-
-
-def last_loss_sale_day(state, asset):
-    """Day of the latest sale with unmatched loss shares in ``asset``'s group (``NO_DAY``
-    when none is open); a purchase is safe from ``last_loss_sale_day + 31`` on."""
-    latest = NO_DAY
-    row = state.pending_head[state.asset_group[asset]]
-    while row != NO_SLOT:
-        record = state.realized[row]
-        if record["loss_shares_open"] > SHARE_EPSILON and record["sold"] > latest:
-            latest = record["sold"]
-        row = record["next_pending"]
-    return latest
-
-
-last_loss_sale_day_nb = njit(cache=True)(last_loss_sale_day)
 
 
 def sale_would_wash(state, account, asset, day, selling_all):
