@@ -175,6 +175,20 @@ def buyable_member(state, params, holder, prices, day, n_assets):
 buyable_member_nb = njit(cache=True)(buyable_member)
 
 
+def family_weight(params, targets, account, target, n_assets):
+    """Target weight of ``target``'s family in ``account``: a target on any member counts."""
+    ring = ring_offset_nb(n_assets)
+    weight = targets[account, target]
+    member = int(params[ring + target])
+    while member >= 0 and member != target:
+        weight += targets[account, member]
+        member = int(params[ring + member])
+    return weight
+
+
+family_weight_nb = njit(cache=True)(family_weight)
+
+
 def family_value(holdings, prices, params, account, target, n_assets):
     """Market value of every member of ``target``'s family in ``account`` (dollars)."""
     ring = ring_offset_nb(n_assets)
@@ -469,7 +483,9 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
                        n_orders, pending, committed, today, rebalance):
     """Sell overweight families (deferring loss sales inside a wash window) and queue buys.
 
-    With ``rebalance`` False only spare cash is queued for the families' holders.
+    With ``rebalance`` False only spare cash is queued, for the families below their targets
+    in proportion to their shortfalls: the cash of a family that cannot be bought today (all
+    its members inside a wash window) waits for that family instead of flowing to the others.
     """
     n_assets = holdings.shape[1]
     holder_block = holder_offset_nb(n_assets)
@@ -481,22 +497,27 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
     for target in range(n_assets):
         target_sum += targets[account, target]
     spare = cash[account] - value * (1.0 - target_sum + params[PARAM_CASH_RESERVE])
-    ring = ring_offset_nb(n_assets)
+    if not rebalance and (spare <= params[PARAM_MIN_TRADE] or target_sum <= 0.0):
+        return n_orders
+    shortfall_sum = 0.0
+    if not rebalance:
+        for target in range(n_assets):
+            if family_head_nb(params, target, n_assets) == target:
+                shortfall_sum += max(0.0, family_weight_nb(params, targets, account, target,
+                                                           n_assets) * investable
+                                     - family_value_nb(holdings, prices, params, account,
+                                                       target, n_assets))
     for target in range(n_assets):
         if family_head_nb(params, target, n_assets) != target:
             continue  # a family is handled once, at its head
-        weight = targets[account, target]
-        member = int(params[ring + target])
-        while member >= 0 and member != target:  # a target on any member counts for the family
-            weight += targets[account, member]
-            member = int(params[ring + member])
+        weight = family_weight_nb(params, targets, account, target, n_assets)
         holder = int(params[holder_block + account * n_assets + target])
-        if not rebalance:
-            if weight > 0.0 and spare > params[PARAM_MIN_TRADE] and target_sum > 0.0:
-                pending[holder] += spare * weight / target_sum
-            continue
         current = family_value_nb(holdings, prices, params, account, target, n_assets)
         delta = weight * investable - current
+        if not rebalance:
+            if weight > 0.0 and delta > 0.0:
+                pending[holder] += delta * min(1.0, spare / shortfall_sum)
+            continue
         if delta > params[PARAM_MIN_TRADE]:
             pending[holder] += delta
         elif delta < -params[PARAM_MIN_TRADE]:
@@ -512,7 +533,8 @@ rebalance_families_nb = njit(cache=True)(rebalance_families)
 def write_buys(state, params, account, day, prices, cash, orders, n_orders, pending, sold,
                today):
     """Buy the queued dollars, each in a member that can be bought without a wash sale, never
-    spending more than the account's cash plus the day's sale proceeds."""
+    spending more than the account's cash plus the day's sale proceeds, costs included (the
+    cost allowance is kept back, so that buying never leaves a shortfall to raise)."""
     n_assets = pending.shape[0]
     wanted = 0.0
     for asset in range(n_assets):
@@ -520,7 +542,7 @@ def write_buys(state, params, account, day, prices, cash, orders, n_orders, pend
     available = cash[account] + sold * (1.0 - params[PARAM_COST_ALLOWANCE])
     if wanted <= 0.0 or available <= 0.0:
         return n_orders
-    scale = min(1.0, available / wanted)
+    scale = min(1.0, available / (wanted * (1.0 + params[PARAM_COST_ALLOWANCE])))
     for asset in range(n_assets):
         dollars = pending[asset] * scale
         if dollars < params[PARAM_MIN_TRADE]:

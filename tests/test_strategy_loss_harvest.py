@@ -46,15 +46,19 @@ def test_harvests_on_the_first_day_a_lot_crosses_the_threshold():
     result = run(hand_market(FALLING), household, strategy, {"taxable": {"A": 1.0}},
                  contributions={"taxable": 10_000.0}, flows=flows)
     trades = strategy_trades(result)
-    # day 0: the contribution buys 100 A; day 3: all of A is sold and B bought with the
-    # proceeds less the 0.1% cost allowance; day 10: the new money and the unspent allowance
-    # go to B, the holder
+    # day 0: the contribution buys A, keeping the 0.1% cost allowance back; day 3: all of A is
+    # sold at 94 and B bought at 50 with the proceeds less the allowance; day 10: the new money
+    # and the unspent cash go to B, the holder, again less the allowance
+    bought = 10_000.0 / 1.001 / 100.0
+    proceeds = bought * 94.0
+    substitute = proceeds * 0.999 / 50.0
+    cash = 10_000.0 - bought * 100.0 + proceeds - substitute * 50.0 + 5_000.0
     assert trades["date"].tolist() == [DATES[0], DATES[3], DATES[3], DATES[10]]
     assert trades["asset"].tolist() == ["A", "A", "B", "B"]
     assert trades["shares"].tolist() == pytest.approx(
-        [100.0, -100.0, 9_400 * 0.999 / 50, (5_000 + 9.4) / 50])
+        [bought, -bought, substitute, cash / 1.001 / 50.0])
     realized = result.ledger.realized()
-    assert realized["gain"].sum() == pytest.approx(-600.0)
+    assert realized["gain"].sum() == pytest.approx(-6.0 * bought)
     assert realized["wash_disallowed"].sum() == 0.0
     assert result.ledger.lots()["asset"].unique().tolist() == ["B"]
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)

@@ -441,6 +441,7 @@ class ReferenceLedger:
         *,
         cash_includes_trades: bool = True,
         state_on_nonnegative_base: bool = False,
+        atomic: bool = True,
     ) -> None:
         if loss_convention not in LOSS_CONVENTIONS:
             raise ReferenceLedgerError(f"unknown loss convention {loss_convention!r}")
@@ -449,6 +450,9 @@ class ReferenceLedger:
         self.loss_convention = loss_convention
         self.cash_includes_trades = cash_includes_trades
         self.state_on_nonnegative_base = state_on_nonnegative_base
+        # atomic=False skips the per-operation snapshot (a deep copy of the whole state, so
+        # quadratic over a run): only for replaying logs whose every operation is valid
+        self.atomic = atomic
         self.assets = [str(asset) for asset in assets]
         if len(set(self.assets)) != len(self.assets):
             raise ReferenceLedgerError("duplicate asset")
@@ -531,6 +535,8 @@ class ReferenceLedger:
 
     def _transaction(self, operation, *args, **kwargs):
         """Run ``operation``; on any error restore the state exactly (contract "Errors")."""
+        if not self.atomic:
+            return operation(*args, **kwargs)
         snapshot = copy.deepcopy(self._state())
         try:
             return operation(*args, **kwargs)

@@ -1,0 +1,59 @@
+"""The peer benchmark runs the same job on every tool (same final value, same tax), and its
+table marks every missed target."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.__main__ import check, table
+from benchmarks.cases import case_a, case_b
+
+
+@pytest.mark.shared_data
+def test_taxsim_vectorbt_and_bt_reach_the_same_final_value(shared_data_dir, monkeypatch):
+    pytest.importorskip("vectorbt", reason="the peers come with the test extra")
+    pytest.importorskip("bt", reason="the peers come with the test extra")
+    monkeypatch.setenv("TAXSIM_SHARED_DATA", str(shared_data_dir))
+    values = {tool: case_a("a10", tool)[1]() for tool in ("taxsim", "vectorbt", "bt")}
+    assert values["taxsim"] > 2_000_000.0  # $1M grew: a real run, not an empty one
+    for tool in ("vectorbt", "bt"):
+        assert values[tool] == pytest.approx(values["taxsim"], rel=1e-9), tool
+
+
+@pytest.mark.shared_data
+def test_harvesting_run_and_reference_replay_owe_the_same_tax(shared_data_dir, monkeypatch):
+    monkeypatch.setenv("TAXSIM_SHARED_DATA", str(shared_data_dir))
+    taxsim_tax = case_b("taxsim")[1]()
+    reference_tax = case_b("reference")[1]()
+    assert taxsim_tax > 10_000.0
+    assert reference_tax == pytest.approx(taxsim_tax, rel=1e-9)
+
+
+def row(case, tool, run_s, value, **extra):
+    return {"case": case, "tool": tool, "run_s": run_s, "value": value, "runs": 3,
+            "peak_rss_mib": 300.0, "setup_rss_mib": 200.0, **extra}
+
+
+def test_checks_mark_missed_targets_and_different_values():
+    rows = [
+        row("a10", "taxsim", 0.030, 100.0),
+        row("a10", "vectorbt", 0.010, 100.0),  # taxsim 3x slower than vectorbt: missed
+        row("a10", "bt", 2.0, 100.5),  # a different job: the value check fails
+        row("b", "taxsim", 0.01, 5.0),
+        row("b", "reference", 2.0, 5.0),  # 200x: met
+        row("c", "taxsim", 4.0, 1.0),  # 4 s against 1 s: missed
+        row("d", "taxsim", 1.0, 20.0, scenarios_per_s=20.0),
+        {"case": "a25", "tool": "bt", "error": "bt is not installed"},
+    ]
+    checks = {(c["case"], c["check"]): c["met"] for c in check(rows)}
+    assert checks[("a10", "same final value (relative 1e-06)")] is False
+    assert checks[("a10", "taxsim <= 1.5x vectorbt's time")] is False
+    assert checks[("a10", "taxsim >= 50x faster than bt")] is True
+    assert checks[("b", "same total tax (relative 1e-06)")] is True
+    assert checks[("b", "taxsim >= 100x faster than the plain-Python reference")] is True
+    assert checks[("c", "< 1 s per run")] is False
+    assert checks[("d", ">= 500 scenarios/s")] is False
+    markdown = table(rows, check(rows))
+    assert markdown.count("**no**") == 4
+    assert "bt is not installed" in markdown
+    assert "20.0 scenarios/s" in markdown
