@@ -39,7 +39,7 @@ CASE_TITLES = {
     "c": "c. direct indexing, 500 stocks x 20 y, daily harvest checks",
     "d": "d. sweep throughput, 20 harvesting scenarios (3 runs each: managed + twins)",
 }
-# (case, slower tool, faster tool, minimum ratio slower/faster) or a maximum ratio
+# (case, slower tool, faster tool, minimum time ratio slower/faster, what it means)
 RATIO_TARGETS = [
     ("a10", "vectorbt", "taxsim", 1 / 1.5, "taxsim <= 1.5x vectorbt's time"),
     ("a25", "vectorbt", "taxsim", 1 / 1.5, "taxsim <= 1.5x vectorbt's time"),

@@ -170,8 +170,7 @@ def case_b(tool: str):
                     + summary["tax_payable_at_end"])
         return market, run
     if tool == "reference":
-        sys.path.insert(0, str(Path(__file__).parents[1]))
-        from tests.reference.replay import replay
+        from tests.reference.replay import replay  # run from the repository root
 
         result = simulate_run()  # the trade log to replay (outside the timing)
 
