@@ -35,15 +35,21 @@ loss today. ``n_replacements=0`` uses every eligible stock of the sector.
 Back to the index
 -----------------
 The account is rebalanced to the index weights on the first trading day of each ``rebalance``
-period and, with ``return_after_window``, on the first day more than 30 calendar days after a
-harvest: the harvested stock can then be bought again and the replacements are sold. A stock is
-traded when it is further than ``max(min_trade, band × its target dollars)`` from its target.
+period and, with ``return_after_window``, the harvested stock's **sector** is rebalanced on the
+first day more than 30 calendar days after a harvest: the harvested stock can then be bought
+again and its same-sector replacements are sold (the other sectors wait for the calendar). A
+stock is traded when it is further than ``max(min_trade, band × its target dollars)`` from its
+target; the buys are paid by cash and the day's sales, largest gap first.
 Buys never go into a stock inside its wash-sale window (its weight waits in cash); a sale that
 would realize a loss at risk of washing is cut to the oldest lots that are gains (FIFO), as in
 ``loss_harvest.sell_family``. On other days spare cash (contributions: ``invests_flows``;
-dividends kept as cash) buys the stocks below target in proportion to their shortfall, never a
-stock inside its window; a shortfall of cash (withdrawal, tax) is raised pro rata by value with
-the same wash-safe sales.
+dividends kept as cash) buys the stocks below target, largest shortfall first (fewest trades),
+never a stock inside its window; a shortfall of cash (withdrawal, tax) is raised pro rata by
+value with the same wash-safe sales.
+
+The harvest check skips a stock in O(1) while its price is above ``(1 - threshold)`` times the
+highest basis per share of its lots (cached; forgotten when the shares held change or its
+identity group sells, which can add a disallowed loss to an open lot's basis).
 
 The twin (``Strategy.twin``) runs the same decide with harvesting and wash-sale care off, FIFO
 lots, the same rebalancing calendar: the basket bought and held (``rebalance=None``) or
@@ -74,7 +80,14 @@ from strategies.loss_harvest import (
 )
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
+from taxsim.ledger.enums import (
+    CNT_SALE_ROWS,
+    FIFO,
+    LOT_METHOD_CODES,
+    NO_SLOT,
+    TAX_OPTIMAL,
+    TAXABLE,
+)
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -102,7 +115,8 @@ PARAM_HARVESTS = 16  # state: number of harvests
 PARAM_HARVESTED_LOSS = 17  # state: dollars of loss harvested (before costs)
 PARAM_N_SECTORS = 18
 PARAM_MAX_GAIN = 19  # fraction of a lot's value a rebalancing sale may realize (-1: no cap)
-PARAM_PER_ASSET = 20  # start of the per-asset blocks
+PARAM_ROWS_SEEN = 20  # state: realized rows of the ledger already seen by the scan cache
+PARAM_PER_ASSET = 21  # start of the per-asset blocks
 NO_DAY = -1.0
 
 
@@ -136,8 +150,19 @@ def sector_of_offset(n_assets, n_sectors):
     return PARAM_PER_ASSET + 4 * n_assets + n_sectors + 1
 
 
-def params_size(n_assets, n_sectors):
+def scan_price_offset(n_assets, n_sectors):
+    """State block: per asset, a price above which no lot of the managed account can reach
+    the harvest threshold (NaN: unknown, scan the lots)."""
     return PARAM_PER_ASSET + 5 * n_assets + n_sectors + 1
+
+
+def scan_shares_offset(n_assets, n_sectors):
+    """State block: per asset, the managed account's shares when its scan price was found."""
+    return PARAM_PER_ASSET + 6 * n_assets + n_sectors + 1
+
+
+def params_size(n_assets, n_sectors):
+    return PARAM_PER_ASSET + 7 * n_assets + n_sectors + 1
 
 
 weight_offset_nb = njit(cache=True)(weight_offset)
@@ -146,6 +171,9 @@ harvest_day_offset_nb = njit(cache=True)(harvest_day_offset)
 sector_offsets_offset_nb = njit(cache=True)(sector_offsets_offset)
 sector_members_offset_nb = njit(cache=True)(sector_members_offset)
 sector_of_offset_nb = njit(cache=True)(sector_of_offset)
+scan_price_offset_nb = njit(cache=True)(scan_price_offset)
+scan_shares_offset_nb = njit(cache=True)(scan_shares_offset)
+SCAN_MARGIN = 1e-9  # relative: prices this close to the scan price are scanned exactly
 
 
 def index_targets(params, prices, target):
@@ -265,13 +293,24 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
                     pending, committed, today):
     """Sell the lots at a loss beyond the thresholds and queue same-sector replacements."""
     n_assets = holdings.shape[1]
-    sector_of = sector_of_offset_nb(n_assets, int(params[PARAM_N_SECTORS]))
+    n_sectors = int(params[PARAM_N_SECTORS])
+    sector_of = sector_of_offset_nb(n_assets, n_sectors)
     harvest_days = harvest_day_offset_nb(n_assets)
+    scan_price = scan_price_offset_nb(n_assets, n_sectors)
+    scan_shares = scan_shares_offset_nb(n_assets, n_sectors)
+    forget_changed_lots_nb(state, params, scan_price)
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[sector_of + asset] < 0:
             continue
+        if not (params[scan_shares + asset] == holdings[account, asset]
+                and math.isfinite(params[scan_price + asset])):
+            params[scan_price + asset] = (1.0 - params[PARAM_THRESHOLD]) * (
+                1.0 + SCAN_MARGIN) * highest_basis_per_share_nb(state, account, asset)
+            params[scan_shares + asset] = holdings[account, asset]
+        if prices[asset] > params[scan_price + asset]:
+            continue  # O(1): no lot is down by the threshold at this price
         # IRC §1091(a): no acquisition of the group within 30 days before (any account, the
         # sold lots aside), none by dividend reinvestment after, none written earlier today
         sold_shares, _, realized = harvest_size_nb(
@@ -293,6 +332,37 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
 
 
 harvest_account_nb = njit(cache=True)(harvest_account)
+
+
+def highest_basis_per_share(state, account, asset):
+    """The highest basis per share (dollars, wash-sale adjustments included) among the open
+    lots of ``asset`` in ``account``; 0 when none is open."""
+    highest = 0.0
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        if state.lot_shares[slot] > 0.0:
+            highest = max(highest, state.lot_basis[slot] / state.lot_shares[slot])
+        slot = state.lot_next[slot]
+    return highest
+
+
+highest_basis_per_share_nb = njit(cache=True)(highest_basis_per_share)
+
+
+def forget_changed_lots(state, params, scan_price):
+    """Forget the scan price of every asset whose identity group sold shares since the last
+    call: a sale can add a disallowed loss to open lots of its group without changing their
+    shares (IRC §1091(d)). Buys, reinvestments and splits change the shares held, which the
+    cache also checks; return of capital only lowers basis."""
+    rows = state.counters[CNT_SALE_ROWS]
+    for row in range(int(params[PARAM_ROWS_SEEN]), rows):
+        group = state.asset_group[state.realized[row]["asset"]]
+        for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+            params[scan_price + state.group_assets[member]] = np.nan
+    params[PARAM_ROWS_SEEN] = rows
+
+
+forget_changed_lots_nb = njit(cache=True)(forget_changed_lots)
 
 
 def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, committed,
@@ -358,17 +428,32 @@ capped_shares_nb = njit(cache=True)(capped_shares)
 
 
 def rebalance_account(state, params, account, day, prices, holdings, cash, orders, n_orders,
-                      target, pending, committed, today):
-    """Sell stocks above target + band and queue buys of buyable stocks below target - band."""
+                      target, pending, committed, today, sector_due):
+    """Sell stocks above target + band and queue buys of buyable stocks below target - band,
+    for the stocks of the sectors with ``sector_due[sector]`` set (``sector_due[n_sectors]``:
+    stocks outside the index's sectors). Buys are funded by cash and the sales (less the cost
+    allowance), largest gap first, each up to its target."""
     n_assets = holdings.shape[1]
+    n_sectors = int(params[PARAM_N_SECTORS])
+    sector_of = sector_of_offset_nb(n_assets, n_sectors)
     investable = account_value_nb(prices, holdings, cash, account) * (
         1.0 - params[PARAM_CASH_RESERVE])
     if investable <= 0.0:
         return n_orders
     smallest = params[PARAM_MIN_TRADE]
+    buys = np.zeros(n_assets)
+    funds = cash[account]
+    for k in range(min(n_orders, orders.shape[0])):  # today's harvest sales pay their buys
+        if orders[k, 2] < 0.0:
+            funds -= orders[k, 2] * prices[int(orders[k, 1])] * (
+                1.0 - params[PARAM_COST_ALLOWANCE])
     for asset in range(n_assets):
+        funds -= pending[asset]
         if (target[asset] <= 0.0 and holdings[account, asset] <= 0.0) or not math.isfinite(
                 prices[asset]):
+            continue
+        sector = int(params[sector_of + asset])
+        if not sector_due[sector if sector >= 0 else n_sectors]:
             continue
         wanted = target[asset] * investable
         current = (holdings[account, asset] - committed[asset]) * prices[asset] + pending[asset]
@@ -376,12 +461,23 @@ def rebalance_account(state, params, account, day, prices, holdings, cash, order
         gate = max(smallest, params[PARAM_BAND] * wanted)
         if delta > gate:
             if buyable_nb(state, params, asset, prices, day, today):
-                pending[asset] += delta
-                today[TODAY_BUY, asset] = 1.0
+                buys[asset] = delta
         elif delta < -gate:
-            n_orders, _ = sell_asset_nb(state, params, account, day, prices, holdings, orders,
-                                        n_orders, committed, today, asset, -delta, smallest,
-                                        True)
+            n_orders, sold = sell_asset_nb(state, params, account, day, prices, holdings,
+                                           orders, n_orders, committed, today, asset, -delta,
+                                           smallest, True)
+            funds += sold * (1.0 - params[PARAM_COST_ALLOWANCE])
+    # buys go to the largest gaps first, each in full, as far as cash and the sales pay: a
+    # sale held back by the gain cap leaves a few stocks short, not every stock a little short
+    order = np.argsort(-buys, kind="mergesort")
+    for k in range(n_assets):
+        asset = order[k]
+        dollars = min(buys[asset], funds)
+        if buys[asset] <= 0.0 or dollars < smallest:
+            break
+        pending[asset] += dollars
+        today[TODAY_BUY, asset] = 1.0
+        funds -= dollars
     return n_orders
 
 
@@ -391,9 +487,10 @@ rebalance_account_nb = njit(cache=True)(rebalance_account)
 def invest_cash(state, params, account, day, prices, holdings, cash, target, stock_fraction,
                 pending, committed, today, proceeds):
     """Queue the spare cash (cash + ``proceeds`` of today's sales - buys already queued - the
-    index's cash share) for the buyable stocks below target, pro rata to their shortfall; the
-    shortfall of a stock inside its wash-sale window goes to its same-sector peers; any excess
-    is spread pro rata to the buyable stocks' weights."""
+    index's cash share) for the buyable stocks below target, largest shortfall first, each
+    filled up to its target (no buy below ``PARAM_MIN_TRADE``); the shortfall of a stock inside
+    its wash-sale window goes to its same-sector peers; cash beyond every shortfall is spread
+    pro rata to the buyable stocks' weights."""
     n_assets = holdings.shape[1]
     value = account_value_nb(prices, holdings, cash, account)
     investable = value * (1.0 - params[PARAM_CASH_RESERVE])
@@ -419,15 +516,36 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
     if weight_total <= 0.0:
         return
     short_total = 0.0
+    n_short = 0
     for asset in range(n_assets):
         short_total += short[asset]
-    fill = min(1.0, spare / short_total) if short_total > 0.0 else 0.0
-    rest = spare - fill * short_total
+        if short[asset] > 0.0:
+            n_short += 1
+    if spare < short_total:
+        # fill the largest shortfalls first: fewest trades, the biggest gaps closed
+        short_assets = np.empty(n_short, np.int64)
+        position = 0
+        for asset in range(n_assets):
+            if short[asset] > 0.0:
+                short_assets[position] = asset
+                position += 1
+        order = np.argsort(-short[short_assets], kind="mergesort")
+        left = spare
+        for k in range(n_short):
+            asset = short_assets[order[k]]
+            dollars = min(short[asset], left)
+            if dollars < params[PARAM_MIN_TRADE]:
+                break
+            pending[asset] += dollars
+            today[TODAY_BUY, asset] = 1.0
+            left -= dollars
+        return
+    rest = spare - short_total
     for asset in range(n_assets):
         if short[asset] <= 0.0 and (
                 target[asset] <= 0.0 or not buyable_nb(state, params, asset, prices, day, today)):
             continue
-        dollars = fill * short[asset]
+        dollars = short[asset]
         if rest > 0.0 and target[asset] > 0.0 and buyable_nb(state, params, asset, prices, day,
                                                               today):
             dollars += rest * target[asset] / weight_total
@@ -514,12 +632,15 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
     committed = np.zeros(n_assets)
     today = np.zeros((2, n_assets))
     stock_fraction = index_targets_nb(params, prices, target)
+    n_sectors = int(params[PARAM_N_SECTORS])
+    sector_due = np.zeros(n_sectors + 1, np.bool_)
     rebalance = False
     if params[PARAM_REBALANCE_MONTHS] > 0.0:
         period = period_index_nb(day, int(params[PARAM_REBALANCE_MONTHS]))
         if period != params[PARAM_LAST_PERIOD]:
             params[PARAM_LAST_PERIOD] = period
             rebalance = True
+            sector_due[:] = True
     n_orders = 0
     if (managed and state.account_kind[account] == TAXABLE
             and day_index % int(params[PARAM_CHECK_EVERY]) == 0):
@@ -527,14 +648,18 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
                                       n_orders, target, pending, committed, today)
     if managed and params[PARAM_RETURN] > 0.0:
         harvest_days = harvest_day_offset_nb(n_assets)
+        sector_of = sector_of_offset_nb(n_assets, n_sectors)
         for asset in range(n_assets):
             harvested = params[harvest_days + asset]
             if harvested != NO_DAY and day - harvested > WASH_WINDOW_DAYS:
                 params[harvest_days + asset] = NO_DAY
                 rebalance = True
+                sector = int(params[sector_of + asset])
+                sector_due[sector if sector >= 0 else n_sectors] = True
     if rebalance:
         n_orders = rebalance_account_nb(state, params, account, day, prices, holdings, cash,
-                                        orders, n_orders, target, pending, committed, today)
+                                        orders, n_orders, target, pending, committed, today,
+                                        sector_due)
     else:
         n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
                                       orders, n_orders, committed, today)
@@ -716,6 +841,8 @@ def direct_indexing(
     offsets = sector_offsets_offset(n_assets)
     members = sector_members_offset(n_assets, n_sectors)
     params[sector_of:sector_of + n_assets] = -1.0
+    scan_price = scan_price_offset(n_assets, n_sectors)
+    params[scan_price:scan_price + n_assets] = np.nan
     position = 0
     for number, sector in enumerate(sectors):
         params[offsets + number] = position

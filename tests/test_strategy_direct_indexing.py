@@ -189,3 +189,87 @@ def test_bad_input_names_the_field(kwargs, field):
     with pytest.raises(ValueError) as error:
         direct_indexing(hand_market(FALLING), **kwargs)
     assert field in str(error.value)
+
+
+def test_scan_cache_forgets_a_group_whose_shares_were_sold():
+    """A loss sale in the spouse's account adds its disallowed loss to the basis of an open
+    lot bought 10 days earlier (IRC §1091(d)) without changing its shares: the O(1) harvest
+    skip must forget that stock's scan price."""
+    from strategies.direct_indexing import (
+        PARAM_ROWS_SEEN,
+        forget_changed_lots,
+        highest_basis_per_share,
+    )
+    from taxsim.ledger import Ledger
+
+    household = Household([Account("taxable"), Account("spouse", owner="spouse")])
+    ledger = Ledger(household, ["A", "B"])
+    ledger.buy("spouse", "A", 10, 100.0, "2024-01-02")
+    ledger.buy("taxable", "A", 10, 80.0, "2024-02-01")
+    ledger.buy("taxable", "B", 5, 20.0, "2024-02-01")
+    state = ledger._state
+    assert highest_basis_per_share(state, 0, 0) == pytest.approx(80.0)
+    params = np.zeros(PARAM_ROWS_SEEN + 3)
+    scan_price = PARAM_ROWS_SEEN + 1  # offset of the block of two assets' scan prices
+    params[scan_price:] = [76.0, 19.0]  # as if cached: 0.95 x the highest basis
+    forget_changed_lots(state, params, scan_price)
+    assert params[scan_price:].tolist() == [76.0, 19.0]  # no sale yet
+    ledger.sell("spouse", "A", 10, 80.0, "2024-02-11")  # $200 loss, washed by the Feb 1 lot
+    forget_changed_lots(state, params, scan_price)
+    assert math.isnan(params[scan_price]) and params[scan_price + 1] == 19.0
+    assert params[PARAM_ROWS_SEEN] == 1
+    assert highest_basis_per_share(state, 0, 0) == pytest.approx(100.0)  # 80 + 200 / 10
+
+
+def test_harvest_skip_changes_nothing_on_a_synthetic_market():
+    """The O(1) skip (price above 0.95 x the highest basis per share) is exact: the same
+    trades as a run whose scan cache is forgotten every day (plain-Python decide)."""
+    import importlib
+
+    module = importlib.import_module("strategies.direct_indexing")
+    market = synthetic_market(universe=default_universe(30)[6:], years=1.0, seed=3)
+    strategy = direct_indexing(market, threshold=0.03, rebalance="monthly")
+    household = Household([Account("taxable")])
+    cached = run(market, household, strategy, contributions={"taxable": 1_000_000.0})
+    original = module.forget_changed_lots_nb
+    jitted_harvest = module.harvest_account_nb
+
+    def forget_everything(state, params, scan_price):
+        original(state, params, scan_price)
+        params[scan_price:scan_price + state.asset_group.shape[0]] = np.nan
+
+    module.forget_changed_lots_nb = forget_everything
+    module.harvest_account_nb = module.harvest_account  # so that it calls the patched one
+    try:
+        uncached = run(market, household,
+                       Strategy(strategy.name, direct_indexing_decide, strategy.params,
+                                lot_method="tax_optimal", max_orders=strategy.max_orders,
+                                invests_flows=True),
+                       contributions={"taxable": 1_000_000.0})
+    finally:
+        module.forget_changed_lots_nb = original
+        module.harvest_account_nb = jitted_harvest
+    assert cached.params[PARAM_HARVESTS] > 0
+    assert len(cached.trades) == len(uncached.trades)
+    for field in ("day", "asset", "shares"):
+        np.testing.assert_allclose(cached.trades[field], uncached.trades[field], rtol=1e-12)
+
+
+def test_return_after_the_window_rebalances_only_the_harvested_sector():
+    """D (energy) rises 20% and sits above its band, but the return of A (tech) on 2024-04-08
+    trades tech only; D waits for the calendar."""
+    closes = dict(FALLING)
+    closes["D"] = [40.0] * 10 + [48.0] * (N_DAYS - 10)
+    market = hand_market(closes)
+    strategy = direct_indexing(market, rebalance=None, max_gain=None)
+    result = run(market, Household([Account("taxable", reinvest=False)]), strategy,
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    back = trades[trades["date"] > DATES[3]]
+    assert back["date"].unique().tolist() == [pd.Timestamp("2024-04-08")]
+    assert sorted(back["asset"]) == ["A", "B", "C"]
+    monthly = direct_indexing(market, rebalance="monthly", max_gain=None)
+    trades = strategy_trades(run(market, Household([Account("taxable", reinvest=False)]),
+                                 monthly, contributions={"taxable": 10_000.0}))
+    d_sales = trades[(trades["asset"] == "D") & (trades["shares"] < 0)]["date"]
+    assert d_sales.tolist() == [pd.Timestamp("2024-04-01")]  # the first day of April
