@@ -41,7 +41,7 @@ from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
+from taxsim.ledger.enums import FIFO, LIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -370,6 +370,20 @@ def fifo_gain_shares(state, account, asset, price, skipped_shares):
 fifo_gain_shares_nb = njit(cache=True)(fifo_gain_shares)
 
 
+def recent_shares(state, account, asset, day):
+    """Shares of ``asset`` in ``account`` acquired on or after ``day - 30`` (the newest lots:
+    what a LIFO sale relieves first), which could replace a loss sold today (IRC §1091(a))."""
+    shares = 0.0
+    slot = state.tail[account, asset]
+    while slot != NO_SLOT and state.lot_acquired[slot] >= day - WASH_WINDOW_DAYS:
+        shares += state.lot_shares[slot]
+        slot = state.lot_prev[slot]
+    return shares
+
+
+recent_shares_nb = njit(cache=True)(recent_shares)
+
+
 def sell_family(state, params, account, day, prices, holdings, orders, n_orders, committed,
                 today, holder, dollars, smallest, whole_if_needed):
     """Sell ``dollars`` of a family, holder first, without realizing a loss inside a wash-sale
@@ -419,9 +433,12 @@ sell_family_nb = njit(cache=True)(sell_family)
 
 
 def raise_shortfall(state, params, account, day, prices, holdings, cash, orders, n_orders,
-                    committed, today):
+                    pending, committed, today):
     """Sell enough to cover negative cash (a withdrawal or a tax payment) without a wash sale:
-    families pro rata to their value, then whatever a skipped member left from the others.
+    families pro rata to their value, then whatever a skipped member left from the others;
+    then, in an account that does not reinvest, the smallest LIFO sale that relieves every
+    share acquired in the last 30 days; last, a whole position (preferring one whose family can
+    buy a substitute at once with the rest of the proceeds).
     Any shortfall beyond a dollar is raised, however small: what the strategy leaves after a
     withdrawal or a tax payment the engine sells pro rata, without regard to wash sales."""
     if cash[account] >= -1.0:
@@ -446,25 +463,60 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
                                             orders, n_orders, committed, today, holder,
                                             share, 0.01, False)
             raised += sold
-    # last resort: the smallest whole position whose loss cannot be washed and that covers the
-    # rest (its own lots cannot replace it); the engine sells what is still short
-    while raised < needed - 0.01:
-        best = -1
+    # next: a LIFO sale of at least every share of a position acquired in the last 30 days
+    # leaves no replacement behind (IRC §1091(a)); safe where the rest reinvests nothing
+    if raised < needed - 0.01 and not state.account_reinvest[account]:
+        best, best_shares = -1, 0.0
         for asset in range(n_assets):
-            held = holdings[account, asset] - committed[asset]
-            if held <= 1e-12 or not math.isfinite(prices[asset]):
+            held = holdings[account, asset]
+            if held <= 1e-12 or committed[asset] > 0.0 or not math.isfinite(prices[asset]):
                 continue
             if loss_sale_risky_nb(state, today, account, asset, day, True):
                 continue
-            value = held * prices[asset]
-            if best < 0:
-                best = asset
-                continue
-            best_value = (holdings[account, best] - committed[best]) * prices[best]
-            covers, best_covers = value >= needed - raised, best_value >= needed - raised
-            if (covers and (not best_covers or value < best_value)) or (
-                    not covers and not best_covers and value > best_value):
-                best = asset
+            shares = max((needed - raised) / prices[asset],
+                         recent_shares_nb(state, account, asset, day))
+            if shares >= held - 1e-9:
+                continue  # the whole position: below
+            if best < 0 or shares * prices[asset] < best_shares * prices[best]:
+                best, best_shares = asset, shares
+        if best >= 0:
+            n_orders = write_order_nb(orders, n_orders, account, best, -best_shares, LIFO)
+            committed[best] += best_shares
+            today[TODAY_LOSS_SALE, best] += best_shares
+            raised += best_shares * prices[best]
+    # last resort: a whole position whose loss cannot be washed (its own lots cannot replace
+    # it), preferring one whose family can buy a substitute today with what is not needed, so
+    # the exposure stays; the engine sells what is still short
+    holder_block = holder_offset_nb(n_assets)
+    swap_block = swap_day_offset_nb(n_assets, holdings.shape[0])
+    while raised < needed - 0.01:
+        best, best_substitute = -1, -1
+        for replaceable in (True, False):
+            for asset in range(n_assets):
+                held = holdings[account, asset] - committed[asset]
+                if held <= 1e-12 or not math.isfinite(prices[asset]):
+                    continue
+                if loss_sale_risky_nb(state, today, account, asset, day, True):
+                    continue
+                substitute = -1
+                if replaceable:
+                    if params[ring_offset_nb(n_assets) + asset] < 0:
+                        continue
+                    substitute = safe_substitute_nb(state, params, asset, prices, day, n_assets)
+                    if substitute < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE,
+                                                               substitute):
+                        continue
+                value = held * prices[asset]
+                if best < 0:
+                    best, best_substitute = asset, substitute
+                    continue
+                best_value = (holdings[account, best] - committed[best]) * prices[best]
+                covers, best_covers = value >= needed - raised, best_value >= needed - raised
+                if (covers and (not best_covers or value < best_value)) or (
+                        not covers and not best_covers and value > best_value):
+                    best, best_substitute = asset, substitute
+            if best >= 0:
+                break
         if best < 0:
             break
         shares = holdings[account, best] - committed[best]  # all that is left: no own lot
@@ -472,7 +524,15 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
                                   params[PARAM_LOT_METHOD])
         committed[best] += shares
         today[TODAY_LOSS_SALE, best] += shares
-        raised += shares * prices[best]
+        proceeds = shares * prices[best]
+        if best_substitute >= 0 and proceeds > needed - raised:
+            # the rest of the position moves to the substitute, as in a harvest
+            pending[best_substitute] += (proceeds - (needed - raised)) * (
+                1.0 - params[PARAM_COST_ALLOWANCE])
+            target = family_head_nb(params, best, n_assets)
+            params[holder_block + account * n_assets + target] = best_substitute
+            params[swap_block + account * n_assets + target] = day
+        raised += proceeds
     return n_orders
 
 
@@ -586,7 +646,7 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
             n_orders = swap_back_account_nb(state, params, account, day, prices, holdings,
                                             orders, n_orders, pending, committed, today)
         n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
-                                      orders, n_orders, committed, today)
+                                      orders, n_orders, pending, committed, today)
         n_orders = rebalance_families_nb(state, params, account, day, prices, holdings, cash,
                                          targets, orders, n_orders, pending, committed,
                                          today, rebalance)

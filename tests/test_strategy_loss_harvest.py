@@ -166,3 +166,80 @@ def test_harvests_real_losses_and_never_washes_on_a_synthetic_household(seed):
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-5)
     twin = result.twins["non_managed"]
     assert twin.conventions["strategy"] == "calendar rebalancing (quarterly)"
+
+
+def test_last_resort_sells_a_replaceable_position_and_keeps_the_exposure():
+    """January's tax bill leaves cash short; every lot is at a loss and the account reinvests,
+    so any partial sale could be washed (Pub 550: dividend reinvestment). The last resort sells
+    a whole position: A, whose family can buy its substitute B at once, not the smaller Q that
+    has no substitute (it could not be bought back for 31 days)."""
+    dates = pd.bdate_range("2023-12-04", periods=40)
+    rows = []
+    for day, date in enumerate(dates):
+        rows.append({"date": date, "ticker": "A", "close": 100.0 if day == 0 else 97.0})
+        rows.append({"date": date, "ticker": "B", "close": 50.0})
+        rows.append({"date": date, "ticker": "Q", "close": 100.0 if day == 0 else 97.0,
+                     "lt_capital_gain": 5.0 if day == 9 else 0.0})
+    market = Market.from_frame(pd.DataFrame(rows).fillna(0.0), tickers=["A", "B", "Q"],
+                               source="hand-made")
+    household = Household([Account("taxable", reinvest=True)])
+    strategy = loss_harvest(["A", "B", "Q"], [("A", "B")], n_accounts=1, rebalance=None)
+    result = simulate(market, household, strategy, {"taxable": {"A": 0.6, "Q": 0.4}},
+                      contributions={"taxable": 10_000.0}, tax_payment="portfolio")
+    trades = strategy_trades(result)
+    january = trades[trades["date"] == pd.Timestamp("2024-01-01")]  # the first day of 2024
+    assert january["asset"].tolist() == ["A", "B"]
+    a_shares = trades["shares"].iloc[0]
+    assert january["shares"].iloc[0] == pytest.approx(-a_shares)  # the whole position
+    annual = result.ledger.annual_tax().set_index("year")
+    tax = annual.loc[2023, "due"]
+    assert tax > 40.0
+    bought = january["shares"].iloc[1] * 50.0
+    assert bought == pytest.approx(a_shares * 97.0 - tax, rel=0.005)
+    assert not (trades["asset"] == "Q").iloc[1:].any() or (
+        trades[trades["asset"] == "Q"]["shares"] > 0).all()
+    realized = result.ledger.realized()
+    assert realized["wash_disallowed"].sum() == 0.0
+    assert realized["gain"].sum() == pytest.approx(-3.0 * a_shares)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_shortfall_sells_the_newest_lots_when_that_leaves_no_replacement():
+    """Every lot is at a loss when January's tax is due and cash covers only part of it. The
+    December distribution's cash bought more A and Q, replacements for any loss until mid
+    January. A LIFO sale of at least those newest shares of one fund leaves no replacement
+    behind (IRC §1091(a)): the strategy sells the smaller such sale, not a whole position."""
+    dates = pd.bdate_range("2023-11-01", periods=60)
+    rows = []
+    for day, date in enumerate(dates):
+        rows.append({"date": date, "ticker": "A", "close": 100.0 if day == 0 else 97.0})
+        rows.append({"date": date, "ticker": "Q", "close": 100.0 if day == 0 else 97.0,
+                     "lt_capital_gain": 20.0 if date == pd.Timestamp("2023-12-15") else 0.0})
+    market = Market.from_frame(pd.DataFrame(rows).fillna(0.0), tickers=["A", "Q"],
+                               source="hand-made")
+    household = Household([Account("taxable", reinvest=False)])
+    strategy = loss_harvest(["A", "Q"], [], n_accounts=1, rebalance=None)
+    result = simulate(market, household, strategy, {"taxable": {"A": 0.6, "Q": 0.4}},
+                      contributions={"taxable": 10_000.0}, tax_payment="portfolio")
+    trades = strategy_trades(result)
+    december = trades[trades["date"] == pd.Timestamp("2023-12-15")].set_index("asset")
+    assert sorted(december.index) == ["A", "Q"] and (december["shares"] > 0).all()
+    tax = result.ledger.annual_tax().set_index("year").loc[2023, "due"]
+    first_day = list(market.pandas_dates).index(pd.Timestamp("2024-01-01"))
+    cash_before = result.account_cash[first_day - 1, 0]
+    assert tax > cash_before + 50.0
+    short_shares = (tax - cash_before) / 0.999 / 97.0  # the cost allowance on top
+    needed = {asset: max(short_shares, december.loc[asset, "shares"]) for asset in "AQ"}
+    chosen = min(needed, key=needed.get)
+    january = trades[trades["date"] == pd.Timestamp("2024-01-01")]
+    assert january["asset"].tolist() == [chosen]
+    assert january["lot_method"].tolist() == ["lifo"]
+    sold = -january["shares"].iloc[0]
+    assert sold == pytest.approx(needed[chosen], rel=1e-6)
+    assert sold < 0.2 * trades[trades["asset"] == chosen]["shares"].iloc[0]  # most stays
+    realized = result.ledger.realized()
+    assert realized["wash_disallowed"].sum() == 0.0
+    # the December shares cost 97: only older shares sold beyond them realize a $3 loss
+    older = max(0.0, sold - december.loc[chosen, "shares"])
+    assert realized["gain"].sum() == pytest.approx(-3.0 * older, abs=1e-9)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
