@@ -18,6 +18,9 @@ Example (``examples/run.toml``)::
     name = "taxable"
     kind = "taxable"
     cash = 1_000_000              # dollars invested at the targets on the first day
+    lots = [                      # legacy lots: held before the run, basis in total dollars
+      { ticker = "USTOTAL", shares = 100, basis = 8_000, acquired = "2005-03-01" },
+    ]
 
     [targets.taxable]
     USTOTAL = 0.6
@@ -78,6 +81,16 @@ class RunConfigError(ValueError):
     """A configuration that cannot be used; the message is one line naming the field."""
 
 
+def _iso_date(value):
+    """``value`` as an ISO date string (None stays None); a clear error otherwise."""
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError as error:
+        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from error
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -110,12 +123,7 @@ class MarketConfig(_Model):
     @field_validator("start", "end")
     @classmethod
     def _date(cls, value):
-        if value is None:
-            return None
-        try:
-            return _dt.date.fromisoformat(str(value)[:10]).isoformat()
-        except ValueError as error:
-            raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from error
+        return _iso_date(value)
 
     @model_validator(mode="after")
     def _check(self):
@@ -127,13 +135,36 @@ class MarketConfig(_Model):
 
 
 class LotConfig(_Model):
-    """A legacy lot: shares bought before the run, with their basis and acquisition date."""
+    """A legacy lot: shares bought before the run, with their basis and acquisition date.
 
-    ticker: str
+    The run starts holding it (see ``simulate(initial_lots=...)``): it enters the ledger on
+    its own date with its own basis, costs nothing to trade in, and is not a contribution; its
+    market value at the first day's close is part of the initial investment.
+    """
+
+    ticker: str = Field(min_length=1)
     shares: float = Field(gt=0)
+    """Shares held (as of before the first day; a split on the first day applies to them)."""
     basis: float = Field(ge=0)
-    """Total cost basis of the lot (dollars)."""
+    """Total cost basis of the lot (dollars), commissions included."""
     acquired: DateLike
+    """Acquisition date, on or before the run's first trading day."""
+    holding_start: DateLike | None = None
+    """Date the holding period counts from when it is tacked (a gift, an inheritance, a
+    wash-sale replacement); default ``acquired``. Not after ``acquired``."""
+
+    @field_validator("acquired", "holding_start")
+    @classmethod
+    def _date(cls, value):
+        return _iso_date(value)
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.holding_start is not None and self.holding_start > self.acquired:
+            raise ValueError(
+                f"holding_start {self.holding_start} is after acquired {self.acquired}"
+            )
+        return self
 
 
 class AccountConfig(_Model):
@@ -144,7 +175,7 @@ class AccountConfig(_Model):
     cash: float = Field(0.0, ge=0)
     """Dollars deposited on the first day and invested at the account's targets."""
     lots: list[LotConfig] = Field(default_factory=list)
-    """Legacy lots (validated, but not supported by the engine yet: a run with lots is refused)."""
+    """Legacy lots held before the run (basis and acquisition date kept; see :class:`LotConfig`)."""
 
 
 class HouseholdConfig(_Model):
@@ -275,13 +306,6 @@ class RunConfig(_Model):
         for flow in self.flows:
             if flow.account not in names:
                 raise ValueError(f"flows: unknown account {flow.account!r}")
-        for i, account in enumerate(self.household.accounts):
-            if account.lots:
-                raise ValueError(
-                    f"household.accounts[{i}].lots ({account.name}): legacy lots with basis and "
-                    "acquisition dates are not supported yet (the engine starts every account "
-                    "from cash); give the account's value as 'cash' instead"
-                )
         if self.market.tickers is not None:
             for account, weights in self.targets.items():
                 unknown = sorted(set(weights) - set(self.market.tickers))
@@ -289,6 +313,9 @@ class RunConfig(_Model):
                     raise ValueError(
                         f"targets.{account}: ticker(s) {unknown} not in market.tickers"
                     )
+            for location, lot in _lot_locations(self.household):
+                if lot.ticker not in self.market.tickers:
+                    raise ValueError(f"{location}.ticker: {lot.ticker!r} not in market.tickers")
         return self
 
     def fingerprint(self) -> str:
@@ -297,6 +324,30 @@ class RunConfig(_Model):
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _lot_locations(household: HouseholdConfig):
+    """``("household.accounts[i].lots[j] (account)", lot)`` for every legacy lot."""
+    for i, account in enumerate(household.accounts):
+        for j, lot in enumerate(account.lots):
+            yield f"household.accounts[{i}].lots[{j}] ({account.name})", lot
+
+
+def initial_lots_frame(household: HouseholdConfig):
+    """The legacy lots of a household config as ``simulate``'s ``initial_lots`` frame.
+
+    Columns account, ticker, shares, basis (dollars), acquired and holding_start (dates;
+    holding_start defaults to acquired); None when no account has lots.
+    """
+    import pandas as pd
+
+    rows = [
+        {"account": account.name, "ticker": lot.ticker, "shares": lot.shares,
+         "basis": lot.basis, "acquired": lot.acquired,
+         "holding_start": lot.holding_start or lot.acquired}
+        for account in household.accounts for lot in account.lots
+    ]
+    return pd.DataFrame(rows) if rows else None
 
 
 def stable_hash(value: Any, digits: int = 16) -> str:
@@ -519,6 +570,11 @@ def run_config(config: RunConfig | Mapping[str, Any] | str | Path):
             raise RunConfigError(
                 f"targets.{account}: ticker(s) {unknown} not in the market {list(market.tickers)}"
             )
+    for location, lot in _lot_locations(config.household):
+        if lot.ticker not in market.tickers:
+            raise RunConfigError(
+                f"{location}.ticker: {lot.ticker!r} not in the market {list(market.tickers)}"
+            )
     household = build_household(config.household)
     strategy = build_strategy(config.strategy, market, household)
     flows = None
@@ -540,6 +596,7 @@ def run_config(config: RunConfig | Mapping[str, Any] | str | Path):
         taxes=config.tax.taxes,
         twins=config.run.twins,
         daily_liquidation=config.run.daily_liquidation,
+        initial_lots=initial_lots_frame(config.household),
     )
 
 

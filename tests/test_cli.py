@@ -118,8 +118,8 @@ def test_bad_inputs_give_one_line_and_exit_1(config_file, tmp_path):
     lots = tmp_path / "lots.toml"
     lots.write_text(TINY_TOML.replace(
         "cash = 100000", 'lots = [{ ticker = "BOND", shares = 1, basis = 90, '
-        'acquired = "2001-02-03" }]'))
-    assert_one_line_error(taxsim("run", lots), "not supported yet")
+        'acquired = "2031-02-03" }]'))
+    assert_one_line_error(taxsim("run", lots), "is after the run's first day")
     assert_one_line_error(taxsim("sweep", bad), "invalid TOML")
     assert_one_line_error(taxsim("report", tmp_path / "nothing"), "no such folder")
     usage = taxsim("run")

@@ -58,13 +58,54 @@ def test_bad_values_name_the_field_in_one_line(override, expected):
     assert "\n" not in message and message.startswith("cfg: ")
 
 
-def test_legacy_lots_are_validated_then_refused_as_not_supported_yet():
-    lots = [{"ticker": "USTOTAL", "shares": 10, "basis": 500.0, "acquired": "2004-05-06"}]
-    with pytest.raises(RunConfigError, match="not supported yet"):
-        config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": lots}))
-    bad = [{"ticker": "USTOTAL", "shares": -1, "basis": 500.0, "acquired": "2004-05-06"}]
-    with pytest.raises(RunConfigError, match=r"lots\[0\]\.shares"):
-        config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": bad}))
+LOT = {"ticker": "USTOTAL", "shares": 10, "basis": 500.0, "acquired": "2004-05-06"}
+
+
+def test_legacy_lots_are_accepted_and_become_simulate_initial_lots():
+    from taxsim.config import initial_lots_frame
+
+    lots = [LOT, {**LOT, "ticker": "BOND", "acquired": "2009-01-05",
+                  "holding_start": "2007-03-01"}]
+    config = config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": lots}))
+    frame = initial_lots_frame(config.household)
+    assert frame.to_dict("records") == [
+        {"account": "taxable", "ticker": "USTOTAL", "shares": 10.0, "basis": 500.0,
+         "acquired": "2004-05-06", "holding_start": "2004-05-06"},
+        {"account": "taxable", "ticker": "BOND", "shares": 10.0, "basis": 500.0,
+         "acquired": "2009-01-05", "holding_start": "2007-03-01"},
+    ]
+    assert initial_lots_frame(config_from_dict(TINY).household) is None
+    assert config.fingerprint() != config_from_dict(TINY).fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"shares": -1}, "household.accounts[0].lots[0].shares: Input should be greater than 0"),
+        ({"basis": -1.0}, "household.accounts[0].lots[0].basis"),
+        ({"acquired": "2004-13-06"}, "household.accounts[0].lots[0].acquired: not a date"),
+        ({"holding_start": "2005-01-01"}, "holding_start 2005-01-01 is after acquired 2004-05-06"),
+        ({"ticker": ""}, "household.accounts[0].lots[0].ticker"),
+        ({"price": 3.0}, "household.accounts[0].lots[0].price: unknown field"),
+    ],
+)
+def test_bad_legacy_lots_name_the_field(change, expected):
+    lots = [{**LOT, **change}]
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": lots}), "cfg")
+    assert expected in str(info.value)
+
+
+def test_legacy_lot_tickers_are_checked_against_the_market():
+    lots = [{**LOT, "ticker": "NOPE"}]
+    with pytest.raises(RunConfigError, match=r"lots\[0\] \(taxable\)\.ticker: 'NOPE' not in "
+                       "market.tickers"):
+        config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": lots,
+                                                "market.tickers": ["USTOTAL", "BOND"]}))
+    config = config_from_dict(apply_overrides(TINY, {"household.accounts.0.lots": lots}))
+    with pytest.raises(RunConfigError, match=r"lots\[0\] \(taxable\)\.ticker: 'NOPE' not in "
+                       "the market"):
+        run_config(config)
 
 
 def test_missing_file_and_bad_toml(tmp_path):

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from taxsim.dates import to_datetime_index, to_day
+from taxsim.dates import long_term_from, to_datetime_index, to_day, to_timestamp, year_of
 from taxsim.engine import enums as sim
-from taxsim.engine.kernel import simulate_days
+from taxsim.engine.kernel import refresh_holdings_nb, simulate_days
 from taxsim.ledger import enums as ledger_enums
 from taxsim.ledger.facade import Ledger
 from taxsim.ledger.household import Household, TaxProfile
+from taxsim.ledger.lots import acquire_nb, check_event_day_nb, find_slot_nb
 from taxsim.market import Market
 
 
@@ -206,6 +207,136 @@ def _target_schedule(targets, market: Market, household: Household):
     return np.array(starts, np.int64), np.ascontiguousarray(np.stack(rows))
 
 
+INITIAL_LOT_COLUMNS = ("account", "ticker", "shares", "basis", "acquired")
+"""Required columns of ``simulate(initial_lots=...)``; ``holding_start`` is optional."""
+
+
+@dataclass(frozen=True)
+class _LegacyLot:
+    """One validated legacy lot (day numbers, indices, shares, dollars)."""
+
+    acquired: int
+    holding_start: int
+    account: int
+    asset: int
+    shares: float
+    basis: float
+
+
+def _legacy_lots(initial_lots, market: Market, household: Household) -> list[_LegacyLot]:
+    """Validate ``initial_lots`` against the market and household; lots in acquisition order.
+
+    Every row is checked before anything is built, so a bad row changes nothing. Errors name
+    the row, account, ticker and field.
+    """
+    if initial_lots is None:
+        return []
+    if not isinstance(initial_lots, pd.DataFrame):
+        raise SimulationError(
+            f"initial_lots must be a pandas DataFrame with columns {list(INITIAL_LOT_COLUMNS)} "
+            f"(and optionally holding_start), got {type(initial_lots).__name__}"
+        )
+    missing = [c for c in INITIAL_LOT_COLUMNS if c not in initial_lots.columns]
+    if missing:
+        raise SimulationError(
+            f"initial_lots: missing column(s) {missing}; needs {list(INITIAL_LOT_COLUMNS)}"
+        )
+    extra = sorted(set(map(str, initial_lots.columns)) - {*INITIAL_LOT_COLUMNS, "holding_start"})
+    if extra:
+        raise SimulationError(f"initial_lots: unknown column(s) {extra}")
+    names = household.account_names
+    first_day = int(market.dates[0])
+    first_date = market.pandas_dates[0].date()
+    lots = []
+    has_holding_start = "holding_start" in initial_lots.columns
+    for position, row in enumerate(initial_lots.itertuples(index=False)):
+        where = f"initial_lots row {position} (account {row.account!r}, ticker {row.ticker!r})"
+        if row.account not in names:
+            raise SimulationError(f"{where}: unknown account {row.account!r}; the household has "
+                                  f"{list(names)}")
+        if row.ticker not in market.tickers:
+            raise SimulationError(f"{where}: unknown ticker {row.ticker!r}; the market has "
+                                  f"{list(market.tickers)}")
+        try:
+            shares, basis = float(row.shares), float(row.basis)
+        except (TypeError, ValueError):
+            raise SimulationError(f"{where}: shares and basis must be numbers, got "
+                                  f"{row.shares!r} and {row.basis!r}") from None
+        if not (np.isfinite(shares) and shares > 0.0):
+            raise SimulationError(f"{where}: shares must be > 0, got {row.shares!r}")
+        if not (np.isfinite(basis) and basis >= 0.0):
+            raise SimulationError(f"{where}: basis must be >= 0 dollars, got {row.basis!r}")
+        days = {}
+        for column in ("acquired", "holding_start"):
+            value = getattr(row, column) if column == "acquired" or has_holding_start else None
+            if column == "holding_start" and (value is None or pd.isna(value)):
+                days[column] = days["acquired"]
+                continue
+            try:
+                days[column] = to_day(value)
+            except (ValueError, TypeError, OverflowError):
+                raise SimulationError(f"{where}: {column} is not a date: {value!r}") from None
+            if year_of(days[column]) < ledger_enums.FIRST_YEAR:
+                raise SimulationError(f"{where}: {column} {to_timestamp(days[column]).date()} is "
+                                      f"before {ledger_enums.FIRST_YEAR}, the ledger's first year")
+        acquired, holding_start = days["acquired"], days["holding_start"]
+        if acquired > first_day:
+            raise SimulationError(
+                f"{where}: acquired {to_timestamp(acquired).date()} is after the run's first "
+                f"day {first_date}; buy it in the run (contributions or flows) instead"
+            )
+        if holding_start > acquired:
+            raise SimulationError(
+                f"{where}: holding_start {to_timestamp(holding_start).date()} is after acquired "
+                f"{to_timestamp(acquired).date()} (a tacked holding period starts earlier)"
+            )
+        asset = market.tickers.index(row.ticker)
+        price = market.close[0, asset]
+        if not (np.isfinite(price) and price > 0.0):
+            raise SimulationError(f"{where}: no price for {row.ticker!r} on the run's first day "
+                                  f"{first_date}, so the lot cannot be valued")
+        lots.append(_LegacyLot(acquired, holding_start, names.index(row.account), asset,
+                               shares, basis))
+    return sorted(lots, key=lambda lot: lot.acquired)  # stable: ties keep the frame's order
+
+
+def _open_legacy_lots(ledger: Ledger, lots: list[_LegacyLot], market: Market,
+                      holdings: np.ndarray) -> float:
+    """Put validated legacy lots into a fresh ledger, in acquisition order, before any event.
+
+    Each lot is acquired on its own date with its own basis (``buy`` less the cash payment:
+    the shares were paid for before the run), so holding periods (IRS Pub 550 calendar rule)
+    and gains on later sales are right, and a lot acquired within 30 days before a loss sale
+    in the run is a wash-sale replacement (IRC §1091). The tax chain still starts in the run's
+    first year (the household's earlier tax history is not modelled). Fills ``holdings`` and
+    returns the lots' market value at the first day's close (shares after any first-day
+    split, dollars): the run's initial investment besides the first day's contributions.
+    """
+    if not lots:
+        return 0.0
+    for lot in lots:
+        state = ledger._roomy_state()
+        status = check_event_day_nb(state, lot.acquired)
+        if status != ledger_enums.OK:
+            raise SimulationError(
+                f"legacy lot of {market.tickers[lot.asset]!r} in "
+                f"{ledger.household.account_names[lot.account]!r} acquired "
+                f"{to_timestamp(lot.acquired).date()}: "
+                f"{ledger_enums.STATUS_MESSAGES.get(int(status), 'refused by the ledger')}"
+            )
+        lot_id = acquire_nb(state, lot.account, lot.asset, lot.shares, lot.basis, lot.acquired)
+        if lot.holding_start != lot.acquired:  # tacked holding period (gift, inheritance, ...)
+            slot = find_slot_nb(state, lot.account, lot.asset, lot_id)
+            state.lot_holding_start[slot] = lot.holding_start
+            state.lot_long_from[slot] = long_term_from(lot.holding_start)
+    state = ledger._state
+    state.counters[ledger_enums.CNT_FIRST_YEAR] = year_of(int(market.dates[0]))
+    for asset in sorted({lot.asset for lot in lots}):
+        refresh_holdings_nb(state, holdings, asset)
+    shares_on_first_day = holdings * market.split_ratio[0]
+    return float(np.nansum(shares_on_first_day * market.close[0]))
+
+
 def simulate(
     market: Market,
     household: Household,
@@ -224,6 +355,7 @@ def simulate(
     taxes: bool = True,
     twins: bool = False,
     daily_liquidation: bool = True,
+    initial_lots: pd.DataFrame | None = None,
 ) -> Result:
     """Run ``strategy`` for ``household`` over ``market``.
 
@@ -248,6 +380,19 @@ def simulate(
     daily_liquidation : bool
         Record unrealized gain, accrued tax and liquidation tax every day (otherwise only on
         the last day; sweeps that only need end values save the time).
+    initial_lots : DataFrame, optional
+        Legacy lots held before the run, one row each: ``account``, ``ticker``, ``shares``,
+        ``basis`` (total dollars, commissions included), ``acquired`` (date, on or before the
+        run's first day) and optionally ``holding_start`` (date the holding period counts
+        from, for a tacked holding period, e.g. a gift or a wash-sale replacement; default
+        ``acquired``; not after ``acquired``). They enter the ledger on their own dates before
+        the first day (no trading cost, not contributions), so their holding periods, gains
+        and wash sales are right when the run sells them. Their market value at the first
+        day's close (``Result.legacy_value``) is part of the initial investment: it starts the
+        conservation identity, and the returns, which start from the first day's close,
+        include it. The twins start from the same lots. A bad row (unknown account or ticker,
+        shares <= 0, basis < 0, acquired after the first day, no first-day price) raises
+        :class:`SimulationError` naming it.
     """
     if twins:
         arguments = dict(
@@ -255,7 +400,7 @@ def simulate(
             flows=flows, tax_profile=tax_profile, loss_convention=loss_convention,
             cost_bps=cost_bps, cost_per_trade=cost_per_trade, whole_shares=whole_shares,
             advisory_fee_bps=advisory_fee_bps, tax_payment=tax_payment, tax_account=tax_account,
-            daily_liquidation=daily_liquidation,
+            daily_liquidation=daily_liquidation, initial_lots=initial_lots,
         )
         result = simulate(strategy=strategy, taxes=taxes, **arguments)
         result.twins["non_managed"] = simulate(
@@ -274,6 +419,7 @@ def simulate(
         "specific",
     ):
         raise SimulationError(f"strategy.lot_method {strategy.lot_method!r} cannot raise cash")
+    legacy_lots = _legacy_lots(initial_lots, market, household)
     ledger = Ledger(household, market.tickers, tax_profile, loss_convention)
     start_schedule, target_weights = _target_schedule(targets, market, household)
 
@@ -314,6 +460,9 @@ def simulate(
     record = np.zeros((n_dates, sim.N_RECORD))
     trades = np.zeros(max(1024, 4 * len(names) * n_assets + strategy.max_orders), sim.trade_dtype)
     trade_count = np.zeros(1, np.int64)
+    legacy_value = _open_legacy_lots(ledger, legacy_lots, market, holdings)
+    # the first day's market gain is measured from the legacy lots' value, not from zero
+    totals[sim.TOT_PREVIOUS_VALUE] = legacy_value
     kernel = _kernel_for(strategy.decide)
     params = np.array(strategy.params, dtype=np.float64)  # a strategy may keep state in it
     qualified = np.ascontiguousarray(market.qualified_fraction, dtype=np.float64)
@@ -365,10 +514,16 @@ def simulate(
         "data_source": market.source,
         "distributions": "ex-date stands in for pay date",
     }
+    if legacy_lots:
+        conventions["legacy_lots"] = (
+            f"{len(legacy_lots)} lots held before the run, worth ${legacy_value:,.2f} at the "
+            "first day's close: part of the initial investment, not a contribution"
+        )
     return Result(
         market=market, household=household, ledger=ledger, conventions=conventions,
         account_values=account_values, account_cash=account_cash, record=record,
         totals=totals.copy(), trades=trades[: trade_count[0]].copy(), params=params,
+        legacy_value=legacy_value,
     )
 
 
@@ -394,6 +549,16 @@ class Result:
     params: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """The strategy's params at the end of the run (with any state it kept)."""
     twins: dict = field(default_factory=dict)
+    legacy_value: float = 0.0
+    """Market value of the legacy lots (``simulate(initial_lots=...)``) at the first day's
+    close, dollars (0 without them): money invested before the run, not a contribution."""
+
+    @property
+    def start_value(self) -> float:
+        """Household value at the first day's close, dollars: the legacy lots' value plus the
+        first day's contributions (less that day's costs). The return metrics start from it, so
+        it is the initial investment of every after-tax return."""
+        return float(self.account_values[0].sum() + self.account_cash[0].sum())
 
     @property
     def tax_payable(self) -> float:
@@ -446,10 +611,17 @@ class Result:
         )
 
     def summary(self) -> dict:
-        """Totals of the run (dollars) with its conventions."""
+        """Totals of the run (dollars) with its conventions.
+
+        Conservation: ``end_value = legacy_value + sum(daily()["market_gain"]) + contributions
+        - withdrawals - tax_paid_from_portfolio - fees - costs`` (``legacy_value``: the legacy
+        lots' first-day market value, 0 without them).
+        """
         end_value = float(self.account_values[-1].sum() + self.account_cash[-1].sum())
         return {
             "end_value": end_value,
+            "start_value": self.start_value,
+            "legacy_value": float(self.legacy_value),
             "contributions": float(self.totals[sim.TOT_CONTRIBUTIONS]),
             "withdrawals": float(self.totals[sim.TOT_WITHDRAWALS]),
             "tax_paid_from_portfolio": float(self.totals[sim.TOT_TAX_PAID]),
