@@ -6,7 +6,8 @@
 Each scenario: a 5-ETF household (taxable + IRA) over 20 daily years of one synthetic market,
 tax-loss harvesting (daily checks, quarterly rebalancing) with its twins (non-managed and
 pre-tax: three simulations per scenario); scenarios differ in harvest threshold and costs.
-Compilation and market generation are timed apart (one warm-up scenario). Target: 500/s.
+Compilation and market generation are timed apart (one warm-up scenario). In process it runs
+once sequentially and once on ``--threads`` threads (default 2). Target: 500/s.
 Results go to benchmarks/results/sweep.json.
 """
 
@@ -51,6 +52,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--metrics", default="summary", choices=["summary", "summarize"])
     parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads of the second in-process run (the day loop is nogil)")
     args = parser.parse_args()
     report: dict = {"machine": platform.machine(), "python": platform.python_version(),
                     "metrics": args.metrics}
@@ -71,6 +74,12 @@ def main() -> None:
         report["inprocess"] = {"scenarios": len(table), "seconds": elapsed,
                                "per_second": len(table) / elapsed,
                                "failed": int((table["status"] != "ok").sum())}
+        start = time.perf_counter()
+        table = run_sweep(sweep, Path(folder) / "threads", workers=args.threads, progress=False)
+        elapsed = time.perf_counter() - start
+        report[f"inprocess_{args.threads}_threads"] = {
+            "scenarios": len(table), "seconds": elapsed, "per_second": len(table) / elapsed,
+            "failed": int((table["status"] != "ok").sum())}
         if not args.no_dask:
             try:
                 from distributed import Client, LocalCluster

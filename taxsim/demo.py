@@ -130,6 +130,10 @@ class StoredResult:
         self._daily = pd.read_parquet(self.folder / "daily.parquet")
         conventions = pd.read_parquet(self.folder / "conventions.parquet")
         self.conventions = {k: v for k, v in conventions.iloc[0].items()}
+        if "last day only" in str(self.conventions.get("liquidation", "")):
+            from taxsim.metrics.after_tax import END_ONLY_ATTR
+
+            self._daily.attrs[END_ONLY_ATTR] = True
         self.ledger = _StoredLedger(self.folder, tax_profile or TaxProfile())
         self.twins = dict(twins or {})
         self.tax_payable = 0.0

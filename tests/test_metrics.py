@@ -556,3 +556,39 @@ def test_the_engine_run_of_the_hand_made_fund_matches_the_hand_numbers():
     assert summary["convention_strategy"] == "buy and hold"
     assert summary["convention_tax_rates"] == (
         "37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state")
+
+
+def test_runs_without_daily_liquidation_refuse_figures_that_need_it(tmp_path):
+    """simulate(..., daily_liquidation=False) records accrued and liquidation tax on the last
+    day only: whole-run figures work, anything that needs an earlier day raises (the zeros in
+    between are not values), also when read back from its parquet folder."""
+    from strategies import calendar_rebalance
+    from taxsim import Account, Household
+    from taxsim.demo import StoredResult
+    from taxsim.engine import simulate
+    from taxsim.market.synthetic import synthetic_market
+
+    market = synthetic_market(years=3.0, seed=2)
+    targets = {"taxable": {market.tickers[0]: 0.6, market.tickers[1]: 0.4}}
+    household = Household([Account("taxable")])
+    full = simulate(market, household, calendar_rebalance("monthly"), targets,
+                    contributions={"taxable": 100_000.0})
+    end_only = simulate(market, household, calendar_rebalance("monthly"), targets,
+                        contributions={"taxable": 100_000.0}, daily_liquidation=False)
+    assert end_only.daily()["total_value"].iloc[-1] == full.daily()["total_value"].iloc[-1]
+    for liquidated in (False, True):
+        assert after_tax_return(end_only.daily(), liquidated=liquidated,
+                                tax_payable_at_end=end_only.tax_payable) == pytest.approx(
+            after_tax_return(full.daily(), liquidated=liquidated,
+                             tax_payable_at_end=full.tax_payable), abs=2e-3)
+    middle = market.pandas_dates[300]
+    with pytest.raises(MetricsError, match="daily_liquidation=True"):
+        after_tax_return(end_only.daily(), end=middle)
+    after_tax_return(full.daily(), end=middle)
+    with pytest.raises(MetricsError, match="growth_frame"):
+        growth_frame(end_only.daily())
+    with pytest.raises(MetricsError, match="tax_alpha_by_year"):
+        tax_alpha_by_year(end_only.daily(), full.daily())
+    end_only.to_parquet(tmp_path / "run")
+    with pytest.raises(MetricsError, match="growth_frame"):
+        growth_frame(StoredResult(tmp_path / "run").daily())

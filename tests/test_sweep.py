@@ -67,14 +67,17 @@ def test_sweep_of_200_scenarios_equals_200_single_runs(tmp_path):
     pd.testing.assert_frame_equal(saved, table)
 
 
-def test_summarize_metrics_with_twins_on_a_process_pool_equal_in_process(tmp_path):
+def test_summarize_metrics_with_twins_on_a_process_pool_and_threads_equal_in_process(tmp_path):
     base = apply_overrides(TINY, {"run.twins": True,
                                   "strategy.params.lot_method": "tax_optimal"})
     spec = _spec({"market.seed": [1, 2], "strategy.params.frequency": ["monthly", "quarterly"]},
                  metrics="summarize", chunk_size=1, base=base)
     local = run_sweep(spec, tmp_path / "local", progress=False)
-    pool = run_sweep(spec, tmp_path / "pool", workers=2, progress=False)
+    pool = run_sweep(spec, tmp_path / "pool", backend="process", workers=2, progress=False)
+    threads = run_sweep(spec, tmp_path / "threads", workers=2, progress=False)
     assert (local["status"] == "ok").all(), local["error"].tolist()
+    pd.testing.assert_frame_equal(local.drop(columns="elapsed_s"),
+                                  threads.drop(columns="elapsed_s"))
     assert "tax_alpha_post_liquidation" in local.columns
     pd.testing.assert_frame_equal(local.drop(columns="elapsed_s"), pool.drop(columns="elapsed_s"))
     first = spec.scenarios[0]

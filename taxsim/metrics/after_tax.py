@@ -77,6 +77,22 @@ def _check_daily(daily: pd.DataFrame, name: str = "daily") -> pd.DataFrame:
     return daily
 
 
+END_ONLY_ATTR = "liquidation_recorded_on_last_day_only"
+"""``daily.attrs`` flag set by ``Result.daily()`` for ``simulate(..., daily_liquidation=False)``:
+unrealized gain, accrued tax and liquidation tax are then recorded on the last day only (0
+before it)."""
+
+
+def _require_daily_liquidation(daily: pd.DataFrame, what: str, name: str = "daily") -> None:
+    """Refuse a figure that needs accrued and liquidation tax before the last day when the run
+    recorded them only on its last day (the zeros in between are not values)."""
+    if daily.attrs.get(END_ONLY_ATTR, False):
+        raise MetricsError(
+            f"{name}: {what} needs accrued and liquidation tax on every day, but this run "
+            "recorded them on its last day only; run simulate(..., daily_liquidation=True)"
+        )
+
+
 def _column(daily: pd.DataFrame, name: str) -> np.ndarray:
     if name in daily.columns:
         return daily[name].to_numpy(dtype=np.float64)
@@ -145,6 +161,9 @@ def _window_return(daily, kind, start, end, liquidated, annualized, method,
         raise MetricsError(f"method must be one of {_METHODS}, got {method!r}")
     values, flows, liquidation = _streams(daily, kind, liquidated, tax_payable_at_end)
     i0, i1 = window(daily.index, len(daily), start, end)
+    if kind == "after_tax" and i1 != len(daily) - 1:
+        _require_daily_liquidation(daily, f"an after-tax return ending {daily.index[i1].date()} "
+                                   "(before the last day)")
     values = values[i0 : i1 + 1].copy()
     flows = flows[i0 : i1 + 1]
     if liquidation is not None:
@@ -281,6 +300,7 @@ def growth_frame(
         Columns ``pre_tax``, ``after_tax``, ``liquidation_value`` by date.
     """
     daily = _check_daily(daily)
+    _require_daily_liquidation(daily, "growth_frame (after-tax and liquidation lines)")
     flows = external_flows(daily).to_numpy()
     if pre_tax_daily is not None:
         pre_tax = _check_daily(pre_tax_daily, "pre_tax_daily")["total_value"].reindex(
@@ -446,6 +466,8 @@ def tax_alpha_by_year(
     """
     _check_daily(daily)
     _check_daily(twin_daily, "twin_daily")
+    _require_daily_liquidation(daily, "tax_alpha_by_year")
+    _require_daily_liquidation(twin_daily, "tax_alpha_by_year", "twin_daily")
     first, last = _common_window(daily, twin_daily, None, None)
     index = daily.index[(daily.index >= first) & (daily.index <= last)]
     ends = _year_ends(index)

@@ -188,8 +188,35 @@ def _progress(total: int, name: str, enabled: bool):
 
 
 def _inprocess(base, chunks, metrics, on_chunk, workers, client, scheduler):
-    for chunk in chunks:
-        on_chunk(run_chunk(base, chunk, metrics))
+    """In this process: one chunk after another, or ``workers`` threads. The day loop releases
+    the GIL, so threads simulate in parallel while sharing the market arrays (built once per
+    process) and nothing is pickled; the Python set-up and metrics of each run take the GIL."""
+    if workers <= 1:
+        for chunk in chunks:
+            on_chunk(run_chunk(base, chunk, metrics))
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    if chunks:  # compile or load the kernels and build the market once, not in every thread
+        first, rest = chunks[0], chunks[1:]
+        on_chunk(run_chunk(base, first[:1], metrics))
+        if first[1:]:
+            rest = [first[1:], *rest]
+        chunks = rest
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        _collect([executor.submit(run_chunk, base, chunk, metrics) for chunk in chunks],
+                 as_completed, on_chunk)
+
+
+def _collect(futures, as_completed, on_chunk) -> None:
+    """Hand each finished chunk to ``on_chunk``; on any error cancel the rest."""
+    try:
+        for future in as_completed(futures):
+            on_chunk(future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
 
 
 def _process_pool(base, chunks, metrics, on_chunk, workers, client, scheduler):
@@ -221,16 +248,9 @@ def _dask(base, chunks, metrics, on_chunk, workers, client, scheduler):
             own = client = Client(scheduler, timeout="10s")
         except OSError as error:
             raise RunConfigError(f"cannot reach the dask scheduler {scheduler}: {error}") from None
-    futures = []
     try:
-        futures = [client.submit(run_chunk, base, chunk, metrics, pure=False)
-                   for chunk in chunks]
-        for future in as_completed(futures):
-            on_chunk(future.result())
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
+        _collect([client.submit(run_chunk, base, chunk, metrics, pure=False)
+                  for chunk in chunks], as_completed, on_chunk)
     finally:
         if own is not None:
             own.close()
@@ -261,10 +281,10 @@ def run_sweep(
     Parameters
     ----------
     backend : {"inprocess", "process", "dask"}, optional
-        Default: "dask" with a ``client`` or ``scheduler``, "process" with ``workers > 1``,
-        else "inprocess" (sequential).
+        Default: "dask" with a ``client`` or ``scheduler``, else "inprocess" (sequential, or
+        ``workers`` threads sharing the market: the compiled day loop releases the GIL).
     workers : int
-        Process-pool size.
+        Threads of the in-process backend, or the process-pool size.
     client, scheduler : dask ``Client`` or scheduler address (``"tcp://host:8786"``).
     chunk_size : int, optional
         Scenarios per task and per parquet part (default ``spec.chunk_size``).
@@ -275,8 +295,7 @@ def run_sweep(
     """
     out = Path(out)
     if backend is None:
-        backend = "dask" if (client is not None or scheduler) else (
-            "process" if workers > 1 else "inprocess")
+        backend = "dask" if (client is not None or scheduler) else "inprocess"
     if backend not in _RUNNERS:
         raise RunConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
     _manifest(spec, out)
