@@ -48,8 +48,7 @@ never a stock inside its window; a shortfall of cash (withdrawal, tax) is raised
 value with the same wash-safe sales.
 
 The harvest check skips a stock in O(1) while its price is above ``(1 - threshold)`` times the
-highest basis per share of its lots (cached; forgotten when the shares held change or its
-identity group sells, which can add a disallowed loss to an open lot's basis).
+highest basis per share of its lots (``strategies.harvest_scan``).
 
 The twin (``Strategy.twin``) runs the same decide with harvesting and wash-sale care off, FIFO
 lots, the same rebalancing calendar: the basket bought and held (``rebalance=None``) or
@@ -69,6 +68,7 @@ import pandas as pd
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS
+from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_nb
 from strategies.loss_harvest import (
     TODAY_BUY,
     TODAY_LOSS_SALE,
@@ -80,14 +80,7 @@ from strategies.loss_harvest import (
 )
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import (
-    CNT_SALE_ROWS,
-    FIFO,
-    LOT_METHOD_CODES,
-    NO_SLOT,
-    TAX_OPTIMAL,
-    TAXABLE,
-)
+from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -173,7 +166,6 @@ sector_members_offset_nb = njit(cache=True)(sector_members_offset)
 sector_of_offset_nb = njit(cache=True)(sector_of_offset)
 scan_price_offset_nb = njit(cache=True)(scan_price_offset)
 scan_shares_offset_nb = njit(cache=True)(scan_shares_offset)
-SCAN_MARGIN = 1e-9  # relative: prices this close to the scan price are scanned exactly
 
 
 def index_targets(params, prices, target):
@@ -298,18 +290,15 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     harvest_days = harvest_day_offset_nb(n_assets)
     scan_price = scan_price_offset_nb(n_assets, n_sectors)
     scan_shares = scan_shares_offset_nb(n_assets, n_sectors)
-    forget_changed_lots_nb(state, params, scan_price)
+    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, 1)
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[sector_of + asset] < 0:
             continue
-        if not (params[scan_shares + asset] == holdings[account, asset]
-                and math.isfinite(params[scan_price + asset])):
-            params[scan_price + asset] = (1.0 - params[PARAM_THRESHOLD]) * (
-                1.0 + SCAN_MARGIN) * highest_basis_per_share_nb(state, account, asset)
-            params[scan_shares + asset] = holdings[account, asset]
-        if prices[asset] > params[scan_price + asset]:
+        if no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
+                                 holdings[account, asset], params[PARAM_THRESHOLD],
+                                 scan_price + asset, scan_shares + asset):
             continue  # O(1): no lot is down by the threshold at this price
         # IRC §1091(a): no acquisition of the group within 30 days before (any account, the
         # sold lots aside), none by dividend reinvestment after, none written earlier today
@@ -332,37 +321,6 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
 
 
 harvest_account_nb = njit(cache=True)(harvest_account)
-
-
-def highest_basis_per_share(state, account, asset):
-    """The highest basis per share (dollars, wash-sale adjustments included) among the open
-    lots of ``asset`` in ``account``; 0 when none is open."""
-    highest = 0.0
-    slot = state.head[account, asset]
-    while slot != NO_SLOT:
-        if state.lot_shares[slot] > 0.0:
-            highest = max(highest, state.lot_basis[slot] / state.lot_shares[slot])
-        slot = state.lot_next[slot]
-    return highest
-
-
-highest_basis_per_share_nb = njit(cache=True)(highest_basis_per_share)
-
-
-def forget_changed_lots(state, params, scan_price):
-    """Forget the scan price of every asset whose identity group sold shares since the last
-    call: a sale can add a disallowed loss to open lots of its group without changing their
-    shares (IRC §1091(d)). Buys, reinvestments and splits change the shares held, which the
-    cache also checks; return of capital only lowers basis."""
-    rows = state.counters[CNT_SALE_ROWS]
-    for row in range(int(params[PARAM_ROWS_SEEN]), rows):
-        group = state.asset_group[state.realized[row]["asset"]]
-        for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
-            params[scan_price + state.group_assets[member]] = np.nan
-    params[PARAM_ROWS_SEEN] = rows
-
-
-forget_changed_lots_nb = njit(cache=True)(forget_changed_lots)
 
 
 def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, committed,

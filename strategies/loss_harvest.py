@@ -39,6 +39,7 @@ from numba import njit
 
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
+from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_nb
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import FIFO, LIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
@@ -63,7 +64,8 @@ PARAM_COST_ALLOWANCE = 10  # fraction of proceeds kept back for trading costs
 PARAM_N_ASSETS = 11
 PARAM_N_ACCOUNTS = 12
 PARAM_HARVESTS = 13  # state: number of harvests
-PARAM_PER_ASSET = 14  # start of the per-asset blocks
+PARAM_ROWS_SEEN = 14  # state: realized rows of the ledger already seen by the scan cache
+PARAM_PER_ASSET = 15  # start of the per-asset blocks
 STATE_NONE = -1.0
 
 
@@ -82,7 +84,23 @@ def swap_day_offset(n_assets, n_accounts):
     return PARAM_PER_ASSET + n_assets + n_accounts * n_assets
 
 
+def scan_price_offset(n_assets, n_accounts):
+    """Offset of the (account, asset) block of harvest scan prices (``harvest_scan``)."""
+    return PARAM_PER_ASSET + n_assets + 2 * n_accounts * n_assets
+
+
+def scan_shares_offset(n_assets, n_accounts):
+    """Offset of the (account, asset) block of the shares held at each scan price."""
+    return PARAM_PER_ASSET + n_assets + 3 * n_accounts * n_assets
+
+
+def params_size(n_assets, n_accounts):
+    return PARAM_PER_ASSET + n_assets + 4 * n_accounts * n_assets
+
+
 ring_offset_nb = njit(cache=True)(ring_offset)
+scan_price_offset_nb = njit(cache=True)(scan_price_offset)
+scan_shares_offset_nb = njit(cache=True)(scan_shares_offset)
 holder_offset_nb = njit(cache=True)(holder_offset)
 swap_day_offset_nb = njit(cache=True)(swap_day_offset)
 
@@ -241,14 +259,22 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
                     committed, today):
     """Write the harvests of one taxable account; ``pending[asset]`` collects dollars to buy and
     ``committed[asset]`` the shares already sold today."""
-    n_assets = holdings.shape[1]
+    n_accounts, n_assets = holdings.shape
     holder_block = holder_offset_nb(n_assets)
-    swap_block = swap_day_offset_nb(n_assets, holdings.shape[0])
+    swap_block = swap_day_offset_nb(n_assets, n_accounts)
+    scan_price = scan_price_offset_nb(n_assets, n_accounts)
+    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[ring_offset_nb(n_assets) + asset] < 0:
             continue  # no substitute: cannot harvest without leaving the exposure
+        entry = account * n_assets + asset
+        if no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
+                                 holdings[account, asset], params[PARAM_THRESHOLD],
+                                 scan_price + entry, scan_shares + entry):
+            continue  # O(1): no lot is down by the threshold at this price
         sold_shares, _, _ = harvest_size_nb(
             state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
             params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
@@ -732,7 +758,9 @@ def loss_harvest(
     if lot_method not in LOT_METHOD_CODES or lot_method == "specific":
         raise ValueError(f"loss_harvest: lot_method {lot_method!r} is not a relief method")
     n_assets = len(tickers)
-    params = np.full(swap_day_offset(n_assets, n_accounts) + n_accounts * n_assets, STATE_NONE)
+    params = np.full(params_size(n_assets, n_accounts), STATE_NONE)
+    params[PARAM_ROWS_SEEN] = 0.0
+    params[scan_price_offset(n_assets, n_accounts):] = np.nan  # prices, then shares: unknown
     params[PARAM_THRESHOLD] = threshold
     params[PARAM_THRESHOLD_DOLLARS] = threshold_dollars
     params[PARAM_MIN_TRADE] = min_trade

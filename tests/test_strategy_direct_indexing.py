@@ -195,11 +195,8 @@ def test_scan_cache_forgets_a_group_whose_shares_were_sold():
     """A loss sale in the spouse's account adds its disallowed loss to the basis of an open
     lot bought 10 days earlier (IRC §1091(d)) without changing its shares: the O(1) harvest
     skip must forget that stock's scan price."""
-    from strategies.direct_indexing import (
-        PARAM_ROWS_SEEN,
-        forget_changed_lots,
-        highest_basis_per_share,
-    )
+    from strategies.direct_indexing import PARAM_ROWS_SEEN
+    from strategies.harvest_scan import forget_changed_lots, highest_basis_per_share
     from taxsim.ledger import Ledger
 
     household = Household([Account("taxable"), Account("spouse", owner="spouse")])
@@ -212,10 +209,10 @@ def test_scan_cache_forgets_a_group_whose_shares_were_sold():
     params = np.zeros(PARAM_ROWS_SEEN + 3)
     scan_price = PARAM_ROWS_SEEN + 1  # offset of the block of two assets' scan prices
     params[scan_price:] = [76.0, 19.0]  # as if cached: 0.95 x the highest basis
-    forget_changed_lots(state, params, scan_price)
+    forget_changed_lots(state, params, PARAM_ROWS_SEEN, scan_price, 1)
     assert params[scan_price:].tolist() == [76.0, 19.0]  # no sale yet
     ledger.sell("spouse", "A", 10, 80.0, "2024-02-11")  # $200 loss, washed by the Feb 1 lot
-    forget_changed_lots(state, params, scan_price)
+    forget_changed_lots(state, params, PARAM_ROWS_SEEN, scan_price, 1)
     assert math.isnan(params[scan_price]) and params[scan_price + 1] == 19.0
     assert params[PARAM_ROWS_SEEN] == 1
     assert highest_basis_per_share(state, 0, 0) == pytest.approx(100.0)  # 80 + 200 / 10
@@ -234,9 +231,9 @@ def test_harvest_skip_changes_nothing_on_a_synthetic_market():
     original = module.forget_changed_lots_nb
     jitted_harvest = module.harvest_account_nb
 
-    def forget_everything(state, params, scan_price):
-        original(state, params, scan_price)
-        params[scan_price:scan_price + state.asset_group.shape[0]] = np.nan
+    def forget_everything(state, params, rows_seen, scan_price, n_slots):
+        original(state, params, rows_seen, scan_price, n_slots)
+        params[scan_price:scan_price + n_slots * state.asset_group.shape[0]] = np.nan
 
     module.forget_changed_lots_nb = forget_everything
     module.harvest_account_nb = module.harvest_account  # so that it calls the patched one

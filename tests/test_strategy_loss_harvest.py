@@ -243,3 +243,36 @@ def test_shortfall_sells_the_newest_lots_when_that_leaves_no_replacement():
     older = max(0.0, sold - december.loc[chosen, "shares"])
     assert realized["gain"].sum() == pytest.approx(-3.0 * older, abs=1e-9)
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_harvest_skip_changes_nothing_on_a_synthetic_household():
+    """The O(1) harvest skip (``strategies.harvest_scan``) is exact: the same trades as a run
+    whose scan prices are forgotten every day (plain-Python decide), with three accounts."""
+    import importlib
+
+    module = importlib.import_module("strategies.loss_harvest")
+    market = synthetic_market(seed=3, years=2.0)
+    household = Household([Account("taxable"), Account("taxable_2", reinvest=False),
+                           Account("ira", kind="tax_deferred")])
+    strategy = loss_harvest(market.tickers, [("USTOTAL", "USLARGE")], n_accounts=3,
+                            threshold=0.02, rebalance="quarterly", swap_back=True)
+    targets = {"taxable": {"USTOTAL": 0.6, "INTL": 0.4}, "taxable_2": {"USTOTAL": 1.0},
+               "ira": {"BOND": 1.0}}
+    contributions = {"taxable": 300_000.0, "taxable_2": 100_000.0, "ira": 50_000.0}
+    cached = run(market, household, strategy, targets, contributions=contributions)
+    original, jitted_harvest = module.forget_changed_lots_nb, module.harvest_account_nb
+
+    def forget_everything(state, params, rows_seen, scan_price, n_slots):
+        original(state, params, rows_seen, scan_price, n_slots)
+        params[scan_price:scan_price + n_slots * state.asset_group.shape[0]] = np.nan
+
+    module.forget_changed_lots_nb = forget_everything
+    module.harvest_account_nb = module.harvest_account  # so that it calls the patched one
+    try:
+        plain = Strategy(strategy.name, loss_harvest_decide, strategy.params,
+                         strategy.lot_method, strategy.max_orders, invests_flows=True)
+        uncached = run(market, household, plain, targets, contributions=contributions)
+    finally:
+        module.forget_changed_lots_nb, module.harvest_account_nb = original, jitted_harvest
+    assert cached.params[PARAM_HARVESTS] > 0
+    assert np.array_equal(cached.trades, uncached.trades)
