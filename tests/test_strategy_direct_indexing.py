@@ -19,7 +19,7 @@ from strategies.direct_indexing import (
 from taxsim import Account, Household, Market
 from taxsim.engine import Strategy, simulate
 from taxsim.market.synthetic import default_universe, synthetic_market
-from tests.simulation_checks import conservation_gap
+from tests.simulation_checks import conservation_gap, harvest_scan_cache_disabled
 
 N_DAYS = 60
 DATES = pd.bdate_range("2024-03-04", periods=N_DAYS)
@@ -228,24 +228,12 @@ def test_harvest_skip_changes_nothing_on_a_synthetic_market():
     strategy = direct_indexing(market, threshold=0.03, rebalance="monthly")
     household = Household([Account("taxable")])
     cached = run(market, household, strategy, contributions={"taxable": 1_000_000.0})
-    original = module.forget_changed_lots_nb
-    jitted_harvest = module.harvest_account_nb
-
-    def forget_everything(state, params, rows_seen, scan_price, n_slots):
-        original(state, params, rows_seen, scan_price, n_slots)
-        params[scan_price:scan_price + n_slots * state.asset_group.shape[0]] = np.nan
-
-    module.forget_changed_lots_nb = forget_everything
-    module.harvest_account_nb = module.harvest_account  # so that it calls the patched one
-    try:
+    with harvest_scan_cache_disabled(module):
         uncached = run(market, household,
                        Strategy(strategy.name, direct_indexing_decide, strategy.params,
                                 lot_method="tax_optimal", max_orders=strategy.max_orders,
                                 invests_flows=True),
                        contributions={"taxable": 1_000_000.0})
-    finally:
-        module.forget_changed_lots_nb = original
-        module.harvest_account_nb = jitted_harvest
     assert cached.params[PARAM_HARVESTS] > 0
     assert len(cached.trades) == len(uncached.trades)
     for field in ("day", "asset", "shares"):

@@ -11,7 +11,7 @@ from strategies.loss_harvest import PARAM_HARVESTS, loss_harvest_decide
 from taxsim import Account, Household, Market
 from taxsim.engine import Strategy, simulate
 from taxsim.market.synthetic import synthetic_market
-from tests.simulation_checks import conservation_gap
+from tests.simulation_checks import conservation_gap, harvest_scan_cache_disabled
 
 N_DAYS = 60
 DATES = pd.bdate_range("2024-03-04", periods=N_DAYS)
@@ -260,19 +260,9 @@ def test_harvest_skip_changes_nothing_on_a_synthetic_household():
                "ira": {"BOND": 1.0}}
     contributions = {"taxable": 300_000.0, "taxable_2": 100_000.0, "ira": 50_000.0}
     cached = run(market, household, strategy, targets, contributions=contributions)
-    original, jitted_harvest = module.forget_changed_lots_nb, module.harvest_account_nb
-
-    def forget_everything(state, params, rows_seen, scan_price, n_slots):
-        original(state, params, rows_seen, scan_price, n_slots)
-        params[scan_price:scan_price + n_slots * state.asset_group.shape[0]] = np.nan
-
-    module.forget_changed_lots_nb = forget_everything
-    module.harvest_account_nb = module.harvest_account  # so that it calls the patched one
-    try:
+    with harvest_scan_cache_disabled(module):
         plain = Strategy(strategy.name, loss_harvest_decide, strategy.params,
                          strategy.lot_method, strategy.max_orders, invests_flows=True)
         uncached = run(market, household, plain, targets, contributions=contributions)
-    finally:
-        module.forget_changed_lots_nb, module.harvest_account_nb = original, jitted_harvest
     assert cached.params[PARAM_HARVESTS] > 0
     assert np.array_equal(cached.trades, uncached.trades)
