@@ -42,7 +42,15 @@ from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
 from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_nb
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import FIFO, LIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
+from taxsim.ledger.enums import (
+    CNT_SALE_ROWS,
+    FIFO,
+    LIFO,
+    LOT_METHOD_CODES,
+    NO_SLOT,
+    TAX_OPTIMAL,
+    TAXABLE,
+)
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -264,13 +272,17 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
     scan_price = scan_price_offset_nb(n_assets, n_accounts)
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
-    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
+    if state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
+        forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[ring_offset_nb(n_assets) + asset] < 0:
             continue  # no substitute: cannot harvest without leaving the exposure
         entry = account * n_assets + asset
+        if (params[scan_shares + entry] == holdings[account, asset]
+                and prices[asset] > params[scan_price + entry]):
+            continue  # the cached answer, without a call (see harvest_scan)
         if no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
                                  holdings[account, asset], params[PARAM_THRESHOLD],
                                  scan_price + entry, scan_shares + entry):
@@ -671,17 +683,25 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         if params[PARAM_SWAP_BACK] > 0.0:
             n_orders = swap_back_account_nb(state, params, account, day, prices, holdings,
                                             orders, n_orders, pending, committed, today)
-        n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
-                                      orders, n_orders, pending, committed, today)
-        n_orders = rebalance_families_nb(state, params, account, day, prices, holdings, cash,
-                                         targets, orders, n_orders, pending, committed,
-                                         today, rebalance)
-        sold = 0.0
-        for k in range(first, min(n_orders, orders.shape[0])):
-            if orders[k, 2] < 0.0:
-                sold -= orders[k, 2] * prices[int(orders[k, 1])]
-        n_orders = write_buys_nb(state, params, account, day, prices, cash, orders, n_orders,
-                                 pending, sold, today)
+        # the calls below are skipped on the (many) days they have nothing to do: a call
+        # passing a dozen arrays costs about 0.1 µs of reference counting even when it returns
+        if cash[account] < -1.0:
+            n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
+                                          orders, n_orders, pending, committed, today)
+        if rebalance or cash[account] > params[PARAM_MIN_TRADE]:  # spare cash <= cash
+            n_orders = rebalance_families_nb(state, params, account, day, prices, holdings,
+                                             cash, targets, orders, n_orders, pending,
+                                             committed, today, rebalance)
+        wanted = 0.0
+        for asset in range(n_assets):
+            wanted += pending[asset]
+        if wanted > 0.0:
+            sold = 0.0
+            for k in range(first, min(n_orders, orders.shape[0])):
+                if orders[k, 2] < 0.0:
+                    sold -= orders[k, 2] * prices[int(orders[k, 1])]
+            n_orders = write_buys_nb(state, params, account, day, prices, cash, orders,
+                                     n_orders, pending, sold, today)
     return n_orders
 
 
