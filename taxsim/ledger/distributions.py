@@ -116,7 +116,7 @@ def distribute(
     status = check_event_day_nb(state, day)
     if status != OK:
         return status
-    mark_event_day_nb(state.counters, day)
+    mark_event_day_nb(state, day)
     year = year_of_nb(day)
     row = year_index_nb(year)
     per_share_cash = (
@@ -189,7 +189,7 @@ def split(state, asset, day, ratio):
     status = check_event_day_nb(state, day)
     if status != OK:
         return status
-    mark_event_day_nb(state.counters, day)
+    mark_event_day_nb(state, day)
     for account in range(state.head.shape[0]):
         slot = state.head[account, asset]
         while slot != NO_SLOT:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from taxsim.dates import year_of_nb
+from taxsim.dates import long_term_from_nb, year_of_nb
 from taxsim.ledger.enums import (
     AVERAGE,
     CNT_FIRST_YEAR,
@@ -33,7 +33,6 @@ from taxsim.ledger.enums import (
     ERR_UNKNOWN_LOT,
     ERR_YEAR_CLOSED,
     ERR_YEAR_RANGE,
-    FIFO,
     FIRST_YEAR,
     HIFO,
     LIFO,
@@ -45,6 +44,7 @@ from taxsim.ledger.enums import (
     RATE_ORDINARY,
     RATE_STATE,
     SPECIFIC,
+    TAX_OPTIMAL,
     TAXABLE,
     YEAR_LT_GAIN,
     YEAR_NONQUALIFIED_DIVIDENDS,
@@ -61,10 +61,13 @@ from taxsim.ledger.state import (
     create_lot_nb,
     release_slot_nb,
     room_ok_nb,
-    shares_held_nb,
     year_index_nb,
 )
-from taxsim.ledger.wash_sales import match_acquisition_nb, match_sale_portion_nb
+from taxsim.ledger.wash_sales import (
+    match_acquisition_nb,
+    match_sale_portion_nb,
+    wash_window_starts_nb,
+)
 
 QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
 
@@ -84,14 +87,15 @@ def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
     return OK
 
 
-check_event_nb = njit(cache=True)(check_event)
+check_event_nb = njit(cache=True, inline="always")(check_event)
 
 
-def mark_event_day(counters, day):
+def mark_event_day(state, day):
     """Record an accepted event: the last event day, and the first event's year."""
+    counters = state.counters
+    first_year = counters[CNT_FIRST_YEAR]
+    counters[CNT_FIRST_YEAR] = first_year if first_year != 0 else year_of_nb(day)
     counters[CNT_LAST_DAY] = day
-    if counters[CNT_FIRST_YEAR] == 0:
-        counters[CNT_FIRST_YEAR] = year_of_nb(day)
 
 
 mark_event_day_nb = njit(cache=True)(mark_event_day)
@@ -116,9 +120,10 @@ def acquire(state, account, asset, shares, cost, day):
     """
     lot_id = state.counters[CNT_NEXT_LOT_ID]
     state.counters[CNT_NEXT_LOT_ID] += 1
-    slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, shares, cost)
+    slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, long_term_from_nb(day),
+                         shares, cost)
     state.audit[AUDIT_BASIS_IN] += cost
-    mark_event_day_nb(state.counters, day)
+    mark_event_day_nb(state, day)
     if state.pending_head[state.asset_group[asset]] != NO_SLOT:
         match_acquisition_nb(state, slot, day)
     return lot_id
@@ -172,101 +177,183 @@ def pool_average_basis(state, account, asset):
 pool_average_basis_nb = njit(cache=True)(pool_average_basis)
 
 
-def walk_until(state, start, forward, shares):
-    """Slots from ``start`` along the list (forward or backward) until ``shares`` are covered."""
-    count = 0
-    covered = 0.0
-    slot = start
-    while slot != NO_SLOT and covered < shares - SHARE_EPSILON:
-        covered += state.lot_shares[slot]
-        count += 1
-        slot = state.lot_next[slot] if forward else state.lot_prev[slot]
-    order = np.empty(count, np.int64)
-    slot = start
-    for i in range(count):
-        order[i] = slot
-        slot = state.lot_next[slot] if forward else state.lot_prev[slot]
-    return order
+TAKEN = 3  # relief-order category of a slot already selected; after every real category
+SELECT_BUFFER = 8  # lots of a relief order found per pass (most sales need fewer)
+
+# The relief order is built in the state's scratch arrays: ``scratch_slots`` (the position's
+# slots in acquisition order), ``scratch_keys`` and ``scratch_categories`` (their relief-order
+# keys), ``scratch_order`` (the slots to relieve). The kernels take the state, not the arrays:
+# that is the cheaper numba call (see the note in ``state.py``).
 
 
-walk_until_nb = njit(cache=True)(walk_until)
+def relief_keys(state, account, asset, method, price, day):
+    """Walk the open slots of (account, asset) once, in acquisition order (day, then lot id):
+    write them to ``scratch_slots`` and, for HIFO and tax-optimal, their relief-order keys and
+    categories (see :func:`fill_relief_order`). Returns ``(count, shares held)``.
 
-
-def select_in_order(fifo, categories, keys, lot_shares, shares):
-    """The first lots of ``fifo`` in (category, key, FIFO position) order covering ``shares``.
-
-    A sale relieves only a few lots, so repeated selection (k scans of n lots) beats sorting
-    them all; the ties go to the earlier position, which is FIFO.
+    The shares are summed in list order, the same float as ``state.shares_held``.
     """
-    count = fifo.shape[0]
-    order = np.empty(count, np.int64)
-    taken = np.zeros(count, np.bool_)
+    fifo = state.scratch_slots
+    keys = state.scratch_keys
+    categories = state.scratch_categories
+    lot_next = state.lot_next
+    lot_shares = state.lot_shares
+    lot_basis = state.lot_basis
+    lot_long_from = state.lot_long_from
+    # tax-optimal keys use the sale year's rates; read unconditionally (a conditional read
+    # costs numba reference counting), from a row clamped into the table for other methods
+    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
+    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
+    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    count = 0
+    held = 0.0
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        fifo[count] = slot
+        held += lot_shares[slot]
+        # keys are rounded (1e-9 dollars per share, 1e-12 tax per dollar) so that float
+        # noise, e.g. after average-basis pooling, never decides between lots: ties go FIFO
+        if method == HIFO:
+            categories[count] = 0
+            keys[count] = -round(lot_basis[slot] / lot_shares[slot], 9)
+        elif method == TAX_OPTIMAL:
+            gain_per_share = round(price - lot_basis[slot] / lot_shares[slot], 9)
+            long_term = day >= lot_long_from[slot]
+            if gain_per_share < 0.0:
+                categories[count] = 1 if long_term else 0
+                keys[count] = gain_per_share
+            else:
+                categories[count] = 2
+                keys[count] = round(
+                    gain_per_share * (long_rate if long_term else short_rate) / price, 12
+                )
+        count += 1
+        slot = lot_next[slot]
+    return count, held
+
+
+relief_keys_nb = njit(cache=True)(relief_keys)
+
+
+def select_in_order(state, count, shares):
+    """Write to ``scratch_order`` the first of the ``count`` lots of ``scratch_slots`` in
+    (category, key, FIFO position) order covering ``shares``; returns how many.
+
+    A sale relieves a few lots, or all of them, so each pass over the lots not yet taken keeps
+    the next ``SELECT_BUFFER`` of that order (insertion into a short sorted list, which most
+    lots skip after one comparison); the ties go to the earlier position, which is FIFO.
+    Selected lots get category ``TAKEN``. A NaN key (no order) leaves the choice to repeated
+    selection of the first remaining lot, which is the definition.
+    """
+    fifo = state.scratch_slots
+    keys = state.scratch_keys
+    categories = state.scratch_categories
+    order = state.scratch_order
+    lot_shares = state.lot_shares
     n_taken = 0
     covered = 0.0
-    while covered < shares - SHARE_EPSILON and n_taken < count:
-        best = -1
+    ordered = True
+    while ordered and n_taken < count and covered < shares - SHARE_EPSILON:
+        # positions of the next lots, sorted, in order[n_taken:end]
+        full = n_taken + min(SELECT_BUFFER, count - n_taken)
+        end = n_taken
+        last_category = TAKEN  # the last kept lot's, once the list is full
+        last_key = 0.0
         for i in range(count):
-            if taken[i]:
+            category = categories[i]
+            if category == TAKEN:
                 continue
-            if best < 0 or categories[i] < categories[best] or (
+            key = keys[i]
+            if key != key:
+                ordered = False
+                break
+            if end == full:
+                if not (category < last_category or (
+                    category == last_category and key < last_key
+                )):
+                    continue
+                j = end - 1
+            else:
+                j = end
+                end += 1
+            while j > n_taken and (category < categories[order[j - 1]] or (
+                category == categories[order[j - 1]] and key < keys[order[j - 1]]
+            )):
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = i
+            if end == full:
+                last_category = categories[order[end - 1]]
+                last_key = keys[order[end - 1]]
+        if not ordered:
+            break
+        while n_taken < end and covered < shares - SHARE_EPSILON:
+            position = order[n_taken]
+            categories[position] = TAKEN
+            order[n_taken] = fifo[position]
+            covered += lot_shares[fifo[position]]
+            n_taken += 1
+    while covered < shares - SHARE_EPSILON and n_taken < count:  # NaN keys only
+        best = 0
+        for i in range(1, count):
+            if categories[i] < categories[best] or (
                 categories[i] == categories[best] and keys[i] < keys[best]
             ):
                 best = i
-        taken[best] = True
+        categories[best] = TAKEN
         order[n_taken] = fifo[best]
         n_taken += 1
         covered += lot_shares[fifo[best]]
-    return order[:n_taken]
+    return n_taken
 
 
 select_in_order_nb = njit(cache=True)(select_in_order)
 
 
+def take_in_list_order(state, count, method, shares):
+    """Write to ``scratch_order`` the first lots of ``scratch_slots`` (the last ones for LIFO)
+    covering ``shares``; returns how many."""
+    fifo = state.scratch_slots
+    order = state.scratch_order
+    lot_shares = state.lot_shares
+    n = 0
+    covered = 0.0
+    while n < count and covered < shares - SHARE_EPSILON:
+        slot = fifo[n] if method != LIFO else fifo[count - 1 - n]
+        order[n] = slot
+        covered += lot_shares[slot]
+        n += 1
+    return n
+
+
+take_in_list_order_nb = njit(cache=True)(take_in_list_order)
+
+
+def fill_relief_order(state, count, method, shares):
+    """Write to ``scratch_order`` the slots a sale by ``method`` relieves, as far as ``shares``
+    need; returns how many.
+
+    ``scratch_slots``, ``scratch_keys`` and ``scratch_categories`` come from
+    :func:`relief_keys` (the categories are consumed). FIFO: acquisition order. LIFO: the
+    reverse. HIFO: highest basis per share first, ties FIFO. Tax-optimal: short-term losses,
+    then long-term losses (largest loss per share first), then the rest by increasing tax per
+    dollar sold at the sale year's rates, ties FIFO. Average: FIFO (after pooling).
+    """
+    if method == HIFO or method == TAX_OPTIMAL:
+        return select_in_order_nb(state, count, shares)
+    return take_in_list_order_nb(state, count, method, shares)
+
+
+fill_relief_order_nb = njit(cache=True)(fill_relief_order)
+
+
 def relief_order(state, account, asset, method, price, day, shares):
     """Open slots of (account, asset) in the order a sale by ``method`` relieves them, as far
-    as ``shares`` need.
-
-    FIFO: acquisition order (day, then lot id). LIFO: the reverse. HIFO: highest basis per
-    share first, ties FIFO. Tax-optimal: short-term losses, then long-term losses (largest loss
-    per share first), then the rest by increasing tax per dollar sold at the sale year's rates,
-    ties FIFO. Average: FIFO (after pooling).
+    as ``shares`` need (a new array; the order is :func:`fill_relief_order`'s).
     """
-    if method == FIFO or method == AVERAGE:
-        return walk_until_nb(state, state.head[account, asset], True, shares)
-    if method == LIFO:
-        return walk_until_nb(state, state.tail[account, asset], False, shares)
-    count = 0
-    slot = state.head[account, asset]
-    while slot != NO_SLOT:
-        count += 1
-        slot = state.lot_next[slot]
-    fifo = np.empty(count, np.int64)
-    keys = np.empty(count, np.float64)
-    categories = np.zeros(count, np.int64)
-    slot = state.head[account, asset]
-    for i in range(count):
-        fifo[i] = slot
-        slot = state.lot_next[slot]
-    # keys are rounded (1e-9 dollars per share, 1e-12 tax per dollar) so that float noise,
-    # e.g. after average-basis pooling, never decides between lots: ties go FIFO
-    if method == HIFO:
-        for i in range(count):
-            keys[i] = -round(state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]], 9)
-        return select_in_order_nb(fifo, categories, keys, state.lot_shares, shares)
-    # TAX_OPTIMAL
-    rates = state.rates[year_index_nb(year_of_nb(day))]
-    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
-    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
-    for i in range(count):
-        gain_per_share = round(price - state.lot_basis[fifo[i]] / state.lot_shares[fifo[i]], 9)
-        long_term = day >= state.lot_long_from[fifo[i]]
-        if gain_per_share < 0.0:
-            categories[i] = 1 if long_term else 0
-            keys[i] = gain_per_share
-        else:
-            categories[i] = 2
-            keys[i] = round(gain_per_share * (long_rate if long_term else short_rate) / price, 12)
-    return select_in_order_nb(fifo, categories, keys, state.lot_shares, shares)
+    count, _ = relief_keys_nb(state, account, asset, method, price, day)
+    n = fill_relief_order_nb(state, count, method, shares)
+    return state.scratch_order[:n].copy()
 
 
 relief_order_nb = njit(cache=True)(relief_order)
@@ -344,7 +431,6 @@ def relieve(state, slot, take, price, day, sale_id):
     record["loss_shares_open"] = 0.0
     record["loss_per_open_share"] = 0.0
     record["next_pending"] = NO_SLOT
-    state.audit[AUDIT_BASIS_RELIEVED] += portion_basis
     if taxable:
         year = year_index_nb(year_of_nb(day))
         state.year_income[year, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
@@ -354,23 +440,12 @@ def relieve(state, slot, take, price, day, sale_id):
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
             reclassify_early_sale_dividends_nb(state, slot, take, day)
     if closing:
-        release_slot_nb(
-            state.head,
-            state.tail,
-            state.lot_next,
-            state.lot_prev,
-            state.lot_account,
-            state.lot_asset,
-            state.lot_shares,
-            state.lot_basis,
-            state.free_slots,
-            state.counters,
-            slot,
-        )
+        release_slot_nb(state, slot)
     else:
         state.lot_shares[slot] = lot_shares - take
         state.lot_basis[slot] -= portion_basis
         state.lot_wash_adjustment[slot] -= portion_adjustment
+    state.audit[AUDIT_BASIS_RELIEVED] += portion_basis  # unconditional last use (state.py)
     return row
 
 
@@ -391,53 +466,61 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     status = check_event_day_nb(state, day)
     if status != OK:
         return status, 0, 0
-    held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account, asset)
+    count, held = relief_keys_nb(state, account, asset, method, price, day)
     if shares > held + SHARE_EPSILON:
         return ERR_NOT_ENOUGH_SHARES, 0, 0
     if method == SPECIFIC:
         n_specific = specific_ids.shape[0]
-        slots = np.empty(n_specific, np.int64)
+        specific_slots = np.empty(n_specific, np.int64)
         total = 0.0
         for i in range(n_specific):
-            slots[i] = find_slot_nb(state, account, asset, specific_ids[i])
-            if slots[i] == NO_SLOT:
+            specific_slots[i] = find_slot_nb(state, account, asset, specific_ids[i])
+            if specific_slots[i] == NO_SLOT:
                 return ERR_UNKNOWN_LOT, 0, 0
             for j in range(i):
-                if slots[j] == slots[i]:
+                if specific_slots[j] == specific_slots[i]:
                     return ERR_UNKNOWN_LOT, 0, 0
             take = specific_shares[i]
             if not (math.isfinite(take) and take > 0.0):
                 return ERR_BAD_SHARES, 0, 0
-            if take > state.lot_shares[slots[i]] + SHARE_EPSILON:
+            if take > state.lot_shares[specific_slots[i]] + SHARE_EPSILON:
                 return ERR_NOT_ENOUGH_SHARES, 0, 0
             total += take
         if abs(total - shares) > SHARE_EPSILON * max(1.0, shares):
             return ERR_BAD_SHARES, 0, 0
+        for i in range(n_specific):  # distinct open lots of the position: they fit
+            state.scratch_order[i] = specific_slots[i]
+        n_slots = n_specific
     else:
         if method == AVERAGE:
             pool_average_basis_nb(state, account, asset)
-        slots = relief_order_nb(state, account, asset, method, price, day, shares)
+        n_slots = fill_relief_order_nb(state, count, method, shares)
     sale_id = state.counters[CNT_NEXT_SALE_ID]
     state.counters[CNT_NEXT_SALE_ID] += 1
-    mark_event_day_nb(state.counters, day)
+    mark_event_day_nb(state, day)
     first_row = state.counters[CNT_SALE_ROWS]
+    slots = state.scratch_order
+    lot_shares = state.lot_shares
     remaining = shares
-    for i in range(slots.shape[0]):
+    for i in range(n_slots):
         if method == SPECIFIC:
             take = specific_shares[i]
         else:
             if remaining <= SHARE_EPSILON:
                 break
-            take = min(remaining, state.lot_shares[slots[i]])
+            take = min(remaining, lot_shares[slots[i]])
         relieve_nb(state, slots[i], take, price, day, sale_id)
         remaining -= take
     n_rows = state.counters[CNT_SALE_ROWS] - first_row
-    state.cash[account] += price * shares
     if state.account_kind[account] == TAXABLE:
+        n_lists = 0  # wash-sale windows are found at the first loss row
         for row in range(first_row, first_row + n_rows):
             basis = state.realized[row]["basis"]
             if basis - state.realized[row]["proceeds"] > LOSS_EPSILON * max(1.0, basis):
-                match_sale_portion_nb(state, row)
+                if n_lists == 0:
+                    n_lists = wash_window_starts_nb(state, asset, day)
+                match_sale_portion_nb(state, row, n_lists)
+    state.cash[account] += price * shares
     return OK, first_row, n_rows
 
 

@@ -11,7 +11,7 @@ from taxsim.ledger.annual_tax import close_year_nb
 from taxsim.ledger.distributions import distribute_nb, split_nb
 from taxsim.ledger.enums import OK
 from taxsim.ledger.lots import buy_nb, sell_nb
-from taxsim.ledger.state import make_room_nb, room_ok_nb
+from taxsim.ledger.state import has_room_nb, make_room_nb
 
 EVENT_BUY = 0
 EVENT_SELL = 1
@@ -48,8 +48,7 @@ def replay_events(state, kind, day, account, asset, shares, price, method, amoun
     """
     total_due = 0.0
     for i in range(kind.shape[0]):
-        if not room_ok_nb(state.counters, state.lot_shares.shape[0], state.realized.shape[0],
-                          state.head.shape[0]):
+        if not has_room_nb(state):
             state = make_room_nb(state)
         if kind[i] == EVENT_BUY:
             status, _ = buy_nb(state, account[i], asset[i], shares[i], price[i], day[i])

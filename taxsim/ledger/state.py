@@ -18,7 +18,6 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
-from taxsim.dates import long_term_from_nb
 from taxsim.ledger.enums import (
     CNT_FREE,
     CNT_LAST_CLOSED_YEAR,
@@ -86,6 +85,12 @@ STATE_FIELDS = (
     "cash",
     "audit",
     "counters",
+    "scratch_slots",
+    "scratch_keys",
+    "scratch_categories",
+    "scratch_order",
+    "scratch_window_first",
+    "scratch_cursors",
 )
 
 
@@ -130,6 +135,17 @@ class LedgerState(structref.StructRefProxy):
     - ``cash``: float64 (accounts,): dollars
     - ``audit``: float64 (N_AUDIT,): running totals for conservation checks
     - ``counters``: int64 (N_COUNTERS,)
+
+    Scratch space for one sale (contents meaningless between events; kept here so that a sale
+    allocates nothing; the per-slot ones grow with the lot arrays):
+
+    - ``scratch_slots``: int64 (slots,): a position's open slots in acquisition order
+    - ``scratch_keys``: float64 (slots,): relief-order key of each of them
+    - ``scratch_categories``: int64 (slots,): relief-order category of each of them
+    - ``scratch_order``: int64 (slots,): the slots a sale relieves, in relief order
+    - ``scratch_window_first``: int64 (accounts * assets,): per (member asset, account) of
+      an identity group, the first open slot inside a sale's wash-sale window
+    - ``scratch_cursors``: int64 (accounts * assets,): the same lists' merge positions
     """
 
     def __new__(cls, *arrays):
@@ -189,6 +205,12 @@ def state_arrays(state):
         state.cash,
         state.audit,
         state.counters,
+        state.scratch_slots,
+        state.scratch_keys,
+        state.scratch_categories,
+        state.scratch_order,
+        state.scratch_window_first,
+        state.scratch_cursors,
     )
 
 
@@ -216,7 +238,7 @@ AUDIT_FIELD_NAMES = (
 
 
 def empty_lot_arrays(capacity: int) -> dict:
-    """Zeroed lot arrays of ``capacity`` slots, by field name."""
+    """Zeroed lot arrays (and per-slot scratch arrays) of ``capacity`` slots, by field name."""
     return {
         "lot_id": np.zeros(capacity, np.int64),
         "lot_origin": np.zeros(capacity, np.int64),
@@ -234,6 +256,10 @@ def empty_lot_arrays(capacity: int) -> dict:
         "lot_next": np.full(capacity, NO_SLOT, np.int64),
         "lot_prev": np.full(capacity, NO_SLOT, np.int64),
         "free_slots": np.zeros(capacity, np.int64),
+        "scratch_slots": np.zeros(capacity, np.int64),
+        "scratch_keys": np.zeros(capacity, np.float64),
+        "scratch_categories": np.zeros(capacity, np.int64),
+        "scratch_order": np.zeros(capacity, np.int64),
     }
 
 
@@ -281,6 +307,8 @@ def new_state(
         cash=np.zeros(n_accounts, np.float64),
         audit=np.zeros(N_AUDIT, np.float64),
         counters=counters,
+        scratch_window_first=np.zeros(n_accounts * n_assets, np.int64),
+        scratch_cursors=np.zeros(n_accounts * n_assets, np.int64),
     )
     return LedgerState(*[arrays[name] for name in STATE_FIELDS])
 
@@ -297,6 +325,17 @@ def _grow(array, capacity):
 
 
 _grow_nb = njit(cache=True)(_grow)
+
+
+def _grow_records(array, capacity):
+    # rows past the count are written whole (``lots.relieve``) before anything reads them, so
+    # the new rows are not zeroed: that would be one more pass over fresh memory
+    grown = np.empty(capacity, array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
+
+
+_grow_records_nb = njit(cache=True)(_grow_records)
 
 
 def room_needed(counters, n_accounts):
@@ -352,10 +391,15 @@ def make_room(state):
         state.lot_next = _grow_links_nb(state.lot_next, new_capacity)
         state.lot_prev = _grow_links_nb(state.lot_prev, new_capacity)
         state.free_slots = _grow_nb(state.free_slots, new_capacity)
+        # scratch: nothing to keep
+        state.scratch_slots = np.empty(new_capacity, np.int64)
+        state.scratch_keys = np.empty(new_capacity, np.float64)
+        state.scratch_categories = np.empty(new_capacity, np.int64)
+        state.scratch_order = np.empty(new_capacity, np.int64)
     rows = state.counters[CNT_SALE_ROWS]
     if state.realized.shape[0] - rows < rows_needed:
-        state.realized = _grow_nb(state.realized, max(2 * state.realized.shape[0],
-                                                      rows + rows_needed))
+        state.realized = _grow_records_nb(state.realized, max(2 * state.realized.shape[0],
+                                                              rows + rows_needed))
     return state
 
 
@@ -365,91 +409,108 @@ has_room_nb = njit(cache=True)(has_room)
 make_room_nb = njit(cache=True)(make_room)
 
 
-# Per-lot helpers take the arrays they touch: a call with arrays is the cheapest numba call.
+# Per-lot helpers take the state: passing arrays read from the state costs numba a reference
+# count increment and decrement per array and call, passing the state costs nothing. Likewise a
+# kernel whose last use of the state (or of an array held in a local) is inside a branch pays
+# a reference count pair per call, so hot kernels end with an unconditional use of the state.
 
 
-def allocate_slot(counters, free_slots):
-    """A free slot (room must have been made)."""
-    if counters[CNT_FREE] > 0:
-        counters[CNT_FREE] -= 1
-        return free_slots[counters[CNT_FREE]]
-    slot = counters[CNT_SLOTS_USED]
-    counters[CNT_SLOTS_USED] += 1
-    return slot
+def allocate_slot(state):
+    """A free slot (room must have been made): the top of the free stack, else a new one.
+
+    Branch-free, and inlined (numba ``inline="always"``) into :func:`create_lot`: reference
+    counts of arrays read in branches are not pruned (see above).
+    """
+    free = state.counters[CNT_FREE]
+    used = state.counters[CNT_SLOTS_USED]
+    reusable = state.free_slots[max(free - 1, 0)]
+    state.counters[CNT_FREE] = max(free - 1, 0)
+    state.counters[CNT_SLOTS_USED] = used + (free == 0)
+    return reusable if free > 0 else used
 
 
-def link_slot(head, tail, lot_next, lot_prev, lot_acquired, lot_id, lot_account, lot_asset,
-              slot):
+def link_slot(state, slot):
     """Insert ``slot`` into its (account, asset) list at its place in acquisition order.
 
     The order is (acquisition day, lot id); new lots almost always go to the tail, so the
-    search walks back from there.
+    search walks back from there. Every array's last use is unconditional (see above).
     """
-    account = lot_account[slot]
-    asset = lot_asset[slot]
-    acquired = lot_acquired[slot]
-    after = tail[account, asset]
+    account = state.lot_account[slot]
+    asset = state.lot_asset[slot]
+    acquired = state.lot_acquired[slot]
+    lot_id = state.lot_id[slot]
+    after = state.tail[account, asset]
     while after != NO_SLOT and (
-        lot_acquired[after] > acquired
-        or (lot_acquired[after] == acquired and lot_id[after] > lot_id[slot])
+        state.lot_acquired[after] > acquired
+        or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
-        after = lot_prev[after]
-    if after == NO_SLOT:
-        before = head[account, asset]
-        head[account, asset] = slot
-    else:
-        before = lot_next[after]
+        after = state.lot_prev[after]
+    head = state.head
+    tail = state.tail
+    lot_next = state.lot_next
+    lot_prev = state.lot_prev
+    before = head[account, asset] if after == NO_SLOT else lot_next[after]
+    if after != NO_SLOT:
         lot_next[after] = slot
+    if before != NO_SLOT:
+        lot_prev[before] = slot
+    head[account, asset] = slot if after == NO_SLOT else head[account, asset]
+    tail[account, asset] = slot if before == NO_SLOT else tail[account, asset]
     lot_prev[slot] = after
     lot_next[slot] = before
-    if before == NO_SLOT:
-        tail[account, asset] = slot
-    else:
-        lot_prev[before] = slot
 
 
-def release_slot(head, tail, lot_next, lot_prev, lot_account, lot_asset, lot_shares, lot_basis,
-                 free_slots, counters, slot):
-    """Remove a closed lot's slot from its list and put it on the free stack."""
-    account = lot_account[slot]
-    asset = lot_asset[slot]
+def release_slot(state, slot):
+    """Remove a closed lot's slot from its list and put it on the free stack.
+
+    Every array's last use is unconditional (see above).
+    """
+    account = state.lot_account[slot]
+    asset = state.lot_asset[slot]
+    head = state.head
+    tail = state.tail
+    lot_next = state.lot_next
+    lot_prev = state.lot_prev
     before = lot_prev[slot]
     after = lot_next[slot]
-    if before == NO_SLOT:
-        head[account, asset] = after
-    else:
+    if before != NO_SLOT:
         lot_next[before] = after
-    if after == NO_SLOT:
-        tail[account, asset] = before
-    else:
+    if after != NO_SLOT:
         lot_prev[after] = before
+    head[account, asset] = after if before == NO_SLOT else head[account, asset]
+    tail[account, asset] = before if after == NO_SLOT else tail[account, asset]
     lot_next[slot] = NO_SLOT
     lot_prev[slot] = NO_SLOT
-    lot_shares[slot] = 0.0
-    lot_basis[slot] = 0.0
-    free_slots[counters[CNT_FREE]] = slot
-    counters[CNT_FREE] += 1
+    state.lot_shares[slot] = 0.0
+    state.lot_basis[slot] = 0.0
+    state.free_slots[state.counters[CNT_FREE]] = slot
+    state.counters[CNT_FREE] += 1
 
 
-def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, shares, basis):
-    """Fill a new slot with a lot and link it; returns the slot (room must have been made)."""
-    slot = allocate_slot_nb(state.counters, state.free_slots)
+def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, long_from, shares,
+               basis):
+    """Fill a new slot with a lot and link it; returns the slot (room must have been made).
+
+    ``long_from`` is ``long_term_from(holding_start)`` (the caller has it or computes it).
+    """
+    slot = allocate_slot_nb(state)
     state.lot_id[slot] = lot_id
     state.lot_origin[slot] = origin
     state.lot_account[slot] = account
     state.lot_asset[slot] = asset
     state.lot_acquired[slot] = acquired
     state.lot_holding_start[slot] = holding_start
-    state.lot_long_from[slot] = long_term_from_nb(holding_start)
+    state.lot_long_from[slot] = long_from
     state.lot_shares[slot] = shares
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
+    pending_year = state.lot_pending_year
+    pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
-        state.lot_pending_year[slot, k] = 0
-        state.lot_pending_per_share[slot, k] = 0.0
-    link_slot_nb(state.head, state.tail, state.lot_next, state.lot_prev, state.lot_acquired,
-                 state.lot_id, state.lot_account, state.lot_asset, slot)
+        pending_year[slot, k] = 0
+        pending_per_share[slot, k] = 0.0
+    link_slot_nb(state, slot)
     return slot
 
 
@@ -466,7 +527,8 @@ def split_lot(state, slot, piece_shares):
     piece_basis = state.lot_basis[slot] * fraction
     piece = create_lot_nb(
         state, lot_id, state.lot_origin[slot], state.lot_account[slot], state.lot_asset[slot],
-        state.lot_acquired[slot], state.lot_holding_start[slot], piece_shares, piece_basis,
+        state.lot_acquired[slot], state.lot_holding_start[slot], state.lot_long_from[slot],
+        piece_shares, piece_basis,
     )
     piece_adjustment = state.lot_wash_adjustment[slot] * fraction
     state.lot_wash_adjustment[piece] = piece_adjustment
@@ -505,8 +567,8 @@ def append_pending(state, row):
     state.pending_tail[group] = row
 
 
-allocate_slot_nb = njit(cache=True)(allocate_slot)
-link_slot_nb = njit(cache=True)(link_slot)
+allocate_slot_nb = njit(cache=True, inline="always")(allocate_slot)
+link_slot_nb = njit(cache=True, inline="always")(link_slot)
 release_slot_nb = njit(cache=True)(release_slot)
 create_lot_nb = njit(cache=True)(create_lot)
 split_lot_nb = njit(cache=True)(split_lot)

@@ -8,7 +8,6 @@ before or after the sale. Matching rules and the piece-splitting convention are 
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
@@ -76,35 +75,57 @@ def book_disallowed(state, row, disallowed, lost):
 book_disallowed_nb = njit(cache=True)(book_disallowed)
 
 
-def replacement_candidates(state, asset, sale_day, sold_origin):
-    """Slots that can replace shares of ``asset`` sold on ``sale_day``, in acquisition order.
+def wash_window_starts(state, asset, sale_day):
+    """First open slot of each list that may hold replacements for ``asset`` sold on
+    ``sale_day``; returns how many lists.
 
-    Open lots in any account, of any asset in the same identity group, acquired on or after
-    ``sale_day - 30`` (nothing later exists yet), not already a replacement, and not from the
-    sold shares' own purchase. Each (account, asset) list is already in acquisition order
-    (day, then lot id), so the window's tails are merged rather than sorted.
+    The lists are the (account, asset) lists of every asset in ``asset``'s identity group, in
+    any account; ``scratch_window_first[member * accounts + account]`` gets the first lot
+    acquired on or after ``sale_day - 30`` (nothing later exists yet), or NO_SLOT. Each list is in
+    acquisition order, so the window is its tail. Matching a sale's rows only adds lots inside
+    windows (split pieces), after these, so the starts hold for all the rows of one sale.
     """
+    window_first = state.scratch_window_first
+    lot_acquired = state.lot_acquired
+    lot_prev = state.lot_prev
+    tail = state.tail
     group = state.asset_group[asset]
     start = state.group_offsets[group]
     n_members = state.group_offsets[group + 1] - start
-    n_accounts = state.head.shape[0]
-    cursors = np.empty(n_members * n_accounts, np.int64)
-    total = 0
+    n_accounts = tail.shape[0]
     for member in range(n_members):
         member_asset = state.group_assets[start + member]
         for account in range(n_accounts):
             first_in_window = NO_SLOT
-            slot = state.tail[account, member_asset]
-            while slot != NO_SLOT and state.lot_acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
+            slot = tail[account, member_asset]
+            while slot != NO_SLOT and lot_acquired[slot] >= sale_day - WASH_WINDOW_DAYS:
                 first_in_window = slot
-                total += 1
-                slot = state.lot_prev[slot]
-            cursors[member * n_accounts + account] = first_in_window
-    candidates = np.empty(total, np.int64)
-    count = 0
-    for _ in range(total):
+                slot = lot_prev[slot]
+            window_first[member * n_accounts + account] = first_in_window
+    return n_members * n_accounts
+
+
+wash_window_starts_nb = njit(cache=True)(wash_window_starts)
+
+
+def next_replacement(state, n_lists, sold_origin):
+    """The next slot, in acquisition order (day, then lot id) across the lists at
+    ``scratch_cursors``, that can replace shares of purchase ``sold_origin``; NO_SLOT when
+    none is left.
+
+    Each list is already in acquisition order, so the lists are merged, not sorted. A slot
+    qualifies unless it is already a replacement or comes from the sold shares' own purchase.
+    Advances the cursors past the slots it looked at.
+    """
+    cursors = state.scratch_cursors
+    lot_acquired = state.lot_acquired
+    lot_id = state.lot_id
+    lot_next = state.lot_next
+    lot_replacement = state.lot_replacement
+    lot_origin = state.lot_origin
+    while True:
         best = -1
-        for k in range(cursors.shape[0]):
+        for k in range(n_lists):
             slot = cursors[k]
             if slot == NO_SLOT:
                 continue
@@ -112,42 +133,50 @@ def replacement_candidates(state, asset, sale_day, sold_origin):
                 best = k
                 continue
             other = cursors[best]
-            if state.lot_acquired[slot] < state.lot_acquired[other] or (
-                state.lot_acquired[slot] == state.lot_acquired[other]
-                and state.lot_id[slot] < state.lot_id[other]
+            if lot_acquired[slot] < lot_acquired[other] or (
+                lot_acquired[slot] == lot_acquired[other] and lot_id[slot] < lot_id[other]
             ):
                 best = k
+        if best < 0:
+            return NO_SLOT
         slot = cursors[best]
-        cursors[best] = state.lot_next[slot]
-        if not state.lot_replacement[slot] and state.lot_origin[slot] != sold_origin:
-            candidates[count] = slot
-            count += 1
-    return candidates[:count]
+        cursors[best] = lot_next[slot]
+        if not lot_replacement[slot] and lot_origin[slot] != sold_origin:
+            return slot
 
 
-replacement_candidates_nb = njit(cache=True)(replacement_candidates)
+next_replacement_nb = njit(cache=True)(next_replacement)
 
 
-def match_sale_portion(state, row):
+def match_sale_portion(state, row, n_lists):
     """Match a loss portion of a sale (realized row ``row``) with existing replacements.
 
-    Replacement shares are taken in acquisition order, one per sold share (Treas. Reg.
-    §1.1091-1(b)-(c)); loss shares left unmatched stay open for acquisitions in the 30 days
-    after the sale (:func:`match_acquisition`), in the group's list of open windows.
+    Replacements are open lots in any account, of any asset in the same identity group,
+    acquired on or after the sale day - 30 (the ``n_lists`` list starts that
+    :func:`wash_window_starts` left in ``scratch_window_first``), not already a replacement,
+    and not from the sold shares' own purchase. Replacement shares are taken in acquisition
+    order, one per sold share (Treas. Reg. §1.1091-1(b)-(c)); loss shares left unmatched stay
+    open for acquisitions in the 30 days after the sale (:func:`match_acquisition`), in the
+    group's list of open windows.
     """
     record = state.realized[row]
     sold_shares = record["shares"]
     loss_per_share = (record["basis"] - record["proceeds"]) / sold_shares
     record["loss_per_open_share"] = loss_per_share
     sale_day = record["sold"]
-    candidates = replacement_candidates_nb(state, record["asset"], sale_day, record["origin"])
+    sold_origin = record["origin"]
+    for k in range(n_lists):
+        state.scratch_cursors[k] = state.scratch_window_first[k]
+    lot_shares = state.lot_shares
     remaining = sold_shares
-    for slot in candidates:
-        if remaining <= SHARE_EPSILON:
+    while remaining > SHARE_EPSILON:
+        # a match changes only lots already passed (a split piece is itself a replacement)
+        slot = next_replacement_nb(state, n_lists, sold_origin)
+        if slot == NO_SLOT:
             break
-        matched = min(remaining, state.lot_shares[slot])
-        if matched >= state.lot_shares[slot] - SHARE_EPSILON:
-            matched = state.lot_shares[slot]
+        matched = min(remaining, lot_shares[slot])
+        if matched >= lot_shares[slot] - SHARE_EPSILON:
+            matched = lot_shares[slot]
             piece = slot
         else:
             piece = split_lot_nb(state, slot, matched)
