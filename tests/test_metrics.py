@@ -587,6 +587,10 @@ def test_runs_without_daily_liquidation_refuse_figures_that_need_it(tmp_path):
     after_tax_return(full.daily(), end=middle)
     with pytest.raises(MetricsError, match="growth_frame"):
         growth_frame(end_only.daily())
+    last = growth_frame(end_only.daily(), last_day_only=True)
+    assert last["after_tax"].iloc[:-1].isna().all()
+    assert last["liquidation_value"].iloc[-1] == pytest.approx(
+        growth_frame(full.daily())["liquidation_value"].iloc[-1], rel=2e-3)
     with pytest.raises(MetricsError, match="tax_alpha_by_year"):
         tax_alpha_by_year(end_only.daily(), full.daily())
     end_only.to_parquet(tmp_path / "run")

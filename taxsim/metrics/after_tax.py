@@ -279,6 +279,8 @@ def growth_frame(
     daily: pd.DataFrame,
     pre_tax_daily: pd.DataFrame | None = None,
     tax_payable_at_end: float | None = None,
+    *,
+    last_day_only: bool = False,
 ) -> pd.DataFrame:
     """Growth of wealth, dollars: pre-tax, after-tax (pre-liquidation), liquidation value.
 
@@ -294,13 +296,20 @@ def growth_frame(
     - ``liquidation_value``: ``after_tax`` minus that day's liquidation tax (what a full
       redemption would cost in tax beyond the accrued tax).
 
+    A run recorded with ``daily_liquidation=False`` has accrued and liquidation tax on its
+    last day only: its frame raises, unless ``last_day_only`` asks for the last day's values
+    alone (the other days' ``after_tax`` and ``liquidation_value`` are then NaN; the
+    whole-run after-tax returns use the same figures).
+
     Returns
     -------
     DataFrame
         Columns ``pre_tax``, ``after_tax``, ``liquidation_value`` by date.
     """
     daily = _check_daily(daily)
-    _require_daily_liquidation(daily, "growth_frame (after-tax and liquidation lines)")
+    end_only = daily.attrs.get(END_ONLY_ATTR, False)
+    if not last_day_only:
+        _require_daily_liquidation(daily, "growth_frame (after-tax and liquidation lines)")
     flows = external_flows(daily).to_numpy()
     if pre_tax_daily is not None:
         pre_tax = _check_daily(pre_tax_daily, "pre_tax_daily")["total_value"].reindex(
@@ -314,11 +323,14 @@ def growth_frame(
     after_tax = _wealth_path(wealth[0], after_returns, flows)
     accrued = _accrued(daily, tax_payable_at_end)
     liquidation_tax = wealth - _liquidation_values(daily, accrued)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {"pre_tax": pre_tax, "after_tax": after_tax,
          "liquidation_value": after_tax - liquidation_tax},
         index=daily.index,
     )
+    if end_only:  # the days before the last have no accrued or liquidation tax recorded
+        frame.iloc[:-1, frame.columns.get_indexer(["after_tax", "liquidation_value"])] = np.nan
+    return frame
 
 
 def liquidation_value(total_value: Any, liquidation_tax: Any, accrued_tax: Any = None) -> Any:

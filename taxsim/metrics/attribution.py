@@ -179,10 +179,10 @@ def tax_alpha_decomposition(
     if not s_daily.index.equals(n_daily.index):
         raise MetricsError("strategy and twin daily frames must cover the same dates")
     column = "liquidation_value" if liquidated else "after_tax"
-    s_end = float(growth_frame(s_daily, tax_payable_at_end=strategy.tax_payable_at_end)
-                  [column].iloc[-1])
-    n_end = float(growth_frame(n_daily, tax_payable_at_end=twin.tax_payable_at_end)
-                  [column].iloc[-1])
+    s_end = float(growth_frame(s_daily, tax_payable_at_end=strategy.tax_payable_at_end,
+                               last_day_only=True)[column].iloc[-1])
+    n_end = float(growth_frame(n_daily, tax_payable_at_end=twin.tax_payable_at_end,
+                               last_day_only=True)[column].iloc[-1])
     total_dollars = s_end - n_end
     total_annualized = tax_alpha(s_daily, n_daily, liquidated=liquidated,
                                  tax_payable_at_end=strategy.tax_payable_at_end,
