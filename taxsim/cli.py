@@ -2,7 +2,7 @@
 
     taxsim demo [--out DIR]                       offline demo (ledger walkthrough + a run)
     taxsim run CONFIG [--out DIR]                 one run from a TOML config
-    taxsim sweep SPEC --out DIR [--workers N] [--scheduler ADDRESS]
+    taxsim sweep SPEC --out DIR [--workers N] [--backend inprocess|process] [--scheduler ADDRESS]
     taxsim fetch TICKERS...                       Yahoo Finance history into the local cache
     taxsim report RESULTS [--out DIR]             factsheet and charts of a results folder
 
@@ -131,14 +131,19 @@ def run(config: str, out: str | None, charts: bool) -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Sweep folder: parts/*.parquet, results.parquet (default: results/<stem>).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes (1: in this process).")
+              help="Parallel workers: threads in this process, or processes with "
+              "--backend process.")
+@click.option("--backend", type=click.Choice(["inprocess", "process"]), default="inprocess",
+              show_default=True,
+              help="inprocess: threads sharing the market (the day loop releases the GIL); "
+              "process: a process pool. --scheduler runs on dask instead.")
 @click.option("--scheduler", default=None,
               help="dask.distributed scheduler address (tcp://host:8786); runs there.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help="Scenarios per task and parquet part (default: the spec's).")
 @click.option("--retry-failed", is_flag=True, help="Run again the scenarios that failed.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def sweep(spec: str, out: str | None, workers: int, scheduler: str | None,
+def sweep(spec: str, out: str | None, workers: int, backend: str, scheduler: str | None,
           chunk_size: int | None, retry_failed: bool, no_progress: bool) -> None:
     """Run the scenarios of the sweep SPEC (TOML); resumes an interrupted sweep in OUT.
 
@@ -149,8 +154,9 @@ def sweep(spec: str, out: str | None, workers: int, scheduler: str | None,
 
     parsed = load_spec(spec)
     out = out or str(Path("results") / Path(spec).stem)
-    table = run_sweep(parsed, out, workers=workers, scheduler=scheduler, chunk_size=chunk_size,
-                      retry_failed=retry_failed, progress=not no_progress)
+    table = run_sweep(parsed, out, backend="dask" if scheduler else backend, workers=workers,
+                      scheduler=scheduler, chunk_size=chunk_size, retry_failed=retry_failed,
+                      progress=not no_progress)
     failed = int((table["status"] != "ok").sum()) if len(table) else 0
     click.echo(f"{parsed.name}: {len(table)} scenarios, {failed} failed; "
                f"table in {Path(out) / 'results.parquet'}")

@@ -144,3 +144,21 @@ def test_demo_writes_results_and_charts(tmp_path):
     assert "tax_alpha_post_liquidation" in completed.stdout
     assert (tmp_path / "demo" / "result" / "daily.parquet").exists()
     assert (tmp_path / "demo" / "charts" / "factsheet.png").exists()
+
+
+def test_sweep_command_threads_and_processes_give_the_sequential_table(config_file, tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[sweep]\nname = "cli"\nbase = "{config_file}"\nmetrics = "summary"\n'
+                    '[product]\n"costs.cost_bps" = [0, 2, 5]\n')
+    tables = {}
+    for name, options in {"sequential": [], "threads": ["--workers", "2"],
+                          "processes": ["--workers", "2", "--backend", "process"]}.items():
+        completed = taxsim("sweep", spec, "--out", tmp_path / name, "--no-progress", *options)
+        assert completed.returncode == 0, completed.stderr
+        tables[name] = pd.read_parquet(tmp_path / name / "results.parquet").drop(
+            columns="elapsed_s")
+    assert (tables["sequential"]["status"] == "ok").all()
+    pd.testing.assert_frame_equal(tables["sequential"], tables["threads"])
+    pd.testing.assert_frame_equal(tables["sequential"], tables["processes"])
+    bad = taxsim("sweep", spec, "--backend", "gpu")
+    assert bad.returncode == 2 and "gpu" in bad.stderr
