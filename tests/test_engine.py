@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,3 +247,26 @@ def test_form_8949_of_a_run_without_sales_is_empty():
     form = result.ledger.form_8949()
     assert len(form) == 0
     assert "description" in form.columns
+
+
+def test_market_identity_groups_the_household_keeps_apart_are_named_and_warned():
+    """The market's metadata puts SPY and IVV on one index ('sp500'); a household that keeps
+    them apart (the default: each ticker its own group) gets a warning, and every output
+    names the tickers whose wash sales are not checked (IRC §1091(a) is the household's
+    call). A household that groups them gets neither."""
+    dates = pd.bdate_range("2024-01-02", periods=5)
+    rows = [{"date": d, "ticker": t, "close": 100.0} for d in dates for t in ("SPY", "IVV")]
+    market = Market.from_frame(pd.DataFrame(rows), tickers=["SPY", "IVV"], source="hand-made",
+                               metadata={t: {"identity_group": "sp500"} for t in ("SPY", "IVV")})
+    targets = {"taxable": {"SPY": 0.5, "IVV": 0.5}}
+    with pytest.warns(UserWarning, match="SPY/IVV"):
+        apart = simulate(market, Household([Account("taxable")]), calendar_rebalance("monthly"),
+                         targets, contributions={"taxable": 1_000.0})
+    assert "SPY/IVV ('sp500')" in apart.conventions["identity_groups"]
+    assert "convention_identity_groups" in apart.summary()
+    grouped = Household([Account("taxable")], identity_groups={"SPY": "sp", "IVV": "sp"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        together = simulate(market, grouped, calendar_rebalance("monthly"), targets,
+                            contributions={"taxable": 1_000.0})
+    assert "identity_groups" not in together.conventions

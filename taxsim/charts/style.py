@@ -99,6 +99,8 @@ FOOTNOTE_KEYS = (
     ("advisory_fee", "Advisory fee"),
     ("period", "Period"),
     ("data_source", "Data"),
+    ("identity_groups", "Wash-sale identity groups"),
+    ("legacy_lots", "Legacy lots"),
 )
 
 
@@ -118,7 +120,8 @@ def footnote_text(conventions: Mapping[str, Any], extra: str | None = None) -> s
 
     Starts with "Hypothetical", then the rates (``conventions["tax_rates"]``, else the
     ``tax_profile`` name) and every convention present among loss convention, tax payment,
-    lot method, liquidation, costs, advisory fee, period and data source.
+    lot method, liquidation, costs, advisory fee, period, data source, identity groups left
+    apart and legacy lots.
 
     Raises
     ------

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +212,33 @@ def _target_schedule(targets, market: Market, household: Household):
         starts.append(min(index, market.n_dates - 1))
         rows.append(weights)
     return np.array(starts, np.int64), np.ascontiguousarray(np.stack(rows))
+
+
+def _unapplied_market_groups(market: Market, household: Household) -> str:
+    """A note (and a warning) when the market's metadata puts tickers in one identity group
+    that the household's mapping keeps apart: wash sales between them are then not checked.
+
+    "Substantially identical" (IRC §1091(a)) is the household's call
+    (``Household.identity_groups``; default: each ticker its own group); the market's groups
+    (``taxsim.market.metadata``: funds on the same index) are a conservative suggestion.
+    Returns "" when nothing is left unapplied.
+    """
+    household_group = dict(zip(market.tickers, household.group_codes(tuple(market.tickers)),
+                               strict=True))
+    by_market_group: dict[str, list[str]] = {}
+    for ticker, group in zip(market.tickers, market.identity_group, strict=True):
+        by_market_group.setdefault(str(group), []).append(ticker)
+    apart = []
+    for group, tickers in sorted(by_market_group.items()):
+        if len({household_group[t] for t in tickers}) > 1:
+            apart.append(f"{'/'.join(tickers)} ({group!r})")
+    if not apart:
+        return ""
+    note = ("household mapping; not applied from the market's metadata: "
+            + ", ".join(apart) + " (wash sales between them are not checked)")
+    warnings.warn(f"simulate: identity groups: {note}; set Household(identity_groups=...) to "
+                  "treat them as substantially identical", stacklevel=3)
+    return note
 
 
 INITIAL_LOT_COLUMNS = ("account", "ticker", "shares", "basis", "acquired")
@@ -520,6 +548,9 @@ def simulate(
         "data_source": market.source,
         "distributions": "ex-date stands in for pay date",
     }
+    unapplied = _unapplied_market_groups(market, household)
+    if unapplied:
+        conventions["identity_groups"] = unapplied
     if legacy_lots:
         conventions["legacy_lots"] = (
             f"{len(legacy_lots)} lots held before the run, worth ${legacy_value:,.2f} at the "
