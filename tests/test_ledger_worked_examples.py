@@ -545,3 +545,31 @@ def test_shares_bought_on_the_ex_date_never_get_a_qualified_dividend():
     row = ledger.annual_tax().set_index("year").loc[2024]
     assert row["qualified_dividends"] == 0.0
     assert row["nonqualified_dividends"] == pytest.approx(100.0)
+
+
+def test_rate_table_rows_are_the_rates_in_force_each_year():
+    """Each year's row holds the rates of the latest ``by_year`` entry not after it (the
+    default before the first), and the household's loss limit (IRC §1211(b))."""
+    from taxsim.ledger.enums import (
+        FIRST_YEAR,
+        N_YEARS,
+        RATE_LONG_TERM,
+        RATE_LOSS_LIMIT,
+        RATE_NIIT,
+        RATE_ORDINARY,
+        RATE_QUALIFIED_DIVIDEND,
+        RATE_STATE,
+    )
+
+    profile = TaxProfile.us_top_historical(state=0.05)
+    table = profile.rate_table(1500.0)
+    assert table.shape[0] == N_YEARS
+    for year in (FIRST_YEAR, 1997, 1998, 2001, 2002, 2003, 2012, 2013, 2017, 2018, 2030):
+        rates, row = profile.rates(year), table[year - FIRST_YEAR]
+        assert (row[RATE_ORDINARY], row[RATE_LONG_TERM], row[RATE_QUALIFIED_DIVIDEND],
+                row[RATE_NIIT], row[RATE_STATE], row[RATE_LOSS_LIMIT]) == (
+            rates.ordinary, rates.long_term, rates.qualified_dividend, rates.niit, rates.state,
+            1500.0)
+    assert table[2002 - FIRST_YEAR, RATE_QUALIFIED_DIVIDEND] == 0.386  # ordinary before 2003
+    assert table[2003 - FIRST_YEAR, RATE_QUALIFIED_DIVIDEND] == 0.15
+    assert table[1997 - FIRST_YEAR, RATE_ORDINARY] == 0.37  # before 1998: the default (2018)

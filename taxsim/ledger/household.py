@@ -215,13 +215,15 @@ class TaxProfile:
 
         ``loss_limit`` (dollars) is the household's capital-loss deduction limit.
         """
+        starts = sorted(self.by_year)
+        in_force = [self.default, *(self.by_year[year] for year in starts)]
+        # row k of in_force applies from starts[k - 1] on (row 0: before every start)
+        rows = np.searchsorted(np.array(starts, dtype=np.int64),
+                               FIRST_YEAR + np.arange(N_YEARS), side="right")
         table = np.zeros((N_YEARS, N_RATE_FIELDS))
-        for row in range(N_YEARS):
-            rates = self.rates(FIRST_YEAR + row)
-            table[row, RATE_ORDINARY] = rates.ordinary
-            table[row, RATE_LONG_TERM] = rates.long_term
-            table[row, RATE_QUALIFIED_DIVIDEND] = rates.qualified_dividend
-            table[row, RATE_NIIT] = rates.niit
-            table[row, RATE_STATE] = rates.state
-            table[row, RATE_LOSS_LIMIT] = loss_limit
+        for column, name in ((RATE_ORDINARY, "ordinary"), (RATE_LONG_TERM, "long_term"),
+                             (RATE_QUALIFIED_DIVIDEND, "qualified_dividend"),
+                             (RATE_NIIT, "niit"), (RATE_STATE, "state")):
+            table[:, column] = np.array([getattr(rates, name) for rates in in_force])[rows]
+        table[:, RATE_LOSS_LIMIT] = loss_limit
         return table
