@@ -80,7 +80,7 @@ from strategies.loss_harvest import (
 )
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import CNT_SALE_ROWS, FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
+from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -290,16 +290,12 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     harvest_days = harvest_day_offset_nb(n_assets)
     scan_price = scan_price_offset_nb(n_assets, n_sectors)
     scan_shares = scan_shares_offset_nb(n_assets, n_sectors)
-    if state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
-        forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, 1)
+    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, 1)
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[sector_of + asset] < 0:
             continue
-        if (params[scan_shares + asset] == holdings[account, asset]
-                and prices[asset] > params[scan_price + asset]):
-            continue  # the cached answer, without a call (see harvest_scan)
         if no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
                                  holdings[account, asset], params[PARAM_THRESHOLD],
                                  scan_price + asset, scan_shares + asset):

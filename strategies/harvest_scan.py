@@ -51,8 +51,10 @@ def forget_changed_lots(state, params, rows_seen, scan_price, n_slots):
     """Forget the scan prices of every asset whose identity group sold shares since the last
     call (realized rows from ``params[rows_seen]`` on), in each of the ``n_slots`` account
     blocks of ``n_assets`` entries starting at ``params[scan_price]``."""
-    n_assets = state.asset_group.shape[0]
     rows = state.counters[CNT_SALE_ROWS]
+    if rows == params[rows_seen]:
+        return
+    n_assets = state.asset_group.shape[0]
     for row in range(int(params[rows_seen]), rows):
         group = state.asset_group[state.realized[row]["asset"]]
         for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
@@ -61,7 +63,9 @@ def forget_changed_lots(state, params, rows_seen, scan_price, n_slots):
     params[rows_seen] = rows
 
 
-forget_changed_lots_nb = njit(cache=True)(forget_changed_lots)
+# inlined: called once per check day and once per position, where a call's reference counting
+# (about 0.1 µs for its array arguments) would cost more than the check itself
+forget_changed_lots_nb = njit(cache=True, inline="always")(forget_changed_lots)
 
 
 def no_lot_can_qualify(state, params, account, asset, price, shares_held, threshold,
@@ -77,4 +81,4 @@ def no_lot_can_qualify(state, params, account, asset, price, shares_held, thresh
     return price > params[price_entry]
 
 
-no_lot_can_qualify_nb = njit(cache=True)(no_lot_can_qualify)
+no_lot_can_qualify_nb = njit(cache=True, inline="always")(no_lot_can_qualify)

@@ -43,7 +43,6 @@ from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_n
 from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
-    CNT_SALE_ROWS,
     FIFO,
     LIFO,
     LOT_METHOD_CODES,
@@ -272,17 +271,13 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
     scan_price = scan_price_offset_nb(n_assets, n_accounts)
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
-    if state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
-        forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
+    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
     for asset in range(n_assets):
         if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[ring_offset_nb(n_assets) + asset] < 0:
             continue  # no substitute: cannot harvest without leaving the exposure
         entry = account * n_assets + asset
-        if (params[scan_shares + entry] == holdings[account, asset]
-                and prices[asset] > params[scan_price + entry]):
-            continue  # the cached answer, without a call (see harvest_scan)
         if no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
                                  holdings[account, asset], params[PARAM_THRESHOLD],
                                  scan_price + entry, scan_shares + entry):
