@@ -78,7 +78,12 @@ from strategies.loss_harvest import (
     has_loss_lot_nb,
     loss_sale_risky_nb,
 )
-from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
+from strategies.rebalance import (
+    account_value_nb,
+    period_index_nb,
+    sale_proceeds_nb,
+    write_order_nb,
+)
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import FIFO, LOT_METHOD_CODES, NO_SLOT, TAX_OPTIMAL, TAXABLE
 from taxsim.ledger.wash_sales import (
@@ -400,11 +405,9 @@ def rebalance_account(state, params, account, day, prices, holdings, cash, order
         return n_orders
     smallest = params[PARAM_MIN_TRADE]
     buys = np.zeros(n_assets)
-    funds = cash[account]
-    for k in range(min(n_orders, orders.shape[0])):  # today's harvest sales pay their buys
-        if orders[k, 2] < 0.0:
-            funds -= orders[k, 2] * prices[int(orders[k, 1])] * (
-                1.0 - params[PARAM_COST_ALLOWANCE])
+    # today's harvest sales pay their buys
+    funds = cash[account] + sale_proceeds_nb(orders, 0, n_orders, prices) * (
+        1.0 - params[PARAM_COST_ALLOWANCE])
     for asset in range(n_assets):
         funds -= pending[asset]
         if (target[asset] <= 0.0 and holdings[account, asset] <= 0.0) or not math.isfinite(
@@ -621,10 +624,7 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
     else:
         n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
                                       orders, n_orders, committed, today)
-    sold = 0.0
-    for k in range(min(n_orders, orders.shape[0])):
-        if orders[k, 2] < 0.0:
-            sold -= orders[k, 2] * prices[int(orders[k, 1])]
+    sold = sale_proceeds_nb(orders, 0, n_orders, prices)
     invest_cash_nb(state, params, account, day, prices, holdings, cash, target, stock_fraction,
                    pending, committed, today, sold * (1.0 - params[PARAM_COST_ALLOWANCE]))
     return write_buys_nb(state, params, account, day, prices, cash, orders, n_orders, pending,

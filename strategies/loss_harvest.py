@@ -40,7 +40,12 @@ from numba import njit
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
 from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_nb
-from strategies.rebalance import account_value_nb, period_index_nb, write_order_nb
+from strategies.rebalance import (
+    account_value_nb,
+    period_index_nb,
+    sale_proceeds_nb,
+    write_order_nb,
+)
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
     FIFO,
@@ -691,12 +696,9 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         for asset in range(n_assets):
             wanted += pending[asset]
         if wanted > 0.0:
-            sold = 0.0
-            for k in range(first, min(n_orders, orders.shape[0])):
-                if orders[k, 2] < 0.0:
-                    sold -= orders[k, 2] * prices[int(orders[k, 1])]
             n_orders = write_buys_nb(state, params, account, day, prices, cash, orders,
-                                     n_orders, pending, sold, today)
+                                     n_orders, pending,
+                                     sale_proceeds_nb(orders, first, n_orders, prices), today)
     return n_orders
 
 

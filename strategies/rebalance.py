@@ -41,6 +41,18 @@ def write_order(orders, n_orders, account, asset, shares, lot_method):
 write_order_nb = njit(cache=True)(write_order)
 
 
+def sale_proceeds(orders, first, n_orders, prices):
+    """Dollars at today's ``prices`` of the sell orders ``first .. n_orders`` (before costs)."""
+    proceeds = 0.0
+    for k in range(first, min(n_orders, orders.shape[0])):
+        if orders[k, ORDER_SHARES] < 0.0:
+            proceeds -= orders[k, ORDER_SHARES] * prices[int(orders[k, ORDER_ASSET])]
+    return proceeds
+
+
+sale_proceeds_nb = njit(cache=True)(sale_proceeds)
+
+
 def rebalance_account(prices, holdings, cash, targets, account, orders, n_orders, lot_method,
                       cash_reserve, min_trade):
     """Orders that bring ``account`` to its target weights (fractions of its value).
