@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import njit
 
-from taxsim.dates import year_of_nb
+from taxsim.dates import days_from_civil_nb, year_of_nb
 from taxsim.engine.enums import (
     ORDER_ACCOUNT,
     ORDER_ASSET,
@@ -211,20 +211,6 @@ def invest_cash(state, holdings, trades, trade_count, totals, settings, day, acc
 invest_cash_nb = njit(cache=True)(invest_cash)
 
 
-def household_value(state, holdings, prices):
-    """Market value of all holdings plus all cash, dollars."""
-    value = 0.0
-    for account in range(holdings.shape[0]):
-        value += state.cash[account]
-        for asset in range(holdings.shape[1]):
-            if holdings[account, asset] != 0.0:
-                value += holdings[account, asset] * prices[asset]
-    return value
-
-
-household_value_nb = njit(cache=True)(household_value)
-
-
 def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
     interest, split_ratio, qualified_fraction, interest_exempt, state, holdings, target_start,
@@ -250,6 +236,12 @@ def simulate_days(
     flow = 0
     while flow < flow_index.shape[0] and flow_index[flow] < start:
         flow += 1
+    # a year closes after its last trading day: the next day is on or after next_year_start
+    next_year_start = 0
+    if start < n_days:
+        next_year_start = days_from_civil_nb(year_of_nb(days[start]) + 1, 1, 1)
+    cash = state.cash  # the ledger never reallocates cash (one slot per account)
+    targets_now = targets[0]  # the schedule's row in force (a view, made once per row)
     for t in range(start, n_days):
         # a day may trade every asset in every account, twice over (taxes and strategy)
         if trade_count[0] + 3 * n_accounts * n_assets + max_orders > trades.shape[0]:
@@ -258,6 +250,7 @@ def simulate_days(
         prices = close[t]
         while target_row + 1 < target_start.shape[0] and target_start[target_row + 1] <= t:
             target_row += 1
+            targets_now = targets[target_row]
         # 2. splits, 3. distributions
         for asset in range(n_assets):
             if split_ratio[t, asset] != 1.0:
@@ -285,7 +278,12 @@ def simulate_days(
                     return t, SIM_LEDGER_ERROR, status
                 refresh_holdings_nb(state, holdings, asset)
         # the day's market gain: price moves and distributions, before any money moves
-        value_now = household_value_nb(state, holdings, prices)
+        value_now = 0.0  # holdings plus cash, dollars
+        for account in range(n_accounts):
+            value_now += cash[account]
+            for asset in range(n_assets):
+                if holdings[account, asset] != 0.0:
+                    value_now += holdings[account, asset] * prices[asset]
         record[t, REC_MARKET_GAIN] = value_now - totals[TOT_PREVIOUS_VALUE]
         # 4. last year's tax, on this year's first trading day
         due = totals[TOT_TAX_DUE_PENDING]
@@ -331,8 +329,7 @@ def simulate_days(
                 return t, status, ledger_status
             flow += 1
         # 6. the strategy, 7. execution: sells first, then buys
-        n_orders = decide(t, day, prices, holdings, state.cash, targets[target_row], state,
-                          params, orders)
+        n_orders = decide(t, day, prices, holdings, cash, targets_now, state, params, orders)
         if n_orders < 0 or n_orders > max_orders:
             return t, SIM_TOO_MANY_ORDERS, OK
         for side in range(2):
@@ -399,8 +396,10 @@ def simulate_days(
                 record[t, REC_LIQUIDATION_TAX] = liquidation
         totals[TOT_PREVIOUS_VALUE] = end_value
         # 10. year end
-        if t == n_days - 1 or year_of_nb(days[t + 1]) != year_of_nb(day):
+        if t == n_days - 1 or days[t + 1] >= next_year_start:
             status, due = close_year_nb(state, year_of_nb(day))
+            if t < n_days - 1:
+                next_year_start = days_from_civil_nb(year_of_nb(days[t + 1]) + 1, 1, 1)
             if status != OK:
                 return t, SIM_LEDGER_ERROR, status
             if not no_tax:

@@ -132,11 +132,18 @@ def distribute(
     account_cash = np.zeros(n_accounts)
     for account in range(n_accounts):
         taxable = state.account_kind[account] == TAXABLE
+        shares_held = 0.0
         slot = state.head[account, asset]
         while slot != NO_SLOT:
-            shares = state.lot_shares[slot]
-            account_cash[account] += shares * per_share_cash
-            if return_of_capital > 0.0:
+            shares_held += state.lot_shares[slot]
+            slot = state.lot_next[slot]
+        if shares_held == 0.0:
+            continue
+        account_cash[account] = shares_held * per_share_cash
+        if return_of_capital > 0.0:
+            slot = state.head[account, asset]
+            while slot != NO_SLOT:
+                shares = state.lot_shares[slot]
                 reduction = min(shares * return_of_capital, state.lot_basis[slot])
                 excess = shares * return_of_capital - reduction
                 state.lot_basis[slot] -= reduction
@@ -145,24 +152,29 @@ def distribute(
                     state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
                     long_term = day >= state.lot_long_from[slot]
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
-            if taxable:
-                # Shares acquired on the ex-date have at most 60 days in the 121-day window
-                # (§246(c)(1)): never qualified. Older shares pass unless sold before day 61.
-                lot_qualified = qualified_per_share if day > state.lot_acquired[slot] else 0.0
-                income = state.year_income[row]
-                income[YEAR_QUALIFIED_DIVIDENDS] += shares * lot_qualified
-                income[YEAR_NONQUALIFIED_DIVIDENDS] += shares * (dividend - lot_qualified)
-                income[YEAR_INTEREST] += shares * interest
-                income[YEAR_EXEMPT_INTEREST] += shares * exempt_interest
-                income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares * st_capital_gain
-                income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares * lt_capital_gain
-                income[YEAR_RETURN_OF_CAPITAL] += shares * return_of_capital
-                if (
-                    lot_qualified > 0.0
-                    and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS
-                ):
-                    add_provisional_qualified_nb(state, slot, year, lot_qualified)
-            slot = state.lot_next[slot]
+                slot = state.lot_next[slot]
+        if not taxable:
+            continue
+        # Shares acquired on the ex-date have at most 60 days in the 121-day window
+        # (§246(c)(1)): never qualified. Older shares pass unless sold before day 61, so only
+        # lots younger than 61 days need a look: the newest ones, at the list's tail.
+        bought_on_ex_date = 0.0
+        slot = state.tail[account, asset]
+        while slot != NO_SLOT and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
+            if day <= state.lot_acquired[slot]:
+                bought_on_ex_date += state.lot_shares[slot]
+            elif qualified_per_share > 0.0:
+                add_provisional_qualified_nb(state, slot, year, qualified_per_share)
+            slot = state.lot_prev[slot]
+        qualified_shares = shares_held - bought_on_ex_date
+        state.year_income[row, YEAR_QUALIFIED_DIVIDENDS] += qualified_shares * qualified_per_share
+        state.year_income[row, YEAR_NONQUALIFIED_DIVIDENDS] += (
+            shares_held * dividend - qualified_shares * qualified_per_share)
+        state.year_income[row, YEAR_INTEREST] += shares_held * interest
+        state.year_income[row, YEAR_EXEMPT_INTEREST] += shares_held * exempt_interest
+        state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares_held * st_capital_gain
+        state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares_held * lt_capital_gain
+        state.year_income[row, YEAR_RETURN_OF_CAPITAL] += shares_held * return_of_capital
     for account in range(n_accounts):
         cash = account_cash[account]
         if cash <= 0.0:
