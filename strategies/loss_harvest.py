@@ -25,6 +25,10 @@ sale that would realize a loss inside a window is deferred. With ``swap_back``, 
 is swapped back into the original asset once 31 days have passed, unless that would realize a
 gain above ``swap_back_max_gain`` (fraction of the position's value).
 
+Rebalancing is by calendar (``rebalance="quarterly"``, ...) or by drift bands
+(``rebalance="bands"``: on check days, an account whose family weights drift out of their
+bands, ``band`` weight points or ``band_relative`` of the target, is rebalanced by family).
+
 Parameters are packed into the float64 ``params`` array (``PARAM_*`` offsets); per-asset and
 per-(account, asset) blocks follow (``ring_offset`` and friends, below).
 """
@@ -39,6 +43,7 @@ from numba import njit
 
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
+from strategies.drift_bands import drift_bands
 from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_nb
 from strategies.rebalance import (
     account_value_nb,
@@ -77,7 +82,9 @@ PARAM_N_ASSETS = 11
 PARAM_N_ACCOUNTS = 12
 PARAM_HARVESTS = 13  # state: number of harvests
 PARAM_ROWS_SEEN = 14  # state: realized rows of the ledger already seen by the scan cache
-PARAM_PER_ASSET = 15  # start of the per-asset blocks
+PARAM_BAND_ABSOLUTE = 15  # weight points of a family's drift band (-1: none)
+PARAM_BAND_RELATIVE = 16  # fraction of the family's target weight (-1: none)
+PARAM_PER_ASSET = 17  # start of the per-asset blocks
 STATE_NONE = -1.0
 
 
@@ -267,6 +274,25 @@ def harvest_size(state, today, account, asset, day, price, threshold, threshold_
 harvest_size_nb = njit(cache=True)(harvest_size)
 
 
+def harvest_candidate(state, params, account, asset, prices, holdings, scan_price,
+                      scan_shares):
+    """False when ``asset`` in ``account`` cannot be harvested today: not held, not priced, no
+    substitute (it cannot be sold without leaving the exposure), or, in O(1) from the cached
+    scan price, no lot down by the threshold at this price (``harvest_scan``)."""
+    n_assets = holdings.shape[1]
+    if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+        return False
+    if params[ring_offset_nb(n_assets) + asset] < 0:
+        return False
+    entry = account * n_assets + asset
+    return not no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
+                                     holdings[account, asset], params[PARAM_THRESHOLD],
+                                     scan_price + entry, scan_shares + entry)
+
+
+harvest_candidate_nb = njit(cache=True, inline="always")(harvest_candidate)
+
+
 def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
                     committed, today):
     """Write the harvests of one taxable account; ``pending[asset]`` collects dollars to buy and
@@ -278,15 +304,9 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
     forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
     for asset in range(n_assets):
-        if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+        if not harvest_candidate_nb(state, params, account, asset, prices, holdings,
+                                    scan_price, scan_shares):
             continue
-        if params[ring_offset_nb(n_assets) + asset] < 0:
-            continue  # no substitute: cannot harvest without leaving the exposure
-        entry = account * n_assets + asset
-        if no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
-                                 holdings[account, asset], params[PARAM_THRESHOLD],
-                                 scan_price + entry, scan_shares + entry):
-            continue  # O(1): no lot is down by the threshold at this price
         sold_shares, _, _ = harvest_size_nb(
             state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
             params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
@@ -307,6 +327,64 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
 
 
 harvest_account_nb = njit(cache=True)(harvest_account)
+
+
+def family_out_of_band(params, targets, prices, holdings, cash, account):
+    """True when a family of ``account`` has drifted out of its band (rebalance="bands").
+
+    A family's weight is the market value of its members over the account's investable value,
+    ``(cash + holdings) × (1 − cash_reserve)``, against the family's target weight; its band
+    is ``target ± half_width``, ``half_width`` the smaller of the enabled thresholds: absolute
+    weight points and ``relative × target`` (the rule of ``strategies.drift_bands``, per
+    family instead of per asset, so that a substitute counts as its family).
+    """
+    n_assets = holdings.shape[1]
+    absolute = params[PARAM_BAND_ABSOLUTE]
+    relative = params[PARAM_BAND_RELATIVE]
+    investable = cash[account]
+    for asset in range(n_assets):
+        if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
+            investable += holdings[account, asset] * prices[asset]
+    investable *= 1.0 - params[PARAM_CASH_RESERVE]
+    if investable <= 0.0:
+        return False
+    for target in range(n_assets):
+        if family_head_nb(params, target, n_assets) != target:
+            continue
+        weight = family_weight_nb(params, targets, account, target, n_assets)
+        drift = family_value_nb(holdings, prices, params, account, target, n_assets) / (
+            investable) - weight
+        half_width = math.inf
+        if absolute >= 0.0:
+            half_width = absolute
+        if relative >= 0.0:
+            half_width = min(half_width, relative * weight)
+        if abs(drift) > half_width:
+            return True
+    return False
+
+
+# inlined into the decide function: it runs on every check day of every account
+family_out_of_band_nb = njit(cache=True, inline="always")(family_out_of_band)
+
+
+def harvest_possible(state, params, account, prices, holdings):
+    """False when :func:`harvest_account` would find nothing: no position with a substitute
+    has a lot that can be down by the threshold (the O(1) checks of ``harvest_scan``, which
+    it repeats). Saves the call on most days."""
+    n_accounts, n_assets = holdings.shape
+    scan_price = scan_price_offset_nb(n_assets, n_accounts)
+    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
+    for asset in range(n_assets):
+        if harvest_candidate_nb(state, params, account, asset, prices, holdings, scan_price,
+                                scan_shares):
+            return True
+    return False
+
+
+# inlined into the decide function: it runs on every check day (see harvest_scan)
+harvest_possible_nb = njit(cache=True, inline="always")(harvest_possible)
 
 
 def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
@@ -348,6 +426,23 @@ def swap_back_account(state, params, account, day, prices, holdings, orders, n_o
 
 
 swap_back_account_nb = njit(cache=True)(swap_back_account)
+
+
+def swap_back_due(params, account, day, n_assets, n_accounts):
+    """True when a family of ``account`` is held by a substitute whose wash-sale window has
+    passed, so that :func:`swap_back_account` has something to consider."""
+    holder_block = holder_offset_nb(n_assets)
+    swap_block = swap_day_offset_nb(n_assets, n_accounts)
+    for target in range(n_assets):
+        holder = int(params[holder_block + account * n_assets + target])
+        if holder == target or holder < 0:
+            continue
+        if day - params[swap_block + account * n_assets + target] > WASH_WINDOW_DAYS:
+            return True
+    return False
+
+
+swap_back_due_nb = njit(cache=True, inline="always")(swap_back_due)
 
 
 LOSS_MARGIN = 0.01  # a lot within 1% of its basis counts as a loss: costs and rounding
@@ -669,6 +764,24 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
             params[PARAM_LAST_PERIOD] = period
             rebalance = True
     check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
+    bands = check and (params[PARAM_BAND_ABSOLUTE] >= 0.0 or params[PARAM_BAND_RELATIVE] >= 0.0)
+    # Most days have nothing to do: find out first, without allocating (about 60 ns for the
+    # three arrays below) or calling the per-account steps (about 0.1 µs each of reference
+    # counting for their array arguments, even when they return at once).
+    work = rebalance
+    for account in range(n_accounts):
+        if cash[account] < -1.0 or cash[account] > params[PARAM_MIN_TRADE]:
+            work = True
+        if bands and family_out_of_band_nb(params, targets, prices, holdings, cash, account):
+            work = True
+        if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,
+                                                              n_accounts):
+            work = True
+        if check and state.account_kind[account] == TAXABLE and harvest_possible_nb(
+                state, params, account, prices, holdings):
+            work = True
+    if not work:
+        return 0
     pending = np.zeros(n_assets)
     committed = np.zeros(n_assets)
     today = np.zeros((2, n_assets))
@@ -677,21 +790,23 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         pending[:] = 0.0
         committed[:] = 0.0
         first = n_orders
-        if check and state.account_kind[account] == TAXABLE:
+        if check and state.account_kind[account] == TAXABLE and harvest_possible_nb(
+                state, params, account, prices, holdings):  # cached: asks again, in O(1)
             n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
                                           n_orders, pending, committed, today)
-        if params[PARAM_SWAP_BACK] > 0.0:
+        if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,
+                                                              n_accounts):
             n_orders = swap_back_account_nb(state, params, account, day, prices, holdings,
                                             orders, n_orders, pending, committed, today)
-        # the calls below are skipped on the (many) days they have nothing to do: a call
-        # passing a dozen arrays costs about 0.1 µs of reference counting even when it returns
         if cash[account] < -1.0:
             n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
                                           orders, n_orders, pending, committed, today)
-        if rebalance or cash[account] > params[PARAM_MIN_TRADE]:  # spare cash <= cash
+        rebalance_account = rebalance or (bands and family_out_of_band_nb(
+            params, targets, prices, holdings, cash, account))
+        if rebalance_account or cash[account] > params[PARAM_MIN_TRADE]:  # spare <= cash
             n_orders = rebalance_families_nb(state, params, account, day, prices, holdings,
                                              cash, targets, orders, n_orders, pending,
-                                             committed, today, rebalance)
+                                             committed, today, rebalance_account)
         wanted = 0.0
         for asset in range(n_assets):
             wanted += pending[asset]
@@ -719,8 +834,11 @@ def loss_harvest(
     lot_method: str = "tax_optimal",
     cash_reserve: float = 0.0,
     cost_allowance: float = 0.001,
+    band: float | None = 0.05,
+    band_relative: float | None = None,
 ) -> Strategy:
-    """Tax-loss harvesting between substitutes, with calendar rebalancing by family.
+    """Tax-loss harvesting between substitutes, with calendar or drift-band rebalancing by
+    family.
 
     Parameters
     ----------
@@ -739,8 +857,16 @@ def loss_harvest(
         Dollars: smaller harvests and trades are skipped.
     check_every : int
         Trading days between harvest checks (1 = daily).
-    rebalance : {"monthly", "quarterly", "yearly", None}
-        Calendar rebalancing of the families back to the targets (None: cash flows only).
+    rebalance : {"monthly", "quarterly", "yearly", "bands", "none", None}
+        Calendar rebalancing of the families back to the targets, or "bands": rebalance an
+        account back to its targets on a check day when a family's weight is out of its band
+        (None or "none": cash flows only).
+    band : float or None
+        With ``rebalance="bands"``: a family's band half-width in weight points of the
+        account's investable value (0.05 = ±5 points); None disables it.
+    band_relative : float or None
+        With ``rebalance="bands"``: half-width as a fraction of the family's target weight
+        (0.25 = ±25% of the target); None disables it. The smaller enabled width applies.
     swap_back : bool
         Swap a substitute back into its family head once 31 days have passed.
     swap_back_max_gain : float
@@ -767,11 +893,18 @@ def loss_harvest(
         raise ValueError(f"loss_harvest: cash_reserve must be in [0, 1), got {cash_reserve}")
     if int(check_every) != check_every or check_every < 1:
         raise ValueError(f"loss_harvest: check_every must be an integer >= 1, got {check_every}")
-    if rebalance is not None and rebalance not in PERIOD_MONTHS:
+    if rebalance == "none":  # TOML has no null
+        rebalance = None
+    if rebalance is not None and rebalance not in PERIOD_MONTHS and rebalance != "bands":
         raise ValueError(
-            f"loss_harvest: rebalance must be one of {sorted(PERIOD_MONTHS)} or None, "
-            f"got {rebalance!r}"
+            f"loss_harvest: rebalance must be one of {sorted(PERIOD_MONTHS)}, 'bands', "
+            f"'none' or None, got {rebalance!r}"
         )
+    for name, value in (("band", band), ("band_relative", band_relative)):
+        if value is not None and not (math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"loss_harvest: {name} must be a number >= 0 or None, got {value}")
+    if rebalance == "bands" and band is None and band_relative is None:
+        raise ValueError("loss_harvest: rebalance='bands' needs band or band_relative")
     if lot_method not in LOT_METHOD_CODES or lot_method == "specific":
         raise ValueError(f"loss_harvest: lot_method {lot_method!r} is not a relief method")
     n_assets = len(tickers)
@@ -782,7 +915,12 @@ def loss_harvest(
     params[PARAM_THRESHOLD_DOLLARS] = threshold_dollars
     params[PARAM_MIN_TRADE] = min_trade
     params[PARAM_CHECK_EVERY] = check_every
-    params[PARAM_REBALANCE_MONTHS] = PERIOD_MONTHS[rebalance] if rebalance else 0.0
+    calendar = rebalance in PERIOD_MONTHS
+    params[PARAM_REBALANCE_MONTHS] = PERIOD_MONTHS[rebalance] if calendar else 0.0
+    bands = rebalance == "bands"
+    params[PARAM_BAND_ABSOLUTE] = band if bands and band is not None else -1.0
+    params[PARAM_BAND_RELATIVE] = (band_relative if bands and band_relative is not None
+                                   else -1.0)
     params[PARAM_SWAP_BACK] = 1.0 if swap_back else 0.0
     params[PARAM_SWAP_BACK_MAX_GAIN] = swap_back_max_gain
     params[PARAM_LOT_METHOD] = LOT_METHOD_CODES[lot_method]
@@ -814,10 +952,20 @@ def loss_harvest(
     for account in range(n_accounts):
         for asset in range(n_assets):
             params[holder_block + account * n_assets + asset] = asset
-    twin = (calendar_rebalance(rebalance, "fifo", cash_reserve, min_trade) if rebalance
-            else buy_and_hold())
+    if calendar:
+        twin = calendar_rebalance(rebalance, "fifo", cash_reserve, min_trade)
+        rebalancing = f"{rebalance} rebalancing"
+    elif bands:
+        twin = drift_bands(band, band_relative, lot_method="fifo", min_trade=min_trade,
+                           cash_reserve=cash_reserve)
+        widths = [f"±{band:.0%}" if band is not None else "",
+                  f"±{band_relative:.0%} of target" if band_relative is not None else ""]
+        rebalancing = f"drift bands {' or '.join(w for w in widths if w)}"
+    else:
+        twin = buy_and_hold()
+        rebalancing = "no rebalancing"
     return Strategy(
-        f"loss harvesting ({threshold:.0%} threshold, {rebalance or 'no'} rebalancing)",
+        f"loss harvesting ({threshold:.0%} threshold, {rebalancing})",
         loss_harvest_decide_nb, params, lot_method=lot_method,
         max_orders=4 * n_accounts * n_assets + 16, invests_flows=True, twin=twin,
         description="harvest lots at a loss into substitutes, never washing a sale",

@@ -265,3 +265,50 @@ def test_harvest_skip_changes_nothing_on_a_synthetic_household():
         uncached = run(market, household, plain, targets, contributions=contributions)
     assert cached.params[PARAM_HARVESTS] > 0
     assert np.array_equal(cached.trades, uncached.trades)
+
+
+# A rallies 30% on day 5 (its family weight goes from 50% to 56.5%); B and C are flat.
+RALLY = {"A": [100.0] * 5 + [130.0] * (N_DAYS - 5), "B": [50.0] * N_DAYS,
+         "C": [20.0] * N_DAYS}
+
+
+@pytest.mark.parametrize(("band", "band_relative", "rebalances"),
+                         [(0.05, None, True), (0.10, None, False), (None, 0.10, True),
+                          (0.10, 0.20, False), (0.10, 0.10, True)])
+def test_drift_bands_rebalance_the_day_a_family_leaves_its_band(band, band_relative,
+                                                                 rebalances):
+    household = Household([Account("taxable")])
+    strategy = loss_harvest(["A", "B", "C"], [("A", "B")], n_accounts=1, rebalance="bands",
+                            band=band, band_relative=band_relative, min_trade=10.0)
+    targets = {"taxable": {"A": 0.5, "C": 0.5}}
+    result = run(hand_market(RALLY), household, strategy, targets,
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    later = trades[trades["date"] > DATES[0]]
+    if not rebalances:  # 6.5 points of drift: inside ±10 points and ±20% of 50%
+        assert later.empty
+        return
+    # 6.5 points > 5 points (or 10% of the 50% target): back to the targets on day 5
+    assert later["date"].unique().tolist() == [DATES[5]]
+    assert later["asset"].tolist() == ["A", "C"]
+    assert later["shares"].iloc[0] < 0 < later["shares"].iloc[1]
+    daily = result.daily()
+    value_a = result.ledger.lots().query("asset == 'A'")["shares"].sum() * 130.0
+    total = daily["value_taxable"].iloc[-1] + daily["cash_taxable"].iloc[-1]
+    assert value_a / total == pytest.approx(0.5, abs=0.002)  # the cost allowance stays in cash
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_drift_band_harvester_has_a_drift_band_twin_and_checks_its_arguments():
+    strategy = loss_harvest(["A", "B"], [("A", "B")], n_accounts=1, rebalance="bands",
+                            band=0.03)
+    assert "drift bands ±3%" in strategy.name
+    assert strategy.twin.decide.__name__ == "drift_bands_decide"
+    assert "no rebalancing" in loss_harvest(["A", "B"], [("A", "B")], n_accounts=1,
+                                            rebalance="none").name
+    with pytest.raises(ValueError, match="needs band or band_relative"):
+        loss_harvest(["A", "B"], [("A", "B")], n_accounts=1, rebalance="bands", band=None)
+    with pytest.raises(ValueError, match="band must be a number >= 0"):
+        loss_harvest(["A", "B"], [("A", "B")], n_accounts=1, rebalance="bands", band=-0.1)
+    with pytest.raises(ValueError, match="rebalance must be one of"):
+        loss_harvest(["A", "B"], [("A", "B")], n_accounts=1, rebalance="weekly")
