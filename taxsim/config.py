@@ -553,8 +553,12 @@ def build_strategy(config: StrategyConfig, market, household):
         raise RunConfigError(f"strategy.params ({config.name}): {error}") from None
 
 
-def run_config(config: RunConfig | Mapping[str, Any] | str | Path):
-    """Run one configuration; returns the engine's :class:`~taxsim.engine.run.Result`."""
+def run_config(config: RunConfig | Mapping[str, Any] | str | Path, twin_cache=None):
+    """Run one configuration; returns the engine's :class:`~taxsim.engine.run.Result`.
+
+    ``twin_cache`` (a :class:`~taxsim.engine.run.TwinCache`): reuse twin runs shared with
+    earlier configurations (sweeps).
+    """
     import pandas as pd
 
     from taxsim.engine.run import simulate
@@ -597,6 +601,7 @@ def run_config(config: RunConfig | Mapping[str, Any] | str | Path):
         twins=config.run.twins,
         daily_liquidation=config.run.daily_liquidation,
         initial_lots=initial_lots_frame(config.household),
+        twin_cache=twin_cache,
     )
 
 

@@ -92,10 +92,29 @@ def test_a_failing_scenario_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert list(table["status"]) == ["ok", "error", "ok"]
     assert "tax.ordinary: Input should be less than 1" in table.iloc[1]["error"]
     assert table.iloc[0]["end_value"] > 0 and pd.isna(table.iloc[1]["end_value"])
-    # a resume skips recorded failures unless asked to retry them
+    # a resume skips recorded failures unless asked to retry them: it writes no new part
+    parts = sorted((tmp_path / "s" / "parts").glob("*.parquet"))
+    assert parts  # rows are buffered and written together (see _PartWriter)
     again = run_sweep(spec, tmp_path / "s", progress=False)
-    assert len(list((tmp_path / "s" / "parts").glob("*.parquet"))) == 2
+    assert sorted((tmp_path / "s" / "parts").glob("*.parquet")) == parts
     pd.testing.assert_frame_equal(again, table)
+
+
+def test_part_writer_buffers_rows_and_flushes_by_count_time_and_on_demand(tmp_path):
+    from taxsim.sweep.runner import _PartWriter
+
+    writer = _PartWriter(tmp_path, flush_rows=3, flush_seconds=3600.0)
+    writer.add([{"scenario_id": "a"}, {"scenario_id": "b"}])
+    assert not list((tmp_path / "parts").glob("*.parquet"))
+    writer.add([{"scenario_id": "c"}])  # three rows: written
+    assert len(list((tmp_path / "parts").glob("*.parquet"))) == 1
+    writer.add([{"scenario_id": "d"}])
+    writer.flush()  # what run_sweep does at the end, on an error or an interrupt
+    assert sorted(read_results(tmp_path)["scenario_id"]) == ["a", "b", "c", "d"]
+    timed = _PartWriter(tmp_path, flush_rows=1000, flush_seconds=0.0)
+    timed.add([{"scenario_id": "e"}])  # the time limit has passed: written at once
+    assert "e" in set(read_results(tmp_path)["scenario_id"])
+    assert timed.flush() is None  # nothing left
 
 
 # A strategy factory that interrupts the sweep once (as Ctrl-C would) at a chosen scenario.
@@ -164,3 +183,37 @@ def test_config_of_a_scenario_validates_its_overrides():
     spec = _spec({"tax.ordinary": [0.2]})
     assert spec.config(spec.scenarios[0]).tax.ordinary == 0.2
     assert config_from_dict(spec.base).tax.ordinary == 0.37
+
+
+def test_twin_cache_reuses_a_shared_twin_and_matches_fresh_runs():
+    from taxsim.engine.run import TwinCache
+
+    base = apply_overrides(TINY, {
+        "run.twins": True,
+        "household.accounts": [{"name": "taxable", "cash": 100_000.0},
+                               {"name": "ira", "kind": "tax_deferred", "cash": 50_000.0}],
+        "targets": {"taxable": {"USTOTAL": 0.6, "BOND": 0.4}, "ira": {"BOND": 1.0}},
+        "strategy": {"name": "loss_harvest", "params": {
+            "substitutes": [["USTOTAL", "USLARGE"]], "rebalance": "quarterly"}},
+    })
+    cache = TwinCache(max_entries=4)
+    configs = [apply_overrides(base, {"strategy.params.threshold": threshold,
+                                      "costs.cost_bps": cost})
+               for threshold, cost in [(0.02, 0.0), (0.08, 0.0), (0.02, 5.0)]]
+    cached = [run_config(config, twin_cache=cache) for config in configs]
+    fresh = [run_config(config) for config in configs]
+    # the harvest threshold does not change the non-managed twin (calendar rebalancing): one
+    # run serves both; a different cost does
+    assert cached[0].twins["non_managed"] is cached[1].twins["non_managed"]
+    assert cached[2].twins["non_managed"] is not cached[0].twins["non_managed"]
+    assert cached[0].twins["pre_tax"] is not cached[1].twins["pre_tax"]
+    assert (cache.hits, cache.misses) == (1, 5)
+    for with_cache, without in zip(cached, fresh, strict=True):
+        for name in ("non_managed", "pre_tax"):
+            assert with_cache.twins[name].summary() == without.twins[name].summary()
+            pd.testing.assert_frame_equal(with_cache.twins[name].daily(),
+                                          without.twins[name].daily())
+        assert result_metrics(with_cache, "summarize") == result_metrics(without, "summarize")
+    cache.clear()
+    assert run_config(configs[0], twin_cache=cache).twins["non_managed"].summary() == (
+        fresh[0].twins["non_managed"].summary())

@@ -6,10 +6,12 @@ import hashlib
 import importlib.util
 import inspect
 import os
+import pickle
 import re
 import sys
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,9 +192,12 @@ def _target_schedule(targets, market: Market, household: Household):
     dated = isinstance(first_value, Mapping) and all(
         isinstance(v, Mapping) for v in first_value.values()
     )
-    schedule = dict(targets) if dated else {market.pandas_dates[0]: targets}
+    if dated:
+        schedule = sorted(targets.items(), key=lambda item: pd.Timestamp(item[0]))
+    else:
+        schedule = [(None, targets)]  # from the first day
     starts, rows = [], []
-    for date, by_account in sorted(schedule.items(), key=lambda item: pd.Timestamp(item[0])):
+    for date, by_account in schedule:
         weights = np.zeros((len(names), market.n_assets))
         for account, by_asset in by_account.items():
             if account not in names:
@@ -208,7 +213,7 @@ def _target_schedule(targets, market: Market, household: Household):
             total = weights[names.index(account)].sum()
             if total > 1.0 + 1e-9:
                 raise SimulationError(f"targets[{account!r}]: weights sum to {total:.6f} > 1")
-        index = int(np.searchsorted(market.dates, to_day(date)))
+        index = 0 if date is None else int(np.searchsorted(market.dates, to_day(date)))
         starts.append(min(index, market.n_dates - 1))
         rows.append(weights)
     return np.array(starts, np.int64), np.ascontiguousarray(np.stack(rows))
@@ -239,6 +244,90 @@ def _unapplied_market_groups(market: Market, household: Household) -> str:
     warnings.warn(f"simulate: identity groups: {note}; set Household(identity_groups=...) to "
                   "treat them as substantially identical", stacklevel=3)
     return note
+
+
+def _canonical(value):
+    """A picklable, order-preserving stand-in for a run argument (for :class:`TwinCache`):
+    mappings (frozen ones too) as item tuples, dataclasses by class and fields, arrays and
+    frames by content."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    if isinstance(value, Mapping) or type(value).__name__ == "mappingproxy":
+        return ("mapping", tuple((_canonical(k), _canonical(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("sequence", tuple(_canonical(item) for item in value))
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return ("frame", pickle.dumps(value, protocol=5))
+    if isinstance(value, np.generic):
+        return value.item()
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return (type(value).__module__, type(value).__qualname__,
+                tuple((name, _canonical(getattr(value, name))) for name in fields))
+    raise TypeError(f"TwinCache: cannot key a {type(value).__name__}")
+
+
+class TwinCache:
+    """Twin runs shared between the scenarios of a sweep (``simulate(..., twin_cache=...)``).
+
+    Scenarios that differ only in what the managed strategy does (a harvest threshold, say)
+    have the same non-managed twin: it is simulated once and its :class:`Result` reused. A
+    twin is looked up by everything that defines its run: the market (the same object), the
+    household, targets, flows, legacy lots, tax profile and conventions, costs and fees, and
+    the twin strategy's decide function, parameters, lot method and order limit. Holds the
+    ``max_entries`` most recently used runs; thread-safe. Reused results are shared objects:
+    read them, do not change them.
+    """
+
+    def __init__(self, max_entries: int = 8):
+        self.max_entries = max_entries
+        self._runs: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(strategy: Strategy, taxes: bool, arguments: dict) -> bytes:
+        """Digest of a run's definition (raises TypeError/PicklingError for exotic inputs)."""
+        market = arguments["market"]
+        definition = (
+            id(market), market.tickers, market.n_dates,
+            getattr(strategy.decide, "__module__", None),
+            getattr(strategy.decide, "__qualname__", None), id(strategy.decide),
+            np.asarray(strategy.params, np.float64).tobytes(), strategy.lot_method,
+            strategy.max_orders, strategy.invests_flows, strategy.name, bool(taxes),
+            [(name, _canonical(value)) for name, value in sorted(arguments.items())
+             if name != "market"],
+        )
+        return hashlib.sha256(pickle.dumps(definition, protocol=5)).digest()
+
+    def run(self, strategy: Strategy, taxes: bool, arguments: dict) -> Result:
+        """The twin's result: from the cache, or simulated and remembered."""
+        try:
+            key = self.key(strategy, taxes, arguments)
+        except (TypeError, AttributeError, pickle.PicklingError):
+            return simulate(strategy=strategy, taxes=taxes, **arguments)  # not cacheable
+        with self._lock:
+            entry = self._runs.get(key)
+            if entry is not None:
+                self._runs.move_to_end(key)
+                self.hits += 1
+                return entry[0]
+        result = simulate(strategy=strategy, taxes=taxes, **arguments)
+        with self._lock:
+            self.misses += 1
+            # the decide function and market are kept alive with the result: their ids are
+            # part of the key and must not be reused by other objects
+            self._runs[key] = (result, strategy.decide, arguments["market"])
+            while len(self._runs) > self.max_entries:
+                self._runs.popitem(last=False)
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
 
 
 INITIAL_LOT_COLUMNS = ("account", "ticker", "shares", "basis", "acquired")
@@ -390,6 +479,7 @@ def simulate(
     twins: bool = False,
     daily_liquidation: bool = True,
     initial_lots: pd.DataFrame | None = None,
+    twin_cache: TwinCache | None = None,
 ) -> Result:
     """Run ``strategy`` for ``household`` over ``market``.
 
@@ -427,6 +517,9 @@ def simulate(
         include it. The twins start from the same lots. A bad row (unknown account or ticker,
         shares <= 0, basis < 0, acquired after the first day, no first-day price) raises
         :class:`SimulationError` naming it.
+    twin_cache : TwinCache, optional
+        With ``twins``: reuse twin runs already simulated with the same definition (sweeps
+        whose scenarios share a twin); the results are identical to fresh runs.
     """
     if twins:
         arguments = dict(
@@ -437,10 +530,15 @@ def simulate(
             daily_liquidation=daily_liquidation, initial_lots=initial_lots,
         )
         result = simulate(strategy=strategy, taxes=taxes, **arguments)
-        result.twins["non_managed"] = simulate(
-            strategy=strategy.non_managed(), taxes=taxes, **arguments
-        )
-        result.twins["pre_tax"] = simulate(strategy=strategy, taxes=False, **arguments)
+        if twin_cache is None:
+            result.twins["non_managed"] = simulate(
+                strategy=strategy.non_managed(), taxes=taxes, **arguments
+            )
+            result.twins["pre_tax"] = simulate(strategy=strategy, taxes=False, **arguments)
+        else:
+            result.twins["non_managed"] = twin_cache.run(strategy.non_managed(), taxes,
+                                                         arguments)
+            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments)
         return result
     names = household.account_names
     if tax_payment not in ("portfolio", "outside"):
@@ -614,17 +712,18 @@ class Result:
         - accrued tax - liquidation tax (what a full redemption that day would leave after
         tax, before any tax paid from outside)."""
         names = self.household.account_names
-        frame = pd.DataFrame(index=self.market.pandas_dates)
-        frame.index.name = "date"
+        columns: dict = {}
         for i, name in enumerate(names):
-            frame[f"value_{name}"] = self.account_values[:, i]
-            frame[f"cash_{name}"] = self.account_cash[:, i]
-        frame["total_value"] = self.account_values.sum(axis=1) + self.account_cash.sum(axis=1)
+            columns[f"value_{name}"] = self.account_values[:, i]
+            columns[f"cash_{name}"] = self.account_cash[:, i]
+        total_value = self.account_values.sum(axis=1) + self.account_cash.sum(axis=1)
+        columns["total_value"] = total_value
         for column, name in enumerate(sim.RECORD_NAMES):
-            frame[name] = self.record[:, column]
-        frame["liquidation_value"] = (
-            frame["total_value"] - frame["accrued_tax"] - frame["liquidation_tax"]
-        )
+            columns[name] = self.record[:, column]
+        columns["liquidation_value"] = (total_value - columns["accrued_tax"]
+                                        - columns["liquidation_tax"])
+        # built at once (a column insert copies the frame); a new index, named "date"
+        frame = pd.DataFrame(columns, index=self.market.pandas_dates.rename("date"))
         if not self.daily_liquidation:  # metrics refuse figures that need the missing days
             frame.attrs[END_ONLY_ATTR] = True
         return frame

@@ -1,10 +1,12 @@
 """Running a sweep: in process, on a process pool, or on dask.distributed.
 
-Every backend runs chunks of scenarios, appends each finished chunk to ``OUT/parts/`` as a
-parquet file, skips scenarios already there (resume), records a failing scenario with its error
-and goes on, and shows a progress bar (tqdm). ``OUT/results.parquet`` is the tidy table at the
-end: one row per scenario, ``scenario_id``, ``status`` ("ok"/"error"), ``error``,
-``elapsed_s``, one column per swept parameter (dotted name), then the metrics.
+Every backend runs chunks of scenarios, appends finished rows to ``OUT/parts/`` as parquet
+files (buffered: see ``_PartWriter``), skips scenarios already there (resume), records a
+failing scenario with its error and goes on, and shows a progress bar (tqdm). Twins shared by
+scenarios are simulated once per process (:class:`~taxsim.engine.run.TwinCache`).
+``OUT/results.parquet`` is the tidy table at the end: one row per scenario, ``scenario_id``,
+``status`` ("ok"/"error"), ``error``, ``elapsed_s``, one column per swept parameter (dotted
+name), then the metrics.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ from taxsim.config import RunConfigError, apply_overrides, config_from_dict, run
 from taxsim.sweep.spec import Scenario, SweepSpec
 
 BACKENDS = ("inprocess", "process", "dask")
+_TWIN_CACHE = None  # per process: twins shared between scenarios (see TwinCache)
+
+
+def twin_cache():
+    """This process's :class:`~taxsim.engine.run.TwinCache` for sweeps (made on first use)."""
+    global _TWIN_CACHE
+    if _TWIN_CACHE is None:
+        from taxsim.engine.run import TwinCache
+
+        _TWIN_CACHE = TwinCache(max_entries=8)
+    return _TWIN_CACHE
 ROW_KEYS = ("scenario_id", "status", "error", "elapsed_s", "parameters")
 
 
@@ -83,7 +96,7 @@ def run_scenario(base: dict, scenario: Scenario | tuple, metrics: str = "summari
     try:
         config = config_from_dict(apply_overrides(base, scenario.parameters),
                                   f"scenario {scenario.id}")
-        row.update(result_metrics(run_config(config), metrics))
+        row.update(result_metrics(run_config(config, twin_cache=twin_cache()), metrics))
     except Exception as error:  # recorded, the sweep goes on
         row["status"] = "error"
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -130,14 +143,42 @@ def finished_ids(out: str | Path, retry_failed: bool = False) -> set[str]:
     return set(frame["scenario_id"])
 
 
-class _PartWriter:
-    """Appends chunks of rows to ``OUT/parts/part-<seq>-<random>.parquet`` atomically."""
+FLUSH_ROWS = 500  # rows buffered before a parquet part is written ...
+FLUSH_SECONDS = 10.0  # ... or seconds since the last part, whichever comes first
 
-    def __init__(self, out: Path):
+
+class _PartWriter:
+    """Appends rows to ``OUT/parts/part-<seq>-<random>.parquet`` atomically.
+
+    Finished chunks are buffered and written together once ``FLUSH_ROWS`` rows or
+    ``FLUSH_SECONDS`` have accumulated (a part per small chunk would cost more than the
+    scenarios themselves), and always at the end, on an error or an interrupt
+    (``run_sweep`` flushes in ``finally``). A killed process loses at most the unflushed rows.
+    """
+
+    def __init__(self, out: Path, flush_rows: int = FLUSH_ROWS,
+                 flush_seconds: float = FLUSH_SECONDS):
         self.folder = _parts_dir(out)
         self.folder.mkdir(parents=True, exist_ok=True)
         existing = [int(p.name.split("-")[1]) for p in self.folder.glob("part-*.parquet")]
         self.sequence = max(existing, default=-1) + 1
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.buffer: list[dict] = []
+        self.last_flush = time.monotonic()
+
+    def add(self, rows: list[dict]) -> None:
+        self.buffer.extend(rows)
+        if (len(self.buffer) >= self.flush_rows
+                or time.monotonic() - self.last_flush >= self.flush_seconds):
+            self.flush()
+
+    def flush(self) -> Path | None:
+        self.last_flush = time.monotonic()
+        if not self.buffer:
+            return None
+        rows, self.buffer = self.buffer, []
+        return self.write(rows)
 
     def write(self, rows: list[dict]) -> Path:
         frame = pd.DataFrame(rows)
@@ -311,7 +352,7 @@ def run_sweep(
 
     def on_chunk(rows: list[dict]) -> None:
         nonlocal failures
-        writer.write(rows)
+        writer.add(rows)
         failures += sum(row["status"] != "ok" for row in rows)
         if bar is not None:
             bar.update(len(rows))
@@ -323,6 +364,7 @@ def run_sweep(
             _RUNNERS[backend](spec.base, chunks, spec.metrics, on_chunk, workers, client,
                               scheduler)
     finally:
+        writer.flush()
         if bar is not None:
             bar.close()
     table = read_results(out, [s.id for s in spec.scenarios])
