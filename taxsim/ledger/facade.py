@@ -365,18 +365,23 @@ class Ledger:
         last = last_closed - enums.FIRST_YEAR
         first = min(int(first_active_year_nb(state)), last)  # a closed year may have no income
         years = np.arange(first, last + 1)
-        frame = pd.DataFrame(state.year_income[years], columns=list(enums.YEAR_FIELD_NAMES))
-        frame.insert(0, "year", years + enums.FIRST_YEAR)
-        taxes = pd.DataFrame(state.year_tax[years], columns=list(enums.TAX_FIELD_NAMES))
-        frame = pd.concat([frame, taxes], axis=1)
-        carry_st = np.concatenate([[state.tax_settings[1]], frame["carryforward_st_out"][:-1]])
-        carry_lt = np.concatenate([[state.tax_settings[2]], frame["carryforward_lt_out"][:-1]])
-        frame.insert(len(enums.YEAR_FIELD_NAMES) + 1, "carryforward_st_in", carry_st)
-        frame.insert(len(enums.YEAR_FIELD_NAMES) + 2, "carryforward_lt_in", carry_lt)
-        frame["due"] = state.year_due[years]
-        frame["loss_convention"] = self.loss_convention
-        frame["tax_profile"] = self.tax_profile.name
-        return frame
+        income = state.year_income[years]
+        taxes = state.year_tax[years]
+        columns: dict = {"year": years + enums.FIRST_YEAR}
+        for k, name in enumerate(enums.YEAR_FIELD_NAMES):
+            columns[name] = income[:, k]
+        carry_st_out = taxes[:, list(enums.TAX_FIELD_NAMES).index("carryforward_st_out")]
+        carry_lt_out = taxes[:, list(enums.TAX_FIELD_NAMES).index("carryforward_lt_out")]
+        columns["carryforward_st_in"] = np.concatenate([[state.tax_settings[1]],
+                                                        carry_st_out[:-1]])
+        columns["carryforward_lt_in"] = np.concatenate([[state.tax_settings[2]],
+                                                        carry_lt_out[:-1]])
+        for k, name in enumerate(enums.TAX_FIELD_NAMES):
+            columns[name] = taxes[:, k]
+        columns["due"] = state.year_due[years]
+        columns["loss_convention"] = self.loss_convention
+        columns["tax_profile"] = self.tax_profile.name
+        return pd.DataFrame(columns)  # built at once: column inserts copy the frame each time
 
     def liquidation(self, date, prices: Mapping[str, float], tax_deferred_rate: float = 0.0):
         """Tax and after-tax value if every taxable lot were sold on ``date`` at ``prices``.

@@ -281,7 +281,15 @@ class Market:
 
     @property
     def pandas_dates(self) -> pd.DatetimeIndex:
-        """The trading dates as a ``pandas.DatetimeIndex`` (midnight, no time zone)."""
+        """The trading dates as a ``pandas.DatetimeIndex`` (midnight, no time zone).
+
+        Converted once; each call returns a new index object over the same values, so renaming
+        it does not rename the market's.
+        """
+        return self._pandas_dates.copy()
+
+    @functools.cached_property
+    def _pandas_dates(self) -> pd.DatetimeIndex:
         return pd.DatetimeIndex(self.dates.astype("datetime64[D]").astype("datetime64[ns]"))
 
     @functools.cached_property

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from taxsim.metrics._inputs import (
     MetricsError,
@@ -266,13 +267,21 @@ def after_tax_return_post_liquidation(
 
 
 # --------------------------------------------------------------------------- wealth series
-def _wealth_path(start_value: float, returns: np.ndarray, flows: np.ndarray) -> np.ndarray:
-    """W_t = W_{t-1} (1 + r_t) + F_t from W_0 = start_value (flows at the close)."""
+def wealth_path(start_value, returns, flows):
+    """W_t = W_{t-1} (1 + r_t) + F_t from W_0 = start_value (dollars; flows at the close)."""
     wealth = np.empty_like(returns)
     wealth[0] = start_value
     for t in range(1, returns.shape[0]):
         wealth[t] = wealth[t - 1] * (1.0 + returns[t]) + flows[t]
     return wealth
+
+
+wealth_path_nb = njit(cache=True)(wealth_path)
+
+
+def _wealth_path(start_value: float, returns: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    return wealth_path_nb(float(start_value), np.ascontiguousarray(returns, np.float64),
+                          np.ascontiguousarray(flows, np.float64))
 
 
 def growth_frame(
