@@ -73,6 +73,34 @@ def is_check_day(params, asset, day_index):
 is_check_day_nb = njit(cache=True)(is_check_day)
 
 
+def band_breached(day_index, prices, holdings, cash, targets, account, params):
+    """Whether a checked asset of ``account`` is out of its band today: the test of
+    :func:`drift_band_orders`, without its arrays, run first on every day (most days have
+    no breach, and then the orders are not worth allocating for)."""
+    n_assets = holdings.shape[1]
+    investable = cash[account]
+    target_sum = 0.0
+    for asset in range(n_assets):
+        if math.isfinite(prices[asset]):
+            target_sum += targets[account, asset]
+            if holdings[account, asset] != 0.0:
+                investable += holdings[account, asset] * prices[asset]
+    investable *= 1.0 - params[PARAM_CASH_RESERVE]
+    if investable <= 0.0 or target_sum <= 0.0:
+        return False
+    for asset in range(n_assets):
+        if not math.isfinite(prices[asset]) or not is_check_day_nb(params, asset, day_index):
+            continue
+        target = targets[account, asset]
+        weight = holdings[account, asset] * prices[asset] / investable
+        if abs(weight - target) > band_half_width_nb(params, asset, target) + BREACH_SLACK:
+            return True
+    return False
+
+
+band_breached_nb = njit(cache=True, inline="always")(band_breached)
+
+
 def drift_band_orders(day_index, prices, holdings, cash, targets, account, params, orders,
                       n_orders):
     """Orders for one account if a checked asset has left its band; returns the order count.
@@ -193,8 +221,9 @@ def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, p
                          "market's assets (pass market.tickers)")
     n_orders = 0
     for account in range(holdings.shape[0]):
-        n_orders = drift_band_orders_nb(day_index, prices, holdings, cash, targets, account,
-                                        params, orders, n_orders)
+        if band_breached_nb(day_index, prices, holdings, cash, targets, account, params):
+            n_orders = drift_band_orders_nb(day_index, prices, holdings, cash, targets,
+                                            account, params, orders, n_orders)
     return n_orders
 
 

@@ -274,23 +274,32 @@ def harvest_size(state, today, account, asset, day, price, threshold, threshold_
 harvest_size_nb = njit(cache=True)(harvest_size)
 
 
-def harvest_candidate(state, params, account, asset, prices, holdings, scan_price,
-                      scan_shares):
-    """False when ``asset`` in ``account`` cannot be harvested today: not held, not priced, no
-    substitute (it cannot be sold without leaving the exposure), or, in O(1) from the cached
-    scan price, no lot down by the threshold at this price (``harvest_scan``)."""
-    n_assets = holdings.shape[1]
-    if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
-        return False
-    if params[ring_offset_nb(n_assets) + asset] < 0:
-        return False
-    entry = account * n_assets + asset
-    return not no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
+def next_harvest_candidate(state, params, account, prices, holdings, first):
+    """The first asset from ``first`` on that ``account`` may harvest today, or -1.
+
+    An asset is skipped when not held, not priced, without a substitute (it cannot be sold
+    without leaving the exposure) or, in O(1) from the cached scan price, without a lot down
+    by the threshold at this price (``harvest_scan``; call ``forget_changed_lots`` first).
+    """
+    n_accounts, n_assets = holdings.shape
+    scan_price = scan_price_offset_nb(n_assets, n_accounts)
+    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    for asset in range(first, n_assets):
+        if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        if params[ring_offset_nb(n_assets) + asset] < 0:
+            continue
+        entry = account * n_assets + asset
+        if not no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
                                      holdings[account, asset], params[PARAM_THRESHOLD],
-                                     scan_price + entry, scan_shares + entry)
+                                     scan_price + entry, scan_shares + entry):
+            return asset
+    return -1
 
 
-harvest_candidate_nb = njit(cache=True, inline="always")(harvest_candidate)
+# inlined (into the decide function too, where it runs on every check day): a call passing
+# these arrays would cost more than the O(1) checks
+next_harvest_candidate_nb = njit(cache=True, inline="always")(next_harvest_candidate)
 
 
 def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
@@ -300,13 +309,13 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     n_accounts, n_assets = holdings.shape
     holder_block = holder_offset_nb(n_assets)
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
-    scan_price = scan_price_offset_nb(n_assets, n_accounts)
-    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
-    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
-    for asset in range(n_assets):
-        if not harvest_candidate_nb(state, params, account, asset, prices, holdings,
-                                    scan_price, scan_shares):
-            continue
+    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN,
+                           scan_price_offset_nb(n_assets, n_accounts), n_accounts)
+    asset = -1
+    while True:
+        asset = next_harvest_candidate_nb(state, params, account, prices, holdings, asset + 1)
+        if asset < 0:
+            break
         sold_shares, _, _ = harvest_size_nb(
             state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
             params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
@@ -348,12 +357,27 @@ def family_out_of_band(params, targets, prices, holdings, cash, account):
     investable *= 1.0 - params[PARAM_CASH_RESERVE]
     if investable <= 0.0:
         return False
+    ring = ring_offset_nb(n_assets)
     for target in range(n_assets):
-        if family_head_nb(params, target, n_assets) != target:
+        # the family's weight and value, walking its ring once (family_head, family_weight
+        # and family_value in one loop: this runs every check day)
+        weight = targets[account, target]
+        value = 0.0
+        if holdings[account, target] > 0.0 and math.isfinite(prices[target]):
+            value = holdings[account, target] * prices[target]
+        head = True
+        member = int(params[ring + target])
+        while member >= 0 and member != target:
+            if member < target:
+                head = False  # handled at the family's head, its lowest index
+                break
+            weight += targets[account, member]
+            if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
+                value += holdings[account, member] * prices[member]
+            member = int(params[ring + member])
+        if not head:
             continue
-        weight = family_weight_nb(params, targets, account, target, n_assets)
-        drift = family_value_nb(holdings, prices, params, account, target, n_assets) / (
-            investable) - weight
+        drift = value / investable - weight
         half_width = math.inf
         if absolute >= 0.0:
             half_width = absolute
@@ -364,27 +388,11 @@ def family_out_of_band(params, targets, prices, holdings, cash, account):
     return False
 
 
-# inlined into the decide function: it runs on every check day of every account
+# inlined into the decide function: it runs on every check day of every account, where a
+# call passing arrays would cost more than the test
 family_out_of_band_nb = njit(cache=True, inline="always")(family_out_of_band)
 
 
-def harvest_possible(state, params, account, prices, holdings):
-    """False when :func:`harvest_account` would find nothing: no position with a substitute
-    has a lot that can be down by the threshold (the O(1) checks of ``harvest_scan``, which
-    it repeats). Saves the call on most days."""
-    n_accounts, n_assets = holdings.shape
-    scan_price = scan_price_offset_nb(n_assets, n_accounts)
-    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
-    forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
-    for asset in range(n_assets):
-        if harvest_candidate_nb(state, params, account, asset, prices, holdings, scan_price,
-                                scan_shares):
-            return True
-    return False
-
-
-# inlined into the decide function: it runs on every check day (see harvest_scan)
-harvest_possible_nb = njit(cache=True, inline="always")(harvest_possible)
 
 
 def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
@@ -777,9 +785,11 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,
                                                               n_accounts):
             work = True
-        if check and state.account_kind[account] == TAXABLE and harvest_possible_nb(
-                state, params, account, prices, holdings):
-            work = True
+        if check and state.account_kind[account] == TAXABLE:
+            forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN,
+                                   scan_price_offset_nb(n_assets, n_accounts), n_accounts)
+            if next_harvest_candidate_nb(state, params, account, prices, holdings, 0) >= 0:
+                work = True
     if not work:
         return 0
     pending = np.zeros(n_assets)
@@ -790,8 +800,8 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         pending[:] = 0.0
         committed[:] = 0.0
         first = n_orders
-        if check and state.account_kind[account] == TAXABLE and harvest_possible_nb(
-                state, params, account, prices, holdings):  # cached: asks again, in O(1)
+        if check and state.account_kind[account] == TAXABLE and next_harvest_candidate_nb(
+                state, params, account, prices, holdings, 0) >= 0:  # cached: O(1) again
             n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
                                           n_orders, pending, committed, today)
         if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,

@@ -27,7 +27,6 @@ def harvest_scan_cache_disabled(module):
     import numpy as np
 
     original, jitted_harvest = module.forget_changed_lots_nb, module.harvest_account_nb
-    jitted_possible = getattr(module, "harvest_possible_nb", None)
 
     def forget_everything(state, params, rows_seen, scan_price, n_slots):
         original(state, params, rows_seen, scan_price, n_slots)
@@ -35,11 +34,7 @@ def harvest_scan_cache_disabled(module):
 
     module.forget_changed_lots_nb = forget_everything
     module.harvest_account_nb = module.harvest_account  # so that it calls the patched one
-    if jitted_possible is not None:  # the pre-check before the call, likewise
-        module.harvest_possible_nb = module.harvest_possible
     try:
         yield
     finally:
         module.forget_changed_lots_nb, module.harvest_account_nb = original, jitted_harvest
-        if jitted_possible is not None:
-            module.harvest_possible_nb = jitted_possible
