@@ -199,12 +199,14 @@ def case_c(tool: str):
 def case_d(tool: str):
     from benchmarks.sweep import spec
     from taxsim.sweep import run_sweep
+    from taxsim.sweep.runner import twin_cache
 
-    sweep = spec(20, "summary")
+    sweep = spec(40, "summary")
     folder = Path(tempfile.mkdtemp(prefix="taxsim-bench-sweep-"))
     runs = iter(range(1000))
 
     def run():
+        twin_cache().clear()  # each timed run simulates its shared twins itself
         table = run_sweep(sweep, folder / f"run{next(runs)}", progress=False)
         if (table["status"] != "ok").any():
             raise RuntimeError("a sweep scenario failed")

@@ -1,14 +1,17 @@
 """Sweep benchmark: scenarios per second, in process and through a dask LocalCluster.
 
-    python -m benchmarks.sweep                  # 40 scenarios, metrics "summary"
-    python -m benchmarks.sweep --n 100 --metrics summarize
+    python -m benchmarks.sweep                   # the issue's workload: 10,000 scenarios
+    python -m benchmarks.sweep --n 400 --no-dask # quicker
+    python -m benchmarks.sweep --metrics summarize
 
-Each scenario: a 5-ETF household (taxable + IRA) over 20 daily years of one synthetic market,
-tax-loss harvesting (daily checks, quarterly rebalancing) with its twins (non-managed and
-pre-tax: three simulations per scenario); scenarios differ in harvest threshold and costs.
-Compilation and market generation are timed apart (one warm-up scenario). In process it runs
-once sequentially and once on ``--threads`` threads (default 2). Target: 500/s.
-Results go to benchmarks/results/sweep.json.
+The workload (issue "Batch sweeps"): 10,000 scenarios of a 5-ETF household (taxable + IRA)
+over 20 daily years of synthetic markets, with tax-loss harvesting (daily checks) and drift
+bands (±5 points by family), plus the twins (non-managed: drift bands without harvesting;
+pre-tax): three simulations per scenario. Scenarios are simulated paths x harvest thresholds
+(20 thresholds, 1% to 10%; n / 20 paths of one seed), so each path's non-managed twin is
+shared by its 20 scenarios (``TwinCache``). Compilation and the first market are timed apart
+(one warm-up scenario). In process it runs once sequentially and once on ``--threads``
+threads (default 2). Target: 500/s in process. Results go to benchmarks/results/sweep.json.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from taxsim.config import run_config
 from taxsim.sweep import result_metrics, run_sweep, spec_from_dict
+from taxsim.sweep.runner import twin_cache
 
 BASE = {
     "name": "benchmark",
@@ -33,23 +37,29 @@ BASE = {
     "targets": {"taxable": {"USTOTAL": 0.5, "INTL": 0.3, "BOND": 0.2},
                 "ira": {"BOND": 0.5, "REIT": 0.5}},
     "strategy": {"name": "loss_harvest", "params": {
-        "substitutes": [["USTOTAL", "USLARGE"]], "rebalance": "quarterly"}},
+        "substitutes": [["USTOTAL", "USLARGE"]], "rebalance": "bands", "band": 0.05}},
+    "costs": {"cost_bps": 2.0},
     "run": {"twins": True, "daily_liquidation": False},
 }
+N_THRESHOLDS = 20
 
 
 def spec(n: int, metrics: str):
-    thresholds = [0.02 + 0.001 * i for i in range(max(1, n // 2))]
+    """``n`` scenarios: ``n / 20`` paths x 20 harvest thresholds (fewer thresholds below 20)."""
+    n_thresholds = min(N_THRESHOLDS, max(1, n))
+    thresholds = [round(0.01 + 0.09 * i / max(1, N_THRESHOLDS - 1), 6)
+                  for i in range(n_thresholds)]
+    paths = list(range(max(1, n // n_thresholds)))
     return spec_from_dict({
-        "sweep": {"name": "benchmark", "metrics": metrics, "chunk_size": 10},
+        "sweep": {"name": "benchmark", "metrics": metrics, "chunk_size": 20},
         "base": BASE,
-        "product": {"strategy.params.threshold": thresholds, "costs.cost_bps": [0, 2]},
+        "product": {"market.path": paths, "strategy.params.threshold": thresholds},
     })
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--metrics", default="summary", choices=["summary", "summarize"])
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--threads", type=int, default=2,
@@ -68,12 +78,14 @@ def main() -> None:
     result_metrics(warm, args.metrics)
     report["one_scenario_metrics_s"] = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as folder:
+        twin_cache().clear()  # each run simulates its shared twins itself
         start = time.perf_counter()
         table = run_sweep(sweep, Path(folder) / "local", progress=False)
         elapsed = time.perf_counter() - start
         report["inprocess"] = {"scenarios": len(table), "seconds": elapsed,
                                "per_second": len(table) / elapsed,
                                "failed": int((table["status"] != "ok").sum())}
+        twin_cache().clear()
         start = time.perf_counter()
         table = run_sweep(sweep, Path(folder) / "threads", workers=args.threads, progress=False)
         elapsed = time.perf_counter() - start
