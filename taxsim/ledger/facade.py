@@ -330,23 +330,32 @@ class Ledger:
         positive ``adjustment`` (Form 8949 instructions, column (g)); ``gain`` = proceeds -
         basis + adjustment. ``box`` assumes basis reported to the IRS (A for short, D for long).
         """
-        rows = self.realized()
-        rows = rows[rows["taxable"]].reset_index(drop=True)
+        # built from the taxable records at once (no full realized frame, no per-row lambda)
+        state = self._state
+        records = state.realized[: int(state.counters[enums.CNT_SALE_ROWS])]
+        records = records[records["taxable"]]
+        assets = self.assets
+        shares, wash = records["shares"], records["wash_disallowed"]
+        long_term = records["long_term"]
         return pd.DataFrame(
             {
-                # str dtype even when empty (pandas 3 keeps an empty map's float dtype)
-                "description": rows["shares"].map(lambda s: f"{s:g} sh ").astype(str)
-                + rows["asset"].astype(str),
-                "acquired": rows["acquired"],
-                "sold": rows["sold"],
-                "proceeds": rows["proceeds"],
-                "basis": rows["basis"],
-                "code": np.where(rows["wash_disallowed"] > 0, "W", ""),
-                "adjustment": rows["wash_disallowed"],
-                "gain": rows["gain"],
-                "term": rows["term"],
-                "box": np.where(rows["term"] == "long", "D", "A"),
-                "account": rows["account"],
+                # str dtype even when empty
+                "description": pd.Series(
+                    [f"{s:g} sh {assets[a]}" for s, a in
+                     zip(shares.tolist(), records["asset"].tolist(), strict=True)],
+                    dtype=str),
+                "acquired": to_datetime_index(records["acquired"]),
+                "sold": to_datetime_index(records["sold"]),
+                "proceeds": records["proceeds"],
+                "basis": records["basis"],
+                "code": np.where(wash > 0, "W", ""),
+                "adjustment": wash,
+                "gain": records["proceeds"] - records["basis"] + wash,
+                "term": np.where(long_term, "long", "short"),
+                "box": np.where(long_term, "D", "A"),
+                "account": pd.Categorical.from_codes(
+                    records["account"], self.household.account_names
+                ),
             }
         )
 

@@ -148,6 +148,93 @@ def turnover(
     return frame
 
 
+# --------------------------------------------------------------------------- array forms
+# The rules of harvest_yield and turnover above with the frames' columns taken as arrays once,
+# for summarize. The sums by year stay pandas groupby sums (on bare Series) and the totals
+# follow Series.sum/Series.mean (NaN as 0, NaN left out): pandas sums a group in its own order
+# (np.add.reduceat or Kahan-compensated, depending on the version and the keys), so the figures
+# match the public functions' to the last bit; tests/test_metrics_speed_paths.py checks it.
+def _sums_by_key(values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted keys, sum of the values of each), as ``Series.groupby(keys).sum()``."""
+    if values.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    sums = pd.Series(values).groupby(keys).sum()
+    return sums.index.to_numpy(np.int64), sums.to_numpy(np.float64)
+
+
+def _on_years(years: np.ndarray, keys: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """``sums`` by ``keys`` reindexed on ``years`` (0 where a year has none)."""
+    where = np.searchsorted(keys, years)
+    found = where < keys.size
+    found[found] = keys[where[found]] == years[found]
+    out = np.zeros(years.size)
+    out[found] = sums[where[found]]
+    return out
+
+
+def _series_sum(values: np.ndarray) -> float:
+    """``Series.sum()`` of float64 values: NaN counted as 0."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
+def _series_mean(values: np.ndarray) -> float:
+    """``Series.mean()`` of float64 values: NaN left out (NaN when nothing is left)."""
+    missing = np.isnan(values)
+    count = float(values.size - int(missing.sum()))
+    if count == 0:
+        return float("nan")
+    return float(np.where(missing, 0.0, values).sum() / count)
+
+
+def _loss_arrays(form_8949: pd.DataFrame, rows: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """(year of sale, loss in positive dollars) of the rows :func:`_loss_rows` keeps.
+
+    ``rows``: the frame's ``year`` and ``gain`` as arrays when already taken out (the
+    ``_RealizedArrays`` of ``attribution``).
+    """
+    for column in ("sold", "gain"):
+        if column not in form_8949.columns:
+            raise MetricsError(f"form_8949: needs a {column!r} column")
+    if rows is None:
+        gain = form_8949["gain"].to_numpy(np.float64)
+        years = np.asarray(pd.DatetimeIndex(form_8949["sold"]).year, np.int64)
+    else:
+        gain, years = rows.gain, rows.year
+    keep = gain < 0
+    if "harvest" in form_8949.columns:
+        keep &= form_8949["harvest"].astype(bool).to_numpy(bool)
+    return years[keep], -gain[keep]
+
+
+def _harvest_yield_arrays(value_years: np.ndarray, values: np.ndarray, loss_years: np.ndarray,
+                          losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`harvest_yield` on arrays, the same rule: (harvested losses, start value,
+    harvest yield), one entry per year of ``value_years`` (the values' dates' years)."""
+    years, labels = np.unique(value_years, return_inverse=True)
+    present = np.flatnonzero(~np.isnan(values))  # groupby().last(): the last non-NaN value
+    last_row = np.full(years.size, -1)
+    np.maximum.at(last_row, labels[present], present)
+    last_close = np.where(last_row >= 0, values[np.maximum(last_row, 0)], np.nan)
+    start = np.concatenate([values[:1], last_close[:-1]])
+    harvested = _on_years(years, *_sums_by_key(losses, loss_years))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return harvested, start, harvested / start
+
+
+def _turnover_arrays(value_years: np.ndarray, values: np.ndarray, trade_years: np.ndarray,
+                     notional: np.ndarray) -> np.ndarray:
+    """:func:`turnover` on arrays (no excluded reasons), the same rule: the turnover of each
+    year of ``value_years``."""
+    average = pd.Series(values).groupby(value_years).mean()
+    years = average.index.to_numpy(np.int64)
+    purchases = _on_years(years, *_sums_by_key(np.where(notional > 0, notional, 0.0),
+                                               trade_years))
+    sales = _on_years(years, *_sums_by_key(np.where(notional < 0, -notional, 0.0),
+                                           trade_years))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.minimum(purchases, sales) / average.to_numpy(np.float64)
+
+
 def _aligned(returns: Any, benchmark: Any) -> tuple[np.ndarray, Any]:
     if isinstance(returns, pd.Series) and isinstance(benchmark, pd.Series):
         joined = pd.concat([returns, benchmark], axis=1, join="inner").dropna()

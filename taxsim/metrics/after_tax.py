@@ -58,7 +58,12 @@ from taxsim.metrics._inputs import (
     window,
     years_between,
 )
-from taxsim.metrics.returns import daily_returns, money_weighted_return, time_weighted_return
+from taxsim.metrics.returns import (
+    _chained_return,
+    annualize,
+    daily_returns,
+    money_weighted_return,
+)
 
 ENGINE_FLOW_TIMING = "end"
 _METHODS = ("time_weighted", "money_weighted")
@@ -94,16 +99,66 @@ def _require_daily_liquidation(daily: pd.DataFrame, what: str, name: str = "dail
         )
 
 
-def _column(daily: pd.DataFrame, name: str) -> np.ndarray:
-    if name in daily.columns:
-        return daily[name].to_numpy(dtype=np.float64)
-    return np.zeros(len(daily))
+class _DailyArrays:
+    """A checked daily frame's columns as float64 arrays, pulled out of pandas once.
+
+    The after-tax functions take a DataFrame (pandas at the edges) and work on this view of it;
+    :func:`taxsim.metrics.summarize` builds one per run and passes it to every metric, so
+    the columns, the streams and the window returns are computed once. The arrays are
+    read-only views: nothing here writes into them.
+    """
+
+    __slots__ = ("frame", "index", "n", "end_only", "_columns", "_cache")
+
+    def __init__(self, daily: pd.DataFrame, name: str = "daily") -> None:
+        daily = _check_daily(daily, name)
+        self.frame = daily
+        self.index = daily.index
+        self.n = len(daily)
+        self.end_only = bool(daily.attrs.get(END_ONLY_ATTR, False))
+        self._columns: dict = {}
+        columns = daily.columns
+        if columns.is_unique and all(dtype == np.float64 for dtype in daily.dtypes):
+            block = daily.to_numpy(np.float64)  # one float block: a view, no copy
+            self._columns = {column: block[:, k] for k, column in enumerate(columns)}
+        self._cache: dict = {}
+
+    def has(self, name: str) -> bool:
+        return name in self._columns or name in self.frame.columns
+
+    def column(self, name: str) -> np.ndarray:
+        """The column as float64 (zeros where the frame has none)."""
+        values = self._columns.get(name)
+        if values is None:
+            if name not in self.frame.columns:
+                return np.zeros(self.n)
+            values = self._columns[name] = self.frame[name].to_numpy(dtype=np.float64)
+        return values
+
+    def cached(self, key, compute):
+        """``compute()`` once per ``key`` (the results are never written into)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
 
-def _daily_change(daily: pd.DataFrame, name: str) -> np.ndarray:
+def _arrays(daily, name: str = "daily") -> _DailyArrays:
+    return daily if isinstance(daily, _DailyArrays) else _DailyArrays(daily, name)
+
+
+def _column(daily, name: str) -> np.ndarray:
+    return _arrays(daily).column(name)
+
+
+def _daily_change(daily, name: str) -> np.ndarray:
     """Day-by-day change of a cumulative column (the first day: its value)."""
     cumulative = _column(daily, name)
     return np.diff(cumulative, prepend=0.0)
+
+
+def _external_flows(d: _DailyArrays) -> np.ndarray:
+    return d.cached("external_flows", lambda: _daily_change(d, "contributions_cumulative")
+                    - _daily_change(d, "withdrawals_cumulative"))
 
 
 def external_flows(daily: pd.DataFrame) -> pd.Series:
@@ -119,61 +174,82 @@ def external_flows(daily: pd.DataFrame) -> pd.Series:
     Series
         Flows by date (the first day's is the first day's contribution).
     """
-    daily = _check_daily(daily)
-    flows = _daily_change(daily, "contributions_cumulative") - _daily_change(
-        daily, "withdrawals_cumulative"
-    )
-    return pd.Series(flows, index=daily.index, name="external_flows")
+    d = _DailyArrays(daily)
+    return pd.Series(_external_flows(d).copy(), index=d.index, name="external_flows")
 
 
-def _accrued(daily: pd.DataFrame, tax_payable_at_end: float | None) -> np.ndarray:
+def _accrued(daily, tax_payable_at_end: float | None) -> np.ndarray:
     accrued = _column(daily, "accrued_tax").copy()
     if tax_payable_at_end is not None:
         accrued[-1] = float(tax_payable_at_end)
     return accrued
 
 
-def _liquidation_values(daily: pd.DataFrame, accrued: np.ndarray) -> np.ndarray:
-    if "liquidation_value" in daily.columns:
-        return daily["liquidation_value"].to_numpy(dtype=np.float64)
-    if "liquidation_tax" not in daily.columns:
+def _liquidation_values(daily, accrued: np.ndarray) -> np.ndarray:
+    d = _arrays(daily)
+    if d.has("liquidation_value"):
+        return d.column("liquidation_value")
+    if not d.has("liquidation_tax"):
         raise MetricsError("daily: post-liquidation figures need a 'liquidation_tax' or "
                            "'liquidation_value' column")
-    return _column(daily, "total_value") - accrued - _column(daily, "liquidation_tax")
+    return d.column("total_value") - accrued - d.column("liquidation_tax")
 
 
 def _streams(daily, kind: str, liquidated: bool, tax_payable_at_end: float | None):
-    """(values, flows) of one view of the run: kind "pre_tax" or "after_tax"."""
-    daily = _check_daily(daily)
-    value = _column(daily, "total_value")
-    flows = external_flows(daily).to_numpy()
+    """(values, flows) of one view of the run: kind "pre_tax" or "after_tax".
+
+    ``daily``: a daily DataFrame or its :class:`_DailyArrays`; the arrays given back are
+    shared (cached on the latter): read them, do not write into them.
+    """
+    d = _arrays(daily)
+    return d.cached(("streams", kind, liquidated, tax_payable_at_end),
+                    lambda: _compute_streams(d, kind, liquidated, tax_payable_at_end))
+
+
+def _compute_streams(d: _DailyArrays, kind: str, liquidated: bool,
+                     tax_payable_at_end: float | None):
+    value = d.column("total_value")
+    flows = _external_flows(d)
     if kind == "pre_tax":
-        return value, flows - _daily_change(daily, "tax_paid_cumulative"), None
-    accrued = _accrued(daily, tax_payable_at_end)
+        return value, flows - _daily_change(d, "tax_paid_cumulative"), None
+    accrued = _accrued(d, tax_payable_at_end)
     wealth = value - accrued
-    costs = flows + _daily_change(daily, "tax_outside_cumulative")
-    liquidation = _liquidation_values(daily, accrued) if liquidated else None
+    costs = flows + _daily_change(d, "tax_outside_cumulative")
+    liquidation = _liquidation_values(d, accrued) if liquidated else None
     return wealth, costs, liquidation
+
+
+def _window_cumulative(d: _DailyArrays, kind, i0, i1, liquidated, annualized, method,
+                       tax_payable_at_end) -> float:
+    """The return of rows ``i0..i1`` (a checked window): cumulative for the time-weighted
+    method (annualize it with :func:`annualize` over the window's days), as asked for the
+    money-weighted one."""
+    values, flows, liquidation = _streams(d, kind, liquidated, tax_payable_at_end)
+    values = values[i0 : i1 + 1].copy()
+    flows = flows[i0 : i1 + 1]
+    if liquidation is not None:
+        values[-1] = liquidation[i1]
+    if method == "money_weighted":
+        return money_weighted_return(values, flows, d.index[i0 : i1 + 1], annualized=annualized)
+    return _chained_return(daily_returns(values, flows, ENGINE_FLOW_TIMING), 0, len(values) - 1)
 
 
 def _window_return(daily, kind, start, end, liquidated, annualized, method,
                    tax_payable_at_end) -> float:
     if method not in _METHODS:
         raise MetricsError(f"method must be one of {_METHODS}, got {method!r}")
-    values, flows, liquidation = _streams(daily, kind, liquidated, tax_payable_at_end)
-    i0, i1 = window(daily.index, len(daily), start, end)
-    if kind == "after_tax" and i1 != len(daily) - 1:
-        _require_daily_liquidation(daily, f"an after-tax return ending {daily.index[i1].date()} "
-                                   "(before the last day)")
-    values = values[i0 : i1 + 1].copy()
-    flows = flows[i0 : i1 + 1]
-    if liquidation is not None:
-        values[-1] = liquidation[i1]
-    dates = daily.index[i0 : i1 + 1]
-    if method == "money_weighted":
-        return money_weighted_return(values, flows, dates, annualized=annualized)
-    return time_weighted_return(values, flows, dates, annualized=annualized,
-                                flow_timing=ENGINE_FLOW_TIMING)
+    d = _arrays(daily)
+    i0, i1 = window(d.index, d.n, start, end)
+    if kind == "after_tax" and i1 != d.n - 1 and d.end_only:
+        _require_daily_liquidation(d.frame, f"an after-tax return ending "
+                                   f"{d.index[i1].date()} (before the last day)")
+    key = ("return", kind, i0, i1, liquidated, method, tax_payable_at_end,
+           annualized if method == "money_weighted" else None)
+    value = d.cached(key, lambda: _window_cumulative(d, kind, i0, i1, liquidated, annualized,
+                                                     method, tax_payable_at_end))
+    if method == "money_weighted" or not annualized:
+        return value
+    return annualize(value, (d.index[i1] - d.index[i0]).days)
 
 
 def pre_tax_return(
@@ -315,31 +391,39 @@ def growth_frame(
     DataFrame
         Columns ``pre_tax``, ``after_tax``, ``liquidation_value`` by date.
     """
-    daily = _check_daily(daily)
-    end_only = daily.attrs.get(END_ONLY_ATTR, False)
+    d = _DailyArrays(daily)
+    daily = d.frame
     if not last_day_only:
         _require_daily_liquidation(daily, "growth_frame (after-tax and liquidation lines)")
-    flows = external_flows(daily).to_numpy()
+    flows = _external_flows(d)
     if pre_tax_daily is not None:
         pre_tax = _check_daily(pre_tax_daily, "pre_tax_daily")["total_value"].reindex(
             daily.index).to_numpy(dtype=np.float64)
     else:
-        values, pre_flows, _ = _streams(daily, "pre_tax", False, None)
+        values, pre_flows, _ = _streams(d, "pre_tax", False, None)
         returns = daily_returns(values, pre_flows, ENGINE_FLOW_TIMING)
         pre_tax = _wealth_path(values[0], returns, flows)
-    wealth, costs, _ = _streams(daily, "after_tax", False, tax_payable_at_end)
-    after_returns = daily_returns(wealth, costs, ENGINE_FLOW_TIMING)
-    after_tax = _wealth_path(wealth[0], after_returns, flows)
-    accrued = _accrued(daily, tax_payable_at_end)
-    liquidation_tax = wealth - _liquidation_values(daily, accrued)
+    after_tax, liquidation = _after_tax_growth(d, tax_payable_at_end)
     frame = pd.DataFrame(
-        {"pre_tax": pre_tax, "after_tax": after_tax,
-         "liquidation_value": after_tax - liquidation_tax},
+        {"pre_tax": pre_tax, "after_tax": after_tax, "liquidation_value": liquidation},
         index=daily.index,
     )
-    if end_only:  # the days before the last have no accrued or liquidation tax recorded
+    if d.end_only:  # the days before the last have no accrued or liquidation tax recorded
         frame.iloc[:-1, frame.columns.get_indexer(["after_tax", "liquidation_value"])] = np.nan
     return frame
+
+
+def _after_tax_growth(d: _DailyArrays, tax_payable_at_end: float | None):
+    """The ``after_tax`` and ``liquidation_value`` lines of :func:`growth_frame` (arrays)."""
+    def compute():
+        wealth, costs, _ = _streams(d, "after_tax", False, tax_payable_at_end)
+        after_returns = daily_returns(wealth, costs, ENGINE_FLOW_TIMING)
+        after_tax = _wealth_path(wealth[0], after_returns, _external_flows(d))
+        accrued = _accrued(d, tax_payable_at_end)
+        liquidation_tax = wealth - _liquidation_values(d, accrued)
+        return after_tax, after_tax - liquidation_tax
+
+    return d.cached(("growth", tax_payable_at_end), compute)
 
 
 def liquidation_value(total_value: Any, liquidation_tax: Any, accrued_tax: Any = None) -> Any:
@@ -449,13 +533,19 @@ def tax_alpha(
     float
         Annualized return difference, a fraction (0.01 = 1 percentage point a year).
     """
-    _check_daily(daily)
-    _check_daily(twin_daily, "twin_daily")
-    start, end = _common_window(daily, twin_daily, start, end)
-    strategy = after_tax_return(daily, start, end, liquidated, True, method, tax_payable_at_end)
-    twin = after_tax_return(twin_daily, start, end, liquidated, True, method,
-                            twin_tax_payable_at_end)
-    return float(strategy - twin)
+    return _tax_alpha(_DailyArrays(daily), _DailyArrays(twin_daily, "twin_daily"), start, end,
+                      liquidated, method, tax_payable_at_end, twin_tax_payable_at_end)
+
+
+def _tax_alpha(d: _DailyArrays, twin: _DailyArrays, start, end, liquidated, method,
+               tax_payable_at_end, twin_tax_payable_at_end) -> float:
+    """:func:`tax_alpha` on the arrays of both frames."""
+    start, end = _common_window(d, twin, start, end)
+    strategy = _window_return(d, "after_tax", start, end, liquidated, True, method,
+                              tax_payable_at_end)
+    other = _window_return(twin, "after_tax", start, end, liquidated, True, method,
+                           twin_tax_payable_at_end)
+    return float(strategy - other)
 
 
 def _year_ends(index: pd.DatetimeIndex) -> pd.Series:
@@ -519,5 +609,6 @@ def tax_alpha_by_year(
 
 def window_years(daily: pd.DataFrame, start: Any = None, end: Any = None) -> float:
     """Years (calendar days / 365.25) of the window ``[start, end]`` of a daily frame."""
-    i0, i1 = window(daily.index, len(daily), start, end)
-    return years_between(daily.index[i0], daily.index[i1])
+    index = daily.index
+    i0, i1 = window(index, len(index), start, end)
+    return years_between(index[i0], index[i1])

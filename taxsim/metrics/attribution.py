@@ -56,10 +56,11 @@ import pandas as pd
 from taxsim.ledger.household import TaxProfile
 from taxsim.metrics._inputs import MetricsError
 from taxsim.metrics.after_tax import (
+    _after_tax_growth,
+    _DailyArrays,
     _streams,
-    after_tax_return,
-    growth_frame,
-    tax_alpha,
+    _tax_alpha,
+    _window_return,
     window_years,
 )
 from taxsim.metrics.returns import daily_returns
@@ -101,21 +102,50 @@ def character_rates(tax_profile: TaxProfile, year: int) -> dict:
     }
 
 
-def _realized_taxes(form_8949: pd.DataFrame, tax_profile: TaxProfile) -> tuple[float, float,
-                                                                                  float]:
-    """(tax value of losses, realized gains, tax on those gains), dollars."""
-    if len(form_8949) == 0:
+class _RealizedArrays(NamedTuple):
+    """The Form 8949 columns the metrics read, as arrays: year of sale, gain (dollars), term."""
+
+    year: np.ndarray
+    gain: np.ndarray
+    long_term: np.ndarray
+
+    @classmethod
+    def from_form_8949(cls, form_8949: pd.DataFrame, needs_term: bool = True) -> _RealizedArrays:
+        """The arrays of a Form 8949 frame (``needs_term=False``: ``term`` may be missing)."""
+        if len(form_8949) == 0:
+            empty = np.zeros(0)
+            return cls(empty.astype(np.int64), empty, empty.astype(bool))
+        for column in ("sold", "gain", "term") if needs_term else ("sold", "gain"):
+            if column not in form_8949.columns:
+                raise MetricsError(f"form_8949: needs a {column!r} column")
+        long_term = (np.asarray(form_8949["term"].to_numpy() == "long", bool)
+                     if "term" in form_8949.columns else np.zeros(len(form_8949), bool))
+        return cls(_years(form_8949["sold"]), form_8949["gain"].to_numpy(np.float64), long_term)
+
+
+def _years(dates: pd.Series) -> np.ndarray:
+    """Calendar year of each date, int64 (``DatetimeIndex.year``)."""
+    values = dates.to_numpy()
+    if values.dtype.kind == "M" and not np.isnat(values).any():
+        return values.astype("datetime64[Y]").astype(np.int64) + 1970
+    return np.asarray(pd.DatetimeIndex(dates).year, np.int64)
+
+
+def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, float]:
+    """(tax value of losses, realized gains, tax on those gains), dollars.
+
+    ``form_8949``: the DataFrame or its :class:`_RealizedArrays`.
+    """
+    rows = (form_8949 if isinstance(form_8949, _RealizedArrays)
+            else _RealizedArrays.from_form_8949(form_8949))
+    if len(rows.gain) == 0:
         return 0.0, 0.0, 0.0
-    for column in ("sold", "gain", "term"):
-        if column not in form_8949.columns:
-            raise MetricsError(f"form_8949: needs a {column!r} column")
-    years = pd.DatetimeIndex(form_8949["sold"]).year
-    rates = {year: character_rates(tax_profile, year) for year in set(years)}
-    rate = np.array([
-        rates[year]["long_term" if term == "long" else "short_term"]
-        for year, term in zip(years, form_8949["term"], strict=True)
-    ])
-    gain = form_8949["gain"].to_numpy(np.float64)
+    years, where = np.unique(rows.year, return_inverse=True)
+    rates = [character_rates(tax_profile, int(year)) for year in years]
+    long_rate = np.array([r["long_term"] for r in rates])
+    short_rate = np.array([r["short_term"] for r in rates])
+    rate = np.where(rows.long_term, long_rate[where], short_rate[where])
+    gain = rows.gain
     losses = gain < 0
     loss_value = float(-(gain[losses] * rate[losses]).sum())
     gains = float(gain[~losses].sum())
@@ -123,27 +153,52 @@ def _realized_taxes(form_8949: pd.DataFrame, tax_profile: TaxProfile) -> tuple[f
     return loss_value, gains, gains_tax
 
 
+_INCOME_COLUMNS = ("nonqualified_dividends", "interest", "st_capital_gain_distributions",
+                   "qualified_dividends", "lt_capital_gain_distributions")
+
+
 def _income_tax(annual_tax: pd.DataFrame, tax_profile: TaxProfile) -> float:
     """Tax on distributions and interest at their character rates, dollars."""
+    n = len(annual_tax)
+    if n == 0:
+        return 0.0
+    columns = [annual_tax[c].tolist() if c in annual_tax.columns else [0.0] * n
+               for c in _INCOME_COLUMNS]
     total = 0.0
-    for row in annual_tax.itertuples(index=False):
-        rates = character_rates(tax_profile, int(row.year))
-        ordinary = (getattr(row, "nonqualified_dividends", 0.0) + getattr(row, "interest", 0.0)
-                    + getattr(row, "st_capital_gain_distributions", 0.0))
+    for year, nonqualified, interest, st_gain, qualified, lt_gain in zip(
+            annual_tax["year"].tolist(), *columns, strict=True):
+        rates = character_rates(tax_profile, int(year))
+        ordinary = nonqualified + interest + st_gain
         total += (
             ordinary * rates["short_term"]
-            + getattr(row, "qualified_dividends", 0.0) * rates["qualified"]
-            + getattr(row, "lt_capital_gain_distributions", 0.0) * rates["long_term"]
+            + qualified * rates["qualified"]
+            + lt_gain * rates["long_term"]
         )
     return float(total)
 
 
-def _paid_by_day(daily: pd.DataFrame) -> pd.Series:
-    paid = pd.Series(0.0, index=daily.index)
+def _paid_by_day(daily: _DailyArrays) -> np.ndarray:
+    paid = np.zeros(daily.n)
     for column in ("tax_paid_cumulative", "tax_outside_cumulative"):
-        if column in daily.columns:
-            paid = paid + daily[column].astype(np.float64)
-    return paid.diff().fillna(paid.iloc[0])
+        if daily.has(column):
+            paid = paid + daily.column(column)
+    by_day = np.diff(paid, prepend=np.nan)
+    by_day[np.isnan(by_day)] = paid[0]  # as Series.diff().fillna(first value)
+    return by_day
+
+
+class _Run(NamedTuple):
+    """One run's tables as arrays (see :class:`RunTables`)."""
+
+    daily: _DailyArrays
+    annual_tax: pd.DataFrame
+    realized: _RealizedArrays
+    tax_payable_at_end: float | None
+
+
+def _prepared(tables: RunTables, name: str) -> _Run:
+    return _Run(_DailyArrays(tables.daily, name), tables.annual_tax,
+                _RealizedArrays.from_form_8949(tables.form_8949), tables.tax_payable_at_end)
 
 
 def tax_alpha_decomposition(
@@ -174,28 +229,43 @@ def tax_alpha_decomposition(
         ``dollars`` (difference in ending after-tax wealth) and ``annualized`` (return, a
         fraction a year).
     """
+    dollars, annualized, proportional = _decomposition(
+        _prepared(strategy, "daily"), _prepared(twin, "twin_daily"), tax_profile, liquidated)
+    frame = pd.DataFrame(
+        {"dollars": [dollars[p] for p in (*PIECES, "total")],
+         "annualized": [annualized[p] for p in (*PIECES, "total")]},
+        index=[*PIECES, "total"],
+    )
+    frame.index.name = "piece"
+    frame.attrs["scale"] = (
+        "proportional: annualized = dollars x total tax alpha / total dollars" if proportional
+        else "derivative: annualized = dollars x (1 + R_twin) / (years x W_twin)")
+    return frame
+
+
+def _decomposition(strategy: _Run, twin: _Run, tax_profile: TaxProfile | None,
+                   liquidated: bool) -> tuple[dict, dict, bool]:
+    """The pieces of :func:`tax_alpha_decomposition` on arrays: (dollars, annualized, whether
+    the scale is proportional); each dict has the pieces and ``total``."""
     profile = tax_profile if tax_profile is not None else TaxProfile()
     s_daily, n_daily = strategy.daily, twin.daily
     if not s_daily.index.equals(n_daily.index):
         raise MetricsError("strategy and twin daily frames must cover the same dates")
-    column = "liquidation_value" if liquidated else "after_tax"
-    s_end = float(growth_frame(s_daily, tax_payable_at_end=strategy.tax_payable_at_end,
-                               last_day_only=True)[column].iloc[-1])
-    n_end = float(growth_frame(n_daily, tax_payable_at_end=twin.tax_payable_at_end,
-                               last_day_only=True)[column].iloc[-1])
+    line = 1 if liquidated else 0  # liquidation_value or after_tax of growth_frame
+    s_end = float(_after_tax_growth(s_daily, strategy.tax_payable_at_end)[line][-1])
+    n_end = float(_after_tax_growth(n_daily, twin.tax_payable_at_end)[line][-1])
     total_dollars = s_end - n_end
-    total_annualized = tax_alpha(s_daily, n_daily, liquidated=liquidated,
-                                 tax_payable_at_end=strategy.tax_payable_at_end,
-                                 twin_tax_payable_at_end=twin.tax_payable_at_end)
+    total_annualized = _tax_alpha(s_daily, n_daily, None, None, liquidated, "time_weighted",
+                                  strategy.tax_payable_at_end, twin.tax_payable_at_end)
 
-    loss_s, gains_s, gains_tax_s = _realized_taxes(strategy.form_8949, profile)
-    loss_n, gains_n, gains_tax_n = _realized_taxes(twin.form_8949, profile)
+    loss_s, gains_s, gains_tax_s = _realized_taxes(strategy.realized, profile)
+    loss_n, gains_n, gains_tax_n = _realized_taxes(twin.realized, profile)
     rho_s = gains_tax_s / gains_s if gains_s > 0 else 0.0
     rho_n = gains_tax_n / gains_n if gains_n > 0 else rho_s
 
     pre_values, pre_flows, _ = _streams(n_daily, "pre_tax", False, None)
     growth = np.cumprod(1.0 + daily_returns(pre_values, pre_flows, "end"))
-    later = (_paid_by_day(n_daily) - _paid_by_day(s_daily)).to_numpy()
+    later = _paid_by_day(n_daily) - _paid_by_day(s_daily)
     time_value = float((later * (growth[-1] / growth - 1.0)).sum())
     deferral = (gains_n - gains_s) * rho_n + time_value
     if liquidated:
@@ -216,21 +286,14 @@ def tax_alpha_decomposition(
     dollars["other"] = total_dollars - sum(dollars.values())
 
     years = window_years(n_daily)
-    twin_return = after_tax_return(n_daily, liquidated=liquidated,
-                                   tax_payable_at_end=twin.tax_payable_at_end)
+    twin_return = _window_return(n_daily, "after_tax", None, None, liquidated, True,
+                                 "time_weighted", twin.tax_payable_at_end)
     derivative = (1.0 + twin_return) / (years * n_end) if n_end > 0 and years > 0 else 0.0
     share = total_annualized / total_dollars if total_dollars != 0 else float("nan")
     proportional = derivative > 0 and 0.5 <= share / derivative <= 2.0
     scale = share if proportional else derivative
     annualized = {piece: value * scale for piece, value in dollars.items() if piece != "other"}
     annualized["other"] = total_annualized - sum(annualized.values())
-    frame = pd.DataFrame(
-        {"dollars": [dollars[p] for p in PIECES] + [total_dollars],
-         "annualized": [annualized[p] for p in PIECES] + [total_annualized]},
-        index=[*PIECES, "total"],
-    )
-    frame.index.name = "piece"
-    frame.attrs["scale"] = (
-        "proportional: annualized = dollars x total tax alpha / total dollars" if proportional
-        else "derivative: annualized = dollars x (1 + R_twin) / (years x W_twin)")
-    return frame
+    dollars["total"] = total_dollars
+    annualized["total"] = total_annualized
+    return dollars, annualized, proportional

@@ -102,6 +102,11 @@ def annualize(cumulative: float, days: float) -> float:
     return float(growth ** (DAYS_PER_YEAR / float(days)) - 1.0)
 
 
+def _chained_return(returns: np.ndarray, i0: int, i1: int) -> float:
+    """``prod(1 + r) - 1`` of the returns after row ``i0`` through row ``i1``."""
+    return float(np.prod(1.0 + returns[i0 + 1 : i1 + 1]) - 1.0)
+
+
 def cumulative_return(returns: Any, dates: Any = None, start: Any = None, end: Any = None) -> float:
     """Chained return of the days after ``start`` through ``end``: ``prod(1 + r) - 1``.
 
@@ -191,7 +196,7 @@ def time_weighted_return(
                            "dates=")
     i0, i1 = window(when, v.shape[0], start, end)
     r = daily_returns(v, optional_flows(flows, v.shape[0]), flow_timing)
-    cumulative = float(np.prod(1.0 + r[i0 + 1 : i1 + 1]) - 1.0)
+    cumulative = _chained_return(r, i0, i1)
     if not annualized:
         return cumulative
     return annualize(cumulative, (when[i1] - when[i0]).days)
@@ -236,6 +241,14 @@ def internal_rate_of_return(amounts: Any, dates: Any) -> float:
         exponent -= exponent.max(axis=1, keepdims=True)
         return np.sign(np.exp(exponent) @ a)
 
+    row = np.empty((1, t.size))
+
+    def npv_sign_at(x: float) -> float:
+        """``npv_sign([x])[0]``: the same arithmetic, in one reused row."""
+        np.multiply(-x, t, out=row[0])
+        np.subtract(row, row.max(), out=row)
+        return np.sign(np.exp(row) @ a)[0]
+
     grid = np.linspace(-12.0, 8.0, 4001)
     signs = npv_sign(grid)
     zero = np.flatnonzero(signs == 0)
@@ -246,12 +259,12 @@ def internal_rate_of_return(amounts: Any, dates: Any) -> float:
         return float("nan")
     _, low, high = min(candidates)
     if low != high:
-        sign_low = npv_sign(np.array([low]))[0]
+        sign_low = npv_sign_at(low)
         for _ in range(200):
             middle = 0.5 * (low + high)
             if middle in (low, high) or high - low < 1e-15:
                 break
-            sign_middle = npv_sign(np.array([middle]))[0]
+            sign_middle = npv_sign_at(middle)
             if sign_middle == 0:
                 low = high = middle
                 break

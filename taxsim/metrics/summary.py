@@ -8,18 +8,26 @@ import numpy as np
 import pandas as pd
 
 from taxsim.ledger.household import TaxProfile
-from taxsim.metrics._inputs import DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR
-from taxsim.metrics.activity import harvest_yield, tracking_error, turnover
+from taxsim.metrics._inputs import DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR, MetricsError
+from taxsim.metrics.activity import (
+    _harvest_yield_arrays,
+    _loss_arrays,
+    _series_mean,
+    _series_sum,
+    _turnover_arrays,
+    tracking_error,
+)
 from taxsim.metrics.after_tax import (
     ENGINE_FLOW_TIMING,
+    _DailyArrays,
     _streams,
-    after_tax_return,
+    _tax_alpha,
+    _window_return,
     pre_tax_return,
-    tax_alpha,
     tax_cost_ratio,
     window_years,
 )
-from taxsim.metrics.attribution import PIECES, RunTables, tax_alpha_decomposition
+from taxsim.metrics.attribution import PIECES, _decomposition, _RealizedArrays, _Run
 from taxsim.metrics.returns import daily_returns
 
 METRIC_CONVENTIONS = {
@@ -58,24 +66,40 @@ def rates_text(tax_profile: TaxProfile, year: int | None = None) -> str:
 def conventions_of(result: Any) -> dict:
     """A run's conventions plus its tax rates as text (``tax_rates``) and the metrics'
     conventions (``metric_*``); what every chart footnote and summary states."""
-    conventions = dict(getattr(result, "conventions", {}) or {})
     ledger = getattr(result, "ledger", None)
-    profile = getattr(ledger, "tax_profile", None)
+    last_year = None
+    if getattr(ledger, "tax_profile", None) is not None:
+        last_year = int(result.daily().index[-1].year)
+    return _conventions(result, last_year)
+
+
+def _conventions(result: Any, last_year: int | None) -> dict:
+    """:func:`conventions_of` with the last day's year given (None: no tax profile)."""
+    conventions = dict(getattr(result, "conventions", {}) or {})
+    profile = getattr(getattr(result, "ledger", None), "tax_profile", None)
     if profile is not None:
-        daily = result.daily()
-        conventions["tax_rates"] = rates_text(profile, int(daily.index[-1].year))
+        conventions["tax_rates"] = rates_text(profile, last_year)
     conventions.update({f"metric_{k}": v for k, v in METRIC_CONVENTIONS.items()})
     return conventions
 
 
-def _payable(result: Any, daily: pd.DataFrame) -> float | None:
-    if "accrued_tax" in daily.columns:
+def _payable(result: Any, daily: _DailyArrays) -> float | None:
+    if daily.has("accrued_tax"):
         return None
     return float(getattr(result, "tax_payable", 0.0))
 
 
-def _last(daily: pd.DataFrame, column: str) -> float:
-    return float(daily[column].iloc[-1]) if column in daily.columns else float("nan")
+def _last(daily: _DailyArrays, column: str) -> float:
+    return float(daily.column(column)[-1]) if daily.has(column) else float("nan")
+
+
+def _returns(daily: _DailyArrays, liquidated: bool, payable: float | None):
+    """(annualized, cumulative) after-tax time-weighted return of the whole run."""
+    cumulative = _window_return(daily, "after_tax", None, None, liquidated, False,
+                                "time_weighted", payable)
+    annualized = _window_return(daily, "after_tax", None, None, liquidated, True,
+                                "time_weighted", payable)
+    return annualized, cumulative
 
 
 def summarize(result: Any, twin: Any = None) -> dict:
@@ -106,31 +130,38 @@ def summarize(result: Any, twin: Any = None) -> dict:
         ``tracking_error``, ``tax_alpha_<piece>`` (decomposition, annualized) and
         ``twin_strategy``; then ``convention_*`` entries: the run's conventions, ``tax_rates``
         and the metrics' own conventions.
+
+    Notes
+    -----
+    Each frame (daily, Form 8949, trades, annual tax) is read once and its columns taken as
+    arrays; the metrics are the same functions' rules on those arrays (``_DailyArrays`` and the
+    array forms in ``activity``/``attribution``), so the figures equal those of the public
+    functions called one by one on the frames.
     """
-    daily = result.daily()
+    daily = _DailyArrays(result.daily())
     payable = _payable(result, daily)
     twins = getattr(result, "twins", None) or {}
     if twin is None:
         twin = twins.get("non_managed")
     pre_tax_twin = twins.get("pre_tax")
+    index = daily.index
     summary: dict = {
-        "start": daily.index[0].date().isoformat(),
-        "end": daily.index[-1].date().isoformat(),
+        "start": index[0].date().isoformat(),
+        "end": index[-1].date().isoformat(),
         "years": window_years(daily),
     }
     if pre_tax_twin is not None:
         summary["pre_tax_return"] = pre_tax_return(pre_tax_twin.daily())
         summary["pre_tax_source"] = "pre-tax twin (same strategy, no taxes)"
     else:
-        summary["pre_tax_return"] = pre_tax_return(daily)
+        summary["pre_tax_return"] = _window_return(daily, "pre_tax", None, None, False, True,
+                                                   "time_weighted", None)
         summary["pre_tax_source"] = "this run, taxes paid treated as withdrawals"
     for liquidated, name in ((False, "pre_liquidation"), (True, "post_liquidation")):
-        summary[f"after_tax_return_{name}"] = after_tax_return(
-            daily, liquidated=liquidated, tax_payable_at_end=payable)
-        summary[f"after_tax_return_{name}_cumulative"] = after_tax_return(
-            daily, liquidated=liquidated, annualized=False, tax_payable_at_end=payable)
-    summary["money_weighted_return_post_liquidation"] = after_tax_return(
-        daily, liquidated=True, method="money_weighted", tax_payable_at_end=payable)
+        (summary[f"after_tax_return_{name}"],
+         summary[f"after_tax_return_{name}_cumulative"]) = _returns(daily, liquidated, payable)
+    summary["money_weighted_return_post_liquidation"] = _window_return(
+        daily, "after_tax", None, None, True, True, "money_weighted", payable)
     summary["tax_cost_ratio"] = tax_cost_ratio(summary["pre_tax_return"],
                                                summary["after_tax_return_pre_liquidation"])
     summary["tax_cost_ratio_post_liquidation"] = tax_cost_ratio(
@@ -143,34 +174,57 @@ def summarize(result: Any, twin: Any = None) -> dict:
     summary["unrealized_gain"] = _last(daily, "unrealized_gain")
     summary["taxes_paid"] = float(
         sum(_last(daily, c) for c in ("tax_paid_cumulative", "tax_outside_cumulative")
-            if c in daily.columns))
+            if daily.has(c)))
 
     ledger = result.ledger
     form_8949 = ledger.form_8949()
-    values = daily["total_value"]
-    harvest = harvest_yield(form_8949, values)
-    summary["harvested_losses"] = float(harvest["harvested_losses"].sum())
-    summary["harvest_yield_mean"] = float(harvest["harvest_yield"].mean())
-    summary["turnover_mean"] = float(turnover(result.trades_frame(), values)["turnover"].mean())
+    values = daily.column("total_value")
+    value_years = np.asarray(index.year, np.int64)
+    realized = _RealizedArrays.from_form_8949(form_8949, needs_term=twin is not None)
+    harvested, _, harvest_yield = _harvest_yield_arrays(value_years, values,
+                                                        *_loss_arrays(form_8949, realized))
+    summary["harvested_losses"] = _series_sum(harvested)
+    summary["harvest_yield_mean"] = _series_mean(harvest_yield)
+    summary["turnover_mean"] = _series_mean(_turnover_arrays(value_years, values,
+                                                             *_trade_arrays(result)))
 
     if twin is not None:
-        twin_daily = twin.daily()
+        twin_daily = _DailyArrays(twin.daily(), "twin_daily")
         twin_payable = _payable(twin, twin_daily)
         for liquidated, name in ((False, "pre_liquidation"), (True, "post_liquidation")):
-            summary[f"tax_alpha_{name}"] = tax_alpha(
-                daily, twin_daily, liquidated=liquidated, tax_payable_at_end=payable,
-                twin_tax_payable_at_end=twin_payable)
+            summary[f"tax_alpha_{name}"] = _tax_alpha(
+                daily, twin_daily, None, None, liquidated, "time_weighted", payable,
+                twin_payable)
         own = daily_returns(*_streams(daily, "pre_tax", False, None)[:2], ENGINE_FLOW_TIMING)
         other = daily_returns(*_streams(twin_daily, "pre_tax", False, None)[:2],
                               ENGINE_FLOW_TIMING)
         summary["tracking_error"] = tracking_error(own[1:], other[1:])
-        pieces = tax_alpha_decomposition(
-            RunTables(daily, ledger.annual_tax(), form_8949, payable),
-            RunTables(twin_daily, twin.ledger.annual_tax(), twin.ledger.form_8949(),
-                      twin_payable),
+        _, annualized, _ = _decomposition(
+            _Run(daily, ledger.annual_tax(), realized, payable),
+            _Run(twin_daily, twin.ledger.annual_tax(),
+                 _RealizedArrays.from_form_8949(twin.ledger.form_8949()), twin_payable),
             ledger.tax_profile, liquidated=True)
         for piece in PIECES:
-            summary[f"tax_alpha_{piece}"] = float(pieces.loc[piece, "annualized"])
+            summary[f"tax_alpha_{piece}"] = float(annualized[piece])
         summary["twin_strategy"] = getattr(twin, "conventions", {}).get("strategy", "twin")
-    summary.update({f"convention_{k}": v for k, v in conventions_of(result).items()})
+    summary.update({f"convention_{k}": v
+                    for k, v in _conventions(result, int(index[-1].year)).items()})
     return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
+
+
+def _trade_arrays(result: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(year, signed notional in dollars) of each trade: ``result.trades_frame()``'s ``date``,
+    ``shares`` and ``price``, read straight from the engine's trade records when the result
+    has them (the frame's source, without its text columns)."""
+    records = getattr(result, "trades", None)
+    if (isinstance(records, np.ndarray) and records.dtype.names is not None
+            and {"day", "shares", "price"} <= set(records.dtype.names)):
+        days = records["day"].astype("timedelta64[D]") + np.datetime64("1970-01-01", "D")
+        years = days.astype("datetime64[Y]").astype(np.int64) + 1970
+        return years, records["shares"].astype(np.float64) * records["price"].astype(np.float64)
+    trades = result.trades_frame()
+    for column in ("date", "shares", "price"):
+        if column not in trades.columns:
+            raise MetricsError(f"trades: needs a {column!r} column")
+    notional = trades["shares"].to_numpy(np.float64) * trades["price"].to_numpy(np.float64)
+    return np.asarray(pd.DatetimeIndex(trades["date"]).year, np.int64), notional
