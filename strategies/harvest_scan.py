@@ -15,9 +15,12 @@ block). It is recomputed when:
   (IRC §1091(d), Pub 550 "Wash Sales"), so every realized row since the last check forgets
   the scan prices of its group.
 
-Return of capital only lowers basis, and average-cost pooling never raises the highest basis,
-so neither can make a skipped lot qualify. The skip is exact: prices within a relative
-``SCAN_MARGIN`` of the scan price are scanned.
+Where the account reinvests distributions, a harvest sells the whole position and is due only
+at a net loss (``loss_harvest.harvest_size``): the price must also be below the position's
+average basis per share, so the scan price is the lower of the two bounds there. Return of
+capital only lowers basis, and average-cost pooling never raises the highest basis, so neither
+can make a skipped lot qualify or a skipped position fall to a net loss. The skip is exact:
+prices within a relative ``SCAN_MARGIN`` of the scan price are scanned.
 """
 
 from __future__ import annotations
@@ -32,19 +35,28 @@ from taxsim.ledger.enums import CNT_SALE_ROWS, NO_SLOT
 SCAN_MARGIN = 1e-9  # relative: prices this close to the scan price are scanned exactly
 
 
-def highest_basis_per_share(state, account, asset):
-    """The highest basis per share (dollars, wash-sale adjustments included) among the open
-    lots of ``asset`` in ``account``; 0 when none is open."""
+def harvest_bound(state, account, asset, threshold):
+    """The highest price (dollars per share) at which a harvest of ``asset`` in ``account`` can
+    be due: ``(1 - threshold)`` times the highest basis per share of its open lots, and, where
+    the account reinvests (whole-position harvests, due only at a net loss), at most the
+    position's average basis per share. 0 when no lot is open."""
     highest = 0.0
+    basis = 0.0
+    shares = 0.0
     slot = state.head[account, asset]
     while slot != NO_SLOT:
         if state.lot_shares[slot] > 0.0:
             highest = max(highest, state.lot_basis[slot] / state.lot_shares[slot])
+            basis += state.lot_basis[slot]
+            shares += state.lot_shares[slot]
         slot = state.lot_next[slot]
-    return highest
+    bound = (1.0 - threshold) * highest
+    if state.account_reinvest[account] and shares > 0.0:
+        bound = min(bound, basis / shares)
+    return bound
 
 
-highest_basis_per_share_nb = njit(cache=True)(highest_basis_per_share)
+harvest_bound_nb = njit(cache=True)(harvest_bound)
 
 
 def forget_changed_lots(state, params, rows_seen, scan_price, n_slots):
@@ -75,8 +87,8 @@ def no_lot_can_qualify(state, params, account, asset, price, shares_held, thresh
     The cache is refreshed first when the shares held differ from ``params[shares_entry]``
     or its scan price was forgotten (NaN)."""
     if not (params[shares_entry] == shares_held and math.isfinite(params[price_entry])):
-        params[price_entry] = (1.0 - threshold) * (1.0 + SCAN_MARGIN) * (
-            highest_basis_per_share_nb(state, account, asset))
+        params[price_entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(state, account, asset,
+                                                                      threshold)
         params[shares_entry] = shares_held
     return price > params[price_entry]
 

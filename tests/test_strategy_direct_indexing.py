@@ -196,7 +196,7 @@ def test_scan_cache_forgets_a_group_whose_shares_were_sold():
     lot bought 10 days earlier (IRC §1091(d)) without changing its shares: the O(1) harvest
     skip must forget that stock's scan price."""
     from strategies.direct_indexing import PARAM_ROWS_SEEN
-    from strategies.harvest_scan import forget_changed_lots, highest_basis_per_share
+    from strategies.harvest_scan import forget_changed_lots, harvest_bound
     from taxsim.ledger import Ledger
 
     household = Household([Account("taxable"), Account("spouse", owner="spouse")])
@@ -205,7 +205,7 @@ def test_scan_cache_forgets_a_group_whose_shares_were_sold():
     ledger.buy("taxable", "A", 10, 80.0, "2024-02-01")
     ledger.buy("taxable", "B", 5, 20.0, "2024-02-01")
     state = ledger._state
-    assert highest_basis_per_share(state, 0, 0) == pytest.approx(80.0)
+    assert harvest_bound(state, 0, 0, 0.05) == pytest.approx(76.0)  # 0.95 x 80
     params = np.zeros(PARAM_ROWS_SEEN + 3)
     scan_price = PARAM_ROWS_SEEN + 1  # offset of the block of two assets' scan prices
     params[scan_price:] = [76.0, 19.0]  # as if cached: 0.95 x the highest basis
@@ -215,7 +215,24 @@ def test_scan_cache_forgets_a_group_whose_shares_were_sold():
     forget_changed_lots(state, params, PARAM_ROWS_SEEN, scan_price, 1)
     assert math.isnan(params[scan_price]) and params[scan_price + 1] == 19.0
     assert params[PARAM_ROWS_SEEN] == 1
-    assert highest_basis_per_share(state, 0, 0) == pytest.approx(100.0)  # 80 + 200 / 10
+    assert harvest_bound(state, 0, 0, 0.05) == pytest.approx(95.0)  # 0.95 x (80 + 200 / 10)
+
+
+def test_harvest_bound_of_a_reinvesting_account_is_at_most_its_average_basis():
+    """Where the account reinvests, a harvest sells the whole position and is due only at a net
+    loss: below the average basis per share, even when a lot is down by the threshold."""
+    from strategies.harvest_scan import harvest_bound
+    from taxsim.ledger import Ledger
+
+    household = Household([Account("taxable"), Account("cash", reinvest=False)])
+    ledger = Ledger(household, ["A"])
+    for date, price in (("2024-01-02", 100.0), ("2024-02-01", 50.0)):
+        for account in ("taxable", "cash"):
+            ledger.buy(account, "A", 10, price, date)
+    state = ledger._state
+    assert harvest_bound(state, 0, 0, 0.05) == pytest.approx(75.0)  # the average basis
+    assert harvest_bound(state, 1, 0, 0.05) == pytest.approx(95.0)  # 0.95 x the highest
+    assert harvest_bound(state, 0, 0, 0.30) == pytest.approx(70.0)  # 0.70 x 100 < 75
 
 
 def test_harvest_skip_changes_nothing_on_a_synthetic_market():
