@@ -51,11 +51,13 @@ def band_half_width(params, asset, target):
     n_assets = int(params[PARAM_N_ASSETS])
     if n_assets > 0 and params[PARAM_PER_ASSET + asset] >= 0.0:
         return params[PARAM_PER_ASSET + asset]
-    half_width = math.inf
-    if params[PARAM_ABSOLUTE] >= 0.0:
-        half_width = params[PARAM_ABSOLUTE]
-    if params[PARAM_RELATIVE] >= 0.0:
-        half_width = min(half_width, params[PARAM_RELATIVE] * target)
+    half_width = np.inf
+    absolute = params[PARAM_ABSOLUTE]
+    if absolute >= 0.0:
+        half_width = absolute
+    relative = params[PARAM_RELATIVE]
+    if relative >= 0.0 and relative * target < half_width:  # the smaller enabled width
+        half_width = relative * target
     return half_width
 
 
@@ -89,15 +91,20 @@ def band_breached(day_index, prices, holdings, cash, targets, account, params):
     if investable <= 0.0 or target_sum <= 0.0:
         return False
     for asset in range(n_assets):
-        if not math.isfinite(prices[asset]) or not is_check_day_nb(params, asset, day_index):
+        if not math.isfinite(prices[asset]) or not is_check_day_inline(params, asset,
+                                                                       day_index):
             continue
         target = targets[account, asset]
         weight = holdings[account, asset] * prices[asset] / investable
-        if abs(weight - target) > band_half_width_nb(params, asset, target) + BREACH_SLACK:
+        if abs(weight - target) > band_half_width_inline(params, asset, target) + BREACH_SLACK:
             return True
     return False
 
 
+# inlined with its helpers: it runs every day for every account, where a call passing arrays
+# would cost more than the test
+is_check_day_inline = njit(cache=True, inline="always")(is_check_day)
+band_half_width_inline = njit(cache=True, inline="always")(band_half_width)
 band_breached_nb = njit(cache=True, inline="always")(band_breached)
 
 

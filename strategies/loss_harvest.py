@@ -378,11 +378,11 @@ def family_out_of_band(params, targets, prices, holdings, cash, account):
         if not head:
             continue
         drift = value / investable - weight
-        half_width = math.inf
+        half_width = np.inf
         if absolute >= 0.0:
             half_width = absolute
-        if relative >= 0.0:
-            half_width = min(half_width, relative * weight)
+        if relative >= 0.0 and relative * weight < half_width:  # the smaller enabled width
+            half_width = relative * weight
         if abs(drift) > half_width:
             return True
     return False
