@@ -17,6 +17,14 @@ import numpy as np
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
+from taxsim.ledger.basis_order import (
+    ORDER_LENGTH,
+    ORDER_STALE,
+    ORDER_START,
+    mark_stale_nb,
+    order_update_nb,
+    rebuild_order_nb,
+)
 from taxsim.ledger.enums import (
     AVERAGE,
     CNT_FIRST_YEAR,
@@ -61,6 +69,7 @@ from taxsim.ledger.state import (
     create_lot_nb,
     release_slot_nb,
     room_ok_nb,
+    shares_held_nb,
     year_index_nb,
 )
 from taxsim.ledger.wash_sales import (
@@ -347,6 +356,245 @@ def fill_relief_order(state, count, method, shares):
 fill_relief_order_nb = njit(cache=True)(fill_relief_order)
 
 
+# Selection from the basis order (``basis_order.py``): every relief-order key above is a
+# monotone function of the basis per share within a category (HIFO: -bps; a loss: price - bps;
+# a gain: (price - bps) x rate / price, the rate fixed by the term), so in a position's basis
+# order, highest first, each category's keys never decrease and lots with equal keys are
+# adjacent. A sale reads that order from the top, takes each run of equal keys in FIFO order
+# (acquisition day, then lot id: the position in the list), and stops once the shares are
+# covered: the same lots in the same order as :func:`fill_relief_order`, without visiting the
+# others. Tax-optimal reads the losses (a prefix of the order) once per term, then merges the
+# gains of both terms.
+
+STREAM_ALL = 0  # HIFO: every lot
+STREAM_ST_LOSS = 1  # tax-optimal category 0
+STREAM_LT_LOSS = 2  # tax-optimal category 1
+LONG_RUN = 32  # a run of equal keys this long (e.g. zero tax rates): use the full walk
+
+
+def emit_run(state, start, run_len, n, covered, shares):
+    """Take the ``run_len`` order positions in ``scratch_categories`` (equal keys) in FIFO
+    order into ``scratch_order`` while ``shares`` are not covered; their order positions go to
+    ``scratch_slots``. Returns ``(n, covered)``."""
+    run = state.scratch_categories
+    order_slot = state.order_slot
+    lot_acquired = state.lot_acquired
+    lot_id = state.lot_id
+    for i in range(1, run_len):  # insertion sort by (acquired, lot id); runs are short
+        j = run[i]
+        slot = order_slot[start + j]
+        k = i
+        while k > 0:
+            other = order_slot[start + run[k - 1]]
+            if lot_acquired[other] < lot_acquired[slot] or (
+                lot_acquired[other] == lot_acquired[slot] and lot_id[other] < lot_id[slot]
+            ):
+                break
+            run[k] = run[k - 1]
+            k -= 1
+        run[k] = j
+    order = state.scratch_order
+    positions = state.scratch_slots
+    lot_shares = state.lot_shares
+    for i in range(run_len):
+        if not covered < shares - SHARE_EPSILON:
+            break
+        slot = order_slot[start + run[i]]
+        order[n] = slot
+        positions[n] = run[i]
+        covered += lot_shares[slot]
+        n += 1
+    return n, covered
+
+
+emit_run_nb = njit(cache=True, inline="always")(emit_run)
+
+
+def take_stream(state, start, length, stream, day, price, shares, n, covered):
+    """Take lots of one stream (``STREAM_*``) from the top of a position's basis order, run by
+    run, until ``shares`` are covered. Returns ``(n, covered, give_up)``."""
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    lot_long_from = state.lot_long_from
+    run = state.scratch_categories
+    run_len = 0
+    run_key = 0.0
+    for j in range(length):
+        bps = order_bps[start + j]
+        if stream == STREAM_ALL:
+            key = -round(bps, 9)
+        else:
+            key = round(price - bps, 9)
+            if not key < 0.0:
+                break  # the gains start here
+            long_term = day >= lot_long_from[order_slot[start + j]]
+            if long_term != (stream == STREAM_LT_LOSS):
+                continue
+        if run_len > 0 and key != run_key:
+            n, covered = emit_run_nb(state, start, run_len, n, covered, shares)
+            run_len = 0
+            if not covered < shares - SHARE_EPSILON:
+                return n, covered, False
+        if run_len == LONG_RUN:
+            return n, covered, True
+        run[run_len] = j
+        run_len += 1
+        run_key = key
+    if run_len > 0:
+        n, covered = emit_run_nb(state, start, run_len, n, covered, shares)
+    return n, covered, False
+
+
+take_stream_nb = njit(cache=True)(take_stream)
+
+
+def next_gain(state, start, length, j, long_term, day):
+    """The first order position from ``j`` on whose lot has the given term (or ``length``)."""
+    order_slot = state.order_slot
+    lot_long_from = state.lot_long_from
+    while j < length and (day >= lot_long_from[order_slot[start + j]]) != long_term:
+        j += 1
+    return j
+
+
+next_gain_nb = njit(cache=True, inline="always")(next_gain)
+
+
+def take_gains(state, start, length, day, price, short_rate, long_rate, shares, n, covered):
+    """Tax-optimal category 2: the gains of both terms by increasing tax per dollar sold,
+    ties FIFO; two cursors over the gain part of the basis order, merged run by run.
+    Returns ``(n, covered, give_up)``."""
+    order_bps = state.order_bps
+    lo = 0  # first position with a gain (keys never decrease down the order)
+    hi = length
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if round(price - order_bps[start + mid], 9) < 0.0:
+            lo = mid + 1
+        else:
+            hi = mid
+    run = state.scratch_categories
+    j_short = next_gain_nb(state, start, length, lo, False, day)
+    j_long = next_gain_nb(state, start, length, lo, True, day)
+    while j_short < length or j_long < length:
+        key_short = 0.0
+        key_long = 0.0
+        if j_short < length:
+            gain = round(price - order_bps[start + j_short], 9)
+            key_short = round(gain * short_rate / price, 12)
+        if j_long < length:
+            gain = round(price - order_bps[start + j_long], 9)
+            key_long = round(gain * long_rate / price, 12)
+        if j_long >= length or (j_short < length and key_short <= key_long):
+            run_key = key_short
+        else:
+            run_key = key_long
+        run_len = 0
+        while j_short < length and round(
+            round(price - order_bps[start + j_short], 9) * short_rate / price, 12
+        ) == run_key:
+            if run_len == LONG_RUN:
+                return n, covered, True
+            run[run_len] = j_short
+            run_len += 1
+            j_short = next_gain_nb(state, start, length, j_short + 1, False, day)
+        while j_long < length and round(
+            round(price - order_bps[start + j_long], 9) * long_rate / price, 12
+        ) == run_key:
+            if run_len == LONG_RUN:
+                return n, covered, True
+            run[run_len] = j_long
+            run_len += 1
+            j_long = next_gain_nb(state, start, length, j_long + 1, True, day)
+        n, covered = emit_run_nb(state, start, run_len, n, covered, shares)
+        if not covered < shares - SHARE_EPSILON:
+            break
+    return n, covered, False
+
+
+take_gains_nb = njit(cache=True)(take_gains)
+
+
+def select_by_basis(state, position, method, price, day, shares):
+    """Write to ``scratch_order`` the slots a HIFO or tax-optimal sale relieves (the order of
+    :func:`fill_relief_order`) from the position's basis order, and their order positions to
+    ``scratch_slots``; returns how many, or -1 where a long run of equal keys makes the full
+    walk the cheaper way."""
+    start = state.order_meta[position, ORDER_START]
+    length = state.order_meta[position, ORDER_LENGTH]
+    if method == HIFO:
+        n, covered, give_up = take_stream_nb(state, start, length, STREAM_ALL, day, price,
+                                             shares, 0, 0.0)
+        return -1 if give_up else n
+    n, covered, give_up = take_stream_nb(state, start, length, STREAM_ST_LOSS, day, price,
+                                         shares, 0, 0.0)
+    if not give_up and covered < shares - SHARE_EPSILON:
+        n, covered, give_up = take_stream_nb(state, start, length, STREAM_LT_LOSS, day, price,
+                                             shares, n, covered)
+    if not give_up and covered < shares - SHARE_EPSILON:
+        rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
+        short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
+        long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+        n, covered, give_up = take_gains_nb(state, start, length, day, price, short_rate,
+                                            long_rate, shares, n, covered)
+    return -1 if give_up else n
+
+
+select_by_basis_nb = njit(cache=True)(select_by_basis)
+
+
+def drop_relieved(state, position, n_relieved):
+    """Update a position's basis order after a sale relieved the first ``n_relieved`` slots
+    of ``scratch_order`` (their order positions in ``scratch_slots``): closed lots leave, a
+    partly sold one moves."""
+    meta = state.order_meta
+    start = meta[position, ORDER_START]
+    length = meta[position, ORDER_LENGTH]
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    lowest = length
+    n_partial = 0
+    for i in range(n_relieved):
+        slot = state.scratch_order[i]
+        j = state.scratch_slots[i]
+        if state.lot_shares[slot] == 0.0:  # released
+            order_slot[start + j] = NO_SLOT
+            lowest = min(lowest, j)
+        else:
+            n_partial += 1
+    kept = lowest
+    for j in range(lowest, length):
+        if order_slot[start + j] != NO_SLOT:
+            order_slot[start + kept] = order_slot[start + j]
+            order_bps[start + kept] = order_bps[start + j]
+            kept += 1
+    meta[position, ORDER_LENGTH] = kept
+    if n_partial > 0:  # one at most, except for specific lots
+        for i in range(n_relieved):
+            slot = state.scratch_order[i]
+            if state.lot_shares[slot] != 0.0:
+                order_update_nb(state, slot, 0.0)
+
+
+drop_relieved_nb = njit(cache=True)(drop_relieved)
+
+
+def locate_in_order(state, position, n_relieved):
+    """Write to ``scratch_slots`` the order positions of the first ``n_relieved`` slots of
+    ``scratch_order`` (a sale selected without the basis order), for :func:`drop_relieved`."""
+    start = state.order_meta[position, ORDER_START]
+    order_slot = state.order_slot
+    for i in range(n_relieved):
+        slot = state.scratch_order[i]
+        j = 0
+        while order_slot[start + j] != slot:
+            j += 1
+        state.scratch_slots[i] = j
+
+
+locate_in_order_nb = njit(cache=True)(locate_in_order)
+
+
 def relief_order(state, account, asset, method, price, day, shares):
     """Open slots of (account, asset) in the order a sale by ``method`` relieves them, as far
     as ``shares`` need (a new array; the order is :func:`fill_relief_order`'s).
@@ -466,10 +714,26 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     status = check_event_day_nb(state, day)
     if status != OK:
         return status, 0, 0
-    count, held = relief_keys_nb(state, account, asset, method, price, day)
-    if shares > held + SHARE_EPSILON:
-        return ERR_NOT_ENOUGH_SHARES, 0, 0
-    if method == SPECIFIC:
+    position = account * state.head.shape[1] + asset
+    n_slots = -1
+    if method == HIFO or method == TAX_OPTIMAL:
+        if state.order_meta[position, ORDER_STALE] == 0 or rebuild_order_nb(state, account,
+                                                                            asset):
+            held = state.order_held[position]
+            if shares > held - 1e-6 * (1.0 + abs(held)):  # near the whole position: exactly
+                held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account,
+                                      asset)
+                state.order_held[position] = held
+                if shares > held + SHARE_EPSILON:
+                    return ERR_NOT_ENOUGH_SHARES, 0, 0
+            n_slots = select_by_basis_nb(state, position, method, price, day, shares)
+    from_order = n_slots >= 0
+    if from_order:
+        pass
+    elif method == SPECIFIC:
+        count, held = relief_keys_nb(state, account, asset, method, price, day)
+        if shares > held + SHARE_EPSILON:
+            return ERR_NOT_ENOUGH_SHARES, 0, 0
         n_specific = specific_ids.shape[0]
         specific_slots = np.empty(n_specific, np.int64)
         total = 0.0
@@ -492,6 +756,9 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
             state.scratch_order[i] = specific_slots[i]
         n_slots = n_specific
     else:
+        count, held = relief_keys_nb(state, account, asset, method, price, day)
+        if shares > held + SHARE_EPSILON:
+            return ERR_NOT_ENOUGH_SHARES, 0, 0
         if method == AVERAGE:
             pool_average_basis_nb(state, account, asset)
         n_slots = fill_relief_order_nb(state, count, method, shares)
@@ -502,6 +769,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     slots = state.scratch_order
     lot_shares = state.lot_shares
     remaining = shares
+    n_relieved = 0
     for i in range(n_slots):
         if method == SPECIFIC:
             take = specific_shares[i]
@@ -510,7 +778,15 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
                 break
             take = min(remaining, lot_shares[slots[i]])
         relieve_nb(state, slots[i], take, price, day, sale_id)
+        state.order_held[position] -= take
         remaining -= take
+        n_relieved += 1
+    if method == AVERAGE:
+        mark_stale_nb(state, account, asset)  # pooled: rebuilt if a later sale needs it
+    elif state.order_meta[position, ORDER_STALE] == 0:
+        if not from_order:
+            locate_in_order_nb(state, position, n_relieved)
+        drop_relieved_nb(state, position, n_relieved)
     n_rows = state.counters[CNT_SALE_ROWS] - first_row
     if state.account_kind[account] == TAXABLE:
         n_lists = 0  # wash-sale windows are found at the first loss row

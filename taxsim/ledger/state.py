@@ -18,6 +18,11 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
+from taxsim.ledger.basis_order import (
+    empty_order_arrays,
+    order_insert_nb,
+    order_update_nb,
+)
 from taxsim.ledger.enums import (
     CNT_FREE,
     CNT_LAST_CLOSED_YEAR,
@@ -58,6 +63,7 @@ STATE_FIELDS = (
     "group_offsets",
     "rates",
     "tax_settings",
+    "lot_records",
     "lot_id",
     "lot_origin",
     "lot_account",
@@ -91,6 +97,10 @@ STATE_FIELDS = (
     "scratch_order",
     "scratch_window_first",
     "scratch_cursors",
+    "order_meta",
+    "order_slot",
+    "order_bps",
+    "order_held",
 )
 
 
@@ -108,6 +118,11 @@ class LedgerState(structref.StructRefProxy):
     - ``group_offsets``: int64 (groups + 1,): CSR offsets into group_assets
     - ``rates``: float64 (N_YEARS, N_RATE_FIELDS)
     - ``tax_settings``: float64 (3,): loss convention, initial ST and LT carryforward
+    - ``lot_records``: int64 (slots, LOT_WORDS): a slot's fields that only a sale of the lot
+      reads, side by side (one cache line instead of one per field): ``lot_id``,
+      ``lot_origin``, ``lot_account``, ``lot_asset``, ``lot_holding_start``,
+      ``lot_long_from``, ``lot_wash_adjustment`` and ``lot_replacement`` below are strided
+      views into it (``lot_views``)
     - ``lot_id``: int64 (slots,)
     - ``lot_origin``: int64: lot id of the purchase these shares came from
     - ``lot_account``: int64
@@ -146,6 +161,15 @@ class LedgerState(structref.StructRefProxy):
     - ``scratch_window_first``: int64 (accounts * assets,): per (member asset, account) of
       an identity group, the first open slot inside a sale's wash-sale window
     - ``scratch_cursors``: int64 (accounts * assets,): the same lists' merge positions
+
+    Each position's open slots by basis per share, for HIFO and tax-optimal sales (see
+    ``basis_order.py``):
+
+    - ``order_meta``: int64 (accounts * assets + 1, 4): per position (start, capacity,
+      length, stale) of its segment; the last row's first column: the arena's used size
+    - ``order_slot``: int64 (arena,): slots, highest basis per share first in each segment
+    - ``order_bps``: float64 (arena,): their ``lot_basis / lot_shares``
+    - ``order_held``: float64 (accounts * assets,): running total of each position's shares
     """
 
     def __new__(cls, *arrays):
@@ -178,6 +202,7 @@ def state_arrays(state):
         state.group_offsets,
         state.rates,
         state.tax_settings,
+        state.lot_records,
         state.lot_id,
         state.lot_origin,
         state.lot_account,
@@ -211,6 +236,10 @@ def state_arrays(state):
         state.scratch_order,
         state.scratch_window_first,
         state.scratch_cursors,
+        state.order_meta,
+        state.order_slot,
+        state.order_bps,
+        state.order_held,
     )
 
 
@@ -237,24 +266,63 @@ AUDIT_FIELD_NAMES = (
 )
 
 
+# Words of a slot's row in ``lot_records``: the fields that a sale reads from the lots it
+# relieves, one 64-byte cache line per lot. The fields that walks along a position's list read
+# (links, shares, acquisition day, basis) stay in arrays of their own: dense, they stay in
+# cache where rows of every field would not.
+LOT_ID = 0
+LOT_ORIGIN = 1
+LOT_ACCOUNT = 2
+LOT_ASSET = 3
+LOT_HOLDING_START = 4
+LOT_LONG_FROM = 5
+LOT_WASH_ADJUSTMENT = 6
+LOT_REPLACEMENT = 7  # a bool in the word's first byte
+LOT_WORDS = 8
+
+
+def lot_views(records):
+    """The ``lot_*`` arrays that live in ``records`` (strided views), in ``LOT_VIEW_FIELDS``
+    order."""
+    return (
+        records[:, LOT_ID],
+        records[:, LOT_ORIGIN],
+        records[:, LOT_ACCOUNT],
+        records[:, LOT_ASSET],
+        records[:, LOT_HOLDING_START],
+        records[:, LOT_LONG_FROM],
+        records.view(np.float64)[:, LOT_WASH_ADJUSTMENT],
+        records.view(np.bool_)[:, 8 * LOT_REPLACEMENT],
+    )
+
+
+lot_views_nb = njit(cache=True)(lot_views)
+LOT_VIEW_FIELDS = (
+    "lot_id",
+    "lot_origin",
+    "lot_account",
+    "lot_asset",
+    "lot_holding_start",
+    "lot_long_from",
+    "lot_wash_adjustment",
+    "lot_replacement",
+)
+
+
 def empty_lot_arrays(capacity: int) -> dict:
     """Zeroed lot arrays (and per-slot scratch arrays) of ``capacity`` slots, by field name."""
+    capacity = max(capacity, 2)  # a one-row view would be typed contiguous
+    records = np.zeros((capacity, LOT_WORDS), np.int64)
     return {
-        "lot_id": np.zeros(capacity, np.int64),
-        "lot_origin": np.zeros(capacity, np.int64),
-        "lot_account": np.zeros(capacity, np.int64),
-        "lot_asset": np.zeros(capacity, np.int64),
+        "lot_records": records,
+        **dict(zip(LOT_VIEW_FIELDS, lot_views(records), strict=True)),
         "lot_acquired": np.zeros(capacity, np.int64),
-        "lot_holding_start": np.zeros(capacity, np.int64),
-        "lot_long_from": np.zeros(capacity, np.int64),
         "lot_shares": np.zeros(capacity, np.float64),
         "lot_basis": np.zeros(capacity, np.float64),
-        "lot_wash_adjustment": np.zeros(capacity, np.float64),
-        "lot_replacement": np.zeros(capacity, np.bool_),
-        "lot_pending_year": np.zeros((capacity, N_PENDING_QUALIFIED), np.int64),
-        "lot_pending_per_share": np.zeros((capacity, N_PENDING_QUALIFIED), np.float64),
         "lot_next": np.full(capacity, NO_SLOT, np.int64),
         "lot_prev": np.full(capacity, NO_SLOT, np.int64),
+        "lot_pending_year": np.zeros((capacity, N_PENDING_QUALIFIED), np.int64),
+        "lot_pending_per_share": np.zeros((capacity, N_PENDING_QUALIFIED), np.float64),
         "free_slots": np.zeros(capacity, np.int64),
         "scratch_slots": np.zeros(capacity, np.int64),
         "scratch_keys": np.zeros(capacity, np.float64),
@@ -309,13 +377,16 @@ def new_state(
         counters=counters,
         scratch_window_first=np.zeros(n_accounts * n_assets, np.int64),
         scratch_cursors=np.zeros(n_accounts * n_assets, np.int64),
+        **empty_order_arrays(n_accounts * n_assets, 2 * lot_capacity),
     )
     return LedgerState(*[arrays[name] for name in STATE_FIELDS])
 
 
 def copy_state(state: LedgerState) -> LedgerState:
     """A deep copy (Python), for what-if questions."""
-    return LedgerState(*[array.copy() for array in state.arrays()])
+    arrays = dict(zip(STATE_FIELDS, (array.copy() for array in state.arrays()), strict=True))
+    arrays.update(zip(LOT_VIEW_FIELDS, lot_views(arrays["lot_records"]), strict=True))
+    return LedgerState(*[arrays[name] for name in STATE_FIELDS])
 
 
 def _grow(array, capacity):
@@ -375,21 +446,20 @@ def make_room(state):
     used = state.counters[CNT_SLOTS_USED] - state.counters[CNT_FREE]
     if capacity - used < lots_needed:
         new_capacity = max(2 * capacity, used + lots_needed)
-        state.lot_id = _grow_nb(state.lot_id, new_capacity)
-        state.lot_origin = _grow_nb(state.lot_origin, new_capacity)
-        state.lot_account = _grow_nb(state.lot_account, new_capacity)
-        state.lot_asset = _grow_nb(state.lot_asset, new_capacity)
+        records = np.empty((new_capacity, LOT_WORDS), np.int64)
+        records[:capacity] = state.lot_records
+        records[capacity:] = 0
+        state.lot_records = records
+        (state.lot_id, state.lot_origin, state.lot_account, state.lot_asset,
+         state.lot_holding_start, state.lot_long_from, state.lot_wash_adjustment,
+         state.lot_replacement) = lot_views_nb(records)
         state.lot_acquired = _grow_nb(state.lot_acquired, new_capacity)
-        state.lot_holding_start = _grow_nb(state.lot_holding_start, new_capacity)
-        state.lot_long_from = _grow_nb(state.lot_long_from, new_capacity)
         state.lot_shares = _grow_nb(state.lot_shares, new_capacity)
         state.lot_basis = _grow_nb(state.lot_basis, new_capacity)
-        state.lot_wash_adjustment = _grow_nb(state.lot_wash_adjustment, new_capacity)
-        state.lot_replacement = _grow_nb(state.lot_replacement, new_capacity)
-        state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
-        state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
         state.lot_next = _grow_links_nb(state.lot_next, new_capacity)
         state.lot_prev = _grow_links_nb(state.lot_prev, new_capacity)
+        state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
+        state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
         state.free_slots = _grow_nb(state.free_slots, new_capacity)
         # scratch: nothing to keep
         state.scratch_slots = np.empty(new_capacity, np.int64)
@@ -511,6 +581,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
         pending_year[slot, k] = 0
         pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
+    order_insert_nb(state, slot)
     return slot
 
 
@@ -539,6 +610,7 @@ def split_lot(state, slot, piece_shares):
     state.lot_shares[slot] -= piece_shares
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
+    order_update_nb(state, slot, -piece_shares)
     return piece
 
 

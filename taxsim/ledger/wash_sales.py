@@ -11,6 +11,7 @@ from __future__ import annotations
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
+from taxsim.ledger.basis_order import order_update_nb
 from taxsim.ledger.enums import (
     NO_SLOT,
     TAXABLE,
@@ -50,6 +51,7 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
         state.lot_holding_start[piece] = holding_start
         state.lot_long_from[piece] = long_term_from_nb(holding_start)
         state.audit[AUDIT_WASH_TO_BASIS] += disallowed
+        order_update_nb(state, piece, 0.0)
         return 0.0
     state.audit[AUDIT_WASH_LOST] += disallowed
     return disallowed
