@@ -134,12 +134,23 @@ def distribute(
         for account in range(n_accounts):
             mark_stale_nb(state, account, asset)  # every basis changes: rebuilt when needed
     account_cash = np.zeros(n_accounts)
+    income = state.year_income[row]
     for account in range(n_accounts):
         taxable = state.account_kind[account] == TAXABLE
+        # the sums run in registers, lot by lot in list order: the same additions, in the same
+        # order, as adding to the table for each lot
+        cash = account_cash[account]
+        qualified = income[YEAR_QUALIFIED_DIVIDENDS]
+        nonqualified = income[YEAR_NONQUALIFIED_DIVIDENDS]
+        interest_income = income[YEAR_INTEREST]
+        exempt_income = income[YEAR_EXEMPT_INTEREST]
+        st_distributions = income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS]
+        lt_distributions = income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS]
+        capital_returned = income[YEAR_RETURN_OF_CAPITAL]
         slot = state.head[account, asset]
         while slot != NO_SLOT:
             shares = state.lot_shares[slot]
-            account_cash[account] += shares * per_share_cash
+            cash += shares * per_share_cash
             if return_of_capital > 0.0:
                 reduction = min(shares * return_of_capital, state.lot_basis[slot])
                 excess = shares * return_of_capital - reduction
@@ -152,21 +163,27 @@ def distribute(
             if taxable:
                 # Shares acquired on the ex-date have at most 60 days in the 121-day window
                 # (§246(c)(1)): never qualified. Older shares pass unless sold before day 61.
-                lot_qualified = qualified_per_share if day > state.lot_acquired[slot] else 0.0
-                income = state.year_income[row]
-                income[YEAR_QUALIFIED_DIVIDENDS] += shares * lot_qualified
-                income[YEAR_NONQUALIFIED_DIVIDENDS] += shares * (dividend - lot_qualified)
-                income[YEAR_INTEREST] += shares * interest
-                income[YEAR_EXEMPT_INTEREST] += shares * exempt_interest
-                income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares * st_capital_gain
-                income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares * lt_capital_gain
-                income[YEAR_RETURN_OF_CAPITAL] += shares * return_of_capital
-                if (
-                    lot_qualified > 0.0
-                    and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS
-                ):
+                acquired = state.lot_acquired[slot]
+                lot_qualified = qualified_per_share if day > acquired else 0.0
+                qualified += shares * lot_qualified
+                nonqualified += shares * (dividend - lot_qualified)
+                interest_income += shares * interest
+                exempt_income += shares * exempt_interest
+                st_distributions += shares * st_capital_gain
+                lt_distributions += shares * lt_capital_gain
+                capital_returned += shares * return_of_capital
+                if lot_qualified > 0.0 and day - acquired < QUALIFIED_HOLDING_DAYS:
                     add_provisional_qualified_nb(state, slot, year, lot_qualified)
             slot = state.lot_next[slot]
+        account_cash[account] = cash
+        if taxable:
+            income[YEAR_QUALIFIED_DIVIDENDS] = qualified
+            income[YEAR_NONQUALIFIED_DIVIDENDS] = nonqualified
+            income[YEAR_INTEREST] = interest_income
+            income[YEAR_EXEMPT_INTEREST] = exempt_income
+            income[YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] = st_distributions
+            income[YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] = lt_distributions
+            income[YEAR_RETURN_OF_CAPITAL] = capital_returned
     for account in range(n_accounts):
         cash = account_cash[account]
         if cash <= 0.0:
