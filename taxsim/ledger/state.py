@@ -14,6 +14,8 @@ single event (an event creates at most 2 x open lots + accounts + 1 lots and at 
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 from numba import njit, types
 from numba.experimental import structref
@@ -309,25 +311,43 @@ LOT_VIEW_FIELDS = (
 )
 
 
+def zeros(shape, dtype) -> np.ndarray:
+    """``np.zeros`` for the state's arrays (Python): large ones are anonymous private memory
+    mappings, zero pages that the kernel fills in only when first written.
+
+    numpy asks the kernel for transparent huge pages for arrays of 4 MB and more
+    (``madvise``), and on hosts where huge pages are found by compacting memory, the first
+    write then costs several times more: 0.35-0.6 s against 0.1 s for the 273 MB of realized
+    rows of ``benchmarks/ledger.py`` here. The realized rows are written in order and the lot
+    arrays are mostly touched near their start, so huge pages buy nothing back.
+    """
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape))
+    if count * dtype.itemsize < (1 << 22):
+        return np.zeros(shape, dtype)
+    buffer = mmap.mmap(-1, count * dtype.itemsize, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buffer, dtype, count=count).reshape(shape)
+
+
 def empty_lot_arrays(capacity: int) -> dict:
     """Zeroed lot arrays (and per-slot scratch arrays) of ``capacity`` slots, by field name."""
     capacity = max(capacity, 2)  # a one-row view would be typed contiguous
-    records = np.zeros((capacity, LOT_WORDS), np.int64)
+    records = zeros((capacity, LOT_WORDS), np.int64)
     return {
         "lot_records": records,
         **dict(zip(LOT_VIEW_FIELDS, lot_views(records), strict=True)),
-        "lot_acquired": np.zeros(capacity, np.int64),
-        "lot_shares": np.zeros(capacity, np.float64),
-        "lot_basis": np.zeros(capacity, np.float64),
+        "lot_acquired": zeros(capacity, np.int64),
+        "lot_shares": zeros(capacity, np.float64),
+        "lot_basis": zeros(capacity, np.float64),
         "lot_next": np.full(capacity, NO_SLOT, np.int64),
         "lot_prev": np.full(capacity, NO_SLOT, np.int64),
-        "lot_pending_year": np.zeros((capacity, N_PENDING_QUALIFIED), np.int64),
-        "lot_pending_per_share": np.zeros((capacity, N_PENDING_QUALIFIED), np.float64),
-        "free_slots": np.zeros(capacity, np.int64),
-        "scratch_slots": np.zeros(capacity, np.int64),
-        "scratch_keys": np.zeros(capacity, np.float64),
-        "scratch_categories": np.zeros(capacity, np.int64),
-        "scratch_order": np.zeros(capacity, np.int64),
+        "lot_pending_year": zeros((capacity, N_PENDING_QUALIFIED), np.int64),
+        "lot_pending_per_share": zeros((capacity, N_PENDING_QUALIFIED), np.float64),
+        "free_slots": zeros(capacity, np.int64),
+        "scratch_slots": zeros(capacity, np.int64),
+        "scratch_keys": zeros(capacity, np.float64),
+        "scratch_categories": zeros(capacity, np.int64),
+        "scratch_order": zeros(capacity, np.int64),
     }
 
 
@@ -366,7 +386,7 @@ def new_state(
         **empty_lot_arrays(lot_capacity),
         head=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         tail=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
-        realized=np.zeros(realized_capacity, realized_dtype),
+        realized=zeros(realized_capacity, realized_dtype),
         pending_head=np.full(n_groups, NO_SLOT, np.int64),
         pending_tail=np.full(n_groups, NO_SLOT, np.int64),
         year_income=np.zeros((N_YEARS, N_YEAR_FIELDS), np.float64),
