@@ -142,7 +142,7 @@ def order_insert(state, slot):
     state.order_held[position] += shares
 
 
-order_insert_nb = njit(cache=True)(order_insert)
+order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
 
 
 def order_update(state, slot, shares_change):
@@ -177,7 +177,7 @@ def order_update(state, slot, shares_change):
     state.order_held[position] += shares_change
 
 
-order_update_nb = njit(cache=True)(order_update)
+order_update_nb = njit(cache=True, error_model="numpy")(order_update)
 
 
 def rebuild_order(state, account, asset):

@@ -73,7 +73,7 @@ def add_provisional_qualified(state, slot, year, per_share):
     state.lot_pending_per_share[slot, oldest] = per_share
 
 
-add_provisional_qualified_nb = njit(cache=True)(add_provisional_qualified)
+add_provisional_qualified_nb = njit(cache=True, error_model="numpy")(add_provisional_qualified)
 
 
 def distribute(
@@ -195,7 +195,7 @@ def distribute(
     return OK
 
 
-distribute_nb = njit(cache=True)(distribute)
+distribute_nb = njit(cache=True, error_model="numpy")(distribute)
 
 
 def split(state, asset, day, ratio):

@@ -107,7 +107,7 @@ def mark_event_day(state, day):
     counters[CNT_LAST_DAY] = day
 
 
-mark_event_day_nb = njit(cache=True)(mark_event_day)
+mark_event_day_nb = njit(cache=True, error_model="numpy")(mark_event_day)
 
 
 def check_event_day(state, day):
@@ -117,7 +117,7 @@ def check_event_day(state, day):
     )
 
 
-check_event_day_nb = njit(cache=True)(check_event_day)
+check_event_day_nb = njit(cache=True, error_model="numpy")(check_event_day)
 
 
 def acquire(state, account, asset, shares, cost, day):
@@ -138,7 +138,7 @@ def acquire(state, account, asset, shares, cost, day):
     return lot_id
 
 
-acquire_nb = njit(cache=True)(acquire)
+acquire_nb = njit(cache=True, error_model="numpy")(acquire)
 
 
 def buy(state, account, asset, shares, price, day):
@@ -158,7 +158,7 @@ def buy(state, account, asset, shares, price, day):
     return OK, acquire_nb(state, account, asset, shares, cost, day)
 
 
-buy_nb = njit(cache=True)(buy)
+buy_nb = njit(cache=True, error_model="numpy")(buy)
 
 
 def pool_average_basis(state, account, asset):
@@ -366,181 +366,162 @@ fill_relief_order_nb = njit(cache=True)(fill_relief_order)
 # others. Tax-optimal reads the losses (a prefix of the order) once per term, then merges the
 # gains of both terms.
 
-STREAM_ALL = 0  # HIFO: every lot
-STREAM_ST_LOSS = 1  # tax-optimal category 0
-STREAM_LT_LOSS = 2  # tax-optimal category 1
+PHASE_ALL = 0  # HIFO: every lot
+PHASE_ST_LOSS = 1  # tax-optimal category 0
+PHASE_LT_LOSS = 2  # tax-optimal category 1
+PHASE_GAINS = 3  # tax-optimal category 2
 LONG_RUN = 32  # a run of equal keys this long (e.g. zero tax rates): use the full walk
-
-
-def emit_run(state, start, run_len, n, covered, shares):
-    """Take the ``run_len`` order positions in ``scratch_categories`` (equal keys) in FIFO
-    order into ``scratch_order`` while ``shares`` are not covered; their order positions go to
-    ``scratch_slots``. Returns ``(n, covered)``."""
-    run = state.scratch_categories
-    order_slot = state.order_slot
-    lot_acquired = state.lot_acquired
-    lot_id = state.lot_id
-    for i in range(1, run_len):  # insertion sort by (acquired, lot id); runs are short
-        j = run[i]
-        slot = order_slot[start + j]
-        k = i
-        while k > 0:
-            other = order_slot[start + run[k - 1]]
-            if lot_acquired[other] < lot_acquired[slot] or (
-                lot_acquired[other] == lot_acquired[slot] and lot_id[other] < lot_id[slot]
-            ):
-                break
-            run[k] = run[k - 1]
-            k -= 1
-        run[k] = j
-    order = state.scratch_order
-    positions = state.scratch_slots
-    lot_shares = state.lot_shares
-    for i in range(run_len):
-        if not covered < shares - SHARE_EPSILON:
-            break
-        slot = order_slot[start + run[i]]
-        order[n] = slot
-        positions[n] = run[i]
-        covered += lot_shares[slot]
-        n += 1
-    return n, covered
-
-
-emit_run_nb = njit(cache=True, inline="always")(emit_run)
-
-
-def take_stream(state, start, length, stream, day, price, shares, n, covered):
-    """Take lots of one stream (``STREAM_*``) from the top of a position's basis order, run by
-    run, until ``shares`` are covered. Returns ``(n, covered, give_up)``."""
-    order_slot = state.order_slot
-    order_bps = state.order_bps
-    lot_long_from = state.lot_long_from
-    run = state.scratch_categories
-    run_len = 0
-    run_key = 0.0
-    for j in range(length):
-        bps = order_bps[start + j]
-        if stream == STREAM_ALL:
-            key = -round(bps, 9)
-        else:
-            key = round(price - bps, 9)
-            if not key < 0.0:
-                break  # the gains start here
-            long_term = day >= lot_long_from[order_slot[start + j]]
-            if long_term != (stream == STREAM_LT_LOSS):
-                continue
-        if run_len > 0 and key != run_key:
-            n, covered = emit_run_nb(state, start, run_len, n, covered, shares)
-            run_len = 0
-            if not covered < shares - SHARE_EPSILON:
-                return n, covered, False
-        if run_len == LONG_RUN:
-            return n, covered, True
-        run[run_len] = j
-        run_len += 1
-        run_key = key
-    if run_len > 0:
-        n, covered = emit_run_nb(state, start, run_len, n, covered, shares)
-    return n, covered, False
-
-
-take_stream_nb = njit(cache=True)(take_stream)
-
-
-def next_gain(state, start, length, j, long_term, day):
-    """The first order position from ``j`` on whose lot has the given term (or ``length``)."""
-    order_slot = state.order_slot
-    lot_long_from = state.lot_long_from
-    while j < length and (day >= lot_long_from[order_slot[start + j]]) != long_term:
-        j += 1
-    return j
-
-
-next_gain_nb = njit(cache=True, inline="always")(next_gain)
-
-
-def take_gains(state, start, length, day, price, short_rate, long_rate, shares, n, covered):
-    """Tax-optimal category 2: the gains of both terms by increasing tax per dollar sold,
-    ties FIFO; two cursors over the gain part of the basis order, merged run by run.
-    Returns ``(n, covered, give_up)``."""
-    order_bps = state.order_bps
-    lo = 0  # first position with a gain (keys never decrease down the order)
-    hi = length
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if round(price - order_bps[start + mid], 9) < 0.0:
-            lo = mid + 1
-        else:
-            hi = mid
-    run = state.scratch_categories
-    j_short = next_gain_nb(state, start, length, lo, False, day)
-    j_long = next_gain_nb(state, start, length, lo, True, day)
-    while j_short < length or j_long < length:
-        key_short = 0.0
-        key_long = 0.0
-        if j_short < length:
-            gain = round(price - order_bps[start + j_short], 9)
-            key_short = round(gain * short_rate / price, 12)
-        if j_long < length:
-            gain = round(price - order_bps[start + j_long], 9)
-            key_long = round(gain * long_rate / price, 12)
-        if j_long >= length or (j_short < length and key_short <= key_long):
-            run_key = key_short
-        else:
-            run_key = key_long
-        run_len = 0
-        while j_short < length and round(
-            round(price - order_bps[start + j_short], 9) * short_rate / price, 12
-        ) == run_key:
-            if run_len == LONG_RUN:
-                return n, covered, True
-            run[run_len] = j_short
-            run_len += 1
-            j_short = next_gain_nb(state, start, length, j_short + 1, False, day)
-        while j_long < length and round(
-            round(price - order_bps[start + j_long], 9) * long_rate / price, 12
-        ) == run_key:
-            if run_len == LONG_RUN:
-                return n, covered, True
-            run[run_len] = j_long
-            run_len += 1
-            j_long = next_gain_nb(state, start, length, j_long + 1, True, day)
-        n, covered = emit_run_nb(state, start, run_len, n, covered, shares)
-        if not covered < shares - SHARE_EPSILON:
-            break
-    return n, covered, False
-
-
-take_gains_nb = njit(cache=True)(take_gains)
 
 
 def select_by_basis(state, position, method, price, day, shares):
     """Write to ``scratch_order`` the slots a HIFO or tax-optimal sale relieves (the order of
     :func:`fill_relief_order`) from the position's basis order, and their order positions to
     ``scratch_slots``; returns how many, or -1 where a long run of equal keys makes the full
-    walk the cheaper way."""
-    start = state.order_meta[position, ORDER_START]
-    length = state.order_meta[position, ORDER_LENGTH]
-    if method == HIFO:
-        n, covered, give_up = take_stream_nb(state, start, length, STREAM_ALL, day, price,
-                                             shares, 0, 0.0)
-        return -1 if give_up else n
-    n, covered, give_up = take_stream_nb(state, start, length, STREAM_ST_LOSS, day, price,
-                                         shares, 0, 0.0)
-    if not give_up and covered < shares - SHARE_EPSILON:
-        n, covered, give_up = take_stream_nb(state, start, length, STREAM_LT_LOSS, day, price,
-                                             shares, n, covered)
-    if not give_up and covered < shares - SHARE_EPSILON:
-        rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
-        short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
-        long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
-        n, covered, give_up = take_gains_nb(state, start, length, day, price, short_rate,
-                                            long_rate, shares, n, covered)
+    walk the cheaper way.
+
+    One loop finds the next run of equal keys (``scratch_categories``), sorts it FIFO and
+    takes it: for HIFO from every lot; for tax-optimal from the short-term losses, then the
+    long-term losses (both a prefix of the order), then the gains of both terms, two cursors
+    merged by tax per dollar. Every array is fetched once and used last after the loop
+    (numba's reference counting is then free; see ``state.py``).
+    """
+    order_meta = state.order_meta
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    lot_long_from = state.lot_long_from
+    lot_acquired = state.lot_acquired
+    lot_id = state.lot_id
+    lot_shares = state.lot_shares
+    run = state.scratch_categories
+    order = state.scratch_order
+    positions = state.scratch_slots
+    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
+    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
+    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    start = order_meta[position, ORDER_START]
+    length = order_meta[position, ORDER_LENGTH]
+    needed = shares - SHARE_EPSILON
+    phase = PHASE_ALL if method == HIFO else PHASE_ST_LOSS
+    j = 0  # next order position of the single-stream phases
+    j_short = length  # gain cursors
+    j_long = length
+    n = 0
+    covered = 0.0
+    give_up = False
+    while covered < needed:
+        run_len = 0
+        run_key = 0.0
+        if phase != PHASE_GAINS:
+            while j < length:
+                bps = order_bps[start + j]
+                if phase == PHASE_ALL:
+                    key = -round(bps, 9)
+                else:
+                    key = round(price - bps, 9)
+                    if not key < 0.0:
+                        break  # the gains start here
+                    long_term = day >= lot_long_from[order_slot[start + j]]
+                    if long_term != (phase == PHASE_LT_LOSS):
+                        j += 1
+                        continue
+                if run_len > 0 and key != run_key:
+                    break  # the run ends; this lot starts the next one
+                if run_len == LONG_RUN:
+                    give_up = True
+                    break
+                run[run_len] = j
+                run_len += 1
+                run_key = key
+                j += 1
+        else:
+            key_short = 0.0
+            key_long = 0.0
+            if j_short < length:
+                gain = round(price - order_bps[start + j_short], 9)
+                key_short = round(gain * short_rate / price, 12)
+            if j_long < length:
+                gain = round(price - order_bps[start + j_long], 9)
+                key_long = round(gain * long_rate / price, 12)
+            if j_long >= length or (j_short < length and key_short <= key_long):
+                run_key = key_short
+            else:
+                run_key = key_long
+            while j_short < length and key_short == run_key and not give_up:
+                if run_len == LONG_RUN:
+                    give_up = True
+                    break
+                run[run_len] = j_short
+                run_len += 1
+                j_short += 1
+                while j_short < length and day >= lot_long_from[order_slot[start + j_short]]:
+                    j_short += 1
+                if j_short < length:
+                    gain = round(price - order_bps[start + j_short], 9)
+                    key_short = round(gain * short_rate / price, 12)
+            while j_long < length and key_long == run_key and not give_up:
+                if run_len == LONG_RUN:
+                    give_up = True
+                    break
+                run[run_len] = j_long
+                run_len += 1
+                j_long += 1
+                while j_long < length and day < lot_long_from[order_slot[start + j_long]]:
+                    j_long += 1
+                if j_long < length:
+                    gain = round(price - order_bps[start + j_long], 9)
+                    key_long = round(gain * long_rate / price, 12)
+        if give_up:
+            break
+        if run_len == 0:  # the phase has no lot left
+            if phase == PHASE_ALL or phase == PHASE_GAINS:
+                break
+            phase += 1
+            j = 0
+            if phase == PHASE_GAINS:
+                lo = 0  # first position with a gain (keys never decrease down the order)
+                hi = length
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if round(price - order_bps[start + mid], 9) < 0.0:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                j_short = lo
+                while j_short < length and day >= lot_long_from[order_slot[start + j_short]]:
+                    j_short += 1
+                j_long = lo
+                while j_long < length and day < lot_long_from[order_slot[start + j_long]]:
+                    j_long += 1
+            continue
+        for i in range(1, run_len):  # FIFO within the run: (acquired, lot id); runs are short
+            member = run[i]
+            slot = order_slot[start + member]
+            k = i
+            while k > 0:
+                other = order_slot[start + run[k - 1]]
+                if lot_acquired[other] < lot_acquired[slot] or (
+                    lot_acquired[other] == lot_acquired[slot] and lot_id[other] < lot_id[slot]
+                ):
+                    break
+                run[k] = run[k - 1]
+                k -= 1
+            run[k] = member
+        for i in range(run_len):
+            if not covered < needed:
+                break
+            slot = order_slot[start + run[i]]
+            order[n] = slot
+            positions[n] = run[i]
+            covered += lot_shares[slot]
+            n += 1
+    # last uses, after every branch (see the docstring); the run buffer is scratch
+    run[0] = (order_meta[position, ORDER_START] + order_slot[start] + lot_long_from[0]
+              + lot_acquired[0] + lot_id[0] + order[0] + positions[0]
+              + (order_bps[start] > 0.0) + (lot_shares[0] > 0.0))
     return -1 if give_up else n
 
 
-select_by_basis_nb = njit(cache=True)(select_by_basis)
+select_by_basis_nb = njit(cache=True, error_model="numpy")(select_by_basis)
 
 
 def drop_relieved(state, position, n_relieved):
@@ -576,7 +557,7 @@ def drop_relieved(state, position, n_relieved):
                 order_update_nb(state, slot, 0.0)
 
 
-drop_relieved_nb = njit(cache=True)(drop_relieved)
+drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)
 
 
 def locate_in_order(state, position, n_relieved):
@@ -592,7 +573,7 @@ def locate_in_order(state, position, n_relieved):
         state.scratch_slots[i] = j
 
 
-locate_in_order_nb = njit(cache=True)(locate_in_order)
+locate_in_order_nb = njit(cache=True, error_model="numpy")(locate_in_order)
 
 
 def relief_order(state, account, asset, method, price, day, shares):
@@ -637,7 +618,9 @@ def reclassify_early_sale_dividends(state, slot, sold_shares, day):
             state.year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
 
 
-reclassify_early_sale_dividends_nb = njit(cache=True)(reclassify_early_sale_dividends)
+reclassify_early_sale_dividends_nb = njit(cache=True, error_model="numpy")(
+    reclassify_early_sale_dividends
+)
 
 
 def relieve(state, slot, take, price, day, sale_id):
@@ -697,7 +680,7 @@ def relieve(state, slot, take, price, day, sale_id):
     return row
 
 
-relieve_nb = njit(cache=True)(relieve)
+relieve_nb = njit(cache=True, error_model="numpy")(relieve)
 
 
 def sell(state, account, asset, shares, price, day, method, specific_ids, specific_shares):
@@ -800,4 +783,4 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     return OK, first_row, n_rows
 
 
-sell_nb = njit(cache=True)(sell)
+sell_nb = njit(cache=True, error_model="numpy")(sell)

@@ -493,9 +493,9 @@ def make_room(state):
     return state
 
 
-room_needed_nb = njit(cache=True)(room_needed)
-room_ok_nb = njit(cache=True)(room_ok)
-has_room_nb = njit(cache=True)(has_room)
+room_needed_nb = njit(cache=True, error_model="numpy")(room_needed)
+room_ok_nb = njit(cache=True, error_model="numpy")(room_ok)
+has_room_nb = njit(cache=True, error_model="numpy")(has_room)
 make_room_nb = njit(cache=True)(make_room)
 
 
@@ -503,6 +503,10 @@ make_room_nb = njit(cache=True)(make_room)
 # count increment and decrement per array and call, passing the state costs nothing. Likewise a
 # kernel whose last use of the state (or of an array held in a local) is inside a branch pays
 # a reference count pair per call, so hot kernels end with an unconditional use of the state.
+# Exception paths block numba's pruning of those counts too: the kernels on the event path are
+# compiled with ``error_model="numpy"`` (no ZeroDivisionError path for a float division). None
+# of them divides by zero on a valid state: every divisor is a validated price or an open
+# lot's shares, both positive.
 
 
 def allocate_slot(state):
@@ -661,9 +665,9 @@ def append_pending(state, row):
 
 allocate_slot_nb = njit(cache=True, inline="always")(allocate_slot)
 link_slot_nb = njit(cache=True, inline="always")(link_slot)
-release_slot_nb = njit(cache=True)(release_slot)
-create_lot_nb = njit(cache=True)(create_lot)
-split_lot_nb = njit(cache=True)(split_lot)
-year_index_nb = njit(cache=True)(year_index)
-shares_held_nb = njit(cache=True)(shares_held)
-append_pending_nb = njit(cache=True)(append_pending)
+release_slot_nb = njit(cache=True, error_model="numpy")(release_slot)
+create_lot_nb = njit(cache=True, error_model="numpy")(create_lot)
+split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
+year_index_nb = njit(cache=True, error_model="numpy")(year_index)
+shares_held_nb = njit(cache=True, error_model="numpy")(shares_held)
+append_pending_nb = njit(cache=True, error_model="numpy")(append_pending)

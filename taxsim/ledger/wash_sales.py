@@ -57,7 +57,7 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     return disallowed
 
 
-apply_replacement_nb = njit(cache=True)(apply_replacement)
+apply_replacement_nb = njit(cache=True, error_model="numpy")(apply_replacement)
 
 
 def book_disallowed(state, row, disallowed, lost):
@@ -74,7 +74,7 @@ def book_disallowed(state, row, disallowed, lost):
     state.year_income[year, YEAR_WASH_LOST] += lost
 
 
-book_disallowed_nb = njit(cache=True)(book_disallowed)
+book_disallowed_nb = njit(cache=True, error_model="numpy")(book_disallowed)
 
 
 def wash_window_starts(state, asset, sale_day):
@@ -107,7 +107,7 @@ def wash_window_starts(state, asset, sale_day):
     return n_members * n_accounts
 
 
-wash_window_starts_nb = njit(cache=True)(wash_window_starts)
+wash_window_starts_nb = njit(cache=True, error_model="numpy")(wash_window_starts)
 
 
 def next_replacement(state, n_lists, sold_origin):
@@ -147,7 +147,7 @@ def next_replacement(state, n_lists, sold_origin):
             return slot
 
 
-next_replacement_nb = njit(cache=True)(next_replacement)
+next_replacement_nb = njit(cache=True, error_model="numpy")(next_replacement)
 
 
 def match_sale_portion(state, row, n_lists):
@@ -192,7 +192,7 @@ def match_sale_portion(state, row, n_lists):
         append_pending_nb(state, row)
 
 
-match_sale_portion_nb = njit(cache=True)(match_sale_portion)
+match_sale_portion_nb = njit(cache=True, error_model="numpy")(match_sale_portion)
 
 
 def match_acquisition(state, slot, day):
@@ -243,7 +243,7 @@ def match_acquisition(state, slot, day):
         row = following
 
 
-match_acquisition_nb = njit(cache=True)(match_acquisition)
+match_acquisition_nb = njit(cache=True, error_model="numpy")(match_acquisition)
 
 
 # Read-only queries for strategies that must never trigger a wash sale.
