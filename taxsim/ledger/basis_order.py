@@ -99,7 +99,7 @@ def reserve_segment(state, position, needed):
     meta[top, ORDER_START] = new_start + capacity
 
 
-reserve_segment_nb = njit(cache=True)(reserve_segment)
+reserve_segment_nb = njit(cache=True, error_model="numpy")(reserve_segment)
 
 
 def mark_stale(state, account, asset):
@@ -113,33 +113,35 @@ mark_stale_nb = njit(cache=True, inline="always")(mark_stale)
 
 
 def order_insert(state, slot):
-    """Add an open lot (its shares and basis set) to its position's order."""
+    """Add an open lot (its shares and basis set) to its position's order.
+
+    Arrays are read straight from the state at each use, so that no reference outlives its
+    basic block: around the call that moves a full segment, that keeps numba's reference
+    counting to the state's own pair (see ``state.py``).
+    """
     position = order_position_nb(state, slot)
     shares = state.lot_shares[slot]
     bps = state.lot_basis[slot] / shares
-    meta = state.order_meta
-    if meta[position, ORDER_STALE] != 0:
-        return
-    if not math.isfinite(bps):
-        meta[position, ORDER_STALE] = 1
-        meta[position, ORDER_LENGTH] = 0
-        return
-    length = meta[position, ORDER_LENGTH]
-    if length == meta[position, ORDER_CAPACITY]:
+    fresh = state.order_meta[position, ORDER_STALE] == 0
+    finite = math.isfinite(bps)
+    if fresh and not finite:
+        state.order_meta[position, ORDER_STALE] = 1
+        state.order_meta[position, ORDER_LENGTH] = 0
+    length = state.order_meta[position, ORDER_LENGTH]
+    if fresh and finite and length == state.order_meta[position, ORDER_CAPACITY]:
         reserve_segment_nb(state, position, length + 1)
-    start = meta[position, ORDER_START]
-    order_slot = state.order_slot
-    order_bps = state.order_bps
-    # after every entry of a higher or equal basis per share
-    j = length
-    while j > 0 and order_bps[start + j - 1] < bps:
-        order_slot[start + j] = order_slot[start + j - 1]
-        order_bps[start + j] = order_bps[start + j - 1]
-        j -= 1
-    order_slot[start + j] = slot
-    order_bps[start + j] = bps
-    meta[position, ORDER_LENGTH] = length + 1
-    state.order_held[position] += shares
+    start = state.order_meta[position, ORDER_START]
+    if fresh and finite:
+        # after every entry of a higher or equal basis per share
+        j = length
+        while j > 0 and state.order_bps[start + j - 1] < bps:
+            state.order_slot[start + j] = state.order_slot[start + j - 1]
+            state.order_bps[start + j] = state.order_bps[start + j - 1]
+            j -= 1
+        state.order_slot[start + j] = slot
+        state.order_bps[start + j] = bps
+        state.order_meta[position, ORDER_LENGTH] = length + 1
+        state.order_held[position] += shares
 
 
 order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
@@ -147,34 +149,38 @@ order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
 
 def order_update(state, slot, shares_change):
     """Move an open lot whose basis or shares changed (by ``shares_change`` shares) to its
-    place in its position's order."""
+    place in its position's order (one exit, last uses at the end: see :func:`order_insert`).
+    """
     position = order_position_nb(state, slot)
     bps = state.lot_basis[slot] / state.lot_shares[slot]
     meta = state.order_meta
-    if meta[position, ORDER_STALE] != 0:
-        return
-    if not math.isfinite(bps):
+    fresh = meta[position, ORDER_STALE] == 0
+    finite = math.isfinite(bps)
+    if fresh and not finite:
         meta[position, ORDER_STALE] = 1
         meta[position, ORDER_LENGTH] = 0
-        return
+    ok = fresh and finite
     start = meta[position, ORDER_START]
     length = meta[position, ORDER_LENGTH]
     order_slot = state.order_slot
     order_bps = state.order_bps
-    j = 0
-    while order_slot[start + j] != slot:
-        j += 1
-    while j > 0 and order_bps[start + j - 1] < bps:
-        order_slot[start + j] = order_slot[start + j - 1]
-        order_bps[start + j] = order_bps[start + j - 1]
-        j -= 1
-    while j < length - 1 and order_bps[start + j + 1] > bps:
-        order_slot[start + j] = order_slot[start + j + 1]
-        order_bps[start + j] = order_bps[start + j + 1]
-        j += 1
-    order_slot[start + j] = slot
-    order_bps[start + j] = bps
-    state.order_held[position] += shares_change
+    if ok:
+        j = 0
+        while order_slot[start + j] != slot:
+            j += 1
+        while j > 0 and order_bps[start + j - 1] < bps:
+            order_slot[start + j] = order_slot[start + j - 1]
+            order_bps[start + j] = order_bps[start + j - 1]
+            j -= 1
+        while j < length - 1 and order_bps[start + j + 1] > bps:
+            order_slot[start + j] = order_slot[start + j + 1]
+            order_bps[start + j] = order_bps[start + j + 1]
+            j += 1
+        order_slot[start + j] = slot
+        order_bps[start + j] = bps
+    order_slot[start] = order_slot[start]
+    order_bps[start] = order_bps[start]
+    state.order_held[position] += shares_change if ok else 0.0
 
 
 order_update_nb = njit(cache=True, error_model="numpy")(order_update)

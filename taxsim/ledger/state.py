@@ -599,11 +599,9 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
-    pending_year = state.lot_pending_year
-    pending_per_share = state.lot_pending_per_share
-    for k in range(N_PENDING_QUALIFIED):
-        pending_year[slot, k] = 0
-        pending_per_share[slot, k] = 0.0
+    for k in range(N_PENDING_QUALIFIED):  # straight from the state: see order_insert
+        state.lot_pending_year[slot, k] = 0
+        state.lot_pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
     order_insert_nb(state, slot)
     return slot

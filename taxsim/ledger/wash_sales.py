@@ -161,34 +161,35 @@ def match_sale_portion(state, row, n_lists):
     open for acquisitions in the 30 days after the sale (:func:`match_acquisition`), in the
     group's list of open windows.
     """
-    record = state.realized[row]
-    sold_shares = record["shares"]
-    loss_per_share = (record["basis"] - record["proceeds"]) / sold_shares
-    record["loss_per_open_share"] = loss_per_share
-    sale_day = record["sold"]
-    sold_origin = record["origin"]
+    # the record's fields are read and written through the state at each use (no record view
+    # outliving its basic block: numba's reference counting, see state.py)
+    sold_shares = state.realized[row]["shares"]
+    loss = state.realized[row]["basis"] - state.realized[row]["proceeds"]
+    loss_per_share = loss / sold_shares
+    state.realized[row]["loss_per_open_share"] = loss_per_share
+    sale_day = state.realized[row]["sold"]
+    sold_origin = state.realized[row]["origin"]
     for k in range(n_lists):
         state.scratch_cursors[k] = state.scratch_window_first[k]
-    lot_shares = state.lot_shares
     remaining = sold_shares
     while remaining > SHARE_EPSILON:
         # a match changes only lots already passed (a split piece is itself a replacement)
         slot = next_replacement_nb(state, n_lists, sold_origin)
         if slot == NO_SLOT:
             break
-        matched = min(remaining, lot_shares[slot])
-        if matched >= lot_shares[slot] - SHARE_EPSILON:
-            matched = lot_shares[slot]
+        matched = min(remaining, state.lot_shares[slot])
+        if matched >= state.lot_shares[slot] - SHARE_EPSILON:
+            matched = state.lot_shares[slot]
             piece = slot
         else:
             piece = split_lot_nb(state, slot, matched)
         lost = apply_replacement_nb(
-            state, piece, matched, loss_per_share, record["holding_start"], sale_day
+            state, piece, matched, loss_per_share, state.realized[row]["holding_start"], sale_day
         )
         book_disallowed_nb(state, row, matched * loss_per_share, lost)
         remaining -= matched
     if remaining > SHARE_EPSILON:
-        record["loss_shares_open"] = remaining
+        state.realized[row]["loss_shares_open"] = remaining
         append_pending_nb(state, row)
 
 
