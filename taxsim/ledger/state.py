@@ -539,19 +539,17 @@ def link_slot(state, slot):
         or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
         after = state.lot_prev[after]
-    head = state.head
-    tail = state.tail
-    lot_next = state.lot_next
-    lot_prev = state.lot_prev
-    before = head[account, asset] if after == NO_SLOT else lot_next[after]
+    # arrays read straight from the state at each use: inlined into create_lot, whose call
+    # to order_insert would otherwise keep a reference count pair per array alive
+    before = state.head[account, asset] if after == NO_SLOT else state.lot_next[after]
     if after != NO_SLOT:
-        lot_next[after] = slot
+        state.lot_next[after] = slot
     if before != NO_SLOT:
-        lot_prev[before] = slot
-    head[account, asset] = slot if after == NO_SLOT else head[account, asset]
-    tail[account, asset] = slot if before == NO_SLOT else tail[account, asset]
-    lot_prev[slot] = after
-    lot_next[slot] = before
+        state.lot_prev[before] = slot
+    state.head[account, asset] = slot if after == NO_SLOT else state.head[account, asset]
+    state.tail[account, asset] = slot if before == NO_SLOT else state.tail[account, asset]
+    state.lot_prev[slot] = after
+    state.lot_next[slot] = before
 
 
 def release_slot(state, slot):
