@@ -134,3 +134,85 @@ def test_relief_order_and_lists_through_many_sales(method):
             assert status == 0
         check_lists(state, n_assets)
         day += int(rng.integers(0, 3))
+
+
+def check_basis_order(state):
+    """Each up-to-date position's basis order holds exactly its open slots, highest basis per
+    share first, with ``order_bps`` exactly ``lot_basis / lot_shares``."""
+    from taxsim.ledger.basis_order import ORDER_LENGTH, ORDER_STALE, ORDER_START
+
+    n_accounts, n_assets = state.head.shape
+    for account in range(n_accounts):
+        for asset in range(n_assets):
+            position = account * n_assets + asset
+            meta = state.order_meta[position]
+            if meta[ORDER_STALE]:
+                continue
+            start, length = meta[ORDER_START], meta[ORDER_LENGTH]
+            slots = [int(s) for s in state.order_slot[start:start + length]]
+            assert sorted(slots) == sorted(list_slots(state, account, asset))
+            bps = state.order_bps[start:start + length]
+            assert np.all(bps[:-1] >= bps[1:])
+            for slot, value in zip(slots, bps, strict=True):
+                assert value == state.lot_basis[slot] / state.lot_shares[slot]
+            held = sum(state.lot_shares[s] for s in slots)
+            assert abs(state.order_held[position] - held) <= 1e-9 * max(1.0, held)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_basis_order_selection_is_the_full_walk(seed):
+    """HIFO and tax-optimal sales read each position's basis order instead of every lot: the
+    same lots in the same order as the full walk (``relief_order``), through ties in basis
+    per share, lots turning long-term, wash-sale pieces and adjustments in three accounts,
+    other methods, returns of capital and splits (which rebuild the order)."""
+    from taxsim.ledger.basis_order import ORDER_STALE, rebuild_order_nb
+    from taxsim.ledger.distributions import distribute_nb, split_nb
+    from taxsim.ledger.enums import AVERAGE
+    from taxsim.ledger.lots import select_by_basis_nb
+
+    rng = np.random.default_rng(seed)
+    n_assets = 4
+    state = new_state(
+        account_kind=np.array([TAXABLE, TAXABLE, 1]), account_reinvest=np.array([True] * 3),
+        asset_group=np.array([0, 0, 1, 2]), rates=TaxProfile().rate_table(3000.0),
+        loss_convention=0, lot_capacity=8, realized_capacity=8,
+    )
+    day = 19000
+    empty_ids, empty_shares = np.zeros(0, np.int64), np.zeros(0)
+    prices = np.array([8.0, 9.0, 10.0, 10.0, 11.0, 12.5])  # few values: ties in basis
+    n_compared = 0
+    for _ in range(700):
+        state = make_room_nb(state)
+        account = int(rng.integers(0, 3))
+        asset = int(rng.integers(0, n_assets))
+        price = float(rng.choice(prices) * rng.choice([1.0, 1.0, 1.0 + 1e-12]))
+        held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account, asset)
+        draw = rng.random()
+        if held > 1.0 and draw < 0.45:
+            method = int(rng.choice([HIFO, TAX_OPTIMAL, HIFO, TAX_OPTIMAL, FIFO, LIFO, AVERAGE]))
+            shares = float(min(held, rng.choice([rng.uniform(1.0, 20.0), held])))
+            if method in (HIFO, TAX_OPTIMAL):
+                expected = list(relief_order_nb(state, account, asset, method, price, day,
+                                                shares))
+                position = account * n_assets + asset
+                if state.order_meta[position, ORDER_STALE]:
+                    assert rebuild_order_nb(state, account, asset)
+                n = select_by_basis_nb(state, position, method, price, day, shares)
+                assert n >= 0
+                assert list(state.scratch_order[:n]) == expected
+                n_compared += 1
+            status, _, _ = sell_nb(state, account, asset, shares, price, day, method,
+                                   empty_ids, empty_shares)
+            assert status == 0
+        elif draw < 0.5:
+            status = distribute_nb(state, asset, day, price, 0.2, 0.9, 0.0, 0.0, 0.0, 0.0,
+                                   float(rng.choice([0.0, 0.0, 0.0, 0.3])))
+            assert status == 0
+        elif draw < 0.51:
+            assert split_nb(state, asset, day, float(rng.choice([2.0, 0.5, 3.0]))) == 0
+        else:
+            status, _ = buy_nb(state, account, asset, float(rng.uniform(0.5, 10.0)), price, day)
+            assert status == 0
+        check_basis_order(state)
+        day += int(rng.choice([0, 0, 1, 5, 40]))
+    assert n_compared > 50

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from taxsim.dates import year_of_nb
+from taxsim.ledger.basis_order import mark_stale_nb
 from taxsim.ledger.enums import (
     ERR_BAD_AMOUNT,
     ERR_BAD_PRICE,
@@ -72,7 +73,7 @@ def add_provisional_qualified(state, slot, year, per_share):
     state.lot_pending_per_share[slot, oldest] = per_share
 
 
-add_provisional_qualified_nb = njit(cache=True)(add_provisional_qualified)
+add_provisional_qualified_nb = njit(cache=True, error_model="numpy")(add_provisional_qualified)
 
 
 def distribute(
@@ -129,6 +130,9 @@ def distribute(
     )
     qualified_per_share = dividend * qualified_fraction
     n_accounts = state.head.shape[0]
+    if return_of_capital > 0.0:
+        for account in range(n_accounts):
+            mark_stale_nb(state, account, asset)  # every basis changes: rebuilt when needed
     account_cash = np.zeros(n_accounts)
     for account in range(n_accounts):
         taxable = state.account_kind[account] == TAXABLE
@@ -186,7 +190,7 @@ def distribute(
     return OK
 
 
-distribute_nb = njit(cache=True)(distribute)
+distribute_nb = njit(cache=True, error_model="numpy")(distribute)
 
 
 def split(state, asset, day, ratio):
@@ -202,6 +206,8 @@ def split(state, asset, day, ratio):
     if status != OK:
         return status
     mark_event_day_nb(state, day)
+    for account in range(state.head.shape[0]):
+        mark_stale_nb(state, account, asset)  # every basis per share changes: rebuilt
     for account in range(state.head.shape[0]):
         slot = state.head[account, asset]
         while slot != NO_SLOT:

@@ -17,6 +17,14 @@ import numpy as np
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
+from taxsim.ledger.basis_order import (
+    ORDER_LENGTH,
+    ORDER_STALE,
+    ORDER_START,
+    mark_stale_nb,
+    order_update_nb,
+    rebuild_order_nb,
+)
 from taxsim.ledger.enums import (
     AVERAGE,
     CNT_FIRST_YEAR,
@@ -61,6 +69,7 @@ from taxsim.ledger.state import (
     create_lot_nb,
     release_slot_nb,
     room_ok_nb,
+    shares_held_nb,
     year_index_nb,
 )
 from taxsim.ledger.wash_sales import (
@@ -98,7 +107,7 @@ def mark_event_day(state, day):
     counters[CNT_LAST_DAY] = day
 
 
-mark_event_day_nb = njit(cache=True)(mark_event_day)
+mark_event_day_nb = njit(cache=True, error_model="numpy")(mark_event_day)
 
 
 def check_event_day(state, day):
@@ -108,7 +117,7 @@ def check_event_day(state, day):
     )
 
 
-check_event_day_nb = njit(cache=True)(check_event_day)
+check_event_day_nb = njit(cache=True, error_model="numpy")(check_event_day)
 
 
 def acquire(state, account, asset, shares, cost, day):
@@ -129,7 +138,7 @@ def acquire(state, account, asset, shares, cost, day):
     return lot_id
 
 
-acquire_nb = njit(cache=True)(acquire)
+acquire_nb = njit(cache=True, error_model="numpy")(acquire)
 
 
 def buy(state, account, asset, shares, price, day):
@@ -149,7 +158,7 @@ def buy(state, account, asset, shares, price, day):
     return OK, acquire_nb(state, account, asset, shares, cost, day)
 
 
-buy_nb = njit(cache=True)(buy)
+buy_nb = njit(cache=True, error_model="numpy")(buy)
 
 
 def pool_average_basis(state, account, asset):
@@ -347,6 +356,226 @@ def fill_relief_order(state, count, method, shares):
 fill_relief_order_nb = njit(cache=True)(fill_relief_order)
 
 
+# Selection from the basis order (``basis_order.py``): every relief-order key above is a
+# monotone function of the basis per share within a category (HIFO: -bps; a loss: price - bps;
+# a gain: (price - bps) x rate / price, the rate fixed by the term), so in a position's basis
+# order, highest first, each category's keys never decrease and lots with equal keys are
+# adjacent. A sale reads that order from the top, takes each run of equal keys in FIFO order
+# (acquisition day, then lot id: the position in the list), and stops once the shares are
+# covered: the same lots in the same order as :func:`fill_relief_order`, without visiting the
+# others. Tax-optimal reads the losses (a prefix of the order) once per term, then merges the
+# gains of both terms.
+
+PHASE_ALL = 0  # HIFO: every lot
+PHASE_ST_LOSS = 1  # tax-optimal category 0
+PHASE_LT_LOSS = 2  # tax-optimal category 1
+PHASE_GAINS = 3  # tax-optimal category 2
+LONG_RUN = 32  # a run of equal keys this long (e.g. zero tax rates): use the full walk
+
+
+def select_by_basis(state, position, method, price, day, shares):
+    """Write to ``scratch_order`` the slots a HIFO or tax-optimal sale relieves (the order of
+    :func:`fill_relief_order`) from the position's basis order, and their order positions to
+    ``scratch_slots``; returns how many, or -1 where a long run of equal keys makes the full
+    walk the cheaper way.
+
+    One loop finds the next run of equal keys (``scratch_categories``), sorts it FIFO and
+    takes it: for HIFO from every lot; for tax-optimal from the short-term losses, then the
+    long-term losses (both a prefix of the order), then the gains of both terms, two cursors
+    merged by tax per dollar. Every array is fetched once and used last after the loop
+    (numba's reference counting is then free; see ``state.py``).
+    """
+    order_meta = state.order_meta
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    lot_long_from = state.lot_long_from
+    lot_acquired = state.lot_acquired
+    lot_id = state.lot_id
+    lot_shares = state.lot_shares
+    run = state.scratch_categories
+    order = state.scratch_order
+    positions = state.scratch_slots
+    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
+    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
+    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    start = order_meta[position, ORDER_START]
+    length = order_meta[position, ORDER_LENGTH]
+    needed = shares - SHARE_EPSILON
+    phase = PHASE_ALL if method == HIFO else PHASE_ST_LOSS
+    j = 0  # next order position of the single-stream phases
+    j_short = length  # gain cursors
+    j_long = length
+    n = 0
+    covered = 0.0
+    give_up = False
+    while covered < needed:
+        run_len = 0
+        run_key = 0.0
+        if phase != PHASE_GAINS:
+            while j < length:
+                bps = order_bps[start + j]
+                if phase == PHASE_ALL:
+                    key = -round(bps, 9)
+                else:
+                    key = round(price - bps, 9)
+                    if not key < 0.0:
+                        break  # the gains start here
+                    long_term = day >= lot_long_from[order_slot[start + j]]
+                    if long_term != (phase == PHASE_LT_LOSS):
+                        j += 1
+                        continue
+                if run_len > 0 and key != run_key:
+                    break  # the run ends; this lot starts the next one
+                if run_len == LONG_RUN:
+                    give_up = True
+                    break
+                run[run_len] = j
+                run_len += 1
+                run_key = key
+                j += 1
+        else:
+            key_short = 0.0
+            key_long = 0.0
+            if j_short < length:
+                gain = round(price - order_bps[start + j_short], 9)
+                key_short = round(gain * short_rate / price, 12)
+            if j_long < length:
+                gain = round(price - order_bps[start + j_long], 9)
+                key_long = round(gain * long_rate / price, 12)
+            if j_long >= length or (j_short < length and key_short <= key_long):
+                run_key = key_short
+            else:
+                run_key = key_long
+            while j_short < length and key_short == run_key and not give_up:
+                if run_len == LONG_RUN:
+                    give_up = True
+                    break
+                run[run_len] = j_short
+                run_len += 1
+                j_short += 1
+                while j_short < length and day >= lot_long_from[order_slot[start + j_short]]:
+                    j_short += 1
+                if j_short < length:
+                    gain = round(price - order_bps[start + j_short], 9)
+                    key_short = round(gain * short_rate / price, 12)
+            while j_long < length and key_long == run_key and not give_up:
+                if run_len == LONG_RUN:
+                    give_up = True
+                    break
+                run[run_len] = j_long
+                run_len += 1
+                j_long += 1
+                while j_long < length and day < lot_long_from[order_slot[start + j_long]]:
+                    j_long += 1
+                if j_long < length:
+                    gain = round(price - order_bps[start + j_long], 9)
+                    key_long = round(gain * long_rate / price, 12)
+        if give_up:
+            break
+        if run_len == 0:  # the phase has no lot left
+            if phase == PHASE_ALL or phase == PHASE_GAINS:
+                break
+            phase += 1
+            j = 0
+            if phase == PHASE_GAINS:
+                lo = 0  # first position with a gain (keys never decrease down the order)
+                hi = length
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if round(price - order_bps[start + mid], 9) < 0.0:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                j_short = lo
+                while j_short < length and day >= lot_long_from[order_slot[start + j_short]]:
+                    j_short += 1
+                j_long = lo
+                while j_long < length and day < lot_long_from[order_slot[start + j_long]]:
+                    j_long += 1
+            continue
+        for i in range(1, run_len):  # FIFO within the run: (acquired, lot id); runs are short
+            member = run[i]
+            slot = order_slot[start + member]
+            k = i
+            while k > 0:
+                other = order_slot[start + run[k - 1]]
+                if lot_acquired[other] < lot_acquired[slot] or (
+                    lot_acquired[other] == lot_acquired[slot] and lot_id[other] < lot_id[slot]
+                ):
+                    break
+                run[k] = run[k - 1]
+                k -= 1
+            run[k] = member
+        for i in range(run_len):
+            if not covered < needed:
+                break
+            slot = order_slot[start + run[i]]
+            order[n] = slot
+            positions[n] = run[i]
+            covered += lot_shares[slot]
+            n += 1
+    # last uses, after every branch (see the docstring); the run buffer is scratch
+    run[0] = (order_meta[position, ORDER_START] + order_slot[start] + lot_long_from[0]
+              + lot_acquired[0] + lot_id[0] + order[0] + positions[0]
+              + (order_bps[start] > 0.0) + (lot_shares[0] > 0.0))
+    return -1 if give_up else n
+
+
+select_by_basis_nb = njit(cache=True, error_model="numpy")(select_by_basis)
+
+
+def drop_relieved(state, position, n_relieved):
+    """Update a position's basis order after a sale relieved the first ``n_relieved`` slots
+    of ``scratch_order`` (their order positions in ``scratch_slots``): closed lots leave, a
+    partly sold one moves."""
+    meta = state.order_meta
+    start = meta[position, ORDER_START]
+    length = meta[position, ORDER_LENGTH]
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    lowest = length
+    n_partial = 0
+    for i in range(n_relieved):
+        slot = state.scratch_order[i]
+        j = state.scratch_slots[i]
+        if state.lot_shares[slot] == 0.0:  # released
+            order_slot[start + j] = NO_SLOT
+            lowest = min(lowest, j)
+        else:
+            n_partial += 1
+    kept = lowest
+    for j in range(lowest, length):
+        if order_slot[start + j] != NO_SLOT:
+            order_slot[start + kept] = order_slot[start + j]
+            order_bps[start + kept] = order_bps[start + j]
+            kept += 1
+    meta[position, ORDER_LENGTH] = kept
+    if n_partial > 0:  # one at most, except for specific lots
+        for i in range(n_relieved):
+            slot = state.scratch_order[i]
+            if state.lot_shares[slot] != 0.0:
+                order_update_nb(state, slot, 0.0)
+
+
+drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)
+
+
+def locate_in_order(state, position, n_relieved):
+    """Write to ``scratch_slots`` the order positions of the first ``n_relieved`` slots of
+    ``scratch_order`` (a sale selected without the basis order), for :func:`drop_relieved`."""
+    start = state.order_meta[position, ORDER_START]
+    order_slot = state.order_slot
+    for i in range(n_relieved):
+        slot = state.scratch_order[i]
+        j = 0
+        while order_slot[start + j] != slot:
+            j += 1
+        state.scratch_slots[i] = j
+
+
+locate_in_order_nb = njit(cache=True, error_model="numpy")(locate_in_order)
+
+
 def relief_order(state, account, asset, method, price, day, shares):
     """Open slots of (account, asset) in the order a sale by ``method`` relieves them, as far
     as ``shares`` need (a new array; the order is :func:`fill_relief_order`'s).
@@ -389,7 +618,9 @@ def reclassify_early_sale_dividends(state, slot, sold_shares, day):
             state.year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
 
 
-reclassify_early_sale_dividends_nb = njit(cache=True)(reclassify_early_sale_dividends)
+reclassify_early_sale_dividends_nb = njit(cache=True, error_model="numpy")(
+    reclassify_early_sale_dividends
+)
 
 
 def relieve(state, slot, take, price, day, sale_id):
@@ -412,25 +643,24 @@ def relieve(state, slot, take, price, day, sale_id):
     long_term = day >= state.lot_long_from[slot]
     row = state.counters[CNT_SALE_ROWS]
     state.counters[CNT_SALE_ROWS] += 1
-    record = state.realized[row]
-    record["sale_id"] = sale_id
-    record["lot_id"] = state.lot_id[slot]
-    record["origin"] = state.lot_origin[slot]
-    record["account"] = account
-    record["asset"] = state.lot_asset[slot]
-    record["taxable"] = taxable
-    record["shares"] = take
-    record["acquired"] = state.lot_acquired[slot]
-    record["holding_start"] = state.lot_holding_start[slot]
-    record["sold"] = day
-    record["proceeds"] = proceeds
-    record["basis"] = portion_basis
-    record["wash_disallowed"] = 0.0
-    record["wash_lost"] = 0.0
-    record["long_term"] = long_term
-    record["loss_shares_open"] = 0.0
-    record["loss_per_open_share"] = 0.0
-    record["next_pending"] = NO_SLOT
+    state.realized[row]["sale_id"] = sale_id
+    state.realized[row]["lot_id"] = state.lot_id[slot]
+    state.realized[row]["origin"] = state.lot_origin[slot]
+    state.realized[row]["account"] = account
+    state.realized[row]["asset"] = state.lot_asset[slot]
+    state.realized[row]["taxable"] = taxable
+    state.realized[row]["shares"] = take
+    state.realized[row]["acquired"] = state.lot_acquired[slot]
+    state.realized[row]["holding_start"] = state.lot_holding_start[slot]
+    state.realized[row]["sold"] = day
+    state.realized[row]["proceeds"] = proceeds
+    state.realized[row]["basis"] = portion_basis
+    state.realized[row]["wash_disallowed"] = 0.0
+    state.realized[row]["wash_lost"] = 0.0
+    state.realized[row]["long_term"] = long_term
+    state.realized[row]["loss_shares_open"] = 0.0
+    state.realized[row]["loss_per_open_share"] = 0.0
+    state.realized[row]["next_pending"] = NO_SLOT
     if taxable:
         year = year_index_nb(year_of_nb(day))
         state.year_income[year, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
@@ -449,7 +679,7 @@ def relieve(state, slot, take, price, day, sale_id):
     return row
 
 
-relieve_nb = njit(cache=True)(relieve)
+relieve_nb = njit(cache=True, error_model="numpy")(relieve)
 
 
 def sell(state, account, asset, shares, price, day, method, specific_ids, specific_shares):
@@ -466,10 +696,26 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     status = check_event_day_nb(state, day)
     if status != OK:
         return status, 0, 0
-    count, held = relief_keys_nb(state, account, asset, method, price, day)
-    if shares > held + SHARE_EPSILON:
-        return ERR_NOT_ENOUGH_SHARES, 0, 0
-    if method == SPECIFIC:
+    position = account * state.head.shape[1] + asset
+    n_slots = -1
+    if method == HIFO or method == TAX_OPTIMAL:
+        if state.order_meta[position, ORDER_STALE] == 0 or rebuild_order_nb(state, account,
+                                                                            asset):
+            held = state.order_held[position]
+            if shares > held - 1e-6 * (1.0 + abs(held)):  # near the whole position: exactly
+                held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account,
+                                      asset)
+                state.order_held[position] = held
+                if shares > held + SHARE_EPSILON:
+                    return ERR_NOT_ENOUGH_SHARES, 0, 0
+            n_slots = select_by_basis_nb(state, position, method, price, day, shares)
+    from_order = n_slots >= 0
+    if from_order:
+        pass
+    elif method == SPECIFIC:
+        count, held = relief_keys_nb(state, account, asset, method, price, day)
+        if shares > held + SHARE_EPSILON:
+            return ERR_NOT_ENOUGH_SHARES, 0, 0
         n_specific = specific_ids.shape[0]
         specific_slots = np.empty(n_specific, np.int64)
         total = 0.0
@@ -492,6 +738,9 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
             state.scratch_order[i] = specific_slots[i]
         n_slots = n_specific
     else:
+        count, held = relief_keys_nb(state, account, asset, method, price, day)
+        if shares > held + SHARE_EPSILON:
+            return ERR_NOT_ENOUGH_SHARES, 0, 0
         if method == AVERAGE:
             pool_average_basis_nb(state, account, asset)
         n_slots = fill_relief_order_nb(state, count, method, shares)
@@ -502,6 +751,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     slots = state.scratch_order
     lot_shares = state.lot_shares
     remaining = shares
+    n_relieved = 0
     for i in range(n_slots):
         if method == SPECIFIC:
             take = specific_shares[i]
@@ -510,7 +760,15 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
                 break
             take = min(remaining, lot_shares[slots[i]])
         relieve_nb(state, slots[i], take, price, day, sale_id)
+        state.order_held[position] -= take
         remaining -= take
+        n_relieved += 1
+    if method == AVERAGE:
+        mark_stale_nb(state, account, asset)  # pooled: rebuilt if a later sale needs it
+    elif state.order_meta[position, ORDER_STALE] == 0:
+        if not from_order:
+            locate_in_order_nb(state, position, n_relieved)
+        drop_relieved_nb(state, position, n_relieved)
     n_rows = state.counters[CNT_SALE_ROWS] - first_row
     if state.account_kind[account] == TAXABLE:
         n_lists = 0  # wash-sale windows are found at the first loss row
@@ -524,4 +782,4 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     return OK, first_row, n_rows
 
 
-sell_nb = njit(cache=True)(sell)
+sell_nb = njit(cache=True, error_model="numpy")(sell)

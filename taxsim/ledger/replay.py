@@ -49,7 +49,7 @@ def replay_events(state, kind, day, account, asset, shares, price, method, amoun
     total_due = 0.0
     for i in range(kind.shape[0]):
         if not has_room_nb(state):
-            state = make_room_nb(state)
+            make_room_nb(state)  # grows the arrays in place (no new state: no reference count)
         if kind[i] == EVENT_BUY:
             status, _ = buy_nb(state, account[i], asset[i], shares[i], price[i], day[i])
         elif kind[i] == EVENT_SELL:
@@ -68,4 +68,4 @@ def replay_events(state, kind, day, account, asset, shares, price, method, amoun
     return state, kind.shape[0], OK, total_due
 
 
-replay_events_nb = njit(cache=True)(replay_events)
+replay_events_nb = njit(cache=True, error_model="numpy")(replay_events)

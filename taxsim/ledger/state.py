@@ -14,10 +14,17 @@ single event (an event creates at most 2 x open lots + accounts + 1 lots and at 
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
+from taxsim.ledger.basis_order import (
+    empty_order_arrays,
+    order_insert_nb,
+    order_update_nb,
+)
 from taxsim.ledger.enums import (
     CNT_FREE,
     CNT_LAST_CLOSED_YEAR,
@@ -58,6 +65,7 @@ STATE_FIELDS = (
     "group_offsets",
     "rates",
     "tax_settings",
+    "lot_records",
     "lot_id",
     "lot_origin",
     "lot_account",
@@ -91,6 +99,10 @@ STATE_FIELDS = (
     "scratch_order",
     "scratch_window_first",
     "scratch_cursors",
+    "order_meta",
+    "order_slot",
+    "order_bps",
+    "order_held",
 )
 
 
@@ -108,6 +120,11 @@ class LedgerState(structref.StructRefProxy):
     - ``group_offsets``: int64 (groups + 1,): CSR offsets into group_assets
     - ``rates``: float64 (N_YEARS, N_RATE_FIELDS)
     - ``tax_settings``: float64 (3,): loss convention, initial ST and LT carryforward
+    - ``lot_records``: int64 (slots, LOT_WORDS): a slot's fields that only a sale of the lot
+      reads, side by side (one cache line instead of one per field): ``lot_id``,
+      ``lot_origin``, ``lot_account``, ``lot_asset``, ``lot_holding_start``,
+      ``lot_long_from``, ``lot_wash_adjustment`` and ``lot_replacement`` below are strided
+      views into it (``lot_views``)
     - ``lot_id``: int64 (slots,)
     - ``lot_origin``: int64: lot id of the purchase these shares came from
     - ``lot_account``: int64
@@ -146,6 +163,15 @@ class LedgerState(structref.StructRefProxy):
     - ``scratch_window_first``: int64 (accounts * assets,): per (member asset, account) of
       an identity group, the first open slot inside a sale's wash-sale window
     - ``scratch_cursors``: int64 (accounts * assets,): the same lists' merge positions
+
+    Each position's open slots by basis per share, for HIFO and tax-optimal sales (see
+    ``basis_order.py``):
+
+    - ``order_meta``: int64 (accounts * assets + 1, 4): per position (start, capacity,
+      length, stale) of its segment; the last row's first column: the arena's used size
+    - ``order_slot``: int64 (arena,): slots, highest basis per share first in each segment
+    - ``order_bps``: float64 (arena,): their ``lot_basis / lot_shares``
+    - ``order_held``: float64 (accounts * assets,): running total of each position's shares
     """
 
     def __new__(cls, *arrays):
@@ -178,6 +204,7 @@ def state_arrays(state):
         state.group_offsets,
         state.rates,
         state.tax_settings,
+        state.lot_records,
         state.lot_id,
         state.lot_origin,
         state.lot_account,
@@ -211,6 +238,10 @@ def state_arrays(state):
         state.scratch_order,
         state.scratch_window_first,
         state.scratch_cursors,
+        state.order_meta,
+        state.order_slot,
+        state.order_bps,
+        state.order_held,
     )
 
 
@@ -237,29 +268,86 @@ AUDIT_FIELD_NAMES = (
 )
 
 
+# Words of a slot's row in ``lot_records``: the fields that a sale reads from the lots it
+# relieves, one 64-byte cache line per lot. The fields that walks along a position's list read
+# (links, shares, acquisition day, basis) stay in arrays of their own: dense, they stay in
+# cache where rows of every field would not.
+LOT_ID = 0
+LOT_ORIGIN = 1
+LOT_ACCOUNT = 2
+LOT_ASSET = 3
+LOT_HOLDING_START = 4
+LOT_LONG_FROM = 5
+LOT_WASH_ADJUSTMENT = 6
+LOT_REPLACEMENT = 7  # a bool in the word's first byte
+LOT_WORDS = 8
+
+
+def lot_views(records):
+    """The ``lot_*`` arrays that live in ``records`` (strided views), in ``LOT_VIEW_FIELDS``
+    order."""
+    return (
+        records[:, LOT_ID],
+        records[:, LOT_ORIGIN],
+        records[:, LOT_ACCOUNT],
+        records[:, LOT_ASSET],
+        records[:, LOT_HOLDING_START],
+        records[:, LOT_LONG_FROM],
+        records.view(np.float64)[:, LOT_WASH_ADJUSTMENT],
+        records.view(np.bool_)[:, 8 * LOT_REPLACEMENT],
+    )
+
+
+lot_views_nb = njit(cache=True)(lot_views)
+LOT_VIEW_FIELDS = (
+    "lot_id",
+    "lot_origin",
+    "lot_account",
+    "lot_asset",
+    "lot_holding_start",
+    "lot_long_from",
+    "lot_wash_adjustment",
+    "lot_replacement",
+)
+
+
+def zeros(shape, dtype) -> np.ndarray:
+    """``np.zeros`` for the state's arrays (Python): large ones are anonymous private memory
+    mappings, zero pages that the kernel fills in only when first written.
+
+    numpy asks the kernel for transparent huge pages for arrays of 4 MB and more
+    (``madvise``), and on hosts where huge pages are found by compacting memory, the first
+    write then costs several times more: 0.35-0.6 s against 0.1 s for the 273 MB of realized
+    rows of ``benchmarks/ledger.py`` here. The realized rows are written in order and the lot
+    arrays are mostly touched near their start, so huge pages buy nothing back.
+    """
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape))
+    if count * dtype.itemsize < (1 << 22) or not hasattr(mmap, "MAP_ANONYMOUS"):
+        return np.zeros(shape, dtype)  # small, or no anonymous mappings here (Windows)
+    buffer = mmap.mmap(-1, count * dtype.itemsize, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buffer, dtype, count=count).reshape(shape)
+
+
 def empty_lot_arrays(capacity: int) -> dict:
     """Zeroed lot arrays (and per-slot scratch arrays) of ``capacity`` slots, by field name."""
+    capacity = max(capacity, 2)  # a one-row view would be typed contiguous
+    records = zeros((capacity, LOT_WORDS), np.int64)
     return {
-        "lot_id": np.zeros(capacity, np.int64),
-        "lot_origin": np.zeros(capacity, np.int64),
-        "lot_account": np.zeros(capacity, np.int64),
-        "lot_asset": np.zeros(capacity, np.int64),
-        "lot_acquired": np.zeros(capacity, np.int64),
-        "lot_holding_start": np.zeros(capacity, np.int64),
-        "lot_long_from": np.zeros(capacity, np.int64),
-        "lot_shares": np.zeros(capacity, np.float64),
-        "lot_basis": np.zeros(capacity, np.float64),
-        "lot_wash_adjustment": np.zeros(capacity, np.float64),
-        "lot_replacement": np.zeros(capacity, np.bool_),
-        "lot_pending_year": np.zeros((capacity, N_PENDING_QUALIFIED), np.int64),
-        "lot_pending_per_share": np.zeros((capacity, N_PENDING_QUALIFIED), np.float64),
+        "lot_records": records,
+        **dict(zip(LOT_VIEW_FIELDS, lot_views(records), strict=True)),
+        "lot_acquired": zeros(capacity, np.int64),
+        "lot_shares": zeros(capacity, np.float64),
+        "lot_basis": zeros(capacity, np.float64),
         "lot_next": np.full(capacity, NO_SLOT, np.int64),
         "lot_prev": np.full(capacity, NO_SLOT, np.int64),
-        "free_slots": np.zeros(capacity, np.int64),
-        "scratch_slots": np.zeros(capacity, np.int64),
-        "scratch_keys": np.zeros(capacity, np.float64),
-        "scratch_categories": np.zeros(capacity, np.int64),
-        "scratch_order": np.zeros(capacity, np.int64),
+        "lot_pending_year": zeros((capacity, N_PENDING_QUALIFIED), np.int64),
+        "lot_pending_per_share": zeros((capacity, N_PENDING_QUALIFIED), np.float64),
+        "free_slots": zeros(capacity, np.int64),
+        "scratch_slots": zeros(capacity, np.int64),
+        "scratch_keys": zeros(capacity, np.float64),
+        "scratch_categories": zeros(capacity, np.int64),
+        "scratch_order": zeros(capacity, np.int64),
     }
 
 
@@ -298,7 +386,7 @@ def new_state(
         **empty_lot_arrays(lot_capacity),
         head=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         tail=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
-        realized=np.zeros(realized_capacity, realized_dtype),
+        realized=zeros(realized_capacity, realized_dtype),
         pending_head=np.full(n_groups, NO_SLOT, np.int64),
         pending_tail=np.full(n_groups, NO_SLOT, np.int64),
         year_income=np.zeros((N_YEARS, N_YEAR_FIELDS), np.float64),
@@ -309,13 +397,16 @@ def new_state(
         counters=counters,
         scratch_window_first=np.zeros(n_accounts * n_assets, np.int64),
         scratch_cursors=np.zeros(n_accounts * n_assets, np.int64),
+        **empty_order_arrays(n_accounts * n_assets, 2 * lot_capacity),
     )
     return LedgerState(*[arrays[name] for name in STATE_FIELDS])
 
 
 def copy_state(state: LedgerState) -> LedgerState:
     """A deep copy (Python), for what-if questions."""
-    return LedgerState(*[array.copy() for array in state.arrays()])
+    arrays = dict(zip(STATE_FIELDS, (array.copy() for array in state.arrays()), strict=True))
+    arrays.update(zip(LOT_VIEW_FIELDS, lot_views(arrays["lot_records"]), strict=True))
+    return LedgerState(*[arrays[name] for name in STATE_FIELDS])
 
 
 def _grow(array, capacity):
@@ -375,21 +466,20 @@ def make_room(state):
     used = state.counters[CNT_SLOTS_USED] - state.counters[CNT_FREE]
     if capacity - used < lots_needed:
         new_capacity = max(2 * capacity, used + lots_needed)
-        state.lot_id = _grow_nb(state.lot_id, new_capacity)
-        state.lot_origin = _grow_nb(state.lot_origin, new_capacity)
-        state.lot_account = _grow_nb(state.lot_account, new_capacity)
-        state.lot_asset = _grow_nb(state.lot_asset, new_capacity)
+        records = np.empty((new_capacity, LOT_WORDS), np.int64)
+        records[:capacity] = state.lot_records
+        records[capacity:] = 0
+        state.lot_records = records
+        (state.lot_id, state.lot_origin, state.lot_account, state.lot_asset,
+         state.lot_holding_start, state.lot_long_from, state.lot_wash_adjustment,
+         state.lot_replacement) = lot_views_nb(records)
         state.lot_acquired = _grow_nb(state.lot_acquired, new_capacity)
-        state.lot_holding_start = _grow_nb(state.lot_holding_start, new_capacity)
-        state.lot_long_from = _grow_nb(state.lot_long_from, new_capacity)
         state.lot_shares = _grow_nb(state.lot_shares, new_capacity)
         state.lot_basis = _grow_nb(state.lot_basis, new_capacity)
-        state.lot_wash_adjustment = _grow_nb(state.lot_wash_adjustment, new_capacity)
-        state.lot_replacement = _grow_nb(state.lot_replacement, new_capacity)
-        state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
-        state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
         state.lot_next = _grow_links_nb(state.lot_next, new_capacity)
         state.lot_prev = _grow_links_nb(state.lot_prev, new_capacity)
+        state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
+        state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
         state.free_slots = _grow_nb(state.free_slots, new_capacity)
         # scratch: nothing to keep
         state.scratch_slots = np.empty(new_capacity, np.int64)
@@ -403,9 +493,9 @@ def make_room(state):
     return state
 
 
-room_needed_nb = njit(cache=True)(room_needed)
-room_ok_nb = njit(cache=True)(room_ok)
-has_room_nb = njit(cache=True)(has_room)
+room_needed_nb = njit(cache=True, error_model="numpy")(room_needed)
+room_ok_nb = njit(cache=True, error_model="numpy")(room_ok)
+has_room_nb = njit(cache=True, error_model="numpy")(has_room)
 make_room_nb = njit(cache=True)(make_room)
 
 
@@ -413,6 +503,10 @@ make_room_nb = njit(cache=True)(make_room)
 # count increment and decrement per array and call, passing the state costs nothing. Likewise a
 # kernel whose last use of the state (or of an array held in a local) is inside a branch pays
 # a reference count pair per call, so hot kernels end with an unconditional use of the state.
+# Exception paths block numba's pruning of those counts too: the kernels on the event path are
+# compiled with ``error_model="numpy"`` (no ZeroDivisionError path for a float division). None
+# of them divides by zero on a valid state: every divisor is a validated price or an open
+# lot's shares, both positive.
 
 
 def allocate_slot(state):
@@ -445,19 +539,17 @@ def link_slot(state, slot):
         or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
         after = state.lot_prev[after]
-    head = state.head
-    tail = state.tail
-    lot_next = state.lot_next
-    lot_prev = state.lot_prev
-    before = head[account, asset] if after == NO_SLOT else lot_next[after]
+    # arrays read straight from the state at each use: inlined into create_lot, whose call
+    # to order_insert would otherwise keep a reference count pair per array alive
+    before = state.head[account, asset] if after == NO_SLOT else state.lot_next[after]
     if after != NO_SLOT:
-        lot_next[after] = slot
+        state.lot_next[after] = slot
     if before != NO_SLOT:
-        lot_prev[before] = slot
-    head[account, asset] = slot if after == NO_SLOT else head[account, asset]
-    tail[account, asset] = slot if before == NO_SLOT else tail[account, asset]
-    lot_prev[slot] = after
-    lot_next[slot] = before
+        state.lot_prev[before] = slot
+    state.head[account, asset] = slot if after == NO_SLOT else state.head[account, asset]
+    state.tail[account, asset] = slot if before == NO_SLOT else state.tail[account, asset]
+    state.lot_prev[slot] = after
+    state.lot_next[slot] = before
 
 
 def release_slot(state, slot):
@@ -505,12 +597,11 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
-    pending_year = state.lot_pending_year
-    pending_per_share = state.lot_pending_per_share
-    for k in range(N_PENDING_QUALIFIED):
-        pending_year[slot, k] = 0
-        pending_per_share[slot, k] = 0.0
+    for k in range(N_PENDING_QUALIFIED):  # straight from the state: see order_insert
+        state.lot_pending_year[slot, k] = 0
+        state.lot_pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
+    order_insert_nb(state, slot)
     return slot
 
 
@@ -539,6 +630,7 @@ def split_lot(state, slot, piece_shares):
     state.lot_shares[slot] -= piece_shares
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
+    order_update_nb(state, slot, -piece_shares)
     return piece
 
 
@@ -569,9 +661,9 @@ def append_pending(state, row):
 
 allocate_slot_nb = njit(cache=True, inline="always")(allocate_slot)
 link_slot_nb = njit(cache=True, inline="always")(link_slot)
-release_slot_nb = njit(cache=True)(release_slot)
-create_lot_nb = njit(cache=True)(create_lot)
-split_lot_nb = njit(cache=True)(split_lot)
-year_index_nb = njit(cache=True)(year_index)
-shares_held_nb = njit(cache=True)(shares_held)
-append_pending_nb = njit(cache=True)(append_pending)
+release_slot_nb = njit(cache=True, error_model="numpy")(release_slot)
+create_lot_nb = njit(cache=True, error_model="numpy")(create_lot)
+split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
+year_index_nb = njit(cache=True, error_model="numpy")(year_index)
+shares_held_nb = njit(cache=True, error_model="numpy")(shares_held)
+append_pending_nb = njit(cache=True, error_model="numpy")(append_pending)

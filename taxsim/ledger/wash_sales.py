@@ -11,6 +11,7 @@ from __future__ import annotations
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
+from taxsim.ledger.basis_order import order_update_nb
 from taxsim.ledger.enums import (
     NO_SLOT,
     TAXABLE,
@@ -50,12 +51,13 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
         state.lot_holding_start[piece] = holding_start
         state.lot_long_from[piece] = long_term_from_nb(holding_start)
         state.audit[AUDIT_WASH_TO_BASIS] += disallowed
+        order_update_nb(state, piece, 0.0)
         return 0.0
     state.audit[AUDIT_WASH_LOST] += disallowed
     return disallowed
 
 
-apply_replacement_nb = njit(cache=True)(apply_replacement)
+apply_replacement_nb = njit(cache=True, error_model="numpy")(apply_replacement)
 
 
 def book_disallowed(state, row, disallowed, lost):
@@ -72,7 +74,7 @@ def book_disallowed(state, row, disallowed, lost):
     state.year_income[year, YEAR_WASH_LOST] += lost
 
 
-book_disallowed_nb = njit(cache=True)(book_disallowed)
+book_disallowed_nb = njit(cache=True, error_model="numpy")(book_disallowed)
 
 
 def wash_window_starts(state, asset, sale_day):
@@ -105,7 +107,7 @@ def wash_window_starts(state, asset, sale_day):
     return n_members * n_accounts
 
 
-wash_window_starts_nb = njit(cache=True)(wash_window_starts)
+wash_window_starts_nb = njit(cache=True, error_model="numpy")(wash_window_starts)
 
 
 def next_replacement(state, n_lists, sold_origin):
@@ -145,7 +147,7 @@ def next_replacement(state, n_lists, sold_origin):
             return slot
 
 
-next_replacement_nb = njit(cache=True)(next_replacement)
+next_replacement_nb = njit(cache=True, error_model="numpy")(next_replacement)
 
 
 def match_sale_portion(state, row, n_lists):
@@ -159,38 +161,39 @@ def match_sale_portion(state, row, n_lists):
     open for acquisitions in the 30 days after the sale (:func:`match_acquisition`), in the
     group's list of open windows.
     """
-    record = state.realized[row]
-    sold_shares = record["shares"]
-    loss_per_share = (record["basis"] - record["proceeds"]) / sold_shares
-    record["loss_per_open_share"] = loss_per_share
-    sale_day = record["sold"]
-    sold_origin = record["origin"]
+    # the record's fields are read and written through the state at each use (no record view
+    # outliving its basic block: numba's reference counting, see state.py)
+    sold_shares = state.realized[row]["shares"]
+    loss = state.realized[row]["basis"] - state.realized[row]["proceeds"]
+    loss_per_share = loss / sold_shares
+    state.realized[row]["loss_per_open_share"] = loss_per_share
+    sale_day = state.realized[row]["sold"]
+    sold_origin = state.realized[row]["origin"]
     for k in range(n_lists):
         state.scratch_cursors[k] = state.scratch_window_first[k]
-    lot_shares = state.lot_shares
     remaining = sold_shares
     while remaining > SHARE_EPSILON:
         # a match changes only lots already passed (a split piece is itself a replacement)
         slot = next_replacement_nb(state, n_lists, sold_origin)
         if slot == NO_SLOT:
             break
-        matched = min(remaining, lot_shares[slot])
-        if matched >= lot_shares[slot] - SHARE_EPSILON:
-            matched = lot_shares[slot]
+        matched = min(remaining, state.lot_shares[slot])
+        if matched >= state.lot_shares[slot] - SHARE_EPSILON:
+            matched = state.lot_shares[slot]
             piece = slot
         else:
             piece = split_lot_nb(state, slot, matched)
         lost = apply_replacement_nb(
-            state, piece, matched, loss_per_share, record["holding_start"], sale_day
+            state, piece, matched, loss_per_share, state.realized[row]["holding_start"], sale_day
         )
         book_disallowed_nb(state, row, matched * loss_per_share, lost)
         remaining -= matched
     if remaining > SHARE_EPSILON:
-        record["loss_shares_open"] = remaining
+        state.realized[row]["loss_shares_open"] = remaining
         append_pending_nb(state, row)
 
 
-match_sale_portion_nb = njit(cache=True)(match_sale_portion)
+match_sale_portion_nb = njit(cache=True, error_model="numpy")(match_sale_portion)
 
 
 def match_acquisition(state, slot, day):
@@ -241,7 +244,7 @@ def match_acquisition(state, slot, day):
         row = following
 
 
-match_acquisition_nb = njit(cache=True)(match_acquisition)
+match_acquisition_nb = njit(cache=True, error_model="numpy")(match_acquisition)
 
 
 # Read-only queries for strategies that must never trigger a wash sale.

@@ -1,0 +1,221 @@
+"""Each position's open lots in basis order: the index that HIFO and tax-optimal sales read.
+
+A sale by HIFO or tax-optimal lots (``lots.py``, Treas. Reg. §1.1012-1(c)) relieves a few lots
+of a position that may hold hundreds. Their relief orders depend on the basis per share (and,
+for tax-optimal, on the term and the sale's price and rates), and every key is monotone in the
+basis per share. So each (account, asset) keeps its open slots sorted by basis per share,
+highest first, and a sale reads the first lots of that order instead of every lot of the
+position: see ``lots.select_by_basis``.
+
+Storage: one arena (``order_slot``, ``order_bps``) holds a contiguous segment per position;
+``order_meta[position]`` = (start, capacity, length, stale), position = account * assets +
+asset, and the extra last row holds the arena's used size in column 0. A segment that fills up
+moves to the end of the arena with twice the capacity; a full arena is compacted into a new
+one twice the size (the only allocation, outside the hot path). ``order_bps`` is exactly
+``lot_basis[slot] / lot_shares[slot]``, recomputed whenever a lot's basis or shares change
+(equal values in any order: the relief orders break ties by acquisition order themselves).
+``order_held[position]`` is a running total of the position's shares; it drifts in the last
+bits, so a sale uses it only to see that it clearly holds enough and otherwise sums the lots.
+
+A position whose lots all change at once (return of capital, a split, average-basis pooling)
+or that was sold by another method is marked stale and rebuilt by the next sale that needs
+it; so is one with a basis per share that is not finite (that position then keeps using the
+walk over every lot in ``lots.py``, whose NaN handling is the definition).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from taxsim.ledger.enums import NO_SLOT
+
+ORDER_START = 0
+ORDER_CAPACITY = 1
+ORDER_LENGTH = 2
+ORDER_STALE = 3
+N_ORDER_META = 4
+MIN_SEGMENT = 8  # entries of a position's first segment
+
+
+def empty_order_arrays(n_positions: int, arena: int) -> dict:
+    """Index arrays of ``n_positions`` empty (valid) positions and an arena of ``arena``."""
+    return {
+        "order_meta": np.zeros((n_positions + 1, N_ORDER_META), np.int64),
+        "order_slot": np.full(max(arena, MIN_SEGMENT), NO_SLOT, np.int64),
+        "order_bps": np.zeros(max(arena, MIN_SEGMENT), np.float64),
+        "order_held": np.zeros(n_positions, np.float64),
+    }
+
+
+def order_position(state, slot):
+    """Index position of a slot's (account, asset)."""
+    return state.lot_account[slot] * state.head.shape[1] + state.lot_asset[slot]
+
+
+order_position_nb = njit(cache=True, inline="always")(order_position)
+
+
+def reserve_segment(state, position, needed):
+    """Make ``position``'s segment hold at least ``needed`` entries (moving it, and compacting
+    the arena into a larger one when it is full)."""
+    meta = state.order_meta
+    if meta[position, ORDER_CAPACITY] >= needed:
+        return
+    capacity = max(MIN_SEGMENT, 2 * meta[position, ORDER_CAPACITY], needed)
+    top = meta.shape[0] - 1
+    if meta[top, ORDER_START] + capacity > state.order_slot.shape[0]:
+        # compact every segment into a new arena, twice the space they need
+        total = capacity
+        for other in range(top):
+            if other != position:
+                total += meta[other, ORDER_CAPACITY]
+        slots = np.full(2 * total, NO_SLOT, np.int64)
+        bps = np.zeros(2 * total, np.float64)
+        used = 0
+        for other in range(top):
+            start = meta[other, ORDER_START]
+            for j in range(meta[other, ORDER_LENGTH]):
+                slots[used + j] = state.order_slot[start + j]
+                bps[used + j] = state.order_bps[start + j]
+            meta[other, ORDER_START] = used
+            used += capacity if other == position else meta[other, ORDER_CAPACITY]
+        meta[position, ORDER_CAPACITY] = capacity
+        meta[top, ORDER_START] = used
+        state.order_slot = slots
+        state.order_bps = bps
+        return
+    start = meta[position, ORDER_START]
+    new_start = meta[top, ORDER_START]
+    slots = state.order_slot
+    bps = state.order_bps
+    for j in range(meta[position, ORDER_LENGTH]):
+        slots[new_start + j] = slots[start + j]
+        bps[new_start + j] = bps[start + j]
+    meta[position, ORDER_START] = new_start
+    meta[position, ORDER_CAPACITY] = capacity
+    meta[top, ORDER_START] = new_start + capacity
+
+
+reserve_segment_nb = njit(cache=True, error_model="numpy")(reserve_segment)
+
+
+def mark_stale(state, account, asset):
+    """Drop a position's order; the next sale that needs it rebuilds it."""
+    position = account * state.head.shape[1] + asset
+    state.order_meta[position, ORDER_STALE] = 1
+    state.order_meta[position, ORDER_LENGTH] = 0
+
+
+mark_stale_nb = njit(cache=True, inline="always")(mark_stale)
+
+
+def order_insert(state, slot):
+    """Add an open lot (its shares and basis set) to its position's order.
+
+    Arrays are read straight from the state at each use, so that no reference outlives its
+    basic block: around the call that moves a full segment, that keeps numba's reference
+    counting to the state's own pair (see ``state.py``).
+    """
+    position = order_position_nb(state, slot)
+    shares = state.lot_shares[slot]
+    bps = state.lot_basis[slot] / shares
+    fresh = state.order_meta[position, ORDER_STALE] == 0
+    finite = math.isfinite(bps)
+    if fresh and not finite:
+        state.order_meta[position, ORDER_STALE] = 1
+        state.order_meta[position, ORDER_LENGTH] = 0
+    length = state.order_meta[position, ORDER_LENGTH]
+    if fresh and finite and length == state.order_meta[position, ORDER_CAPACITY]:
+        reserve_segment_nb(state, position, length + 1)
+    start = state.order_meta[position, ORDER_START]
+    if fresh and finite:
+        # after every entry of a higher or equal basis per share
+        j = length
+        while j > 0 and state.order_bps[start + j - 1] < bps:
+            state.order_slot[start + j] = state.order_slot[start + j - 1]
+            state.order_bps[start + j] = state.order_bps[start + j - 1]
+            j -= 1
+        state.order_slot[start + j] = slot
+        state.order_bps[start + j] = bps
+        state.order_meta[position, ORDER_LENGTH] = length + 1
+        state.order_held[position] += shares
+
+
+order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
+
+
+def order_update(state, slot, shares_change):
+    """Move an open lot whose basis or shares changed (by ``shares_change`` shares) to its
+    place in its position's order (one exit, last uses at the end: see :func:`order_insert`).
+    """
+    position = order_position_nb(state, slot)
+    bps = state.lot_basis[slot] / state.lot_shares[slot]
+    meta = state.order_meta
+    fresh = meta[position, ORDER_STALE] == 0
+    finite = math.isfinite(bps)
+    if fresh and not finite:
+        meta[position, ORDER_STALE] = 1
+        meta[position, ORDER_LENGTH] = 0
+    ok = fresh and finite
+    start = meta[position, ORDER_START]
+    length = meta[position, ORDER_LENGTH]
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    if ok:
+        j = 0
+        while order_slot[start + j] != slot:
+            j += 1
+        while j > 0 and order_bps[start + j - 1] < bps:
+            order_slot[start + j] = order_slot[start + j - 1]
+            order_bps[start + j] = order_bps[start + j - 1]
+            j -= 1
+        while j < length - 1 and order_bps[start + j + 1] > bps:
+            order_slot[start + j] = order_slot[start + j + 1]
+            order_bps[start + j] = order_bps[start + j + 1]
+            j += 1
+        order_slot[start + j] = slot
+        order_bps[start + j] = bps
+    order_slot[start] = order_slot[start]
+    order_bps[start] = order_bps[start]
+    state.order_held[position] += shares_change if ok else 0.0
+
+
+order_update_nb = njit(cache=True, error_model="numpy")(order_update)
+
+
+def rebuild_order(state, account, asset):
+    """Rebuild a stale position's order from its list; returns False (and leaves it stale) if
+    a basis per share is not finite."""
+    position = account * state.head.shape[1] + asset
+    meta = state.order_meta
+    slots = state.scratch_slots
+    keys = state.scratch_keys
+    count = 0
+    held = 0.0
+    finite = True
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        slots[count] = slot
+        keys[count] = state.lot_basis[slot] / state.lot_shares[slot]
+        finite = finite and math.isfinite(keys[count])
+        held += state.lot_shares[slot]
+        count += 1
+        slot = state.lot_next[slot]
+    if not finite:
+        return False
+    reserve_segment_nb(state, position, count)
+    start = meta[position, ORDER_START]
+    ranks = np.argsort(-keys[:count], kind="mergesort")
+    for j in range(count):
+        state.order_slot[start + j] = slots[ranks[j]]
+        state.order_bps[start + j] = keys[ranks[j]]
+    meta[position, ORDER_LENGTH] = count
+    meta[position, ORDER_STALE] = 0
+    state.order_held[position] = held
+    return True
+
+
+rebuild_order_nb = njit(cache=True)(rebuild_order)
