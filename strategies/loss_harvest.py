@@ -393,8 +393,6 @@ def family_out_of_band(params, targets, prices, holdings, cash, account):
 family_out_of_band_nb = njit(cache=True, inline="always")(family_out_of_band)
 
 
-
-
 def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
                       committed, today):
     """Swap substitutes back to their family head once the wash-sale window has passed."""
