@@ -61,16 +61,12 @@ from strategies.rebalance import (
 from taxsim.dates import year_of_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
-    RATE_LONG_TERM,
-    RATE_NIIT,
-    RATE_ORDINARY,
-    RATE_STATE,
     TAX_OPTIMAL,
     TAXABLE,
     YEAR_LT_GAIN,
     YEAR_ST_GAIN,
 )
-from taxsim.ledger.lots import relief_order_nb
+from taxsim.ledger.lots import marginal_gain_rates_nb, relief_order_nb
 from taxsim.ledger.state import year_index_nb
 
 PARAM_MONTHS = 0  # months per period
@@ -86,28 +82,13 @@ N_PARAMS = 7
 # ----------------------------------------------------------------------- tax estimates
 
 
-def marginal_rates(state, day):
-    """(short-term, long-term) marginal rates on gains realized on ``day``, as fractions.
-
-    Short-term: ordinary + NIIT + state; long-term: long-term + NIIT + state (the rates the
-    ledger's tax-optimal lot order uses), from ``state.rates[year_index(year)]``.
-    """
-    rates = state.rates[year_index_nb(year_of_nb(day))]
-    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
-    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
-    return short_rate, long_rate
-
-
-marginal_rates_nb = njit(cache=True)(marginal_rates)
-
-
 def estimate_sale_tax(state, account, asset, shares, price, day):
     """Estimated tax of selling ``shares`` of (``account``, ``asset``) at ``price`` on ``day``.
 
     Walks the open lots in the ledger's tax-optimal relief order (short-term losses, then
     long-term losses, largest loss per share first, then the rest by increasing tax per dollar
     sold, ties first-in first-out) and taxes each relieved portion's gain at the marginal rate
-    of its term (:func:`marginal_rates`).
+    of its term (``taxsim.ledger.lots.marginal_gain_rates``).
 
     Parameters
     ----------
@@ -140,7 +121,7 @@ def estimate_sale_tax(state, account, asset, shares, price, day):
     """
     if shares <= 0.0 or state.account_kind[account] != TAXABLE:
         return 0.0, 0.0, 0.0
-    short_rate, long_rate = marginal_rates_nb(state, day)
+    short_rate, long_rate = marginal_gain_rates_nb(state, day)
     lot_shares = state.lot_shares
     lot_basis = state.lot_basis
     lot_long_from = state.lot_long_from
@@ -175,7 +156,7 @@ def taxable_sale_shares(state, account, asset, price, day, max_shares, gain_room
     so far over ``household_value`` stays above ``k × τ`` (τ: the lot's tax per dollar sold).
     Loss lots are always sold. ``gain used`` is the dollars of positive lot gains relieved.
     """
-    short_rate, long_rate = marginal_rates_nb(state, day)
+    short_rate, long_rate = marginal_gain_rates_nb(state, day)
     lot_shares = state.lot_shares
     lot_basis = state.lot_basis
     lot_long_from = state.lot_long_from

@@ -186,6 +186,21 @@ def pool_average_basis(state, account, asset):
 pool_average_basis_nb = njit(cache=True)(pool_average_basis)
 
 
+def marginal_gain_rates(state, day):
+    """(short-term, long-term) marginal rates on gains realized on ``day``, fractions: ordinary
+    + NIIT + state and long-term + NIIT + state (IRC §1(h), §1411; the household's rate row
+    of the sale's year, clamped into the table). The rates the tax-optimal relief order uses.
+    """
+    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
+    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
+    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    return short_rate, long_rate
+
+
+# inlined into the relief-order kernels (no call holding the state's arrays there)
+marginal_gain_rates_nb = njit(cache=True, inline="always")(marginal_gain_rates)
+
+
 TAKEN = 3  # relief-order category of a slot already selected; after every real category
 SELECT_BUFFER = 8  # lots of a relief order found per pass (most sales need fewer)
 
@@ -211,9 +226,7 @@ def relief_keys(state, account, asset, method, price, day):
     lot_long_from = state.lot_long_from
     # tax-optimal keys use the sale year's rates; read unconditionally (a conditional read
     # costs numba reference counting), from a row clamped into the table for other methods
-    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
-    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
-    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    short_rate, long_rate = marginal_gain_rates_nb(state, day)
     count = 0
     held = 0.0
     slot = state.head[account, asset]
@@ -395,9 +408,7 @@ def select_by_basis(state, position, method, price, day, shares):
     run = state.scratch_categories
     order = state.scratch_order
     positions = state.scratch_slots
-    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
-    short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
-    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    short_rate, long_rate = marginal_gain_rates_nb(state, day)
     start = order_meta[position, ORDER_START]
     length = order_meta[position, ORDER_LENGTH]
     needed = shares - SHARE_EPSILON
