@@ -43,9 +43,15 @@ from numba import njit
 
 from strategies.buy_and_hold import buy_and_hold
 from strategies.calendar_rebalance import PERIOD_MONTHS, calendar_rebalance
-from strategies.drift_bands import drift_bands
-from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_nb
+from strategies.drift_bands import band_half_width_nb, drift_bands
+from strategies.harvest_scan import (
+    SCAN_MARGIN,
+    forget_changed_lots_nb,
+    harvest_bound_nb,
+    no_lot_can_qualify_nb,
+)
 from strategies.rebalance import (
+    DISABLED,
     account_value_nb,
     period_index_nb,
     sale_proceeds_nb,
@@ -53,6 +59,7 @@ from strategies.rebalance import (
 )
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
+    CNT_SALE_ROWS,
     FIFO,
     LIFO,
     LOT_METHOD_CODES,
@@ -770,24 +777,76 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
             params[PARAM_LAST_PERIOD] = period
             rebalance = True
     check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
-    bands = check and (params[PARAM_BAND_ABSOLUTE] >= 0.0 or params[PARAM_BAND_RELATIVE] >= 0.0)
+    band_absolute = params[PARAM_BAND_ABSOLUTE]
+    band_relative = params[PARAM_BAND_RELATIVE]
+    bands = check and (band_absolute >= 0.0 or band_relative >= 0.0)
     # Most days have nothing to do: find out first, without allocating (about 60 ns for the
-    # three arrays below) or calling the per-account steps (about 0.1 µs each of reference
-    # counting for their array arguments, even when they return at once).
+    # three arrays below) or calling anything. The tests of family_out_of_band,
+    # swap_back_due and next_harvest_candidate are written out here: a call passing arrays,
+    # inlined or not, costs an atomic reference-count pair per array (about 16 ns each),
+    # several times the tests themselves, and these run for every account on every day.
     work = rebalance
+    ring = ring_offset_nb(n_assets)
+    holder_block = holder_offset_nb(n_assets)
+    swap_block = swap_day_offset_nb(n_assets, n_accounts)
+    scan_price = scan_price_offset_nb(n_assets, n_accounts)
+    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    threshold = params[PARAM_THRESHOLD]
+    if check and state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
+        forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
     for account in range(n_accounts):
+        if work:
+            break
         if cash[account] < -1.0 or cash[account] > params[PARAM_MIN_TRADE]:
             work = True
-        if bands and family_out_of_band_nb(params, targets, prices, holdings, cash, account):
-            work = True
-        if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,
-                                                              n_accounts):
-            work = True
-        if check and state.account_kind[account] == TAXABLE:
-            forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN,
-                                   scan_price_offset_nb(n_assets, n_accounts), n_accounts)
-            if next_harvest_candidate_nb(state, params, account, prices, holdings, 0) >= 0:
-                work = True
+            break
+        if bands:  # family_out_of_band
+            investable = cash[account]
+            for asset in range(n_assets):
+                if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
+                    investable += holdings[account, asset] * prices[asset]
+            investable *= 1.0 - params[PARAM_CASH_RESERVE]
+            if investable > 0.0:
+                for target in range(n_assets):
+                    weight = targets[account, target]
+                    value = 0.0
+                    if holdings[account, target] > 0.0 and math.isfinite(prices[target]):
+                        value = holdings[account, target] * prices[target]
+                    head = True
+                    member = int(params[ring + target])
+                    while member >= 0 and member != target:
+                        if member < target:
+                            head = False
+                            break
+                        weight += targets[account, member]
+                        if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
+                            value += holdings[account, member] * prices[member]
+                        member = int(params[ring + member])
+                    if head and abs(value / investable - weight) > band_half_width_nb(
+                            band_absolute, band_relative, DISABLED, weight):
+                        work = True
+                        break
+        if params[PARAM_SWAP_BACK] > 0.0:  # swap_back_due
+            for target in range(n_assets):
+                holder = int(params[holder_block + account * n_assets + target])
+                if holder != target and holder >= 0 and (
+                        day - params[swap_block + account * n_assets + target]
+                        > WASH_WINDOW_DAYS):
+                    work = True
+        if check and state.account_kind[account] == TAXABLE:  # next_harvest_candidate
+            for asset in range(n_assets):
+                held = holdings[account, asset]
+                if held <= 0.0 or not math.isfinite(prices[asset]) or params[ring + asset] < 0:
+                    continue
+                entry = account * n_assets + asset
+                if not (params[scan_shares + entry] == held
+                        and math.isfinite(params[scan_price + entry])):
+                    params[scan_price + entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(
+                        state, account, asset, threshold)
+                    params[scan_shares + entry] = held
+                if prices[asset] <= params[scan_price + entry]:
+                    work = True
+                    break
     if not work:
         return 0
     pending = np.zeros(n_assets)
