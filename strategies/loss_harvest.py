@@ -93,6 +93,7 @@ PARAM_BAND_ABSOLUTE = 15  # weight points of a family's drift band (-1: none)
 PARAM_BAND_RELATIVE = 16  # fraction of the family's target weight (-1: none)
 PARAM_PER_ASSET = 17  # start of the per-asset blocks
 STATE_NONE = -1.0
+MAX_ACCOUNTS = 63  # accounts of a household (the decide function's band bits: int64)
 
 
 def ring_offset(n_assets):
@@ -343,61 +344,6 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
 
 
 harvest_account_nb = njit(cache=True)(harvest_account)
-
-
-def family_out_of_band(params, targets, prices, holdings, cash, account):
-    """True when a family of ``account`` has drifted out of its band (rebalance="bands").
-
-    A family's weight is the market value of its members over the account's investable value,
-    ``(cash + holdings) × (1 − cash_reserve)``, against the family's target weight; its band
-    is ``target ± half_width``, ``half_width`` the smaller of the enabled thresholds: absolute
-    weight points and ``relative × target`` (the rule of ``strategies.drift_bands``, per
-    family instead of per asset, so that a substitute counts as its family).
-    """
-    n_assets = holdings.shape[1]
-    absolute = params[PARAM_BAND_ABSOLUTE]
-    relative = params[PARAM_BAND_RELATIVE]
-    investable = cash[account]
-    for asset in range(n_assets):
-        if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
-            investable += holdings[account, asset] * prices[asset]
-    investable *= 1.0 - params[PARAM_CASH_RESERVE]
-    if investable <= 0.0:
-        return False
-    ring = ring_offset_nb(n_assets)
-    for target in range(n_assets):
-        # the family's weight and value, walking its ring once (family_head, family_weight
-        # and family_value in one loop: this runs every check day)
-        weight = targets[account, target]
-        value = 0.0
-        if holdings[account, target] > 0.0 and math.isfinite(prices[target]):
-            value = holdings[account, target] * prices[target]
-        head = True
-        member = int(params[ring + target])
-        while member >= 0 and member != target:
-            if member < target:
-                head = False  # handled at the family's head, its lowest index
-                break
-            weight += targets[account, member]
-            if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
-                value += holdings[account, member] * prices[member]
-            member = int(params[ring + member])
-        if not head:
-            continue
-        drift = value / investable - weight
-        half_width = np.inf
-        if absolute >= 0.0:
-            half_width = absolute
-        if relative >= 0.0 and relative * weight < half_width:  # the smaller enabled width
-            half_width = relative * weight
-        if abs(drift) > half_width:
-            return True
-    return False
-
-
-# inlined into the decide function: it runs on every check day of every account, where a
-# call passing arrays would cost more than the test
-family_out_of_band_nb = njit(cache=True, inline="always")(family_out_of_band)
 
 
 def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
@@ -781,8 +727,8 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
     band_relative = params[PARAM_BAND_RELATIVE]
     bands = check and (band_absolute >= 0.0 or band_relative >= 0.0)
     # Most days have nothing to do: find out first, without allocating (about 60 ns for the
-    # three arrays below) or calling anything. The tests of family_out_of_band,
-    # swap_back_due and next_harvest_candidate are written out here: a call passing arrays,
+    # three arrays below) or calling anything. The band test, and those of swap_back_due and
+    # next_harvest_candidate, are written out here: a call passing arrays,
     # inlined or not, costs an atomic reference-count pair per array (about 16 ns each),
     # several times the tests themselves, and these run for every account on every day.
     work = rebalance
@@ -794,13 +740,13 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
     threshold = params[PARAM_THRESHOLD]
     if check and state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
         forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
+    out_of_band = 0  # bit per account: a family has drifted out of its band
     for account in range(n_accounts):
-        if work:
-            break
-        if cash[account] < -1.0 or cash[account] > params[PARAM_MIN_TRADE]:
-            work = True
-            break
-        if bands:  # family_out_of_band
+        # A family's weight is the market value of its members over the account's investable
+        # value, (cash + holdings) × (1 − cash_reserve), against the family's target weight;
+        # its band is target ± half_width (the rule of strategies.drift_bands, per family
+        # instead of per asset, so that a substitute counts as its family).
+        if bands:
             investable = cash[account]
             for asset in range(n_assets):
                 if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
@@ -808,6 +754,8 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
             investable *= 1.0 - params[PARAM_CASH_RESERVE]
             if investable > 0.0:
                 for target in range(n_assets):
+                    # the family's weight and value, walking its ring once; a family is
+                    # handled at its head, its lowest index
                     weight = targets[account, target]
                     value = 0.0
                     if holdings[account, target] > 0.0 and math.isfinite(prices[target]):
@@ -824,8 +772,14 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
                         member = int(params[ring + member])
                     if head and abs(value / investable - weight) > band_half_width_nb(
                             band_absolute, band_relative, DISABLED, weight):
+                        out_of_band |= 1 << account
                         work = True
                         break
+        if work:
+            continue
+        if cash[account] < -1.0 or cash[account] > params[PARAM_MIN_TRADE]:
+            work = True
+            continue
         if params[PARAM_SWAP_BACK] > 0.0:  # swap_back_due
             for target in range(n_assets):
                 holder = int(params[holder_block + account * n_assets + target])
@@ -868,8 +822,7 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         if cash[account] < -1.0:
             n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
                                           orders, n_orders, pending, committed, today)
-        rebalance_account = rebalance or (bands and family_out_of_band_nb(
-            params, targets, prices, holdings, cash, account))
+        rebalance_account = rebalance or (out_of_band >> account) & 1 == 1
         if rebalance_account or cash[account] > params[PARAM_MIN_TRADE]:  # spare <= cash
             n_orders = rebalance_families_nb(state, params, account, day, prices, holdings,
                                              cash, targets, orders, n_orders, pending,
@@ -951,6 +904,9 @@ def loss_harvest(
         raise ValueError("loss_harvest: tickers is empty")
     if n_accounts < 1:
         raise ValueError(f"loss_harvest: n_accounts must be >= 1, got {n_accounts}")
+    if n_accounts > MAX_ACCOUNTS:
+        raise ValueError(f"loss_harvest: at most {MAX_ACCOUNTS} accounts (a bit each in the "
+                         f"daily band test), got n_accounts={n_accounts}")
     for name, value in (("threshold", threshold), ("threshold_dollars", threshold_dollars),
                         ("min_trade", min_trade), ("swap_back_max_gain", swap_back_max_gain),
                         ("cost_allowance", cost_allowance)):

@@ -312,3 +312,6 @@ def test_drift_band_harvester_has_a_drift_band_twin_and_checks_its_arguments():
         loss_harvest(["A", "B"], [("A", "B")], n_accounts=1, rebalance="bands", band=-0.1)
     with pytest.raises(ValueError, match="rebalance must be one of"):
         loss_harvest(["A", "B"], [("A", "B")], n_accounts=1, rebalance="weekly")
+    with pytest.raises(ValueError, match="at most 63 accounts.*n_accounts=64"):
+        loss_harvest(["A", "B"], [("A", "B")], n_accounts=64)
+    assert loss_harvest(["A", "B"], [("A", "B")], n_accounts=63).params.size > 0
