@@ -48,7 +48,6 @@ from strategies.harvest_scan import (
     SCAN_MARGIN,
     forget_changed_lots_nb,
     harvest_bound_nb,
-    no_lot_can_qualify_nb,
 )
 from strategies.rebalance import (
     DISABLED,
@@ -59,7 +58,6 @@ from strategies.rebalance import (
 )
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
-    CNT_SALE_ROWS,
     FIFO,
     LIFO,
     LOT_METHOD_CODES,
@@ -121,13 +119,22 @@ def scan_shares_offset(n_assets, n_accounts):
     return PARAM_PER_ASSET + n_assets + 3 * n_accounts * n_assets
 
 
-def params_size(n_assets, n_accounts):
+def blocked_offset(n_assets, n_accounts):
+    """Offset of the (account, asset) block of the last day through which a harvest stays
+    blocked by a wash-sale risk (NaN: not known to be blocked; see
+    :func:`harvest_blocked_until`), followed by the block of the lowest price (dollars per
+    share) at which that holds. Both are forgotten with the scan price."""
     return PARAM_PER_ASSET + n_assets + 4 * n_accounts * n_assets
+
+
+def params_size(n_assets, n_accounts):
+    return PARAM_PER_ASSET + n_assets + 6 * n_accounts * n_assets
 
 
 ring_offset_nb = njit(cache=True)(ring_offset)
 scan_price_offset_nb = njit(cache=True)(scan_price_offset)
 scan_shares_offset_nb = njit(cache=True)(scan_shares_offset)
+blocked_offset_nb = njit(cache=True)(blocked_offset)
 holder_offset_nb = njit(cache=True)(holder_offset)
 swap_day_offset_nb = njit(cache=True)(swap_day_offset)
 
@@ -282,25 +289,82 @@ def harvest_size(state, today, account, asset, day, price, threshold, threshold_
 harvest_size_nb = njit(cache=True)(harvest_size)
 
 
-def next_harvest_candidate(state, params, account, prices, holdings, first):
+def harvest_blocked_until(state, account, asset, day):
+    """``(last_day, lowest_price)``: through ``last_day``, at prices of at least
+    ``lowest_price`` (dollars per share), a loss sale of ``asset`` in ``account`` is sure to
+    be washable, as the ledger stands on ``day``; ``last_day`` is NaN when nothing is sure.
+
+    - Another account that holds the identity group and reinvests its distributions blocks it
+      for as long as it holds the group (inf; Pub 550, dividend reinvestment plans).
+    - The newest lot of another position of the group, acquired on day A, blocks it through
+      A + 30 (IRC §1091(a); ``sale_would_wash`` with the whole position sold).
+    - In an account that does not reinvest, the position's own newest lot, acquired on day A,
+      blocks it through A + 30 while some lot is not at a loss (the price is above its lowest
+      basis per share): then only the loss lots are sold, and ``sale_would_wash`` (part of
+      the position sold) counts the newest lot as a replacement.
+
+    Later acquisitions only extend a block. The position's own changes (shares bought or
+    sold, a split) refresh its scan price, and a sale of the group (which may remove a lot or
+    add a disallowed loss to a basis) forgets it, and either forgets the block too.
+    """
+    if group_held_elsewhere_nb(state, account, asset, True):
+        return np.inf, 0.0
+    latest = -np.inf
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        member_asset = state.group_assets[member]
+        for other_account in range(state.head.shape[0]):
+            if other_account == account and member_asset == asset:
+                continue
+            slot = state.tail[other_account, member_asset]
+            if slot != NO_SLOT:
+                latest = max(latest, float(state.lot_acquired[slot]))
+    if latest >= day - WASH_WINDOW_DAYS:
+        return latest + WASH_WINDOW_DAYS, 0.0
+    own_newest = state.tail[account, asset]
+    if (state.account_reinvest[account] or own_newest == NO_SLOT
+            or state.lot_acquired[own_newest] < day - WASH_WINDOW_DAYS):
+        return np.nan, 0.0
+    lowest = np.inf
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        if state.lot_shares[slot] > 1e-9:  # a lot that keeps a sale from selling it all
+            lowest = min(lowest, state.lot_basis[slot] / state.lot_shares[slot])
+        slot = state.lot_next[slot]
+    return float(state.lot_acquired[own_newest]) + WASH_WINDOW_DAYS, (1.0 + SCAN_MARGIN) * lowest
+
+
+harvest_blocked_until_nb = njit(cache=True)(harvest_blocked_until)
+
+
+def next_harvest_candidate(state, params, account, prices, holdings, first, day):
     """The first asset from ``first`` on that ``account`` may harvest today, or -1.
 
     An asset is skipped when not held, not priced, without a substitute (it cannot be sold
-    without leaving the exposure) or, in O(1) from the cached scan price, without a lot down
-    by the threshold at this price (``harvest_scan``; call ``forget_changed_lots`` first).
+    without leaving the exposure), in O(1) from the cached scan price when no lot is down by
+    the threshold at this price (``harvest_scan``; call ``forget_changed_lots`` first), or
+    while its harvest is known to be blocked by the group's other positions
+    (:func:`harvest_blocked_until`; forgotten whenever the scan price is).
     """
     n_accounts, n_assets = holdings.shape
     scan_price = scan_price_offset_nb(n_assets, n_accounts)
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    blocked = blocked_offset_nb(n_assets, n_accounts)
+    blocked_price = blocked + n_accounts * n_assets
     for asset in range(first, n_assets):
-        if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
+        held = holdings[account, asset]
+        if held <= 0.0 or not math.isfinite(prices[asset]):
             continue
         if params[ring_offset_nb(n_assets) + asset] < 0:
             continue
         entry = account * n_assets + asset
-        if not no_lot_can_qualify_nb(state, params, account, asset, prices[asset],
-                                     holdings[account, asset], params[PARAM_THRESHOLD],
-                                     scan_price + entry, scan_shares + entry):
+        if not (params[scan_shares + entry] == held and math.isfinite(params[scan_price + entry])):
+            params[scan_price + entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(
+                state, account, asset, params[PARAM_THRESHOLD])
+            params[scan_shares + entry] = held
+            params[blocked + entry] = np.nan
+        if prices[asset] <= params[scan_price + entry] and not (
+                day <= params[blocked + entry] and prices[asset] >= params[blocked_price + entry]):
             return asset
     return -1
 
@@ -319,15 +383,21 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
     forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN,
                            scan_price_offset_nb(n_assets, n_accounts), n_accounts)
+    blocked = blocked_offset_nb(n_assets, n_accounts)
+    blocked_price = blocked + n_accounts * n_assets
     asset = -1
     while True:
-        asset = next_harvest_candidate_nb(state, params, account, prices, holdings, asset + 1)
+        asset = next_harvest_candidate_nb(state, params, account, prices, holdings, asset + 1,
+                                          day)
         if asset < 0:
             break
         sold_shares, _, _ = harvest_size_nb(
             state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
             params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
         if sold_shares == 0.0:
+            entry = account * n_assets + asset
+            params[blocked + entry], params[blocked_price + entry] = harvest_blocked_until_nb(
+                state, account, asset, day)
             continue
         substitute = safe_substitute_nb(state, params, asset, prices, day, n_assets)
         if substitute < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, substitute):
@@ -737,8 +807,10 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
     scan_price = scan_price_offset_nb(n_assets, n_accounts)
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    blocked = blocked_offset_nb(n_assets, n_accounts)
+    blocked_price = blocked + n_accounts * n_assets
     threshold = params[PARAM_THRESHOLD]
-    if check and state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
+    if check:
         forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
     out_of_band = 0  # bit per account: a family has drifted out of its band
     for account in range(n_accounts):
@@ -798,7 +870,10 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
                     params[scan_price + entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(
                         state, account, asset, threshold)
                     params[scan_shares + entry] = held
-                if prices[asset] <= params[scan_price + entry]:
+                    params[blocked + entry] = np.nan
+                if prices[asset] <= params[scan_price + entry] and not (
+                        day <= params[blocked + entry]
+                        and prices[asset] >= params[blocked_price + entry]):
                     work = True
                     break
     if not work:
@@ -812,7 +887,7 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         committed[:] = 0.0
         first = n_orders
         if check and state.account_kind[account] == TAXABLE and next_harvest_candidate_nb(
-                state, params, account, prices, holdings, 0) >= 0:  # cached: O(1) again
+                state, params, account, prices, holdings, 0, day) >= 0:  # cached: O(1) again
             n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
                                           n_orders, pending, committed, today)
         if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,

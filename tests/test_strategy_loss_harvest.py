@@ -267,6 +267,44 @@ def test_harvest_skip_changes_nothing_on_a_synthetic_household():
     assert np.array_equal(cached.trades, uncached.trades)
 
 
+def test_wash_blocked_harvests_skipped_until_the_block_ends_change_nothing():
+    """A due harvest blocked by a wash-sale risk is not re-examined until the block can end
+    (``harvest_blocked_until``): here the IRA reinvests BOND (blocked while it holds it) and
+    the taxable account invests its distributions in its holders each month (their own newest
+    lots block them for 30 days). The trades equal those of a run that re-examines every
+    candidate every day (scan prices and blocks forgotten daily, plain-Python decide)."""
+    import importlib
+
+    module = importlib.import_module("strategies.loss_harvest")
+    market = synthetic_market(seed=5, years=3.0)
+    household = Household([Account("taxable", reinvest=False), Account("ira",
+                                                                       kind="tax_deferred")])
+    strategy = loss_harvest(market.tickers, [("USTOTAL", "USLARGE")], n_accounts=2,
+                            threshold=0.02, rebalance="bands", band=0.05)
+    targets = {"taxable": {"USTOTAL": 0.5, "INTL": 0.3, "BOND": 0.2},
+               "ira": {"BOND": 0.5, "REIT": 0.5}}
+    contributions = {"taxable": 1_000_000.0, "ira": 300_000.0}
+    blocked_checks = []
+    original = module.harvest_blocked_until_nb
+
+    def counted(state, account, asset, day):
+        blocked_checks.append(original(state, account, asset, day)[0])
+        return original(state, account, asset, day)
+
+    module.harvest_blocked_until_nb = counted
+    try:
+        cached = run(market, household, strategy, targets, contributions=contributions)
+        with harvest_scan_cache_disabled(module):
+            plain = Strategy(strategy.name, loss_harvest_decide, strategy.params,
+                             strategy.lot_method, strategy.max_orders, invests_flows=True)
+            uncached = run(market, household, plain, targets, contributions=contributions)
+    finally:
+        module.harvest_blocked_until_nb = original
+    assert cached.params[PARAM_HARVESTS] > 0
+    assert np.isfinite(blocked_checks).sum() > 0  # blocks were found (plain-Python run)
+    assert np.array_equal(cached.trades, uncached.trades)
+
+
 # A rallies 30% on day 5 (its family weight goes from 50% to 56.5%); B and C are flat.
 RALLY = {"A": [100.0] * 5 + [130.0] * (N_DAYS - 5), "B": [50.0] * N_DAYS,
          "C": [20.0] * N_DAYS}
