@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import functools
 import importlib
 import inspect
 import json
@@ -194,6 +195,13 @@ class HouseholdConfig(_Model):
         return self
 
 
+@functools.lru_cache(maxsize=64)
+def _factory_signature(factory) -> inspect.Signature:
+    """``inspect.signature`` of a strategy factory, once per factory (sweeps validate the
+    strategy of every scenario)."""
+    return inspect.signature(factory)
+
+
 class StrategyConfig(_Model):
     name: str = "buy_and_hold"
     """A built-in strategy (``strategies/``) or ``"package.module:factory"``."""
@@ -203,8 +211,7 @@ class StrategyConfig(_Model):
 
     @model_validator(mode="after")
     def _check(self):
-        factory = strategy_factory(self.name)
-        signature = inspect.signature(factory)
+        signature = _factory_signature(strategy_factory(self.name))
         accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
         if not accepts_any:
             unknown = sorted(set(self.params) - set(signature.parameters))

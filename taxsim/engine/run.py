@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numba
 import numpy as np
@@ -246,13 +247,29 @@ def _unapplied_market_groups(market: Market, household: Household) -> str:
     return note
 
 
+_PLAIN = (type(None), bool, int, float, str, bytes)
+
+
 def _canonical(value):
     """A picklable, order-preserving stand-in for a run argument (for :class:`TwinCache`):
     mappings (frozen ones too) as item tuples, dataclasses by class and fields, arrays and
     frames by content."""
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+    kind = type(value)
+    if kind in _PLAIN:  # exact types first: this runs for every field of every argument
         return value
-    if isinstance(value, Mapping) or type(value).__name__ == "mappingproxy":
+    if kind is dict or kind is MappingProxyType:
+        return ("mapping", tuple((_canonical(k), _canonical(v)) for k, v in value.items()))
+    if kind is list or kind is tuple:
+        return ("sequence", tuple(_canonical(item) for item in value))
+    if kind is np.ndarray:
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return (kind.__module__, kind.__qualname__,
+                tuple((name, _canonical(getattr(value, name))) for name in fields))
+    if isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    if isinstance(value, Mapping):
         return ("mapping", tuple((_canonical(k), _canonical(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return ("sequence", tuple(_canonical(item) for item in value))
@@ -262,11 +279,7 @@ def _canonical(value):
         return ("frame", pickle.dumps(value, protocol=5))
     if isinstance(value, np.generic):
         return value.item()
-    fields = getattr(value, "__dataclass_fields__", None)
-    if fields is not None:
-        return (type(value).__module__, type(value).__qualname__,
-                tuple((name, _canonical(getattr(value, name))) for name in fields))
-    raise TypeError(f"TwinCache: cannot key a {type(value).__name__}")
+    raise TypeError(f"TwinCache: cannot key a {kind.__name__}")
 
 
 class TwinCache:
@@ -289,24 +302,35 @@ class TwinCache:
         self.misses = 0
 
     @staticmethod
-    def key(strategy: Strategy, taxes: bool, arguments: dict) -> bytes:
+    def canonical_arguments(arguments: dict) -> list:
+        """The run arguments other than the market, in a picklable canonical form (raises
+        TypeError for exotic inputs); computed once for the twins of one run."""
+        return [(name, _canonical(value)) for name, value in sorted(arguments.items())
+                if name != "market"]
+
+    @staticmethod
+    def key(strategy: Strategy, taxes: bool, arguments: dict,
+            canonical_arguments: list | None = None) -> bytes:
         """Digest of a run's definition (raises TypeError/PicklingError for exotic inputs)."""
         market = arguments["market"]
+        if canonical_arguments is None:
+            canonical_arguments = TwinCache.canonical_arguments(arguments)
         definition = (
             id(market), market.tickers, market.n_dates,
             getattr(strategy.decide, "__module__", None),
             getattr(strategy.decide, "__qualname__", None), id(strategy.decide),
             np.asarray(strategy.params, np.float64).tobytes(), strategy.lot_method,
             strategy.max_orders, strategy.invests_flows, strategy.name, bool(taxes),
-            [(name, _canonical(value)) for name, value in sorted(arguments.items())
-             if name != "market"],
+            canonical_arguments,
         )
         return hashlib.sha256(pickle.dumps(definition, protocol=5)).digest()
 
-    def run(self, strategy: Strategy, taxes: bool, arguments: dict) -> Result:
-        """The twin's result: from the cache, or simulated and remembered."""
+    def run(self, strategy: Strategy, taxes: bool, arguments: dict,
+            canonical_arguments: list | None = None) -> Result:
+        """The twin's result: from the cache, or simulated and remembered
+        (``canonical_arguments``: :meth:`canonical_arguments` of ``arguments``, if known)."""
         try:
-            key = self.key(strategy, taxes, arguments)
+            key = self.key(strategy, taxes, arguments, canonical_arguments)
         except (TypeError, AttributeError, pickle.PicklingError):
             return simulate(strategy=strategy, taxes=taxes, **arguments)  # not cacheable
         with self._lock:
@@ -536,9 +560,13 @@ def simulate(
             )
             result.twins["pre_tax"] = simulate(strategy=strategy, taxes=False, **arguments)
         else:
+            try:
+                canonical = TwinCache.canonical_arguments(arguments)
+            except (TypeError, AttributeError, pickle.PicklingError):
+                canonical = None  # each run finds out that it cannot be cached
             result.twins["non_managed"] = twin_cache.run(strategy.non_managed(), taxes,
-                                                         arguments)
-            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments)
+                                                         arguments, canonical)
+            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments, canonical)
         return result
     names = household.account_names
     if tax_payment not in ("portfolio", "outside"):

@@ -14,6 +14,7 @@ single event (an event creates at most 2 x open lots + accounts + 1 lots and at 
 
 from __future__ import annotations
 
+import math
 import mmap
 
 import numpy as np
@@ -322,7 +323,7 @@ def zeros(shape, dtype) -> np.ndarray:
     arrays are mostly touched near their start, so huge pages buy nothing back.
     """
     dtype = np.dtype(dtype)
-    count = int(np.prod(shape))
+    count = math.prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
     if count * dtype.itemsize < (1 << 22) or not hasattr(mmap, "MAP_ANONYMOUS"):
         return np.zeros(shape, dtype)  # small, or no anonymous mappings here (Windows)
     buffer = mmap.mmap(-1, count * dtype.itemsize, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
