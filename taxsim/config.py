@@ -543,7 +543,7 @@ def build_tax_profile(config: TaxConfig):
 
 def build_strategy(config: StrategyConfig, market, household):
     factory = strategy_factory(config.name)
-    parameters = inspect.signature(factory).parameters
+    parameters = _factory_signature(factory).parameters
     kwargs = dict(config.params)
     available = {
         "tickers": list(market.tickers),

@@ -242,15 +242,26 @@ def simulate_days(
         next_year_start = days_from_civil_nb(year_of_nb(days[start]) + 1, 1, 1)
     cash = state.cash  # the ledger never reallocates cash (one slot per account)
     targets_now = targets[0]  # the schedule's row in force (a view, made once per row)
+    # the day's closes, copied into one buffer: a view of close made each day would cost an
+    # atomic reference-count pair per day and per call it is passed to
+    prices = np.empty(n_assets)
+    next_target_row_start = n_days
+    if target_start.shape[0] > 1:
+        next_target_row_start = target_start[1]
     for t in range(start, n_days):
         # a day may trade every asset in every account, twice over (taxes and strategy)
         if trade_count[0] + 3 * n_accounts * n_assets + max_orders > trades.shape[0]:
             return t, SIM_NEED_ROOM, OK
         day = days[t]
-        prices = close[t]
-        while target_row + 1 < target_start.shape[0] and target_start[target_row + 1] <= t:
-            target_row += 1
+        for asset in range(n_assets):
+            prices[asset] = close[t, asset]
+        if t >= next_target_row_start:
+            while target_row + 1 < target_start.shape[0] and target_start[target_row + 1] <= t:
+                target_row += 1
             targets_now = targets[target_row]
+            next_target_row_start = n_days
+            if target_row + 1 < target_start.shape[0]:
+                next_target_row_start = target_start[target_row + 1]
         # 2. splits, 3. distributions
         for asset in range(n_assets):
             if split_ratio[t, asset] != 1.0:

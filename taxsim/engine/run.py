@@ -670,7 +670,8 @@ def simulate(
         "advisory_fee": f"{advisory_fee_bps:g} bps a year",
         "liquidation": "values not liquidated; liquidation_value subtracts accrued and "
         "liquidation tax" + (" daily" if daily_liquidation else " on the last day only"),
-        "period": f"{market.pandas_dates[0].date()} .. {market.pandas_dates[-1].date()}",
+        "period": f"{to_timestamp(market.dates[0]).date()} .. "
+                  f"{to_timestamp(market.dates[-1]).date()}",
         "data_source": market.source,
         "distributions": "ex-date stands in for pay date",
     }
