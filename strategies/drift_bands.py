@@ -197,20 +197,51 @@ def drift_band_orders(day_index, prices, holdings, cash, targets, account, param
 drift_band_orders_nb = njit(cache=True)(drift_band_orders)
 
 
-def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
-    """Rebalance each account in which a checked asset has drifted out of its band."""
+def drift_bands_breached(day_index, prices, holdings, cash, targets, account, params):
+    """Whether a checked asset of ``account`` is out of its band today: the test of
+    :func:`drift_band_orders`, without its arrays (most days have no breach)."""
+    n_assets = holdings.shape[1]
+    per_asset = int(params[PARAM_N_ASSETS])
+    investable = cash[account]
+    target_sum = 0.0
+    for asset in range(n_assets):
+        if math.isfinite(prices[asset]):
+            target_sum += targets[account, asset]
+            if holdings[account, asset] != 0.0:
+                investable += holdings[account, asset] * prices[asset]
+    investable *= 1.0 - params[PARAM_CASH_RESERVE]
+    if investable <= 0.0 or target_sum <= 0.0:
+        return False
+    per_dollar = 1.0 / investable  # one division per account, not one per asset
+    for asset in range(n_assets):
+        if not math.isfinite(prices[asset]):
+            continue
+        tolerance = DISABLED
+        if per_asset > 0:
+            tolerance = params[PARAM_PER_ASSET + asset]
+            if day_index % int(params[PARAM_PER_ASSET + per_asset + asset]) != 0:
+                continue
+        target = targets[account, asset]
+        weight = holdings[account, asset] * prices[asset] * per_dollar
+        if abs(weight - target) > band_half_width_nb(params[PARAM_ABSOLUTE],
+                                                     params[PARAM_RELATIVE], tolerance,
+                                                     target) + BREACH_SLACK:
+            return True
+    return False
+
+
+def drift_bands_idle(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """True when no account has a checked asset out of its band (``Strategy.idle``).
+
+    The band test is :func:`drift_bands_breached`, inlined by hand: numba prunes the
+    reference counts of this function's arguments only if it calls nothing that takes
+    arrays, and it runs every day (a call of ``decide`` costs an atomic reference-count pair
+    per array argument).
+    """
     n_accounts, n_assets = holdings.shape
     per_asset = int(params[PARAM_N_ASSETS])
     if per_asset != 0 and per_asset != n_assets:
-        raise ValueError("drift_bands: the tickers given to the factory do not match the "
-                         "market's assets (pass market.tickers)")
-    # The band test of drift_band_orders, first and written out here: it runs every day for
-    # every account, most days have no breach, and a call passing these arrays (inlined or
-    # not) costs about 90 ns of atomic reference counts, five times the test itself.
-    absolute = params[PARAM_ABSOLUTE]
-    relative = params[PARAM_RELATIVE]
-    reserve = params[PARAM_CASH_RESERVE]
-    n_orders = 0
+        return False  # decide raises
     for account in range(n_accounts):
         investable = cash[account]
         target_sum = 0.0
@@ -219,11 +250,10 @@ def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, p
                 target_sum += targets[account, asset]
                 if holdings[account, asset] != 0.0:
                     investable += holdings[account, asset] * prices[asset]
-        investable *= 1.0 - reserve
+        investable *= 1.0 - params[PARAM_CASH_RESERVE]
         if investable <= 0.0 or target_sum <= 0.0:
             continue
-        per_dollar = 1.0 / investable  # one division per account, not one per asset
-        breached = False
+        per_dollar = 1.0 / investable
         for asset in range(n_assets):
             if not math.isfinite(prices[asset]):
                 continue
@@ -234,11 +264,28 @@ def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, p
                     continue
             target = targets[account, asset]
             weight = holdings[account, asset] * prices[asset] * per_dollar
-            if abs(weight - target) > band_half_width_nb(absolute, relative, tolerance,
+            if abs(weight - target) > band_half_width_nb(params[PARAM_ABSOLUTE],
+                                                         params[PARAM_RELATIVE], tolerance,
                                                          target) + BREACH_SLACK:
-                breached = True
-                break
-        if breached:
+                return False
+    return True
+
+
+drift_bands_breached_nb = njit(cache=True)(drift_bands_breached)
+# error_model="numpy": no exception paths for integer and float divisions (every divisor is
+# checked first), which would keep numba from pruning the arguments' reference counts
+drift_bands_idle_nb = njit(cache=True, error_model="numpy")(drift_bands_idle)
+
+
+def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """Rebalance each account in which a checked asset has drifted out of its band."""
+    n_assets = int(params[PARAM_N_ASSETS])
+    if n_assets != 0 and n_assets != holdings.shape[1]:
+        raise ValueError("drift_bands: the tickers given to the factory do not match the "
+                         "market's assets (pass market.tickers)")
+    n_orders = 0
+    for account in range(holdings.shape[0]):
+        if drift_bands_breached_nb(day_index, prices, holdings, cash, targets, account, params):
             n_orders = drift_band_orders_nb(day_index, prices, holdings, cash, targets,
                                             account, params, orders, n_orders)
     return n_orders
@@ -414,4 +461,4 @@ def drift_bands(
         + ("; never sells, buys with spare cash" if cash_flow_only else "")
     )
     return Strategy(f"drift bands ({label})", drift_bands_decide_nb, params,
-                    lot_method=lot_method, description=description)
+                    lot_method=lot_method, description=description, idle=drift_bands_idle_nb)

@@ -56,8 +56,10 @@ from strategies.rebalance import (
     sale_proceeds_nb,
     write_order_nb,
 )
+from taxsim.dates import days_from_civil_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
+    CNT_SALE_ROWS,
     FIFO,
     LIFO,
     LOT_METHOD_CODES,
@@ -89,7 +91,8 @@ PARAM_HARVESTS = 13  # state: number of harvests
 PARAM_ROWS_SEEN = 14  # state: realized rows of the ledger already seen by the scan cache
 PARAM_BAND_ABSOLUTE = 15  # weight points of a family's drift band (-1: none)
 PARAM_BAND_RELATIVE = 16  # fraction of the family's target weight (-1: none)
-PARAM_PER_ASSET = 17  # start of the per-asset blocks
+PARAM_NEXT_PERIOD_DAY = 17  # state: first day (day number) of the next rebalance period
+PARAM_PER_ASSET = 18  # start of the per-asset blocks
 STATE_NONE = -1.0
 MAX_ACCOUNTS = 63  # accounts of a household (the decide function's band bits: int64)
 
@@ -367,6 +370,31 @@ def next_harvest_candidate(state, params, account, prices, holdings, first, day)
                 day <= params[blocked + entry] and prices[asset] >= params[blocked_price + entry]):
             return asset
     return -1
+
+
+def refresh_scan_cache(state, params, account, prices, holdings):
+    """Recompute the stale scan prices of ``account`` (shares changed, or forgotten), and
+    forget their harvest blocks: what :func:`next_harvest_candidate` does for the assets it
+    examines, for every asset, so that :func:`loss_harvest_idle` can trust the cache."""
+    n_accounts, n_assets = holdings.shape
+    scan_price = scan_price_offset_nb(n_assets, n_accounts)
+    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    blocked = blocked_offset_nb(n_assets, n_accounts)
+    for asset in range(n_assets):
+        held = holdings[account, asset]
+        if held <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        if params[ring_offset_nb(n_assets) + asset] < 0:
+            continue
+        entry = account * n_assets + asset
+        if not (params[scan_shares + entry] == held and math.isfinite(params[scan_price + entry])):
+            params[scan_price + entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(
+                state, account, asset, params[PARAM_THRESHOLD])
+            params[scan_shares + entry] = held
+            params[blocked + entry] = np.nan
+
+
+refresh_scan_cache_nb = njit(cache=True)(refresh_scan_cache)
 
 
 # inlined (into the decide function too, where it runs on every check day): a call passing
@@ -781,27 +809,32 @@ def write_buys(state, params, account, day, prices, cash, orders, n_orders, pend
 write_buys_nb = njit(cache=True)(write_buys)
 
 
-def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
-    """Harvest, swap back, rebalance or invest cash, for every account (see the module)."""
+def loss_harvest_idle(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """True when :func:`loss_harvest_decide` has nothing to do today (``Strategy.idle``): no
+    calendar rebalance due, no account out of its bands, no cash to invest or shortfall to
+    raise, no swap back due, and no harvest candidate (a held asset with a substitute whose
+    cached scan price is at or above the price and whose harvest is not known to be blocked).
+    A scan cache that is stale (shares changed, or sales of the group not yet seen) is not
+    trusted: the answer is then False and ``decide`` refreshes it.
+
+    Written without calls or allocations, so that numba prunes the reference counts of its
+    arguments: it runs every day, and calling ``decide`` costs an atomic reference-count pair
+    per array argument (about 0.1 µs a day). Changes nothing.
+    """
     n_accounts, n_assets = holdings.shape
-    if params[PARAM_N_ASSETS] != n_assets or params[PARAM_N_ACCOUNTS] != n_accounts:
-        raise ValueError("loss_harvest: params were built for another market or household")
-    rebalance = False
-    if params[PARAM_REBALANCE_MONTHS] > 0.0:
-        period = period_index_nb(day, int(params[PARAM_REBALANCE_MONTHS]))
-        if period != params[PARAM_LAST_PERIOD]:
-            params[PARAM_LAST_PERIOD] = period
-            rebalance = True
+    # one return, at the end: numba prunes the argument reference counts of a function with
+    # many exits less reliably
+    idle = True
     check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
+    if params[PARAM_N_ASSETS] != n_assets or params[PARAM_N_ACCOUNTS] != n_accounts:
+        idle = False  # decide raises
+    elif params[PARAM_REBALANCE_MONTHS] > 0.0 and day >= params[PARAM_NEXT_PERIOD_DAY]:
+        idle = False  # a new calendar period may start
+    elif check and state.counters[CNT_SALE_ROWS] != params[PARAM_ROWS_SEEN]:
+        idle = False  # sales not yet seen by the scan cache
     band_absolute = params[PARAM_BAND_ABSOLUTE]
     band_relative = params[PARAM_BAND_RELATIVE]
     bands = check and (band_absolute >= 0.0 or band_relative >= 0.0)
-    # Most days have nothing to do: find out first, without allocating (about 60 ns for the
-    # three arrays below) or calling anything. The band test, and those of swap_back_due and
-    # next_harvest_candidate, are written out here: a call passing arrays,
-    # inlined or not, costs an atomic reference-count pair per array (about 16 ns each),
-    # several times the tests themselves, and these run for every account on every day.
-    work = rebalance
     ring = ring_offset_nb(n_assets)
     holder_block = holder_offset_nb(n_assets)
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
@@ -809,75 +842,127 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
     blocked = blocked_offset_nb(n_assets, n_accounts)
     blocked_price = blocked + n_accounts * n_assets
-    threshold = params[PARAM_THRESHOLD]
-    if check:
-        forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
-    out_of_band = 0  # bit per account: a family has drifted out of its band
     for account in range(n_accounts):
-        # A family's weight is the market value of its members over the account's investable
-        # value, (cash + holdings) × (1 − cash_reserve), against the family's target weight;
-        # its band is target ± half_width (the rule of strategies.drift_bands, per family
-        # instead of per asset, so that a substitute counts as its family).
+        if not idle:
+            break
+        if cash[account] < -1.0 or cash[account] > params[PARAM_MIN_TRADE]:
+            idle = False
+            break
+        # the band test of family_out_of_band, written out (no calls here)
+        investable = cash[account]
         if bands:
-            investable = cash[account]
             for asset in range(n_assets):
                 if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
                     investable += holdings[account, asset] * prices[asset]
             investable *= 1.0 - params[PARAM_CASH_RESERVE]
-            if investable > 0.0:
-                for target in range(n_assets):
-                    # the family's weight and value, walking its ring once; a family is
-                    # handled at its head, its lowest index
-                    weight = targets[account, target]
-                    value = 0.0
-                    if holdings[account, target] > 0.0 and math.isfinite(prices[target]):
-                        value = holdings[account, target] * prices[target]
-                    head = True
-                    member = int(params[ring + target])
-                    while member >= 0 and member != target:
-                        if member < target:
-                            head = False
-                            break
-                        weight += targets[account, member]
-                        if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
-                            value += holdings[account, member] * prices[member]
-                        member = int(params[ring + member])
-                    if head and abs(value / investable - weight) > band_half_width_nb(
-                            band_absolute, band_relative, DISABLED, weight):
-                        out_of_band |= 1 << account
-                        work = True
-                        break
-        if work:
-            continue
-        if cash[account] < -1.0 or cash[account] > params[PARAM_MIN_TRADE]:
-            work = True
-            continue
-        if params[PARAM_SWAP_BACK] > 0.0:  # swap_back_due
-            for target in range(n_assets):
-                holder = int(params[holder_block + account * n_assets + target])
-                if holder != target and holder >= 0 and (
-                        day - params[swap_block + account * n_assets + target]
-                        > WASH_WINDOW_DAYS):
-                    work = True
-        if check and state.account_kind[account] == TAXABLE:  # next_harvest_candidate
-            for asset in range(n_assets):
-                held = holdings[account, asset]
-                if held <= 0.0 or not math.isfinite(prices[asset]) or params[ring + asset] < 0:
-                    continue
-                entry = account * n_assets + asset
-                if not (params[scan_shares + entry] == held
-                        and math.isfinite(params[scan_price + entry])):
-                    params[scan_price + entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(
-                        state, account, asset, threshold)
-                    params[scan_shares + entry] = held
-                    params[blocked + entry] = np.nan
-                if prices[asset] <= params[scan_price + entry] and not (
-                        day <= params[blocked + entry]
-                        and prices[asset] >= params[blocked_price + entry]):
-                    work = True
+        for target in range(n_assets):
+            if not bands or investable <= 0.0:
+                break
+            weight = targets[account, target]
+            value = 0.0
+            if holdings[account, target] > 0.0 and math.isfinite(prices[target]):
+                value = holdings[account, target] * prices[target]
+            head = True
+            member = int(params[ring + target])
+            while member >= 0 and member != target:
+                if member < target:
+                    head = False
                     break
-    if not work:
+                weight += targets[account, member]
+                if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
+                    value += holdings[account, member] * prices[member]
+                member = int(params[ring + member])
+            if head and abs(value / investable - weight) > band_half_width_nb(
+                    band_absolute, band_relative, DISABLED, weight):
+                idle = False
+                break
+        for target in range(n_assets):  # swap_back_due
+            if not idle or params[PARAM_SWAP_BACK] <= 0.0:
+                break
+            holder = int(params[holder_block + account * n_assets + target])
+            if holder != target and holder >= 0 and (
+                    day - params[swap_block + account * n_assets + target] > WASH_WINDOW_DAYS):
+                idle = False
+        for asset in range(n_assets):  # next_harvest_candidate
+            if not idle or not check or state.account_kind[account] != TAXABLE:
+                break
+            held = holdings[account, asset]
+            if held <= 0.0 or not math.isfinite(prices[asset]) or params[ring + asset] < 0:
+                continue
+            entry = account * n_assets + asset
+            if not (params[scan_shares + entry] == held
+                    and math.isfinite(params[scan_price + entry])):
+                idle = False  # stale: decide refreshes it
+            elif prices[asset] <= params[scan_price + entry] and not (
+                    day <= params[blocked + entry]
+                    and prices[asset] >= params[blocked_price + entry]):
+                idle = False
+    return idle
+
+
+# error_model="numpy": no exception paths for divisions (every divisor is checked), which
+# would keep numba from pruning the reference counts of the arguments
+loss_harvest_idle_nb = njit(cache=True, error_model="numpy")(loss_harvest_idle)
+
+
+def family_out_of_band(params, targets, prices, holdings, cash, account):
+    """True when a family of ``account`` has drifted out of its band (rebalance="bands").
+
+    A family's weight is the market value of its members over the account's investable value,
+    ``(cash + holdings) × (1 − cash_reserve)``, against the family's target weight; its band
+    is ``target ± half_width``, ``half_width`` the smaller of the enabled thresholds: absolute
+    weight points and ``relative × target`` (the rule of ``strategies.drift_bands``, per
+    family instead of per asset, so that a substitute counts as its family). The same test is
+    written out in :func:`loss_harvest_idle`, which may not call functions.
+    """
+    n_assets = holdings.shape[1]
+    investable = cash[account]
+    for asset in range(n_assets):
+        if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
+            investable += holdings[account, asset] * prices[asset]
+    investable *= 1.0 - params[PARAM_CASH_RESERVE]
+    if investable <= 0.0:
+        return False
+    for target in range(n_assets):
+        if family_head_nb(params, target, n_assets) != target:
+            continue
+        weight = family_weight_nb(params, targets, account, target, n_assets)
+        value = family_value_nb(holdings, prices, params, account, target, n_assets)
+        if abs(value / investable - weight) > band_half_width_nb(
+                params[PARAM_BAND_ABSOLUTE], params[PARAM_BAND_RELATIVE], DISABLED, weight):
+            return True
+    return False
+
+
+family_out_of_band_nb = njit(cache=True)(family_out_of_band)
+
+
+def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """Harvest, swap back, rebalance or invest cash, for every account (see the module)."""
+    n_accounts, n_assets = holdings.shape
+    if params[PARAM_N_ASSETS] != n_assets or params[PARAM_N_ACCOUNTS] != n_accounts:
+        raise ValueError("loss_harvest: params were built for another market or household")
+    check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
+    if check:  # bring the harvest scan cache up to date, so that the idle test can trust it
+        scan_price = scan_price_offset_nb(n_assets, n_accounts)
+        forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN, scan_price, n_accounts)
+        for account in range(n_accounts):
+            if state.account_kind[account] == TAXABLE:
+                refresh_scan_cache_nb(state, params, account, prices, holdings)
+    if loss_harvest_idle_nb(day_index, day, prices, holdings, cash, targets, state, params,
+                            orders):
         return 0
+    rebalance = False
+    if params[PARAM_REBALANCE_MONTHS] > 0.0 and day >= params[PARAM_NEXT_PERIOD_DAY]:
+        months = int(params[PARAM_REBALANCE_MONTHS])
+        period = period_index_nb(day, months)
+        if period != params[PARAM_LAST_PERIOD]:
+            params[PARAM_LAST_PERIOD] = period
+            rebalance = True
+        next_start = (period + 1) * months  # months since year 0
+        params[PARAM_NEXT_PERIOD_DAY] = days_from_civil_nb(next_start // 12,
+                                                           next_start % 12 + 1, 1)
+    bands = check and (params[PARAM_BAND_ABSOLUTE] >= 0.0 or params[PARAM_BAND_RELATIVE] >= 0.0)
     pending = np.zeros(n_assets)
     committed = np.zeros(n_assets)
     today = np.zeros((2, n_assets))
@@ -897,7 +982,8 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         if cash[account] < -1.0:
             n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
                                           orders, n_orders, pending, committed, today)
-        rebalance_account = rebalance or (out_of_band >> account) & 1 == 1
+        rebalance_account = rebalance or (bands and family_out_of_band_nb(
+            params, targets, prices, holdings, cash, account))
         if rebalance_account or cash[account] > params[PARAM_MIN_TRADE]:  # spare <= cash
             n_orders = rebalance_families_nb(state, params, account, day, prices, holdings,
                                              cash, targets, orders, n_orders, pending,
@@ -1008,6 +1094,7 @@ def loss_harvest(
     n_assets = len(tickers)
     params = np.full(params_size(n_assets, n_accounts), STATE_NONE)
     params[PARAM_ROWS_SEEN] = 0.0
+    params[PARAM_NEXT_PERIOD_DAY] = -np.inf  # the first day starts a period
     params[scan_price_offset(n_assets, n_accounts):] = np.nan  # prices, then shares: unknown
     params[PARAM_THRESHOLD] = threshold
     params[PARAM_THRESHOLD_DOLLARS] = threshold_dollars
@@ -1066,5 +1153,6 @@ def loss_harvest(
         f"loss harvesting ({threshold:.0%} threshold, {rebalancing})",
         loss_harvest_decide_nb, params, lot_method=lot_method,
         max_orders=4 * n_accounts * n_assets + 16, invests_flows=True, twin=twin,
+        idle=loss_harvest_idle_nb,
         description="harvest lots at a loss into substitutes, never washing a sale",
     )

@@ -231,8 +231,12 @@ def test_strategy_kernels_are_generated_for_numba_cache(tmp_path, monkeypatch):
     from taxsim.engine import run
 
     source = run._strategy_kernel_source("strategies.buy_and_hold", "buy_and_hold_decide_nb")
-    assert "flow_amount, decide, params," not in source
+    assert "flow_amount, decide, idle, params," not in source
     assert "from strategies.buy_and_hold import buy_and_hold_decide_nb as decide" in source
+    assert "idle = never_idle_nb" in source
+    with_idle = run._strategy_kernel_source("strategies.drift_bands", "drift_bands_decide_nb",
+                                            ("strategies.drift_bands", "drift_bands_idle_nb"))
+    assert "from strategies.drift_bands import drift_bands_idle_nb as idle" in with_idle
     monkeypatch.setenv("TAXSIM_KERNEL_CACHE", str(tmp_path))
     assert run._module_attribute(buy_and_hold_decide_nb) == (
         "strategies.buy_and_hold", "buy_and_hold_decide_nb")

@@ -331,3 +331,23 @@ def test_params_are_packed_at_the_documented_offsets():
 def test_bad_input_names_the_field(options, message):
     with pytest.raises(ValueError, match=message):
         drift_bands(**options)
+
+
+def test_idle_test_skips_only_days_without_a_breach():
+    """``drift_bands_idle`` lets the day loop skip decide on days without a breach: the same
+    trades as calling decide every day, with per-asset tolerances and check intervals."""
+    import dataclasses
+
+    market = synthetic_market(seed=4, years=3.0)
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred")])
+    strategy = drift_bands(0.03, 0.2, tickers=market.tickers, tolerances={"BOND": 0.02},
+                           check_every={"INTL": 5})
+    targets = {"taxable": {"USTOTAL": 0.5, "INTL": 0.3, "BOND": 0.2},
+               "ira": {"BOND": 0.5, "REIT": 0.5}}
+    contributions = {"taxable": 500_000.0, "ira": 200_000.0}
+    skipping = simulate(market, household, strategy, targets, contributions=contributions)
+    every_day = simulate(market, household, dataclasses.replace(strategy, idle=None), targets,
+                         contributions=contributions)
+    assert len(skipping.trades) > 10
+    assert np.array_equal(skipping.trades, every_day.trades)
+    assert skipping.summary() == every_day.summary()

@@ -267,6 +267,35 @@ def test_harvest_skip_changes_nothing_on_a_synthetic_household():
     assert np.array_equal(cached.trades, uncached.trades)
 
 
+def test_idle_test_skips_only_days_without_work():
+    """``Strategy.idle`` (``loss_harvest_idle``) lets the day loop skip decide on days without
+    work: the same trades, state and tax as calling decide every day (``idle=None``), jitted
+    and as plain Python, on a banded, harvesting household with a reinvesting IRA."""
+    import dataclasses
+
+    from strategies.loss_harvest import loss_harvest_idle
+
+    market = synthetic_market(seed=5, years=3.0)
+    household = Household([Account("taxable", reinvest=False),
+                           Account("ira", kind="tax_deferred")])
+    strategy = loss_harvest(market.tickers, [("USTOTAL", "USLARGE")], n_accounts=2,
+                            threshold=0.02, rebalance="bands", band=0.05, swap_back=True)
+    targets = {"taxable": {"USTOTAL": 0.5, "INTL": 0.3, "BOND": 0.2},
+               "ira": {"BOND": 0.5, "REIT": 0.5}}
+    contributions = {"taxable": 1_000_000.0, "ira": 300_000.0}
+    skipping = run(market, household, strategy, targets, contributions=contributions)
+    every_day = run(market, household, dataclasses.replace(strategy, idle=None), targets,
+                    contributions=contributions)
+    python = run(market, household, dataclasses.replace(
+        strategy, decide=loss_harvest_decide, idle=loss_harvest_idle), targets,
+        contributions=contributions)
+    assert skipping.params[PARAM_HARVESTS] > 0
+    for other in (every_day, python):
+        assert np.array_equal(skipping.trades, other.trades)
+        assert np.array_equal(skipping.params, other.params, equal_nan=True)
+        assert skipping.summary() == other.summary()
+
+
 def test_wash_blocked_harvests_skipped_until_the_block_ends_change_nothing():
     """A due harvest blocked by a wash-sale risk is not re-examined until the block can end
     (``harvest_blocked_until``): here the IRA reinvests BOND (blocked while it holds it) and

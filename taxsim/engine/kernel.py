@@ -9,7 +9,8 @@ Each trading day, in this order (taxsim's contract for every run):
    cash, selling pro rata by the strategy's lot method if needed, or from outside);
 5. scheduled external cash flows: contributions are invested at the account's targets,
    withdrawals sell pro rata by the strategy's lot method;
-6. the strategy decides, writing orders;
+6. the strategy decides, writing orders (unless its ``idle`` test says that it has nothing to
+   do today);
 7. orders execute at the close, sells before buys; costs are bps of notional plus a fixed
    amount per trade; commissions are added to basis and selling costs reduce the amount
    realized (IRS Pub 550 "Basis of Investment Property", "Amount realized");
@@ -85,6 +86,14 @@ from taxsim.ledger.distributions import distribute_nb, split_nb
 from taxsim.ledger.enums import OK
 from taxsim.ledger.lots import buy_nb, sell_nb
 from taxsim.ledger.state import make_room_nb, room_ok_nb, shares_held_nb
+
+
+def never_idle(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """The ``idle`` test of a strategy without one: decide is called every day."""
+    return False
+
+
+never_idle_nb = njit(cache=True)(never_idle)
 
 
 def refresh_holdings(state, holdings, asset):
@@ -214,15 +223,17 @@ invest_cash_nb = njit(cache=True)(invest_cash)
 def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
     interest, split_ratio, qualified_fraction, interest_exempt, state, holdings, target_start,
-    targets, flow_index, flow_account, flow_amount, decide, params, orders, settings, totals,
-    account_values, account_cash, record, trades, trade_count,
+    targets, flow_index, flow_account, flow_amount, decide, idle, params, orders, settings,
+    totals, account_values, account_cash, record, trades, trade_count,
 ):
     """Walk days ``start`` .. end; returns ``(next_day_index, sim_status, ledger_status)``.
 
     Market arrays are (dates, assets); ``targets`` (schedule rows, accounts, assets) applies
     from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts),
     the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in place;
-    ``trades`` is a record array whose used length is ``trade_count[0]``.
+    ``trades`` is a record array whose used length is ``trade_count[0]``. ``idle`` takes
+    decide's arguments and returns True on days when decide would write no orders and change
+    nothing (``Strategy.idle``; ``never_idle`` otherwise).
     """
     n_days, n_assets = close.shape
     n_accounts = holdings.shape[0]
@@ -340,7 +351,9 @@ def simulate_days(
                 return t, status, ledger_status
             flow += 1
         # 6. the strategy, 7. execution: sells first, then buys
-        n_orders = decide(t, day, prices, holdings, cash, targets_now, state, params, orders)
+        n_orders = 0
+        if not idle(t, day, prices, holdings, cash, targets_now, state, params, orders):
+            n_orders = decide(t, day, prices, holdings, cash, targets_now, state, params, orders)
         if n_orders < 0 or n_orders > max_orders:
             return t, SIM_TOO_MANY_ORDERS, OK
         for side in range(2):
