@@ -822,8 +822,6 @@ def loss_harvest_idle(day_index, day, prices, holdings, cash, targets, state, pa
     per array argument (about 0.1 µs a day). Changes nothing.
     """
     n_accounts, n_assets = holdings.shape
-    # one return, at the end: numba prunes the argument reference counts of a function with
-    # many exits less reliably
     idle = True
     check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
     if params[PARAM_N_ASSETS] != n_assets or params[PARAM_N_ACCOUNTS] != n_accounts:
@@ -897,7 +895,12 @@ def loss_harvest_idle(day_index, day, prices, holdings, cash, targets, state, pa
                     day <= params[blocked + entry]
                     and prices[asset] >= params[blocked_price + entry]):
                 idle = False
-    return idle
+    # Every argument is used once more here, on every path: numba then releases each at one
+    # point and prunes its reference-count pair. Released where each path last used it (after
+    # a break, a short-circuit or an elif), it keeps the pairs.
+    in_use = (prices.size + holdings.size + cash.size + targets.size + params.size
+              + state.counters.size)
+    return idle and in_use > 0
 
 
 # error_model="numpy": no exception paths for divisions (every divisor is checked), which
