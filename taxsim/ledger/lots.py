@@ -538,7 +538,7 @@ select_by_basis_nb = njit(cache=True, error_model="numpy")(select_by_basis)
 def drop_relieved(state, position, n_relieved):
     """Update a position's basis order after a sale relieved the first ``n_relieved`` slots
     of ``scratch_order`` (their order positions in ``scratch_slots``): closed lots leave, a
-    partly sold one moves."""
+    partly sold one moves (its former basis per share kept in ``scratch_keys``)."""
     meta = state.order_meta
     start = meta[position, ORDER_START]
     length = meta[position, ORDER_LENGTH]
@@ -553,6 +553,7 @@ def drop_relieved(state, position, n_relieved):
             order_slot[start + j] = NO_SLOT
             lowest = min(lowest, j)
         else:
+            state.scratch_keys[i] = order_bps[start + j]  # its basis per share before
             n_partial += 1
     kept = lowest
     for j in range(lowest, length):
@@ -565,7 +566,7 @@ def drop_relieved(state, position, n_relieved):
         for i in range(n_relieved):
             slot = state.scratch_order[i]
             if state.lot_shares[slot] != 0.0:
-                order_update_nb(state, slot, 0.0)
+                order_update_nb(state, slot, state.scratch_keys[i], 0.0)
 
 
 drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)

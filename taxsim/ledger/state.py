@@ -612,6 +612,7 @@ def split_lot(state, slot, piece_shares):
     and per-share basis, adjustment and pending dividends; the original keeps its id and the
     rest (the convention of taxsim/ledger/README.md). Capacity must have been ensured.
     """
+    old_bps = state.lot_basis[slot] / state.lot_shares[slot]
     fraction = piece_shares / state.lot_shares[slot]
     lot_id = state.counters[CNT_NEXT_LOT_ID]
     state.counters[CNT_NEXT_LOT_ID] += 1
@@ -630,7 +631,7 @@ def split_lot(state, slot, piece_shares):
     state.lot_shares[slot] -= piece_shares
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
-    order_update_nb(state, slot, -piece_shares)
+    order_update_nb(state, slot, old_bps, -piece_shares)
     return piece
 
 
