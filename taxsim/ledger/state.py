@@ -539,9 +539,12 @@ def link_slot(state, slot):
         or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
         after = state.lot_prev[after]
-    # arrays read straight from the state at each use: inlined into create_lot, whose call
-    # to order_insert would otherwise keep a reference count pair per array alive
-    before = state.head[account, asset] if after == NO_SLOT else state.lot_next[after]
+    # arrays read straight from the state at each use, and unconditionally (a read in one
+    # branch of a conditional costs a reference count pair): inlined into create_lot, whose
+    # call to order_insert would otherwise keep a reference count pair per array alive
+    first = state.head[account, asset]
+    following = state.lot_next[max(after, 0)]
+    before = first if after == NO_SLOT else following
     if after != NO_SLOT:
         state.lot_next[after] = slot
     if before != NO_SLOT:
@@ -597,9 +600,13 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
-    for k in range(N_PENDING_QUALIFIED):  # straight from the state: see order_insert
-        state.lot_pending_year[slot, k] = 0
-        state.lot_pending_per_share[slot, k] = 0.0
+    # fetched once, used only here: read from the state inside the loop, each iteration
+    # cost a reference-count pair (the largest share of them in the benchmark)
+    pending_year = state.lot_pending_year
+    pending_per_share = state.lot_pending_per_share
+    for k in range(N_PENDING_QUALIFIED):
+        pending_year[slot, k] = 0
+        pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
     order_insert_nb(state, slot)
     return slot
@@ -625,9 +632,11 @@ def split_lot(state, slot, piece_shares):
     piece_adjustment = state.lot_wash_adjustment[slot] * fraction
     state.lot_wash_adjustment[piece] = piece_adjustment
     state.lot_replacement[piece] = state.lot_replacement[slot]
+    pending_year = state.lot_pending_year  # once: see create_lot
+    pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
-        state.lot_pending_year[piece, k] = state.lot_pending_year[slot, k]
-        state.lot_pending_per_share[piece, k] = state.lot_pending_per_share[slot, k]
+        pending_year[piece, k] = pending_year[slot, k]
+        pending_per_share[piece, k] = pending_per_share[slot, k]
     state.lot_shares[slot] -= piece_shares
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
