@@ -586,7 +586,9 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
                basis):
     """Fill a new slot with a lot and link it; returns the slot (room must have been made).
 
-    ``long_from`` is ``long_term_from(holding_start)`` (the caller has it or computes it).
+    ``long_from`` is ``long_term_from(holding_start)`` (the caller has it or computes it). The
+    caller then adds the lot to its basis order (``basis_order.order_insert``): without a call
+    here, numba prunes this kernel's reference counts.
     """
     slot = allocate_slot_nb(state)
     state.lot_id[slot] = lot_id
@@ -608,7 +610,6 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
         pending_year[slot, k] = 0
         pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
-    order_insert_nb(state, slot)
     return slot
 
 
@@ -629,6 +630,7 @@ def split_lot(state, slot, piece_shares):
         state.lot_acquired[slot], state.lot_holding_start[slot], state.lot_long_from[slot],
         piece_shares, piece_basis,
     )
+    order_insert_nb(state, piece)
     piece_adjustment = state.lot_wash_adjustment[slot] * fraction
     state.lot_wash_adjustment[piece] = piece_adjustment
     state.lot_replacement[piece] = state.lot_replacement[slot]
@@ -671,7 +673,8 @@ def append_pending(state, row):
 
 allocate_slot_nb = njit(cache=True, inline="always")(allocate_slot)
 link_slot_nb = njit(cache=True, inline="always")(link_slot)
-release_slot_nb = njit(cache=True, error_model="numpy")(release_slot)
+# inlined into lots.relieve: with no call left there, numba prunes its reference counts
+release_slot_nb = njit(cache=True, inline="always")(release_slot)
 create_lot_nb = njit(cache=True, error_model="numpy")(create_lot)
 split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
 year_index_nb = njit(cache=True, error_model="numpy")(year_index)
