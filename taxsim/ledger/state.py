@@ -539,9 +539,8 @@ def link_slot(state, slot):
         or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
         after = state.lot_prev[after]
-    # arrays read straight from the state at each use, and unconditionally (a read in one
-    # branch of a conditional costs a reference count pair): inlined into create_lot, whose
-    # call to order_insert would otherwise keep a reference count pair per array alive
+    # arrays read straight from the state at each use, and unconditionally: a read in one
+    # branch of a conditional costs a reference count pair
     first = state.head[account, asset]
     following = state.lot_next[max(after, 0)]
     before = first if after == NO_SLOT else following
