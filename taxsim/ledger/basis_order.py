@@ -115,9 +115,9 @@ mark_stale_nb = njit(cache=True, inline="always")(mark_stale)
 def order_insert(state, slot):
     """Add an open lot (its shares and basis set) to its position's order.
 
-    Arrays are read straight from the state at each use, so that no reference outlives its
-    basic block: around the call that moves a full segment, that keeps numba's reference
-    counting to the state's own pair (see ``state.py``).
+    A binary search finds the place (after every entry of a higher or equal basis per share);
+    the entries below move down one. The arrays are read from the state after the only call
+    (the one that moves a full segment) and used last at the end, unconditionally.
     """
     position = order_position_nb(state, slot)
     shares = state.lot_shares[slot]
@@ -130,26 +130,43 @@ def order_insert(state, slot):
     length = state.order_meta[position, ORDER_LENGTH]
     if fresh and finite and length == state.order_meta[position, ORDER_CAPACITY]:
         reserve_segment_nb(state, position, length + 1)
-    start = state.order_meta[position, ORDER_START]
-    if fresh and finite:
-        # after every entry of a higher or equal basis per share
-        j = length
-        while j > 0 and state.order_bps[start + j - 1] < bps:
-            state.order_slot[start + j] = state.order_slot[start + j - 1]
-            state.order_bps[start + j] = state.order_bps[start + j - 1]
-            j -= 1
-        state.order_slot[start + j] = slot
-        state.order_bps[start + j] = bps
-        state.order_meta[position, ORDER_LENGTH] = length + 1
-        state.order_held[position] += shares
+    meta = state.order_meta
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    start = meta[position, ORDER_START]
+    ok = fresh and finite
+    if ok:
+        lo = start  # first entry below bps
+        hi = start + length
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if order_bps[mid] < bps:
+                hi = mid
+            else:
+                lo = mid + 1
+        for k in range(start + length, lo, -1):
+            order_slot[k] = order_slot[k - 1]
+            order_bps[k] = order_bps[k - 1]
+        order_slot[lo] = slot
+        order_bps[lo] = bps
+    # unconditional last uses: numba then prunes the arrays' reference counts (state.py)
+    meta[position, ORDER_LENGTH] = length + 1 if ok else meta[position, ORDER_LENGTH]
+    order_slot[start] = order_slot[start]
+    order_bps[start] = order_bps[start]
+    state.order_held[position] += shares if ok else 0.0
 
 
 order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
 
 
-def order_update(state, slot, shares_change):
+def order_update(state, slot, old_bps, shares_change):
     """Move an open lot whose basis or shares changed (by ``shares_change`` shares) to its
-    place in its position's order (one exit, last uses at the end: see :func:`order_insert`).
+    place in its position's order; ``old_bps`` is its basis per share before the change.
+
+    Binary searches find the lot among the entries equal to ``old_bps`` (a scan of the whole
+    segment if it is not there) and its new place; the entries in between move by one. The
+    order is the one of moving the lot entry by entry past every strictly lower (moving up)
+    or strictly higher (moving down) neighbour.
     """
     position = order_position_nb(state, slot)
     bps = state.lot_basis[slot] / state.lot_shares[slot]
@@ -161,23 +178,55 @@ def order_update(state, slot, shares_change):
         meta[position, ORDER_LENGTH] = 0
     ok = fresh and finite
     start = meta[position, ORDER_START]
-    length = meta[position, ORDER_LENGTH]
+    end = start + meta[position, ORDER_LENGTH]
     order_slot = state.order_slot
     order_bps = state.order_bps
     if ok:
-        j = 0
-        while order_slot[start + j] != slot:
+        # first entry not above old_bps, then along the equal ones
+        lo = start
+        hi = end
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if order_bps[mid] > old_bps:
+                lo = mid + 1
+            else:
+                hi = mid
+        j = lo
+        while j < end and order_bps[j] == old_bps and order_slot[j] != slot:
             j += 1
-        while j > 0 and order_bps[start + j - 1] < bps:
-            order_slot[start + j] = order_slot[start + j - 1]
-            order_bps[start + j] = order_bps[start + j - 1]
-            j -= 1
-        while j < length - 1 and order_bps[start + j + 1] > bps:
-            order_slot[start + j] = order_slot[start + j + 1]
-            order_bps[start + j] = order_bps[start + j + 1]
-            j += 1
-        order_slot[start + j] = slot
-        order_bps[start + j] = bps
+        if not (j < end and order_slot[j] == slot):
+            j = start
+            while order_slot[j] != slot:
+                j += 1
+        if j > start and order_bps[j - 1] < bps:  # up: after every higher or equal entry
+            lo = start
+            hi = j
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if order_bps[mid] < bps:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            target = lo
+            for k in range(j, target, -1):
+                order_slot[k] = order_slot[k - 1]
+                order_bps[k] = order_bps[k - 1]
+        else:  # down: before every lower or equal entry
+            lo = j + 1
+            hi = end
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if order_bps[mid] > bps:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            target = lo - 1
+            for k in range(j, target):
+                order_slot[k] = order_slot[k + 1]
+                order_bps[k] = order_bps[k + 1]
+        order_slot[target] = slot
+        order_bps[target] = bps
+    # unconditional last uses (see order_insert)
     order_slot[start] = order_slot[start]
     order_bps[start] = order_bps[start]
     state.order_held[position] += shares_change if ok else 0.0

@@ -57,20 +57,25 @@ def add_provisional_qualified(state, slot, year, per_share):
     does not count, §246(c)(3)). A lot already 61 days old passes outright; a younger one
     passes unless sold before its 61st day.
     """
+    # the arrays fetched once and used last unconditionally: no reference count pair per
+    # call (see state.py)
+    pending_year = state.lot_pending_year
+    pending_per_share = state.lot_pending_per_share
+    target = -1
     for k in range(N_PENDING_QUALIFIED):
-        if state.lot_pending_year[slot, k] == year:
-            state.lot_pending_per_share[slot, k] += per_share
-            return
+        if target < 0 and pending_year[slot, k] == year:
+            target = k
+    found = target >= 0
     for k in range(N_PENDING_QUALIFIED):
-        if state.lot_pending_year[slot, k] == 0:
-            state.lot_pending_year[slot, k] = year
-            state.lot_pending_per_share[slot, k] = per_share
-            return
-    # A lot under 61 days old spans at most two calendar years, so a slot is always free
-    # after dropping one from a year that the lot can no longer reach.
-    oldest = 0 if state.lot_pending_year[slot, 0] < state.lot_pending_year[slot, 1] else 1
-    state.lot_pending_year[slot, oldest] = year
-    state.lot_pending_per_share[slot, oldest] = per_share
+        if target < 0 and pending_year[slot, k] == 0:
+            target = k
+    if target < 0:
+        # A lot under 61 days old spans at most two calendar years, so a slot is always free
+        # after dropping one from a year that the lot can no longer reach.
+        target = 0 if pending_year[slot, 0] < pending_year[slot, 1] else 1
+    earlier = pending_per_share[slot, target]
+    pending_per_share[slot, target] = earlier + per_share if found else per_share
+    pending_year[slot, target] = year
 
 
 add_provisional_qualified_nb = njit(cache=True, error_model="numpy")(add_provisional_qualified)

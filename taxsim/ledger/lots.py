@@ -22,6 +22,7 @@ from taxsim.ledger.basis_order import (
     ORDER_STALE,
     ORDER_START,
     mark_stale_nb,
+    order_insert_nb,
     order_update_nb,
     rebuild_order_nb,
 )
@@ -131,6 +132,7 @@ def acquire(state, account, asset, shares, cost, day):
     state.counters[CNT_NEXT_LOT_ID] += 1
     slot = create_lot_nb(state, lot_id, lot_id, account, asset, day, day, long_term_from_nb(day),
                          shares, cost)
+    order_insert_nb(state, slot)
     state.audit[AUDIT_BASIS_IN] += cost
     mark_event_day_nb(state, day)
     if state.pending_head[state.asset_group[asset]] != NO_SLOT:
@@ -538,7 +540,7 @@ select_by_basis_nb = njit(cache=True, error_model="numpy")(select_by_basis)
 def drop_relieved(state, position, n_relieved):
     """Update a position's basis order after a sale relieved the first ``n_relieved`` slots
     of ``scratch_order`` (their order positions in ``scratch_slots``): closed lots leave, a
-    partly sold one moves."""
+    partly sold one moves (its former basis per share kept in ``scratch_keys``)."""
     meta = state.order_meta
     start = meta[position, ORDER_START]
     length = meta[position, ORDER_LENGTH]
@@ -553,6 +555,7 @@ def drop_relieved(state, position, n_relieved):
             order_slot[start + j] = NO_SLOT
             lowest = min(lowest, j)
         else:
+            state.scratch_keys[i] = order_bps[start + j]  # its basis per share before
             n_partial += 1
     kept = lowest
     for j in range(lowest, length):
@@ -565,7 +568,7 @@ def drop_relieved(state, position, n_relieved):
         for i in range(n_relieved):
             slot = state.scratch_order[i]
             if state.lot_shares[slot] != 0.0:
-                order_update_nb(state, slot, 0.0)
+                order_update_nb(state, slot, state.scratch_keys[i], 0.0)
 
 
 drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)
@@ -629,7 +632,8 @@ def reclassify_early_sale_dividends(state, slot, sold_shares, day):
             state.year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
 
 
-reclassify_early_sale_dividends_nb = njit(cache=True, error_model="numpy")(
+# inlined into relieve (see release_slot)
+reclassify_early_sale_dividends_nb = njit(cache=True, inline="always")(
     reclassify_early_sale_dividends
 )
 
@@ -680,12 +684,15 @@ def relieve(state, slot, take, price, day, sale_id):
         state.year_income[year, YEAR_PROCEEDS] += proceeds
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
             reclassify_early_sale_dividends_nb(state, slot, take, day)
+    # the lot's fields written on both paths: two branches that each end in an array write
+    # get their reference counts merged by LLVM, and numba no longer prunes them
+    basis_left = state.lot_basis[slot] - portion_basis
+    adjustment = state.lot_wash_adjustment[slot]
+    state.lot_shares[slot] = 0.0 if closing else lot_shares - take
+    state.lot_basis[slot] = 0.0 if closing else basis_left
+    state.lot_wash_adjustment[slot] = adjustment if closing else adjustment - portion_adjustment
     if closing:
         release_slot_nb(state, slot)
-    else:
-        state.lot_shares[slot] = lot_shares - take
-        state.lot_basis[slot] -= portion_basis
-        state.lot_wash_adjustment[slot] -= portion_adjustment
     state.audit[AUDIT_BASIS_RELIEVED] += portion_basis  # unconditional last use (state.py)
     return row
 

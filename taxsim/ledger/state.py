@@ -540,9 +540,11 @@ def link_slot(state, slot):
         or (state.lot_acquired[after] == acquired and state.lot_id[after] > lot_id)
     ):
         after = state.lot_prev[after]
-    # arrays read straight from the state at each use: inlined into create_lot, whose call
-    # to order_insert would otherwise keep a reference count pair per array alive
-    before = state.head[account, asset] if after == NO_SLOT else state.lot_next[after]
+    # arrays read straight from the state at each use, and unconditionally: a read in one
+    # branch of a conditional costs a reference count pair
+    first = state.head[account, asset]
+    following = state.lot_next[max(after, 0)]
+    before = first if after == NO_SLOT else following
     if after != NO_SLOT:
         state.lot_next[after] = slot
     if before != NO_SLOT:
@@ -584,7 +586,9 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
                basis):
     """Fill a new slot with a lot and link it; returns the slot (room must have been made).
 
-    ``long_from`` is ``long_term_from(holding_start)`` (the caller has it or computes it).
+    ``long_from`` is ``long_term_from(holding_start)`` (the caller has it or computes it). The
+    caller then adds the lot to its basis order (``basis_order.order_insert``): without a call
+    here, numba prunes this kernel's reference counts.
     """
     slot = allocate_slot_nb(state)
     state.lot_id[slot] = lot_id
@@ -598,11 +602,14 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
-    for k in range(N_PENDING_QUALIFIED):  # straight from the state: see order_insert
-        state.lot_pending_year[slot, k] = 0
-        state.lot_pending_per_share[slot, k] = 0.0
+    # fetched once, used only here: read from the state inside the loop, each iteration
+    # cost a reference-count pair (the largest share of them in the benchmark)
+    pending_year = state.lot_pending_year
+    pending_per_share = state.lot_pending_per_share
+    for k in range(N_PENDING_QUALIFIED):
+        pending_year[slot, k] = 0
+        pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
-    order_insert_nb(state, slot)
     return slot
 
 
@@ -613,6 +620,7 @@ def split_lot(state, slot, piece_shares):
     and per-share basis, adjustment and pending dividends; the original keeps its id and the
     rest (the convention of taxsim/ledger/README.md). Capacity must have been ensured.
     """
+    old_bps = state.lot_basis[slot] / state.lot_shares[slot]
     fraction = piece_shares / state.lot_shares[slot]
     lot_id = state.counters[CNT_NEXT_LOT_ID]
     state.counters[CNT_NEXT_LOT_ID] += 1
@@ -622,16 +630,19 @@ def split_lot(state, slot, piece_shares):
         state.lot_acquired[slot], state.lot_holding_start[slot], state.lot_long_from[slot],
         piece_shares, piece_basis,
     )
+    order_insert_nb(state, piece)
     piece_adjustment = state.lot_wash_adjustment[slot] * fraction
     state.lot_wash_adjustment[piece] = piece_adjustment
     state.lot_replacement[piece] = state.lot_replacement[slot]
+    pending_year = state.lot_pending_year  # once: see create_lot
+    pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
-        state.lot_pending_year[piece, k] = state.lot_pending_year[slot, k]
-        state.lot_pending_per_share[piece, k] = state.lot_pending_per_share[slot, k]
+        pending_year[piece, k] = pending_year[slot, k]
+        pending_per_share[piece, k] = pending_per_share[slot, k]
     state.lot_shares[slot] -= piece_shares
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
-    order_update_nb(state, slot, -piece_shares)
+    order_update_nb(state, slot, old_bps, -piece_shares)
     return piece
 
 
@@ -662,7 +673,8 @@ def append_pending(state, row):
 
 allocate_slot_nb = njit(cache=True, inline="always")(allocate_slot)
 link_slot_nb = njit(cache=True, inline="always")(link_slot)
-release_slot_nb = njit(cache=True, error_model="numpy")(release_slot)
+# inlined into lots.relieve: with no call left there, numba prunes its reference counts
+release_slot_nb = njit(cache=True, inline="always")(release_slot)
 create_lot_nb = njit(cache=True, error_model="numpy")(create_lot)
 split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
 year_index_nb = njit(cache=True, error_model="numpy")(year_index)

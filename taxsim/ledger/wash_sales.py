@@ -45,13 +45,14 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     disallowed = matched_shares * loss_per_share
     state.lot_replacement[piece] = True
     if state.account_kind[state.lot_account[piece]] == TAXABLE:
+        old_bps = state.lot_basis[piece] / state.lot_shares[piece]
         state.lot_basis[piece] += disallowed
         state.lot_wash_adjustment[piece] += disallowed
         holding_start = state.lot_acquired[piece] - (sale_day - sold_holding_start)
         state.lot_holding_start[piece] = holding_start
         state.lot_long_from[piece] = long_term_from_nb(holding_start)
         state.audit[AUDIT_WASH_TO_BASIS] += disallowed
-        order_update_nb(state, piece, 0.0)
+        order_update_nb(state, piece, old_bps, 0.0)
         return 0.0
     state.audit[AUDIT_WASH_LOST] += disallowed
     return disallowed
