@@ -144,6 +144,23 @@ def test_select_and_between():
         m.select(["ZZZ"])
 
 
+def test_select_and_between_of_a_real_universe_pass_the_full_checks():
+    """``select`` and ``between`` skip the price and event checks (cell-by-cell checks that a
+    subset of a checked market passes); rebuilt with every check, the subsets are accepted and
+    equal, read-only and not shared with the original."""
+    from taxsim.market.market import ARRAY_FIELDS
+
+    market = load(source="synthetic", seed=2, years=3.0)
+    subset = market.select(list(reversed(market.tickers[:4]))).between("2007-02-01",
+                                                                          "2008-06-30")
+    rebuilt = Market(**{f.name: getattr(subset, f.name) for f in dataclasses.fields(subset)})
+    for name in ARRAY_FIELDS:
+        np.testing.assert_array_equal(getattr(rebuilt, name), getattr(subset, name))
+        assert not getattr(subset, name).flags.writeable
+        assert not np.shares_memory(getattr(subset, name), getattr(market, name))
+    assert subset.tickers == tuple(reversed(market.tickers[:4]))
+
+
 def test_with_metadata():
     m = small_market().with_metadata(
         {"AAA": {"tax_character": "taxable_bond", "expense_ratio": 0.001}}, sector=("x", "y")

@@ -129,13 +129,19 @@ def _frozen_array(values: Any, shape: tuple[int, int] | None = None) -> np.ndarr
     return array
 
 
-def _adopting(cls, arrays: dict[str, np.ndarray], *args, **kwargs):
-    """``cls(*args, **arrays, **kwargs)`` taking ``arrays`` (fresh, private) without copies."""
+def _adopting(cls, arrays: dict[str, np.ndarray], *args, checked: bool = False, **kwargs):
+    """``cls(*args, **arrays, **kwargs)`` taking ``arrays`` (fresh, private) without copies.
+
+    ``checked``: the arrays are rows and columns of a market that passed the price and event
+    checks, which hold cell by cell, so they are not run again (metadata is still checked).
+    """
     _ADOPTED.ids = {id(a) for a in arrays.values()}
+    _ADOPTED.checked = checked
     try:
         return cls(*args, **arrays, **kwargs)
     finally:
         _ADOPTED.ids = set()
+        _ADOPTED.checked = False
 
 
 def _frozen_vector(values: Any, dtype=np.float64) -> np.ndarray:
@@ -259,6 +265,8 @@ class Market:
             },
         )
 
+        if getattr(_ADOPTED, "checked", False):
+            return  # a subset of a checked market (Market._take)
         check_close(self.close, dates, tickers)
         check_events(
             self.close,
@@ -381,11 +389,12 @@ class Market:
         def pick(seq):
             return tuple(seq[c] for c in cols)
 
-        arrays = {name: getattr(self, name)[rows][:, cols] for name in ARRAY_FIELDS}
-        return Market(
+        arrays = {name: np.ascontiguousarray(getattr(self, name)[rows][:, cols])
+                  for name in ARRAY_FIELDS}
+        return _adopting(
+            Market, arrays, checked=True,
             dates=self.dates[rows],
             tickers=pick(self.tickers),
-            **arrays,
             asset_class=pick(self.asset_class),
             tax_character=pick(self.tax_character),
             qualified_fraction=self.qualified_fraction[cols],
