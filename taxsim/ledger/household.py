@@ -213,8 +213,17 @@ class TaxProfile:
     def rate_table(self, loss_limit: float) -> np.ndarray:
         """float64 array (N_YEARS, N_RATE_FIELDS) of rates by year index (year - FIRST_YEAR).
 
-        ``loss_limit`` (dollars) is the household's capital-loss deduction limit.
+        ``loss_limit`` (dollars) is the household's capital-loss deduction limit. A fresh copy
+        each call; the table itself is built once per profile and limit (the profile is
+        frozen, and a sweep builds two ledgers per scenario).
         """
+        cache = self.__dict__.setdefault("_rate_tables", {})
+        table = cache.get(float(loss_limit))
+        if table is None:
+            table = cache[float(loss_limit)] = self._build_rate_table(loss_limit)
+        return table.copy()
+
+    def _build_rate_table(self, loss_limit: float) -> np.ndarray:
         starts = sorted(self.by_year)
         in_force = [self.default, *(self.by_year[year] for year in starts)]
         # row k of in_force applies from starts[k - 1] on (row 0: before every start)
