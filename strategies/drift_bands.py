@@ -197,46 +197,13 @@ def drift_band_orders(day_index, prices, holdings, cash, targets, account, param
 drift_band_orders_nb = njit(cache=True)(drift_band_orders)
 
 
-def drift_bands_breached(day_index, prices, holdings, cash, targets, account, params):
-    """Whether a checked asset of ``account`` is out of its band today: the test of
-    :func:`drift_band_orders`, without its arrays (most days have no breach)."""
-    n_assets = holdings.shape[1]
-    per_asset = int(params[PARAM_N_ASSETS])
-    investable = cash[account]
-    target_sum = 0.0
-    for asset in range(n_assets):
-        if math.isfinite(prices[asset]):
-            target_sum += targets[account, asset]
-            if holdings[account, asset] != 0.0:
-                investable += holdings[account, asset] * prices[asset]
-    investable *= 1.0 - params[PARAM_CASH_RESERVE]
-    if investable <= 0.0 or target_sum <= 0.0:
-        return False
-    per_dollar = 1.0 / investable  # one division per account, not one per asset
-    for asset in range(n_assets):
-        if not math.isfinite(prices[asset]):
-            continue
-        tolerance = DISABLED
-        if per_asset > 0:
-            tolerance = params[PARAM_PER_ASSET + asset]
-            if day_index % int(params[PARAM_PER_ASSET + per_asset + asset]) != 0:
-                continue
-        target = targets[account, asset]
-        weight = holdings[account, asset] * prices[asset] * per_dollar
-        if abs(weight - target) > band_half_width_nb(params[PARAM_ABSOLUTE],
-                                                     params[PARAM_RELATIVE], tolerance,
-                                                     target) + BREACH_SLACK:
-            return True
-    return False
-
-
 def drift_bands_idle(day_index, day, prices, holdings, cash, targets, state, params, orders):
     """True when no account has a checked asset out of its band (``Strategy.idle``).
 
-    The band test is :func:`drift_bands_breached`, inlined by hand: numba prunes the
-    reference counts of this function's arguments only if it calls nothing that takes
-    arrays, and it runs every day (a call of ``decide`` costs an atomic reference-count pair
-    per array argument).
+    The band test of :func:`drift_band_orders`, written out here: numba prunes the reference
+    counts of this function's arguments only if it calls nothing that takes arrays, and it
+    runs every day (a call of ``decide`` costs an atomic reference-count pair per array
+    argument).
     """
     n_accounts, n_assets = holdings.shape
     per_asset = int(params[PARAM_N_ASSETS])
@@ -271,7 +238,6 @@ def drift_bands_idle(day_index, day, prices, holdings, cash, targets, state, par
     return True
 
 
-drift_bands_breached_nb = njit(cache=True)(drift_bands_breached)
 # error_model="numpy": no exception paths for integer and float divisions (every divisor is
 # checked first), which would keep numba from pruning the arguments' reference counts
 drift_bands_idle_nb = njit(cache=True, error_model="numpy")(drift_bands_idle)
@@ -284,10 +250,12 @@ def drift_bands_decide(day_index, day, prices, holdings, cash, targets, state, p
         raise ValueError("drift_bands: the tickers given to the factory do not match the "
                          "market's assets (pass market.tickers)")
     n_orders = 0
-    for account in range(holdings.shape[0]):
-        if drift_bands_breached_nb(day_index, prices, holdings, cash, targets, account, params):
-            n_orders = drift_band_orders_nb(day_index, prices, holdings, cash, targets,
-                                            account, params, orders, n_orders)
+    if drift_bands_idle_nb(day_index, day, prices, holdings, cash, targets, state, params,
+                           orders):
+        return n_orders
+    for account in range(holdings.shape[0]):  # an account without a breach writes nothing
+        n_orders = drift_band_orders_nb(day_index, prices, holdings, cash, targets, account,
+                                        params, orders, n_orders)
     return n_orders
 
 

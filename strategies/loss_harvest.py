@@ -340,42 +340,10 @@ def harvest_blocked_until(state, account, asset, day):
 harvest_blocked_until_nb = njit(cache=True)(harvest_blocked_until)
 
 
-def next_harvest_candidate(state, params, account, prices, holdings, first, day):
-    """The first asset from ``first`` on that ``account`` may harvest today, or -1.
-
-    An asset is skipped when not held, not priced, without a substitute (it cannot be sold
-    without leaving the exposure), in O(1) from the cached scan price when no lot is down by
-    the threshold at this price (``harvest_scan``; call ``forget_changed_lots`` first), or
-    while its harvest is known to be blocked by the group's other positions
-    (:func:`harvest_blocked_until`; forgotten whenever the scan price is).
-    """
-    n_accounts, n_assets = holdings.shape
-    scan_price = scan_price_offset_nb(n_assets, n_accounts)
-    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
-    blocked = blocked_offset_nb(n_assets, n_accounts)
-    blocked_price = blocked + n_accounts * n_assets
-    for asset in range(first, n_assets):
-        held = holdings[account, asset]
-        if held <= 0.0 or not math.isfinite(prices[asset]):
-            continue
-        if params[ring_offset_nb(n_assets) + asset] < 0:
-            continue
-        entry = account * n_assets + asset
-        if not (params[scan_shares + entry] == held and math.isfinite(params[scan_price + entry])):
-            params[scan_price + entry] = (1.0 + SCAN_MARGIN) * harvest_bound_nb(
-                state, account, asset, params[PARAM_THRESHOLD])
-            params[scan_shares + entry] = held
-            params[blocked + entry] = np.nan
-        if prices[asset] <= params[scan_price + entry] and not (
-                day <= params[blocked + entry] and prices[asset] >= params[blocked_price + entry]):
-            return asset
-    return -1
-
-
 def refresh_scan_cache(state, params, account, prices, holdings):
-    """Recompute the stale scan prices of ``account`` (shares changed, or forgotten), and
-    forget their harvest blocks: what :func:`next_harvest_candidate` does for the assets it
-    examines, for every asset, so that :func:`loss_harvest_idle` can trust the cache."""
+    """Recompute the stale scan prices of ``account`` (shares changed, or forgotten by
+    ``forget_changed_lots``) and forget their harvest blocks, so that
+    :func:`next_harvest_candidate` and :func:`loss_harvest_idle` can trust the cache."""
     n_accounts, n_assets = holdings.shape
     scan_price = scan_price_offset_nb(n_assets, n_accounts)
     scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
@@ -397,9 +365,36 @@ def refresh_scan_cache(state, params, account, prices, holdings):
 refresh_scan_cache_nb = njit(cache=True)(refresh_scan_cache)
 
 
-# inlined (into the decide function too, where it runs on every check day): a call passing
-# these arrays would cost more than the O(1) checks
-next_harvest_candidate_nb = njit(cache=True, inline="always")(next_harvest_candidate)
+def next_harvest_candidate(params, account, prices, holdings, first, day):
+    """The first asset from ``first`` on that ``account`` may harvest today, or -1.
+
+    An asset is skipped when not held, not priced, without a substitute (it cannot be sold
+    without leaving the exposure), in O(1) from the cached scan price when no lot is down by
+    the threshold at this price (``harvest_scan``; call :func:`refresh_scan_cache` first: a
+    stale entry counts as a candidate), or while its harvest is known to be blocked
+    (:func:`harvest_blocked_until`; forgotten whenever the scan price is).
+    """
+    n_accounts, n_assets = holdings.shape
+    scan_price = scan_price_offset_nb(n_assets, n_accounts)
+    scan_shares = scan_shares_offset_nb(n_assets, n_accounts)
+    blocked = blocked_offset_nb(n_assets, n_accounts)
+    blocked_price = blocked + n_accounts * n_assets
+    for asset in range(first, n_assets):
+        held = holdings[account, asset]
+        if held <= 0.0 or not math.isfinite(prices[asset]):
+            continue
+        if params[ring_offset_nb(n_assets) + asset] < 0:
+            continue
+        entry = account * n_assets + asset
+        if not (params[scan_shares + entry] == held and math.isfinite(params[scan_price + entry])):
+            return asset
+        if prices[asset] <= params[scan_price + entry] and not (
+                day <= params[blocked + entry] and prices[asset] >= params[blocked_price + entry]):
+            return asset
+    return -1
+
+
+next_harvest_candidate_nb = njit(cache=True)(next_harvest_candidate)
 
 
 def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
@@ -411,12 +406,12 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
     forget_changed_lots_nb(state, params, PARAM_ROWS_SEEN,
                            scan_price_offset_nb(n_assets, n_accounts), n_accounts)
+    refresh_scan_cache_nb(state, params, account, prices, holdings)
     blocked = blocked_offset_nb(n_assets, n_accounts)
     blocked_price = blocked + n_accounts * n_assets
     asset = -1
     while True:
-        asset = next_harvest_candidate_nb(state, params, account, prices, holdings, asset + 1,
-                                          day)
+        asset = next_harvest_candidate_nb(params, account, prices, holdings, asset + 1, day)
         if asset < 0:
             break
         sold_shares, _, _ = harvest_size_nb(
@@ -975,7 +970,7 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         committed[:] = 0.0
         first = n_orders
         if check and state.account_kind[account] == TAXABLE and next_harvest_candidate_nb(
-                state, params, account, prices, holdings, 0, day) >= 0:  # cached: O(1) again
+                params, account, prices, holdings, 0, day) >= 0:  # refreshed above: O(1)
             n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
                                           n_orders, pending, committed, today)
         if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,
