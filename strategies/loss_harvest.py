@@ -186,6 +186,11 @@ position_loss_nb = njit(cache=True)(position_loss)
 
 TODAY_LOSS_SALE = 0  # row of ``today``: shares of the asset sold today with a lot at a loss
 TODAY_BUY = 1  # row of ``today``: shares of the asset bought today
+# decide's scratch is one (4, n_assets) array ``work`` whose first two rows are ``today``: one
+# allocation a day, and one argument (one reference-count pair) per helper instead of three
+WORK_PENDING = 2  # row of ``work``: dollars queued to buy, per asset (this account)
+WORK_COMMITTED = 3  # row of ``work``: shares already sold today, per asset (this account)
+WORK_ROWS = 4
 
 
 def group_traded_today(state, today, row, asset):
@@ -397,10 +402,9 @@ def next_harvest_candidate(params, account, prices, holdings, first, day):
 next_harvest_candidate_nb = njit(cache=True)(next_harvest_candidate)
 
 
-def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
-                    committed, today):
-    """Write the harvests of one taxable account; ``pending[asset]`` collects dollars to buy and
-    ``committed[asset]`` the shares already sold today."""
+def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, work):
+    """Write the harvests of one taxable account; ``work[WORK_PENDING, asset]`` collects dollars
+    to buy and ``work[WORK_COMMITTED, asset]`` the shares already sold today."""
     n_accounts, n_assets = holdings.shape
     holder_block = holder_offset_nb(n_assets)
     swap_block = swap_day_offset_nb(n_assets, n_accounts)
@@ -415,7 +419,7 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
         if asset < 0:
             break
         sold_shares, _, _ = harvest_size_nb(
-            state, today, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
+            state, work, account, asset, day, prices[asset], params[PARAM_THRESHOLD],
             params[PARAM_THRESHOLD_DOLLARS], params[PARAM_MIN_TRADE])
         if sold_shares == 0.0:
             entry = account * n_assets + asset
@@ -423,12 +427,13 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
                 state, account, asset, day)
             continue
         substitute = safe_substitute_nb(state, params, asset, prices, day, n_assets)
-        if substitute < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, substitute):
+        if substitute < 0 or group_traded_today_nb(state, work, TODAY_LOSS_SALE, substitute):
             continue
-        today[TODAY_LOSS_SALE, asset] += sold_shares
+        work[TODAY_LOSS_SALE, asset] += sold_shares
         n_orders = write_order_nb(orders, n_orders, account, asset, -sold_shares, TAX_OPTIMAL)
-        committed[asset] += sold_shares
-        pending[substitute] += sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
+        work[WORK_COMMITTED, asset] += sold_shares
+        work[WORK_PENDING, substitute] += sold_shares * prices[asset] * (
+            1.0 - params[PARAM_COST_ALLOWANCE])
         target = family_head_nb(params, asset, n_assets)
         params[holder_block + account * n_assets + target] = substitute
         params[swap_block + account * n_assets + target] = day
@@ -439,8 +444,7 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
 harvest_account_nb = njit(cache=True)(harvest_account)
 
 
-def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, pending,
-                      committed, today):
+def swap_back_account(state, params, account, day, prices, holdings, orders, n_orders, work):
     """Swap substitutes back to their family head once the wash-sale window has passed."""
     n_assets = holdings.shape[1]
     holder_block = holder_offset_nb(n_assets)
@@ -453,9 +457,9 @@ def swap_back_account(state, params, account, day, prices, holdings, orders, n_o
             continue
         if not math.isfinite(prices[target]) or buy_would_wash_nb(state, target, day):
             continue
-        if group_traded_today_nb(state, today, TODAY_LOSS_SALE, target):
+        if group_traded_today_nb(state, work, TODAY_LOSS_SALE, target):
             continue
-        shares = holdings[account, holder] - committed[holder]
+        shares = holdings[account, holder] - work[WORK_COMMITTED, holder]
         if shares > 0.0:
             _, _, net_gain, _, _ = position_loss_nb(state, account, holder, prices[holder],
                                                    0.0, 0.0)
@@ -465,13 +469,13 @@ def swap_back_account(state, params, account, day, prices, holdings, orders, n_o
             # any lot at a loss can be washed, even when the position nets a gain
             at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
                 state, account, holder, prices[holder])
-            if at_loss and loss_sale_risky_nb(state, today, account, holder, day, True):
+            if at_loss and loss_sale_risky_nb(state, work, account, holder, day, True):
                 continue
             n_orders = write_order_nb(orders, n_orders, account, holder, -shares, TAX_OPTIMAL)
-            committed[holder] += shares
+            work[WORK_COMMITTED, holder] += shares
             if at_loss:
-                today[TODAY_LOSS_SALE, holder] += shares
-            pending[target] += value * (1.0 - params[PARAM_COST_ALLOWANCE])
+                work[TODAY_LOSS_SALE, holder] += shares
+            work[WORK_PENDING, target] += value * (1.0 - params[PARAM_COST_ALLOWANCE])
         params[holder_block + account * n_assets + target] = target
         params[swap_block + account * n_assets + target] = day
     return n_orders
@@ -569,8 +573,8 @@ def recent_shares(state, account, asset, day):
 recent_shares_nb = njit(cache=True)(recent_shares)
 
 
-def sell_family(state, params, account, day, prices, holdings, orders, n_orders, committed,
-                today, holder, dollars, smallest, whole_if_needed):
+def sell_family(state, params, account, day, prices, holdings, orders, n_orders, work,
+                holder, dollars, smallest, whole_if_needed):
     """Sell ``dollars`` of a family, holder first, without realizing a loss inside a wash-sale
     window: a member at risk sells only its oldest lots while they are gains, or, with
     ``whole_if_needed``, its whole position when that is safe (its own lots then cannot
@@ -581,22 +585,22 @@ def sell_family(state, params, account, day, prices, holdings, orders, n_orders,
     to_sell = dollars
     member = holder
     while to_sell > smallest:
-        held = holdings[account, member] - committed[member]
+        held = holdings[account, member] - work[WORK_COMMITTED, member]
         if held > 1e-12 and math.isfinite(prices[member]):
             amount = min(to_sell, held * prices[member])
             selling_all = amount >= held * prices[member] - 1e-9
             at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
                 state, account, member, prices[member])
             method = params[PARAM_LOT_METHOD]
-            if at_loss and loss_sale_risky_nb(state, today, account, member, day, selling_all):
-                if whole_if_needed and committed[member] == 0.0 and not loss_sale_risky_nb(
-                        state, today, account, member, day, True):
+            if at_loss and loss_sale_risky_nb(state, work, account, member, day, selling_all):
+                if (whole_if_needed and work[WORK_COMMITTED, member] == 0.0
+                        and not loss_sale_risky_nb(state, work, account, member, day, True)):
                     amount = held * prices[member]
                     selling_all = True
                 else:
                     # a loss here would be washed: sell the oldest lots, while they are gains
                     gain_shares = fifo_gain_shares_nb(state, account, member, prices[member],
-                                                      committed[member])
+                                                      work[WORK_COMMITTED, member])
                     amount = min(amount, gain_shares * prices[member])
                     selling_all = False
                     at_loss = False
@@ -604,9 +608,9 @@ def sell_family(state, params, account, day, prices, holdings, orders, n_orders,
             if amount > smallest:
                 shares = held if selling_all else amount / prices[member]
                 n_orders = write_order_nb(orders, n_orders, account, member, -shares, method)
-                committed[member] += shares
+                work[WORK_COMMITTED, member] += shares
                 if at_loss:
-                    today[TODAY_LOSS_SALE, member] += shares
+                    work[TODAY_LOSS_SALE, member] += shares
                 to_sell -= amount
         member = int(params[ring + member])
         if member < 0 or member == holder:
@@ -618,7 +622,7 @@ sell_family_nb = njit(cache=True)(sell_family)
 
 
 def raise_shortfall(state, params, account, day, prices, holdings, cash, orders, n_orders,
-                    pending, committed, today):
+                    work):
     """Sell enough to cover negative cash (a withdrawal or a tax payment) without a wash sale:
     families pro rata to their value, then whatever a skipped member left from the others;
     then, in an account that does not reinvest, the smallest LIFO sale that relieves every
@@ -645,7 +649,7 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
             share = needed * current / invested if sweep == 0 else needed - raised
             holder = int(params[holder_block + account * n_assets + target])
             n_orders, sold = sell_family_nb(state, params, account, day, prices, holdings,
-                                            orders, n_orders, committed, today, holder,
+                                            orders, n_orders, work, holder,
                                             share, 0.01, False)
             raised += sold
     # next: a LIFO sale of at least every share of a position acquired in the last 30 days
@@ -654,9 +658,10 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
         best, best_shares = -1, 0.0
         for asset in range(n_assets):
             held = holdings[account, asset]
-            if held <= 1e-12 or committed[asset] > 0.0 or not math.isfinite(prices[asset]):
+            if (held <= 1e-12 or work[WORK_COMMITTED, asset] > 0.0
+                    or not math.isfinite(prices[asset])):
                 continue
-            if loss_sale_risky_nb(state, today, account, asset, day, True):
+            if loss_sale_risky_nb(state, work, account, asset, day, True):
                 continue
             shares = max((needed - raised) / prices[asset],
                          recent_shares_nb(state, account, asset, day))
@@ -666,8 +671,8 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
                 best, best_shares = asset, shares
         if best >= 0:
             n_orders = write_order_nb(orders, n_orders, account, best, -best_shares, LIFO)
-            committed[best] += best_shares
-            today[TODAY_LOSS_SALE, best] += best_shares
+            work[WORK_COMMITTED, best] += best_shares
+            work[TODAY_LOSS_SALE, best] += best_shares
             raised += best_shares * prices[best]
     # last resort: a whole position whose loss cannot be washed (its own lots cannot replace
     # it), preferring one whose family can buy a substitute today with what is not needed, so
@@ -678,24 +683,24 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
         best, best_substitute = -1, -1
         for replaceable in (True, False):
             for asset in range(n_assets):
-                held = holdings[account, asset] - committed[asset]
+                held = holdings[account, asset] - work[WORK_COMMITTED, asset]
                 if held <= 1e-12 or not math.isfinite(prices[asset]):
                     continue
-                if loss_sale_risky_nb(state, today, account, asset, day, True):
+                if loss_sale_risky_nb(state, work, account, asset, day, True):
                     continue
                 substitute = -1
                 if replaceable:
                     if params[ring_offset_nb(n_assets) + asset] < 0:
                         continue
                     substitute = safe_substitute_nb(state, params, asset, prices, day, n_assets)
-                    if substitute < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE,
+                    if substitute < 0 or group_traded_today_nb(state, work, TODAY_LOSS_SALE,
                                                                substitute):
                         continue
                 value = held * prices[asset]
                 if best < 0:
                     best, best_substitute = asset, substitute
                     continue
-                best_value = (holdings[account, best] - committed[best]) * prices[best]
+                best_value = (holdings[account, best] - work[WORK_COMMITTED, best]) * prices[best]
                 covers, best_covers = value >= needed - raised, best_value >= needed - raised
                 if (covers and (not best_covers or value < best_value)) or (
                         not covers and not best_covers and value > best_value):
@@ -704,15 +709,15 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
                 break
         if best < 0:
             break
-        shares = holdings[account, best] - committed[best]  # all that is left: no own lot
+        shares = holdings[account, best] - work[WORK_COMMITTED, best]  # all left: no own lot
         n_orders = write_order_nb(orders, n_orders, account, best, -shares,
                                   params[PARAM_LOT_METHOD])
-        committed[best] += shares
-        today[TODAY_LOSS_SALE, best] += shares
+        work[WORK_COMMITTED, best] += shares
+        work[TODAY_LOSS_SALE, best] += shares
         proceeds = shares * prices[best]
         if best_substitute >= 0 and proceeds > needed - raised:
             # the rest of the position moves to the substitute, as in a harvest
-            pending[best_substitute] += (proceeds - (needed - raised)) * (
+            work[WORK_PENDING, best_substitute] += (proceeds - (needed - raised)) * (
                 1.0 - params[PARAM_COST_ALLOWANCE])
             target = family_head_nb(params, best, n_assets)
             params[holder_block + account * n_assets + target] = best_substitute
@@ -725,7 +730,7 @@ raise_shortfall_nb = njit(cache=True)(raise_shortfall)
 
 
 def rebalance_families(state, params, account, day, prices, holdings, cash, targets, orders,
-                       n_orders, pending, committed, today, rebalance):
+                       n_orders, work, rebalance):
     """Sell overweight families (deferring loss sales inside a wash window) and queue buys.
 
     With ``rebalance`` False only spare cash is queued, for the families below their targets
@@ -761,13 +766,13 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
         delta = weight * investable - current
         if not rebalance:
             if weight > 0.0 and delta > 0.0:
-                pending[holder] += delta * min(1.0, spare / shortfall_sum)
+                work[WORK_PENDING, holder] += delta * min(1.0, spare / shortfall_sum)
             continue
         if delta > params[PARAM_MIN_TRADE]:
-            pending[holder] += delta
+            work[WORK_PENDING, holder] += delta
         elif delta < -params[PARAM_MIN_TRADE]:
             n_orders, _ = sell_family_nb(state, params, account, day, prices, holdings, orders,
-                                         n_orders, committed, today, holder, -delta,
+                                         n_orders, work, holder, -delta,
                                          params[PARAM_MIN_TRADE], False)
     return n_orders
 
@@ -775,29 +780,29 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
 rebalance_families_nb = njit(cache=True)(rebalance_families)
 
 
-def write_buys(state, params, account, day, prices, cash, orders, n_orders, pending, sold,
-               today):
+def write_buys(state, params, account, day, prices, cash, orders, n_orders, work,
+               sold):
     """Buy the queued dollars, each in a member that can be bought without a wash sale, never
     spending more than the account's cash plus the day's sale proceeds, costs included (the
     cost allowance is kept back, so that buying never leaves a shortfall to raise)."""
-    n_assets = pending.shape[0]
+    n_assets = work.shape[1]
     wanted = 0.0
     for asset in range(n_assets):
-        wanted += pending[asset]
+        wanted += work[WORK_PENDING, asset]
     available = cash[account] + sold * (1.0 - params[PARAM_COST_ALLOWANCE])
     if wanted <= 0.0 or available <= 0.0:
         return n_orders
     scale = min(1.0, available / (wanted * (1.0 + params[PARAM_COST_ALLOWANCE])))
     for asset in range(n_assets):
-        dollars = pending[asset] * scale
+        dollars = work[WORK_PENDING, asset] * scale
         if dollars < params[PARAM_MIN_TRADE]:
             continue
         member = buyable_member_nb(state, params, asset, prices, day, n_assets)
-        if member < 0 or group_traded_today_nb(state, today, TODAY_LOSS_SALE, member):
+        if member < 0 or group_traded_today_nb(state, work, TODAY_LOSS_SALE, member):
             continue  # the whole family is inside a window: the cash waits
         n_orders = write_order_nb(orders, n_orders, account, member, dollars / prices[member],
                                   TAX_OPTIMAL)
-        today[TODAY_BUY, member] += dollars / prices[member]
+        work[TODAY_BUY, member] += dollars / prices[member]
     return n_orders
 
 
@@ -961,38 +966,37 @@ def loss_harvest_decide(day_index, day, prices, holdings, cash, targets, state, 
         params[PARAM_NEXT_PERIOD_DAY] = days_from_civil_nb(next_start // 12,
                                                            next_start % 12 + 1, 1)
     bands = check and (params[PARAM_BAND_ABSOLUTE] >= 0.0 or params[PARAM_BAND_RELATIVE] >= 0.0)
-    pending = np.zeros(n_assets)
-    committed = np.zeros(n_assets)
-    today = np.zeros((2, n_assets))
+    work = np.zeros((WORK_ROWS, n_assets))  # today's sales and buys, queued dollars, sold
     n_orders = 0
     for account in range(n_accounts):
-        pending[:] = 0.0
-        committed[:] = 0.0
+        for asset in range(n_assets):
+            work[WORK_PENDING, asset] = 0.0
+            work[WORK_COMMITTED, asset] = 0.0
         first = n_orders
         if check and state.account_kind[account] == TAXABLE and next_harvest_candidate_nb(
                 params, account, prices, holdings, 0, day) >= 0:  # refreshed above: O(1)
             n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
-                                          n_orders, pending, committed, today)
+                                          n_orders, work)
         if params[PARAM_SWAP_BACK] > 0.0 and swap_back_due_nb(params, account, day, n_assets,
                                                               n_accounts):
             n_orders = swap_back_account_nb(state, params, account, day, prices, holdings,
-                                            orders, n_orders, pending, committed, today)
+                                            orders, n_orders, work)
         if cash[account] < -1.0:
             n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
-                                          orders, n_orders, pending, committed, today)
+                                          orders, n_orders, work)
         rebalance_account = rebalance or (bands and family_out_of_band_nb(
             params, targets, prices, holdings, cash, account))
         if rebalance_account or cash[account] > params[PARAM_MIN_TRADE]:  # spare <= cash
             n_orders = rebalance_families_nb(state, params, account, day, prices, holdings,
-                                             cash, targets, orders, n_orders, pending,
-                                             committed, today, rebalance_account)
+                                             cash, targets, orders, n_orders, work,
+                                             rebalance_account)
         wanted = 0.0
         for asset in range(n_assets):
-            wanted += pending[asset]
+            wanted += work[WORK_PENDING, asset]
         if wanted > 0.0:
             n_orders = write_buys_nb(state, params, account, day, prices, cash, orders,
-                                     n_orders, pending,
-                                     sale_proceeds_nb(orders, first, n_orders, prices), today)
+                                     n_orders, work,
+                                     sale_proceeds_nb(orders, first, n_orders, prices))
     return n_orders
 
 

@@ -274,3 +274,76 @@ def test_market_identity_groups_the_household_keeps_apart_are_named_and_warned()
         together = simulate(market, grouped, calendar_rebalance("monthly"), targets,
                             contributions={"taxable": 1_000.0})
     assert "identity_groups" not in together.conventions
+
+
+def scripted_market() -> Market:
+    """Two assets over 40 sessions: A falls then recovers, pays a dividend and splits 3:2."""
+    dates = pd.bdate_range("2024-03-01", periods=40)
+    a_close = np.concatenate([np.linspace(50.0, 37.0, 15), np.linspace(37.5, 48.0, 25)])
+    frame = pd.DataFrame({
+        "date": list(dates) * 2,
+        "ticker": ["A"] * 40 + ["B"] * 40,
+        "close": np.concatenate([a_close, np.linspace(20.0, 21.0, 40)]),
+        "dividend": 0.0,
+        "split_ratio": 1.0,
+    })
+    frame.loc[7, "dividend"] = 0.37  # A, reinvested by the IRA
+    frame.loc[40 + 20, "dividend"] = 0.11  # B
+    frame.loc[30, "split_ratio"] = 1.5  # A, 3-for-2
+    return Market.from_frame(frame, source="hand-made")
+
+
+# (day index, account, asset, signed shares): fractional sizes so that sums of lots round
+SCRIPT = np.array([
+    (0, 0, 0, 100.3), (0, 1, 0, 10.7), (0, 0, 1, 33.3), (1, 0, 0, 0.1), (2, 0, 0, 0.2),
+    (3, 0, 0, 7.77), (5, 0, 0, -50.15), (9, 0, 0, 150.7),  # a replacement lot, split
+    (10, 1, 0, 0.3), (11, 0, 0, 1.01), (14, 0, 0, -3.3), (16, 0, 0, 2.22), (21, 0, 1, 0.07),
+    (25, 0, 0, 0.123), (31, 0, 0, 4.44), (33, 1, 0, 0.9), (35, 0, 1, -1.5), (37, 0, 0, 0.05),
+], dtype=np.float64).ravel()
+
+
+def scripted_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
+    """Write the day's rows of the script (``params[:-1]``); count in ``params[-1]`` the days
+    on which a holding differs from the sum of its lots (plain Python: runs un-jitted)."""
+    from taxsim.ledger.state import shares_held
+
+    for account in range(holdings.shape[0]):
+        for asset in range(holdings.shape[1]):
+            if holdings[account, asset] != shares_held(state.head, state.lot_next,
+                                                       state.lot_shares, account, asset):
+                params[-1] += 1.0
+    n_orders = 0
+    for row in range((params.shape[0] - 1) // 4):
+        if params[4 * row] == day_index:
+            orders[n_orders, 0] = params[4 * row + 1]
+            orders[n_orders, 1] = params[4 * row + 2]
+            orders[n_orders, 2] = params[4 * row + 3]
+            orders[n_orders, 3] = 0  # FIFO
+            n_orders += 1
+    return n_orders
+
+
+def test_holdings_kept_by_the_day_loop_equal_the_ledger_lots_exactly():
+    """The loop adds a bought lot's shares to its holdings instead of re-summing the lots when
+    the buy appended exactly one lot, and re-reads only reinvesting accounts after a
+    distribution: the holdings (so the values) must still equal the sums of the lots, to the
+    bit, through splits of replacement lots (IRC §1091), reinvested dividends and a split."""
+    from taxsim.ledger.state import shares_held
+
+    market = scripted_market()
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred", reinvest=True)])
+    strategy = Strategy("scripted", scripted_decide, np.append(SCRIPT, 0.0), max_orders=8)
+    result = simulate(market, household, strategy, {"taxable": {"A": 1.0}},
+                      contributions={"taxable": 20_000.0, "ira": 2_000.0})
+    assert result.params[-1] == 0.0  # every day, before the strategy's orders
+    state = result.ledger._state
+    assert (result.ledger.form_8949()["code"] == "W").any()  # a replacement lot
+    assert len(result.ledger.lots()) > len(SCRIPT) // 4 - 3  # the replacement was split
+    prices = market.close[-1]
+    for account in range(2):
+        value = 0.0
+        for asset in range(2):
+            held = shares_held(state.head, state.lot_next, state.lot_shares, account, asset)
+            if held != 0.0:
+                value += held * prices[asset]
+        assert result.account_values[-1, account] == value

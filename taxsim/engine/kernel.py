@@ -107,6 +107,19 @@ def refresh_holdings(state, holdings, asset):
 refresh_holdings_nb = njit(cache=True)(refresh_holdings)
 
 
+def refresh_reinvested_holdings(state, holdings, asset):
+    """:func:`refresh_holdings` after a distribution: only accounts that reinvest acquire
+    shares (the others keep theirs and take the cash), so only they are re-read."""
+    for account in range(holdings.shape[0]):
+        if state.account_reinvest[account]:
+            holdings[account, asset] = shares_held_nb(
+                state.head, state.lot_next, state.lot_shares, account, asset
+            )
+
+
+refresh_reinvested_holdings_nb = njit(cache=True)(refresh_reinvested_holdings)
+
+
 def execute_trade(state, holdings, trades, trade_count, totals, settings, day, account, asset,
                   shares, price, lot_method, reason):
     """One trade at ``price`` with costs; returns (sim status, ledger status).
@@ -126,14 +139,16 @@ def execute_trade(state, holdings, trades, trade_count, totals, settings, day, a
     if not room_ok_nb(state.counters, state.lot_shares.shape[0], state.realized.shape[0],
                       state.head.shape[0]):
         make_room_nb(state)
+    previous_tail = state.tail[account, asset]
     if shares > 0.0:
         status, _ = buy_nb(state, account, asset, quantity, price + cost / quantity, day)
     else:
         net_price = price - cost / quantity
         if net_price <= 0.0 or quantity > holdings[account, asset] + 1e-9:
             return SIM_BAD_ORDER, OK
+        # no specific lots here: empty views of scratch arrays (two allocations per sale else)
         status, _, _ = sell_nb(state, account, asset, quantity, net_price, day, lot_method,
-                               np.zeros(0, np.int64), np.zeros(0, np.float64))
+                               state.scratch_slots[:0], state.scratch_keys[:0])
     if status != OK:
         return SIM_LEDGER_ERROR, status
     row = trade_count[0]
@@ -147,8 +162,14 @@ def execute_trade(state, holdings, trades, trade_count, totals, settings, day, a
     trades[row]["lot_method"] = lot_method
     trades[row]["reason"] = reason
     totals[TOT_COSTS] += cost
-    holdings[account, asset] = shares_held_nb(state.head, state.lot_next, state.lot_shares,
-                                              account, asset)
+    tail = state.tail[account, asset]
+    if shares > 0.0 and state.lot_prev[tail] == previous_tail and (
+            state.lot_shares[tail] == quantity):
+        # one lot appended to the list: the walk below would add exactly this last term
+        holdings[account, asset] += quantity
+    else:  # a sale, or a buy split as a wash-sale replacement
+        holdings[account, asset] = shares_held_nb(state.head, state.lot_next, state.lot_shares,
+                                                  account, asset)
     return SIM_OK, OK
 
 
@@ -222,13 +243,16 @@ invest_cash_nb = njit(cache=True)(invest_cash)
 
 def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
-    interest, split_ratio, qualified_fraction, interest_exempt, state, holdings, target_start,
+    interest, split_ratio, event_day, qualified_fraction, interest_exempt, state, holdings,
+    target_start,
     targets, flow_index, flow_account, flow_amount, decide, idle, params, orders, settings,
     totals, account_values, account_cash, record, trades, trade_count,
 ):
     """Walk days ``start`` .. end; returns ``(next_day_index, sim_status, ledger_status)``.
 
-    Market arrays are (dates, assets); ``targets`` (schedule rows, accounts, assets) applies
+    Market arrays are (dates, assets); ``event_day`` (dates,) is True on the days with a split
+    or a distribution of any asset (``Market.event_day``: the others skip the per-asset event
+    tests); ``targets`` (schedule rows, accounts, assets) applies
     from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts),
     the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in place;
     ``trades`` is a record array whose used length is ``trade_count[0]``. ``idle`` takes
@@ -274,7 +298,7 @@ def simulate_days(
             if target_row + 1 < target_start.shape[0]:
                 next_target_row_start = target_start[target_row + 1]
         # 2. splits, 3. distributions
-        for asset in range(n_assets):
+        for asset in range(n_assets if event_day[t] else 0):
             if split_ratio[t, asset] != 1.0:
                 if not room_ok_nb(state.counters, state.lot_shares.shape[0],
                                   state.realized.shape[0], n_accounts):
@@ -298,7 +322,7 @@ def simulate_days(
                 )
                 if status != OK:
                     return t, SIM_LEDGER_ERROR, status
-                refresh_holdings_nb(state, holdings, asset)
+                refresh_reinvested_holdings_nb(state, holdings, asset)
         # the day's market gain: price moves and distributions, before any money moves
         value_now = 0.0  # holdings plus cash, dollars
         for account in range(n_accounts):

@@ -301,6 +301,15 @@ class Market:
         return pd.DatetimeIndex(self.dates.astype("datetime64[D]").astype("datetime64[ns]"))
 
     @functools.cached_property
+    def event_day(self) -> np.ndarray:
+        """True on the dates with a split or a distribution of any asset (bool, shape
+        (n_dates,)); the day loop tests the assets' events only on these."""
+        events = (self.split_ratio != 1.0) | (self.distributions != 0.0)
+        flags = events.any(axis=1)
+        flags.flags.writeable = False
+        return flags
+
+    @functools.cached_property
     def first_index(self) -> np.ndarray:
         """Index into ``dates`` of each asset's first price (int64, shape (n_assets,))."""
         first = price_spans(self.close)[0]

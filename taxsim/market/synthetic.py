@@ -50,6 +50,7 @@ parallel over paths.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -604,6 +605,17 @@ def synthetic_dates(start: Any = "2006-01-03", years: float = 20.0) -> np.ndarra
     return nyse_trading_days(first, end - pd.Timedelta(days=1))
 
 
+@functools.lru_cache(maxsize=16)
+def _dates_and_rates(first: int, years: float, specs: tuple[AssetSpec, ...]) -> tuple:
+    """Sessions and payment yields of a universe (read-only arrays), shared by every path and
+    batch that starts on ``first`` for ``years``: sweeps build a path per scenario group."""
+    dates = synthetic_dates(first, years)
+    arrays = (dates, *payment_rates(dates, specs))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
 def generate(
     n_paths: int = 1,
     *,
@@ -646,8 +658,11 @@ def generate(
         raise ValueError("tail_df must exceed 2 (finite variance)")
     if seed < 0 or first_path < 0 or n_paths < 1:
         raise ValueError("seed and first_path must be >= 0, n_paths >= 1")
-    dates = synthetic_dates(start, years)
-    div_rate, int_rate, gain_rate = payment_rates(dates, specs)
+    try:
+        dates, div_rate, int_rate, gain_rate = _dates_and_rates(to_day(start), float(years), specs)
+    except TypeError:  # a spec with an unhashable field: built afresh
+        dates = synthetic_dates(start, years)
+        div_rate, int_rate, gain_rate = payment_rates(dates, specs)
     sectors = sorted({s.sector for s in specs if s.sector and s.sector_loading})
     sector_of = np.array(
         [sectors.index(s.sector) if s.sector in sectors else -1 for s in specs],
