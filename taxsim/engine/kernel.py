@@ -85,7 +85,7 @@ from taxsim.ledger.annual_tax import close_year_nb, deferred_tax_nb
 from taxsim.ledger.distributions import distribute_nb, split_nb
 from taxsim.ledger.enums import OK
 from taxsim.ledger.lots import buy_nb, sell_nb
-from taxsim.ledger.state import make_room_nb, room_ok_nb, shares_held_nb
+from taxsim.ledger.state import make_room_nb, position_shares_nb, room_ok_nb
 
 
 def never_idle(day_index, day, prices, holdings, cash, targets, state, params, orders):
@@ -99,9 +99,7 @@ never_idle_nb = njit(cache=True)(never_idle)
 def refresh_holdings(state, holdings, asset):
     """Re-read one asset's shares in every account from the ledger."""
     for account in range(holdings.shape[0]):
-        holdings[account, asset] = shares_held_nb(
-            state.head, state.lot_next, state.lot_shares, account, asset
-        )
+        holdings[account, asset] = position_shares_nb(state, account, asset)
 
 
 refresh_holdings_nb = njit(cache=True)(refresh_holdings)
@@ -112,9 +110,7 @@ def refresh_reinvested_holdings(state, holdings, asset):
     shares (the others keep theirs and take the cash), so only they are re-read."""
     for account in range(holdings.shape[0]):
         if state.account_reinvest[account]:
-            holdings[account, asset] = shares_held_nb(
-                state.head, state.lot_next, state.lot_shares, account, asset
-            )
+            holdings[account, asset] = position_shares_nb(state, account, asset)
 
 
 refresh_reinvested_holdings_nb = njit(cache=True)(refresh_reinvested_holdings)
@@ -139,7 +135,6 @@ def execute_trade(state, holdings, trades, trade_count, totals, settings, day, a
     if not room_ok_nb(state.counters, state.lot_shares.shape[0], state.realized.shape[0],
                       state.head.shape[0]):
         make_room_nb(state)
-    previous_tail = state.tail[account, asset]
     if shares > 0.0:
         status, _ = buy_nb(state, account, asset, quantity, price + cost / quantity, day)
     else:
@@ -162,14 +157,7 @@ def execute_trade(state, holdings, trades, trade_count, totals, settings, day, a
     trades[row]["lot_method"] = lot_method
     trades[row]["reason"] = reason
     totals[TOT_COSTS] += cost
-    tail = state.tail[account, asset]
-    if shares > 0.0 and state.lot_prev[tail] == previous_tail and (
-            state.lot_shares[tail] == quantity):
-        # one lot appended to the list: the walk below would add exactly this last term
-        holdings[account, asset] += quantity
-    else:  # a sale, or a buy split as a wash-sale replacement
-        holdings[account, asset] = shares_held_nb(state.head, state.lot_next, state.lot_shares,
-                                                  account, asset)
+    holdings[account, asset] = position_shares_nb(state, account, asset)
     return SIM_OK, OK
 
 

@@ -44,6 +44,7 @@ from taxsim.ledger.state import (
     AUDIT_ROC_BASIS_REDUCTION,
     AUDIT_ROC_EXCESS_GAIN,
     N_PENDING_QUALIFIED,
+    position_shares_nb,
     year_index_nb,
 )
 
@@ -141,11 +142,7 @@ def distribute(
     account_cash = np.zeros(n_accounts)
     for account in range(n_accounts):
         taxable = state.account_kind[account] == TAXABLE
-        shares_held = 0.0
-        slot = state.head[account, asset]
-        while slot != NO_SLOT:
-            shares_held += state.lot_shares[slot]
-            slot = state.lot_next[slot]
+        shares_held = position_shares_nb(state, account, asset)
         if shares_held == 0.0:
             continue
         account_cash[account] = shares_held * per_share_cash
@@ -214,6 +211,7 @@ def split(state, asset, day, ratio):
     for account in range(state.head.shape[0]):
         mark_stale_nb(state, account, asset)  # every basis per share changes: rebuilt
     for account in range(state.head.shape[0]):
+        state.position_shares[account, asset] = np.nan  # re-summed when read
         slot = state.head[account, asset]
         while slot != NO_SLOT:
             state.lot_shares[slot] *= ratio

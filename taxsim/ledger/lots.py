@@ -68,9 +68,9 @@ from taxsim.ledger.state import (
     N_PENDING_QUALIFIED,
     SHARE_EPSILON,
     create_lot_nb,
+    position_shares_nb,
     release_slot_nb,
     room_ok_nb,
-    shares_held_nb,
     year_index_nb,
 )
 from taxsim.ledger.wash_sales import (
@@ -689,6 +689,7 @@ def relieve(state, slot, take, price, day, sale_id):
     basis_left = state.lot_basis[slot] - portion_basis
     adjustment = state.lot_wash_adjustment[slot]
     state.lot_shares[slot] = 0.0 if closing else lot_shares - take
+    state.position_shares[account, state.lot_asset[slot]] = np.nan  # re-summed when read
     state.lot_basis[slot] = 0.0 if closing else basis_left
     state.lot_wash_adjustment[slot] = adjustment if closing else adjustment - portion_adjustment
     if closing:
@@ -721,8 +722,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
                                                                             asset):
             held = state.order_held[position]
             if shares > held - 1e-6 * (1.0 + abs(held)):  # near the whole position: exactly
-                held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account,
-                                      asset)
+                held = position_shares_nb(state, account, asset)
                 state.order_held[position] = held
                 if shares > held + SHARE_EPSILON:
                     return ERR_NOT_ENOUGH_SHARES, 0, 0

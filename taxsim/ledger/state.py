@@ -85,6 +85,7 @@ STATE_FIELDS = (
     "free_slots",
     "head",
     "tail",
+    "position_shares",
     "realized",
     "pending_head",
     "pending_tail",
@@ -144,6 +145,9 @@ class LedgerState(structref.StructRefProxy):
     - ``free_slots``: int64 stack of reusable slots
     - ``head``: int64 (accounts, assets): first slot in acquisition order
     - ``tail``: int64 (accounts, assets): last slot
+    - ``position_shares``: float64 (accounts, assets): open shares of each position, equal to
+      the list-order sum (``shares_held``) to the bit, or NaN when it must be re-summed (see
+      ``position_shares``)
     - ``realized``: realized_dtype records, one per (sale, lot) portion
     - ``pending_head``: int64 (groups,): first realized row with an open wash window
     - ``pending_tail``: int64 (groups,): last one (rows in sale order)
@@ -224,6 +228,7 @@ def state_arrays(state):
         state.free_slots,
         state.head,
         state.tail,
+        state.position_shares,
         state.realized,
         state.pending_head,
         state.pending_tail,
@@ -387,6 +392,7 @@ def new_state(
         **empty_lot_arrays(lot_capacity),
         head=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         tail=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
+        position_shares=np.zeros((n_accounts, n_assets), np.float64),
         realized=zeros(realized_capacity, realized_dtype),
         pending_head=np.full(n_groups, NO_SLOT, np.int64),
         pending_tail=np.full(n_groups, NO_SLOT, np.int64),
@@ -553,6 +559,11 @@ def link_slot(state, slot):
     state.tail[account, asset] = slot if before == NO_SLOT else state.tail[account, asset]
     state.lot_prev[slot] = after
     state.lot_next[slot] = before
+    # a lot appended at the tail adds the very last term of the list-order sum; a lot put
+    # anywhere else leaves NaN: re-summed on the next read (``position_shares``)
+    shares = state.lot_shares[slot]
+    appended = shares if before == NO_SLOT else np.nan
+    state.position_shares[account, asset] = state.position_shares[account, asset] + appended
 
 
 def release_slot(state, slot):
@@ -576,6 +587,7 @@ def release_slot(state, slot):
     tail[account, asset] = before if after == NO_SLOT else tail[account, asset]
     lot_next[slot] = NO_SLOT
     lot_prev[slot] = NO_SLOT
+    state.position_shares[account, asset] = np.nan  # re-summed on the next read
     state.lot_shares[slot] = 0.0
     state.lot_basis[slot] = 0.0
     state.free_slots[state.counters[CNT_FREE]] = slot
@@ -640,6 +652,7 @@ def split_lot(state, slot, piece_shares):
         pending_year[piece, k] = pending_year[slot, k]
         pending_per_share[piece, k] = pending_per_share[slot, k]
     state.lot_shares[slot] -= piece_shares
+    state.position_shares[state.lot_account[slot], state.lot_asset[slot]] = np.nan
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
     order_update_nb(state, slot, old_bps, -piece_shares)
@@ -679,4 +692,32 @@ create_lot_nb = njit(cache=True, error_model="numpy")(create_lot)
 split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
 year_index_nb = njit(cache=True, error_model="numpy")(year_index)
 shares_held_nb = njit(cache=True, error_model="numpy")(shares_held)
+
+
+def position_shares(state, account, asset):
+    """Open shares of one position: :func:`shares_held`, to the bit, in O(1) unless a lot of
+    the position changed other than by being appended at its list's tail since the last read
+    (a sale, a split, a lot inserted in acquisition order before others): then re-summed once.
+
+    ``state.position_shares`` holds the sum; ``link_slot`` adds an appended lot's shares (the
+    last term of the list-order sum, so the float is the same), every other change of a lot's
+    shares or of the list writes NaN. Call-free, every array read unconditionally (its
+    reference counts pruned).
+    """
+    stored = state.position_shares
+    head = state.head
+    lot_next = state.lot_next
+    lot_shares = state.lot_shares
+    held = stored[account, asset]
+    if held != held:
+        held = 0.0
+        slot = head[account, asset]
+        while slot != NO_SLOT:
+            held += lot_shares[slot]
+            slot = lot_next[slot]
+    stored[account, asset] = held
+    return held
+
+
+position_shares_nb = njit(cache=True, error_model="numpy")(position_shares)
 append_pending_nb = njit(cache=True, error_model="numpy")(append_pending)
