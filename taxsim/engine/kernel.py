@@ -243,7 +243,9 @@ def simulate_days(
     tests); ``targets`` (schedule rows, accounts, assets) applies
     from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts),
     the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in place;
-    ``trades`` is a record array whose used length is ``trade_count[0]``. ``idle`` takes
+    ``trades`` is a record array whose used length is ``trade_count[0]``. Every cell of
+    ``record``, ``account_values`` and ``account_cash`` from ``start`` on is written (they may
+    come uninitialized). ``idle`` takes
     decide's arguments and returns True on days when decide would write no orders and change
     nothing (``Strategy.idle``; ``never_idle`` otherwise).
     """
@@ -424,12 +426,14 @@ def simulate_days(
         record[t, REC_WITHDRAWALS] = totals[TOT_WITHDRAWALS]
         record[t, REC_FEES] = totals[TOT_FEES]
         record[t, REC_COSTS] = totals[TOT_COSTS]
+        unrealized, accrued, liquidation = 0.0, 0.0, 0.0  # every cell of the row is written
         if settings[SET_DAILY_LIQUIDATION] > 0.0 or t == n_days - 1:
             unrealized, accrued, liquidation = deferred_tax_nb(state, day, prices)
-            record[t, REC_UNREALIZED_GAIN] = unrealized
-            if not no_tax:
-                record[t, REC_ACCRUED_TAX] = accrued
-                record[t, REC_LIQUIDATION_TAX] = liquidation
+            if no_tax:
+                accrued, liquidation = 0.0, 0.0
+        record[t, REC_UNREALIZED_GAIN] = unrealized
+        record[t, REC_ACCRUED_TAX] = accrued
+        record[t, REC_LIQUIDATION_TAX] = liquidation
         totals[TOT_PREVIOUS_VALUE] = end_value
         # 10. year end
         if t == n_days - 1 or days[t + 1] >= next_year_start:

@@ -329,6 +329,7 @@ class TwinCache:
     def __init__(self, max_entries: int = 8):
         self.max_entries = max_entries
         self._runs: OrderedDict = OrderedDict()
+        self._inputs: OrderedDict = OrderedDict()  # validated run inputs (see inputs)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -357,21 +358,51 @@ class TwinCache:
         )
         return hashlib.sha256(pickle.dumps(definition, protocol=5)).digest()
 
+    def inputs(self, arguments: dict, canonical_arguments: list | None) -> _RunInputs | None:
+        """The validated inputs of runs with these arguments (any strategy): from the cache,
+        or built and remembered; None when the arguments cannot be keyed."""
+        if canonical_arguments is None:
+            return None
+        market = arguments["market"]
+        try:
+            key = hashlib.sha256(pickle.dumps(
+                (id(market), market.tickers, market.n_dates, canonical_arguments),
+                protocol=5)).digest()
+        except (TypeError, AttributeError, pickle.PicklingError):
+            return None
+        with self._lock:
+            entry = self._inputs.get(key)
+            if entry is not None:
+                self._inputs.move_to_end(key)
+                return entry[0]
+        prepared = _prepare(market, arguments["household"], arguments["targets"],
+                            arguments["contributions"], arguments["flows"],
+                            arguments["tax_payment"], arguments["tax_account"],
+                            arguments["initial_lots"])
+        with self._lock:
+            self._inputs[key] = (prepared, market)  # the market's id is in the key: kept alive
+            while len(self._inputs) > self.max_entries:
+                self._inputs.popitem(last=False)
+        return prepared
+
     def run(self, strategy: Strategy, taxes: bool, arguments: dict,
-            canonical_arguments: list | None = None) -> Result:
+            canonical_arguments: list | None = None,
+            prepared: _RunInputs | None = None) -> Result:
         """The twin's result: from the cache, or simulated and remembered
-        (``canonical_arguments``: :meth:`canonical_arguments` of ``arguments``, if known)."""
+        (``canonical_arguments``: :meth:`canonical_arguments` of ``arguments``, if known;
+        ``prepared``: their validated inputs, if built)."""
         try:
             key = self.key(strategy, taxes, arguments, canonical_arguments)
         except (TypeError, AttributeError, pickle.PicklingError):
-            return simulate(strategy=strategy, taxes=taxes, **arguments)  # not cacheable
+            return simulate(strategy=strategy, taxes=taxes, **arguments,
+                            _prepared=prepared)  # not cacheable
         with self._lock:
             entry = self._runs.get(key)
             if entry is not None:
                 self._runs.move_to_end(key)
                 self.hits += 1
                 return entry[0]
-        result = simulate(strategy=strategy, taxes=taxes, **arguments)
+        result = simulate(strategy=strategy, taxes=taxes, **arguments, _prepared=prepared)
         with self._lock:
             self.misses += 1
             # the decide function and market are kept alive with the result: their ids are
@@ -384,6 +415,7 @@ class TwinCache:
     def clear(self) -> None:
         with self._lock:
             self._runs.clear()
+            self._inputs.clear()
 
 
 INITIAL_LOT_COLUMNS = ("account", "ticker", "shares", "basis", "acquired")
@@ -516,6 +548,67 @@ def _open_legacy_lots(ledger: Ledger, lots: list[_LegacyLot], market: Market,
     return float(np.nansum(shares_on_first_day * market.close[0]))
 
 
+@dataclass(frozen=True)
+class _RunInputs:
+    """What ``simulate`` validates and builds from its arguments apart from the strategy, the
+    taxes and the ledger: shared by a run and its twins (and by a sweep's scenarios that
+    differ only in the strategy, through :class:`TwinCache`)."""
+
+    names: tuple
+    tax_account: str
+    legacy_lots: list
+    start_schedule: np.ndarray
+    target_weights: np.ndarray
+    flow_index: np.ndarray
+    flow_account: np.ndarray
+    flow_amount: np.ndarray
+    qualified: np.ndarray
+    interest_exempt: np.ndarray
+    period: str
+    unapplied_groups: str
+
+
+def _prepare(market, household, targets, contributions, flows, tax_payment, tax_account,
+             initial_lots) -> _RunInputs:
+    """Validate and build the run's inputs other than the strategy (:class:`_RunInputs`);
+    raises :class:`SimulationError` naming the bad account, ticker, date or row."""
+    names = household.account_names
+    if tax_payment not in ("portfolio", "outside"):
+        raise SimulationError(f"tax_payment must be 'portfolio' or 'outside', got {tax_payment!r}")
+    taxable = [a.name for a in household.accounts if a.kind == "taxable"]
+    tax_account = tax_account or (taxable[0] if taxable else names[0])
+    if tax_account not in names:
+        raise SimulationError(f"tax_account: unknown account {tax_account!r}")
+    legacy_lots = _legacy_lots(initial_lots, market, household)
+    start_schedule, target_weights = _target_schedule(targets, market, household)
+
+    flow_rows = []
+    for account, amount in (contributions or {}).items():
+        flow_rows.append((0, names.index(_known(account, names)), float(amount)))
+    if flows is not None:
+        for row in flows.itertuples(index=False):
+            index = int(np.searchsorted(market.dates, to_day(row.date)))
+            if index >= market.n_dates or market.dates[index] != to_day(row.date):
+                raise SimulationError(f"flow on {pd.Timestamp(row.date).date()}: not a trading day")
+            flow_rows.append((index, names.index(_known(row.account, names)), float(row.amount)))
+    flow_rows.sort(key=lambda item: item[0])
+    flow_index = np.array([r[0] for r in flow_rows], np.int64)
+    flow_account = np.array([r[1] for r in flow_rows], np.int64)
+    flow_amount = np.array([r[2] for r in flow_rows], np.float64)
+
+    qualified = np.ascontiguousarray(market.qualified_fraction, dtype=np.float64)
+    # municipal bond interest is exempt from federal tax (IRC §103)
+    interest_exempt = np.array([c == "municipal_bond" for c in market.tax_character], np.bool_)
+    for array in (start_schedule, target_weights, flow_index, flow_account, flow_amount,
+                  qualified, interest_exempt):
+        array.flags.writeable = False  # shared between runs
+    period = (f"{to_timestamp(market.dates[0]).date()} .. "
+              f"{to_timestamp(market.dates[-1]).date()}")
+    return _RunInputs(names, tax_account, legacy_lots, start_schedule, target_weights,
+                      flow_index, flow_account, flow_amount, qualified, interest_exempt, period,
+                      _unapplied_market_groups(market, household))
+
+
 def simulate(
     market: Market,
     household: Household,
@@ -536,6 +629,7 @@ def simulate(
     daily_liquidation: bool = True,
     initial_lots: pd.DataFrame | None = None,
     twin_cache: TwinCache | None = None,
+    _prepared: _RunInputs | None = None,
 ) -> Result:
     """Run ``strategy`` for ``household`` over ``market``.
 
@@ -585,49 +679,43 @@ def simulate(
             advisory_fee_bps=advisory_fee_bps, tax_payment=tax_payment, tax_account=tax_account,
             daily_liquidation=daily_liquidation, initial_lots=initial_lots,
         )
-        result = simulate(strategy=strategy, taxes=taxes, **arguments)
-        if twin_cache is None:
-            result.twins["non_managed"] = simulate(
-                strategy=strategy.non_managed(), taxes=taxes, **arguments
-            )
-            result.twins["pre_tax"] = simulate(strategy=strategy, taxes=False, **arguments)
-        else:
+        canonical = None
+        if twin_cache is not None:
             try:
                 canonical = TwinCache.canonical_arguments(arguments)
             except (TypeError, AttributeError, pickle.PicklingError):
                 canonical = None  # each run finds out that it cannot be cached
+        prepared = None if twin_cache is None else twin_cache.inputs(arguments, canonical)
+        if prepared is None:
+            prepared = _prepare(market, household, targets, contributions, flows, tax_payment,
+                                tax_account, initial_lots)
+        result = simulate(strategy=strategy, taxes=taxes, **arguments, _prepared=prepared)
+        if twin_cache is None:
+            result.twins["non_managed"] = simulate(
+                strategy=strategy.non_managed(), taxes=taxes, **arguments, _prepared=prepared
+            )
+            result.twins["pre_tax"] = simulate(strategy=strategy, taxes=False, **arguments,
+                                               _prepared=prepared)
+        else:
             result.twins["non_managed"] = twin_cache.run(strategy.non_managed(), taxes,
-                                                         arguments, canonical)
-            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments, canonical)
+                                                         arguments, canonical, prepared)
+            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments, canonical,
+                                                     prepared)
         return result
-    names = household.account_names
-    if tax_payment not in ("portfolio", "outside"):
-        raise SimulationError(f"tax_payment must be 'portfolio' or 'outside', got {tax_payment!r}")
-    taxable = [a.name for a in household.accounts if a.kind == "taxable"]
-    tax_account = tax_account or (taxable[0] if taxable else names[0])
-    if tax_account not in names:
-        raise SimulationError(f"tax_account: unknown account {tax_account!r}")
+    if _prepared is None:
+        _prepared = _prepare(market, household, targets, contributions, flows, tax_payment,
+                             tax_account, initial_lots)
+    names = _prepared.names
+    tax_account = _prepared.tax_account
     if strategy.lot_method not in ledger_enums.LOT_METHOD_CODES or strategy.lot_method in (
         "specific",
     ):
         raise SimulationError(f"strategy.lot_method {strategy.lot_method!r} cannot raise cash")
-    legacy_lots = _legacy_lots(initial_lots, market, household)
+    legacy_lots = _prepared.legacy_lots
     ledger = Ledger(household, market.tickers, tax_profile, loss_convention)
-    start_schedule, target_weights = _target_schedule(targets, market, household)
-
-    flow_rows = []
-    for account, amount in (contributions or {}).items():
-        flow_rows.append((0, names.index(_known(account, names)), float(amount)))
-    if flows is not None:
-        for row in flows.itertuples(index=False):
-            index = int(np.searchsorted(market.dates, to_day(row.date)))
-            if index >= market.n_dates or market.dates[index] != to_day(row.date):
-                raise SimulationError(f"flow on {pd.Timestamp(row.date).date()}: not a trading day")
-            flow_rows.append((index, names.index(_known(row.account, names)), float(row.amount)))
-    flow_rows.sort(key=lambda item: item[0])
-    flow_index = np.array([r[0] for r in flow_rows], np.int64)
-    flow_account = np.array([r[1] for r in flow_rows], np.int64)
-    flow_amount = np.array([r[2] for r in flow_rows], np.float64)
+    start_schedule, target_weights = _prepared.start_schedule, _prepared.target_weights
+    flow_index, flow_account, flow_amount = (_prepared.flow_index, _prepared.flow_account,
+                                             _prepared.flow_amount)
 
     settings = np.zeros(sim.N_SETTINGS)
     settings[sim.SET_COST_BPS] = cost_bps
@@ -647,10 +735,11 @@ def simulate(
     holdings = np.zeros((len(names), n_assets))
     orders = np.zeros((strategy.max_orders, sim.N_ORDER_FIELDS))
     totals = np.zeros(sim.N_TOTALS)
-    account_values = np.zeros((n_dates, len(names)))
-    account_cash = np.zeros((n_dates, len(names)))
-    record = np.zeros((n_dates, sim.N_RECORD))
-    trades = np.zeros(max(1024, 4 * len(names) * n_assets + strategy.max_orders), sim.trade_dtype)
+    # the day loop writes every cell of the daily outputs; trades only up to trade_count
+    account_values = np.empty((n_dates, len(names)))
+    account_cash = np.empty((n_dates, len(names)))
+    record = np.empty((n_dates, sim.N_RECORD))
+    trades = np.empty(max(1024, 4 * len(names) * n_assets + strategy.max_orders), sim.trade_dtype)
     trade_count = np.zeros(1, np.int64)
     legacy_value = _open_legacy_lots(ledger, legacy_lots, market, holdings)
     # the first day's market gain is measured from the legacy lots' value, not from zero
@@ -658,9 +747,7 @@ def simulate(
     kernel = _kernel_for(strategy.decide, strategy.idle)
     idle = _idle_argument(strategy)
     params = np.array(strategy.params, dtype=np.float64)  # a strategy may keep state in it
-    qualified = np.ascontiguousarray(market.qualified_fraction, dtype=np.float64)
-    # municipal bond interest is exempt from federal tax (IRC §103)
-    interest_exempt = np.array([c == "municipal_bond" for c in market.tax_character], np.bool_)
+    qualified, interest_exempt = _prepared.qualified, _prepared.interest_exempt
     day_index = 0
     while day_index < n_dates:
         day_index, status, ledger_status = kernel(
@@ -704,12 +791,11 @@ def simulate(
         "advisory_fee": f"{advisory_fee_bps:g} bps a year",
         "liquidation": "values not liquidated; liquidation_value subtracts accrued and "
         "liquidation tax" + (" daily" if daily_liquidation else " on the last day only"),
-        "period": f"{to_timestamp(market.dates[0]).date()} .. "
-                  f"{to_timestamp(market.dates[-1]).date()}",
+        "period": _prepared.period,
         "data_source": market.source,
         "distributions": "ex-date stands in for pay date",
     }
-    unapplied = _unapplied_market_groups(market, household)
+    unapplied = _prepared.unapplied_groups
     if unapplied:
         conventions["identity_groups"] = unapplied
     if legacy_lots:

@@ -715,7 +715,10 @@ def position_shares(state, account, asset):
         while slot != NO_SLOT:
             held += lot_shares[slot]
             slot = lot_next[slot]
-    stored[account, asset] = held
+    # every array used once more on every path: released at one point, numba prunes its
+    # reference-count pair (released inside the loop's branch, each call would pay it)
+    in_use = head.size + lot_next.size + lot_shares.size
+    stored[account, asset] = held if in_use > 0 else 0.0
     return held
 
 
