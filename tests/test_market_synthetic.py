@@ -194,3 +194,23 @@ def test_bad_specs():
         generate(1, years=1, tail_df=2.0)
     with pytest.raises(ValueError, match="distinct"):
         generate(1, universe=[AssetSpec("X"), AssetSpec("X")], years=1)
+
+
+def test_one_path_runs_without_numba_threads():
+    """A single path (a sweep builds one per group of scenarios) is simulated by the serial
+    kernel: the parallel one would start numba's OpenMP workers, which spin after each
+    parallel region and take a core from the sweep's threads. In a fresh process that shares
+    the on-disk cache with a batch run (numba keys cached functions by name, not by options)."""
+    import subprocess
+    import sys
+
+    generate(2, years=1.0, seed=3)  # the parallel kernel, compiled and cached
+    code = (
+        "import numba.np.ufunc.parallel as parallel\n"
+        "from taxsim.market.synthetic import generate, synthetic_market\n"
+        "market = synthetic_market(years=1.0, seed=3, path=1)\n"
+        "assert not parallel._is_initialized, 'numba threads started'\n"
+        "batch = generate(2, years=1.0, seed=3).path(1)\n"
+        "assert (market.close == batch.close).all()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

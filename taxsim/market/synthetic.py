@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -420,7 +421,15 @@ def standard_normals(seed, path, n):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+def _renamed_function(function, name: str):
+    """A copy of ``function`` under another name (same code, globals and defaults)."""
+    copy = types.FunctionType(function.__code__, function.__globals__, name,
+                              function.__defaults__, function.__closure__)
+    copy.__qualname__ = name
+    copy.__module__ = function.__module__
+    return copy
+
+
 def _simulate(
     seed, first_path, drift, vol, a_m, a_s, a_i, sector_of, n_sectors,
     div_rate, int_rate, gain_rate, div_row, int_row, gain_row, initial, tail_df,
@@ -474,6 +483,18 @@ def _simulate(
                         row[a] = prev[a] * (g - rate * shrink)
             for a in range(n_assets):
                 prev[a] = row[a]
+
+
+# The paths of a batch in parallel (each path has its own random stream, so the numbers do not
+# depend on the threads); one path without the threading layer: OpenMP's workers spin for a
+# while after each parallel region, which on a small machine takes a core from the sweep
+# threads that build one path per group of scenarios.
+# numba's on-disk cache keys a function by its qualified name and signature, not by its
+# options: the serial kernel is compiled from a renamed copy, or it would load the parallel one
+# (and start the threads) from the cache.
+_simulate_paths = numba.njit(parallel=True, cache=True)(_simulate)
+_simulate_one_path = numba.njit(cache=True)(
+    _renamed_function(_simulate, "_simulate_one_path"))
 
 
 # ---------------------------------------------------------------------------- results
@@ -681,7 +702,7 @@ def generate(
         row_of[name] = np.full(len(dates), -1, dtype=np.int64)
         row_of[name][rows[name]] = np.arange(len(rows[name]))
         payments[name] = np.zeros((n_paths, len(rows[name]), len(specs)))
-    _simulate(
+    (_simulate_one_path if n_paths == 1 else _simulate_paths)(
         np.uint64(seed),
         np.uint64(first_path),
         drift,
