@@ -37,8 +37,9 @@ CASE_TITLES = {
     "a25": "a. no-tax monthly rebalancing, 7 ETFs x 25 y (2001-06-15..2026-05-29)",
     "b": "b. tax lots + daily harvesting, 10 ETFs x 14.6 y",
     "c": "c. direct indexing, 500 stocks x 20 y, daily harvest checks",
-    "d": "d. sweep throughput, 40 scenarios of harvesting + drift bands, 5 ETFs x 20 y "
-         "(2 paths x 20 thresholds; 3 runs each: managed + twins, a path's twin shared)",
+    "d": "d. sweep throughput, 2,000 scenarios of harvesting + drift bands, 5 ETFs x 20 y "
+         "(100 paths x 20 thresholds; 3 runs each: managed + twins, a path's twin shared), "
+         "in process on 2 threads",
 }
 # (case, slower tool, faster tool, minimum time ratio slower/faster, what it means)
 RATIO_TARGETS = [

@@ -823,7 +823,8 @@ def loss_harvest_idle(day_index, day, prices, holdings, cash, targets, state, pa
     """
     n_accounts, n_assets = holdings.shape
     idle = True
-    check = day_index % int(params[PARAM_CHECK_EVERY]) == 0
+    every = int(params[PARAM_CHECK_EVERY])
+    check = every <= 1 or day_index % every == 0  # no integer division on daily checks
     if params[PARAM_N_ASSETS] != n_assets or params[PARAM_N_ACCOUNTS] != n_accounts:
         idle = False  # decide raises
     elif params[PARAM_REBALANCE_MONTHS] > 0.0 and day >= params[PARAM_NEXT_PERIOD_DAY]:
@@ -853,6 +854,7 @@ def loss_harvest_idle(day_index, day, prices, holdings, cash, targets, state, pa
                 if holdings[account, asset] != 0.0 and math.isfinite(prices[asset]):
                     investable += holdings[account, asset] * prices[asset]
             investable *= 1.0 - params[PARAM_CASH_RESERVE]
+        reciprocal = 1.0 / investable if investable > 0.0 else 0.0
         for target in range(n_assets):
             if not bands or investable <= 0.0:
                 break
@@ -870,8 +872,13 @@ def loss_harvest_idle(day_index, day, prices, holdings, cash, targets, state, pa
                 if holdings[account, member] > 0.0 and math.isfinite(prices[member]):
                     value += holdings[account, member] * prices[member]
                 member = int(params[ring + member])
-            if head and abs(value / investable - weight) > band_half_width_nb(
-                    band_absolute, band_relative, DISABLED, weight):
+            half_width = band_half_width_nb(band_absolute, band_relative, DISABLED, weight)
+            # a product instead of a division, off by a few 1e-16 at most: decided at once
+            # unless within 1e-12 of the band's edge, where decide's own quotient decides
+            deviation = abs(value * reciprocal - weight)
+            if head and (deviation > half_width + 1e-12 or (
+                    deviation >= half_width - 1e-12
+                    and abs(value / investable - weight) > half_width)):
                 idle = False
                 break
         for target in range(n_assets):  # swap_back_due

@@ -441,11 +441,24 @@ def load_config(path: str | Path) -> RunConfig:
     return config_from_dict(read_toml(path), str(path))
 
 
+def _deep_copy(value: Any) -> Any:
+    """``copy.deepcopy`` for a config's plain data: dicts, lists and scalars are copied by hand
+    (a sweep copies its base for every scenario), anything else by ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_deep_copy(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict:
     """A deep copy of ``data`` with dotted-path overrides, e.g. ``{"strategy.params.threshold":
     0.1, "household.accounts.0.cash": 5e5}`` (integer parts index lists; missing tables are
     created)."""
-    out = copy.deepcopy(dict(data))
+    out = _deep_copy(dict(data))
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         node: Any = out
@@ -463,9 +476,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
             node = node.setdefault(key, {})
         last = parts[-1]
         if isinstance(node, list):
-            node[int(last)] = copy.deepcopy(value)
+            node[int(last)] = _deep_copy(value)
         elif isinstance(node, dict):
-            node[last] = copy.deepcopy(value)
+            node[last] = _deep_copy(value)
         else:
             raise RunConfigError(f"override {dotted!r}: {'.'.join(parts[:-1])} is not a table")
     return out

@@ -146,3 +146,19 @@ def test_run_config_equals_direct_simulate():
     assert result.summary()["end_value"] == direct.summary()["end_value"]
     assert result.summary()["tax_paid_from_portfolio"] == direct.summary()[
         "tax_paid_from_portfolio"]
+
+
+def test_apply_overrides_returns_a_deep_copy():
+    """Overrides never reach the base: every dict and list of the result is new (a sweep
+    applies each scenario's overrides to the same base), and the values put in are copies."""
+    import datetime
+
+    base = {"a": {"b": [1, {"c": 2.0}], "d": "x"}, "when": datetime.date(2020, 1, 2)}
+    value = {"e": [3]}
+    out = apply_overrides(base, {"a.b.1.c": 5.0, "a.new.f": value})
+    assert out == {"a": {"b": [1, {"c": 5.0}], "d": "x", "new": {"f": {"e": [3]}}},
+                   "when": datetime.date(2020, 1, 2)}
+    assert base == {"a": {"b": [1, {"c": 2.0}], "d": "x"}, "when": datetime.date(2020, 1, 2)}
+    out["a"]["b"].append(9)
+    out["a"]["new"]["f"]["e"].append(4)
+    assert base["a"]["b"] == [1, {"c": 2.0}] and value == {"e": [3]}

@@ -6,6 +6,7 @@ what the kernels receive.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -170,6 +171,10 @@ US_TOP_FEDERAL_HISTORY: dict[int, TaxRates] = {
 }
 
 
+_RATE_TABLES: dict = {}  # (default rates, rates by year, loss limit) -> read-only table
+_RATE_TABLES_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class TaxProfile:
     """Tax rates by year plus the household's filing conventions.
@@ -220,7 +225,17 @@ class TaxProfile:
         cache = self.__dict__.setdefault("_rate_tables", {})
         table = cache.get(float(loss_limit))
         if table is None:
-            table = cache[float(loss_limit)] = self._build_rate_table(loss_limit)
+            # equal profiles share a table: a sweep builds a new profile for every scenario
+            key = (self.default, tuple(sorted(self.by_year.items())), float(loss_limit))
+            with _RATE_TABLES_LOCK:  # sweep threads
+                table = _RATE_TABLES.get(key)
+                if table is None:
+                    table = self._build_rate_table(loss_limit)
+                    table.flags.writeable = False
+                    if len(_RATE_TABLES) >= 64:
+                        _RATE_TABLES.pop(next(iter(_RATE_TABLES)))
+                    _RATE_TABLES[key] = table
+            cache[float(loss_limit)] = table
         return table.copy()
 
     def _build_rate_table(self, loss_limit: float) -> np.ndarray:
