@@ -317,10 +317,15 @@ def simulate_days(
         value_now = 0.0  # holdings plus cash, dollars
         for account in range(n_accounts):
             value_now += cash[account]
+            value = 0.0  # the account's holdings, kept for the record if nothing trades today
             for asset in range(n_assets):
                 if holdings[account, asset] != 0.0:
-                    value_now += holdings[account, asset] * prices[asset]
+                    holding_value = holdings[account, asset] * prices[asset]
+                    value_now += holding_value
+                    value += holding_value
+            account_values[t, account] = value
         record[t, REC_MARKET_GAIN] = value_now - totals[TOT_PREVIOUS_VALUE]
+        trades_before = trade_count[0]  # every change of holdings from here on is a trade
         # 4. last year's tax, on this year's first trading day
         due = totals[TOT_TAX_DUE_PENDING]
         if due != 0.0:
@@ -399,8 +404,8 @@ def simulate_days(
                     )
                     if status != SIM_OK:
                         return t, status, ledger_status
-        # holdings are final for the day: value them once for the fee and the record
-        for account in range(n_accounts):
+        # holdings are final for the day: valued again for the fee and the record if traded
+        for account in range(n_accounts if trade_count[0] != trades_before else 0):
             value = 0.0
             for asset in range(n_assets):
                 if holdings[account, asset] != 0.0:
