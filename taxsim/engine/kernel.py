@@ -240,14 +240,14 @@ def simulate_days(
 
     Market arrays are (dates, assets); ``event_day`` (dates,) is True on the days with a split
     or a distribution of any asset (``Market.event_day``: the others skip the per-asset event
-    tests); ``targets`` (schedule rows, accounts, assets) applies
-    from ``target_start[row]``; flows are sorted by ``flow_index``. Outputs (dates, accounts),
-    the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in place;
+    tests); ``targets`` (schedule rows, accounts, assets) applies from ``target_start[row]``;
+    flows are sorted by ``flow_index``. Outputs (dates, accounts), the daily ``record``
+    (dates, ``N_RECORD``) and running ``totals`` are filled in place;
     ``trades`` is a record array whose used length is ``trade_count[0]``. Every cell of
     ``record``, ``account_values`` and ``account_cash`` from ``start`` on is written (they may
-    come uninitialized). ``idle`` takes
-    decide's arguments and returns True on days when decide would write no orders and change
-    nothing (``Strategy.idle``; ``never_idle`` otherwise).
+    come uninitialized). ``idle`` takes decide's arguments and returns True on days when
+    decide would write no orders and change nothing (``Strategy.idle``; ``never_idle``
+    otherwise).
     """
     n_days, n_assets = close.shape
     n_accounts = holdings.shape[0]

@@ -335,64 +335,62 @@ class TwinCache:
         self.misses = 0
 
     @staticmethod
-    def canonical_arguments(arguments: dict) -> list:
-        """The run arguments other than the market, in a picklable canonical form (raises
-        TypeError for exotic inputs); computed once for the twins of one run."""
-        return [(name, _canonical(value)) for name, value in sorted(arguments.items())
-                if name != "market"]
+    def arguments_digest(arguments: dict) -> bytes:
+        """Digest of the run arguments (the market by identity, the rest by content, in a
+        picklable canonical form); raises TypeError or PicklingError for exotic inputs.
+        Computed once for a run and its twins: it keys their inputs and, with each twin's
+        strategy, their results."""
+        market = arguments["market"]
+        canonical = [(name, _canonical(value)) for name, value in sorted(arguments.items())
+                     if name != "market"]
+        return hashlib.sha256(pickle.dumps(
+            (id(market), market.tickers, market.n_dates, canonical), protocol=5)).digest()
 
     @staticmethod
     def key(strategy: Strategy, taxes: bool, arguments: dict,
-            canonical_arguments: list | None = None) -> bytes:
+            arguments_digest: bytes | None = None) -> bytes:
         """Digest of a run's definition (raises TypeError/PicklingError for exotic inputs)."""
-        market = arguments["market"]
-        if canonical_arguments is None:
-            canonical_arguments = TwinCache.canonical_arguments(arguments)
+        if arguments_digest is None:
+            arguments_digest = TwinCache.arguments_digest(arguments)
         definition = (
-            id(market), market.tickers, market.n_dates,
             getattr(strategy.decide, "__module__", None),
             getattr(strategy.decide, "__qualname__", None), id(strategy.decide), id(strategy.idle),
             np.asarray(strategy.params, np.float64).tobytes(), strategy.lot_method,
             strategy.max_orders, strategy.invests_flows, strategy.name, bool(taxes),
-            canonical_arguments,
+            arguments_digest,
         )
         return hashlib.sha256(pickle.dumps(definition, protocol=5)).digest()
 
-    def inputs(self, arguments: dict, canonical_arguments: list | None) -> _RunInputs | None:
+    def inputs(self, arguments: dict, arguments_digest: bytes | None) -> _RunInputs | None:
         """The validated inputs of runs with these arguments (any strategy): from the cache,
         or built and remembered; None when the arguments cannot be keyed."""
-        if canonical_arguments is None:
-            return None
-        market = arguments["market"]
-        try:
-            key = hashlib.sha256(pickle.dumps(
-                (id(market), market.tickers, market.n_dates, canonical_arguments),
-                protocol=5)).digest()
-        except (TypeError, AttributeError, pickle.PicklingError):
+        if arguments_digest is None:
             return None
         with self._lock:
-            entry = self._inputs.get(key)
+            entry = self._inputs.get(arguments_digest)
             if entry is not None:
-                self._inputs.move_to_end(key)
+                self._inputs.move_to_end(arguments_digest)
                 return entry[0]
+        market = arguments["market"]
         prepared = _prepare(market, arguments["household"], arguments["targets"],
                             arguments["contributions"], arguments["flows"],
                             arguments["tax_payment"], arguments["tax_account"],
                             arguments["initial_lots"])
         with self._lock:
-            self._inputs[key] = (prepared, market)  # the market's id is in the key: kept alive
+            # the market's id is in the digest: kept alive with the entry
+            self._inputs[arguments_digest] = (prepared, market)
             while len(self._inputs) > self.max_entries:
                 self._inputs.popitem(last=False)
         return prepared
 
     def run(self, strategy: Strategy, taxes: bool, arguments: dict,
-            canonical_arguments: list | None = None,
+            arguments_digest: bytes | None = None,
             prepared: _RunInputs | None = None) -> Result:
         """The twin's result: from the cache, or simulated and remembered
-        (``canonical_arguments``: :meth:`canonical_arguments` of ``arguments``, if known;
+        (``arguments_digest``: :meth:`arguments_digest` of ``arguments``, if known;
         ``prepared``: their validated inputs, if built)."""
         try:
-            key = self.key(strategy, taxes, arguments, canonical_arguments)
+            key = self.key(strategy, taxes, arguments, arguments_digest)
         except (TypeError, AttributeError, pickle.PicklingError):
             return simulate(strategy=strategy, taxes=taxes, **arguments,
                             _prepared=prepared)  # not cacheable
@@ -600,8 +598,8 @@ def _prepare(market, household, targets, contributions, flows, tax_payment, tax_
     # municipal bond interest is exempt from federal tax (IRC §103)
     interest_exempt = np.array([c == "municipal_bond" for c in market.tax_character], np.bool_)
     for array in (start_schedule, target_weights, flow_index, flow_account, flow_amount,
-                  qualified, interest_exempt):
-        array.flags.writeable = False  # shared between runs
+                  interest_exempt):
+        array.flags.writeable = False  # shared between runs (the market's arrays already are)
     period = (f"{to_timestamp(market.dates[0]).date()} .. "
               f"{to_timestamp(market.dates[-1]).date()}")
     return _RunInputs(names, tax_account, legacy_lots, start_schedule, target_weights,
@@ -679,13 +677,13 @@ def simulate(
             advisory_fee_bps=advisory_fee_bps, tax_payment=tax_payment, tax_account=tax_account,
             daily_liquidation=daily_liquidation, initial_lots=initial_lots,
         )
-        canonical = None
+        digest = None
         if twin_cache is not None:
             try:
-                canonical = TwinCache.canonical_arguments(arguments)
+                digest = TwinCache.arguments_digest(arguments)
             except (TypeError, AttributeError, pickle.PicklingError):
-                canonical = None  # each run finds out that it cannot be cached
-        prepared = None if twin_cache is None else twin_cache.inputs(arguments, canonical)
+                digest = None  # each run finds out that it cannot be cached
+        prepared = None if twin_cache is None else twin_cache.inputs(arguments, digest)
         if prepared is None:
             prepared = _prepare(market, household, targets, contributions, flows, tax_payment,
                                 tax_account, initial_lots)
@@ -698,8 +696,8 @@ def simulate(
                                                _prepared=prepared)
         else:
             result.twins["non_managed"] = twin_cache.run(strategy.non_managed(), taxes,
-                                                         arguments, canonical, prepared)
-            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments, canonical,
+                                                         arguments, digest, prepared)
+            result.twins["pre_tax"] = twin_cache.run(strategy, False, arguments, digest,
                                                      prepared)
         return result
     if _prepared is None:
