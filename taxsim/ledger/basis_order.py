@@ -9,9 +9,9 @@ position: see ``lots.select_by_basis``.
 
 Storage: one arena (``order_slot``, ``order_bps``) holds a contiguous segment per position;
 ``order_meta[position]`` = (start, capacity, length, stale), position = account * assets +
-asset, and the extra last row holds the arena's used size in column 0. A segment that fills up
-moves to the end of the arena with twice the capacity; a full arena is compacted into a new
-one twice the size (the only allocation, outside the hot path). ``order_bps`` is exactly
+asset, and the extra last row holds the arena's used size in column 0. A segment that must
+grow moves to the end of the arena with twice the capacity; a full arena is compacted into a
+new one twice the size (the only allocation, outside the hot path). ``order_bps`` is exactly
 ``lot_basis[slot] / lot_shares[slot]``, recomputed whenever a lot's basis or shares change
 (equal values in any order: the relief orders break ties by acquisition order themselves).
 ``order_held[position]`` is a running total of the position's shares; it drifts in the last
@@ -19,8 +19,10 @@ bits, so a sale uses it only to see that it clearly holds enough and otherwise s
 
 A position whose lots all change at once (return of capital, a split, average-basis pooling)
 or that was sold by another method is marked stale and rebuilt by the next sale that needs
-it; so is one with a basis per share that is not finite (that position then keeps using the
-walk over every lot in ``lots.py``, whose NaN handling is the definition).
+it; so is one whose segment is full when a lot is added (the rebuild moves it to a segment of
+twice its lots: growth stays out of the hot insert), and one with a basis per share that is
+not finite (that position then keeps using the walk over every lot in ``lots.py``, whose NaN
+handling is the definition).
 """
 
 from __future__ import annotations
@@ -116,25 +118,26 @@ def order_insert(state, slot):
     """Add an open lot (its shares and basis set) to its position's order.
 
     A binary search finds the place (after every entry of a higher or equal basis per share);
-    the entries below move down one. The arrays are read from the state after the only call
-    (the one that moves a full segment) and used last at the end, unconditionally.
+    the entries below move down one. A full segment is not grown here: the position is marked
+    stale, and the next sale that needs its order rebuilds it in a segment with room to spare
+    (:func:`rebuild_order`). So this kernel calls nothing, and numba prunes its reference
+    counts (every array is used last at the end, unconditionally).
     """
     position = order_position_nb(state, slot)
     shares = state.lot_shares[slot]
     bps = state.lot_basis[slot] / shares
-    fresh = state.order_meta[position, ORDER_STALE] == 0
-    finite = math.isfinite(bps)
-    if fresh and not finite:
-        state.order_meta[position, ORDER_STALE] = 1
-        state.order_meta[position, ORDER_LENGTH] = 0
-    length = state.order_meta[position, ORDER_LENGTH]
-    if fresh and finite and length == state.order_meta[position, ORDER_CAPACITY]:
-        reserve_segment_nb(state, position, length + 1)
     meta = state.order_meta
+    length = meta[position, ORDER_LENGTH]
+    fresh = meta[position, ORDER_STALE] == 0
+    if fresh and not (math.isfinite(bps) and length < meta[position, ORDER_CAPACITY]):
+        meta[position, ORDER_STALE] = 1
+        meta[position, ORDER_LENGTH] = 0
+        fresh = False
+        length = 0
     order_slot = state.order_slot
     order_bps = state.order_bps
     start = meta[position, ORDER_START]
-    ok = fresh and finite
+    ok = fresh
     if ok:
         lo = start  # first entry below bps
         hi = start + length
@@ -255,7 +258,7 @@ def rebuild_order(state, account, asset):
         slot = state.lot_next[slot]
     if not finite:
         return False
-    reserve_segment_nb(state, position, count)
+    reserve_segment_nb(state, position, 2 * count)  # room for as many inserts (order_insert)
     start = meta[position, ORDER_START]
     ranks = np.argsort(-keys[:count], kind="mergesort")
     for j in range(count):

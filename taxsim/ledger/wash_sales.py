@@ -118,9 +118,12 @@ def next_replacement(state, n_lists, sold_origin):
 
     Each list is already in acquisition order, so the lists are merged, not sorted. A slot
     qualifies unless it is already a replacement or comes from the sold shares' own purchase.
-    Advances the cursors past the slots it looked at.
+    Advances the cursors past the slots it looked at, and a list's window start
+    (``scratch_window_first``) past a replacement at its start: a lot stays a replacement, so
+    the sale's later loss rows need not look at it again.
     """
     cursors = state.scratch_cursors
+    window_first = state.scratch_window_first
     lot_acquired = state.lot_acquired
     lot_id = state.lot_id
     lot_next = state.lot_next
@@ -143,8 +146,13 @@ def next_replacement(state, n_lists, sold_origin):
         if best < 0:
             return NO_SLOT
         slot = cursors[best]
-        cursors[best] = lot_next[slot]
-        if not lot_replacement[slot] and lot_origin[slot] != sold_origin:
+        following = lot_next[slot]
+        cursors[best] = following
+        replacement = lot_replacement[slot]
+        window_first[best] = following if replacement and window_first[best] == slot else (
+            window_first[best]
+        )
+        if not replacement and lot_origin[slot] != sold_origin:
             return slot
 
 
