@@ -137,9 +137,16 @@ def test_relief_order_and_lists_through_many_sales(method):
 
 
 def check_basis_order(state):
-    """Each up-to-date position's basis order holds exactly its open slots, highest basis per
-    share first, with ``order_bps`` exactly ``lot_basis / lot_shares``."""
-    from taxsim.ledger.basis_order import ORDER_LENGTH, ORDER_STALE, ORDER_START
+    """Each up-to-date position's basis order holds exactly its open slots: the sorted ones
+    highest basis per share first, with ``order_bps`` exactly ``lot_basis / lot_shares``,
+    then the pending ones (added since the position's last sale), within its segment."""
+    from taxsim.ledger.basis_order import (
+        ORDER_CAPACITY,
+        ORDER_LENGTH,
+        ORDER_PENDING,
+        ORDER_STALE,
+        ORDER_START,
+    )
 
     n_accounts, n_assets = state.head.shape
     for account in range(n_accounts):
@@ -148,12 +155,13 @@ def check_basis_order(state):
             meta = state.order_meta[position]
             if meta[ORDER_STALE]:
                 continue
-            start, length = meta[ORDER_START], meta[ORDER_LENGTH]
-            slots = [int(s) for s in state.order_slot[start:start + length]]
+            start, length, pending = meta[ORDER_START], meta[ORDER_LENGTH], meta[ORDER_PENDING]
+            assert length + pending <= meta[ORDER_CAPACITY]
+            slots = [int(s) for s in state.order_slot[start:start + length + pending]]
             assert sorted(slots) == sorted(list_slots(state, account, asset))
             bps = state.order_bps[start:start + length]
             assert np.all(bps[:-1] >= bps[1:])
-            for slot, value in zip(slots, bps, strict=True):
+            for slot, value in zip(slots[:length], bps, strict=True):
                 assert value == state.lot_basis[slot] / state.lot_shares[slot]
             held = sum(state.lot_shares[s] for s in slots)
             assert abs(state.order_held[position] - held) <= 1e-9 * max(1.0, held)
@@ -165,7 +173,7 @@ def test_basis_order_selection_is_the_full_walk(seed):
     same lots in the same order as the full walk (``relief_order``), through ties in basis
     per share, lots turning long-term, wash-sale pieces and adjustments in three accounts,
     other methods, returns of capital and splits (which rebuild the order)."""
-    from taxsim.ledger.basis_order import ORDER_STALE, rebuild_order_nb
+    from taxsim.ledger.basis_order import ORDER_STALE, rebuild_order_nb, settle_order_nb
     from taxsim.ledger.distributions import distribute_nb, split_nb
     from taxsim.ledger.enums import AVERAGE
     from taxsim.ledger.lots import select_by_basis_nb
@@ -195,6 +203,7 @@ def test_basis_order_selection_is_the_full_walk(seed):
                 expected = list(relief_order_nb(state, account, asset, method, price, day,
                                                 shares))
                 position = account * n_assets + asset
+                settle_order_nb(state, position)  # as a sale does first
                 if state.order_meta[position, ORDER_STALE]:
                     assert rebuild_order_nb(state, account, asset)
                 n = select_by_basis_nb(state, position, method, price, day, shares)

@@ -38,7 +38,8 @@ ORDER_START = 0
 ORDER_CAPACITY = 1
 ORDER_LENGTH = 2
 ORDER_STALE = 3
-N_ORDER_META = 4
+ORDER_PENDING = 4  # entries added since the last settle, unsorted, after the sorted ones
+N_ORDER_META = 5
 MIN_SEGMENT = 8  # entries of a position's first segment
 
 
@@ -79,7 +80,7 @@ def reserve_segment(state, position, needed):
         used = 0
         for other in range(top):
             start = meta[other, ORDER_START]
-            for j in range(meta[other, ORDER_LENGTH]):
+            for j in range(meta[other, ORDER_LENGTH] + meta[other, ORDER_PENDING]):
                 slots[used + j] = state.order_slot[start + j]
                 bps[used + j] = state.order_bps[start + j]
             meta[other, ORDER_START] = used
@@ -93,7 +94,7 @@ def reserve_segment(state, position, needed):
     new_start = meta[top, ORDER_START]
     slots = state.order_slot
     bps = state.order_bps
-    for j in range(meta[position, ORDER_LENGTH]):
+    for j in range(meta[position, ORDER_LENGTH] + meta[position, ORDER_PENDING]):
         slots[new_start + j] = slots[start + j]
         bps[new_start + j] = bps[start + j]
     meta[position, ORDER_START] = new_start
@@ -109,6 +110,7 @@ def mark_stale(state, account, asset):
     position = account * state.head.shape[1] + asset
     state.order_meta[position, ORDER_STALE] = 1
     state.order_meta[position, ORDER_LENGTH] = 0
+    state.order_meta[position, ORDER_PENDING] = 0
 
 
 mark_stale_nb = njit(cache=True, inline="always")(mark_stale)
@@ -117,46 +119,32 @@ mark_stale_nb = njit(cache=True, inline="always")(mark_stale)
 def order_insert(state, slot):
     """Add an open lot (its shares and basis set) to its position's order.
 
-    A binary search finds the place (after every entry of a higher or equal basis per share);
-    the entries below move down one. A full segment is not grown here: the position is marked
-    stale, and the next sale that needs its order rebuilds it in a segment with room to spare
-    (:func:`rebuild_order`). So this kernel calls nothing, and numba prunes its reference
-    counts (every array is used last at the end, unconditionally).
+    The slot is appended to the position's pending entries, unsorted: a position takes
+    several lots (buys, reinvestments, wash-sale pieces) between two sales, and the next sale
+    sorts them once and merges them into the order (:func:`settle_order`). A full segment is
+    not grown here: the position is marked stale, and the next sale that needs its order
+    rebuilds it in a segment with room to spare (:func:`rebuild_order`). So this kernel calls
+    nothing, and numba prunes its reference counts (every array is used last at the end,
+    unconditionally).
     """
     position = order_position_nb(state, slot)
     shares = state.lot_shares[slot]
     bps = state.lot_basis[slot] / shares
     meta = state.order_meta
-    length = meta[position, ORDER_LENGTH]
+    used = meta[position, ORDER_LENGTH] + meta[position, ORDER_PENDING]
     fresh = meta[position, ORDER_STALE] == 0
-    if fresh and not (math.isfinite(bps) and length < meta[position, ORDER_CAPACITY]):
+    if fresh and not (math.isfinite(bps) and used < meta[position, ORDER_CAPACITY]):
         meta[position, ORDER_STALE] = 1
         meta[position, ORDER_LENGTH] = 0
+        meta[position, ORDER_PENDING] = 0
         fresh = False
-        length = 0
     order_slot = state.order_slot
-    order_bps = state.order_bps
-    start = meta[position, ORDER_START]
-    ok = fresh
-    if ok:
-        lo = start  # first entry below bps
-        hi = start + length
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if order_bps[mid] < bps:
-                hi = mid
-            else:
-                lo = mid + 1
-        for k in range(start + length, lo, -1):
-            order_slot[k] = order_slot[k - 1]
-            order_bps[k] = order_bps[k - 1]
-        order_slot[lo] = slot
-        order_bps[lo] = bps
-    # unconditional last uses: numba then prunes the arrays' reference counts (state.py)
-    meta[position, ORDER_LENGTH] = length + 1 if ok else meta[position, ORDER_LENGTH]
-    order_slot[start] = order_slot[start]
-    order_bps[start] = order_bps[start]
-    state.order_held[position] += shares if ok else 0.0
+    at = meta[position, ORDER_START] + (used if fresh else 0)
+    # unconditional writes (numba then prunes the arrays' reference counts, state.py); a
+    # stale position's write lands on its own first entry, unused while it is stale
+    order_slot[at] = slot if fresh else order_slot[at]
+    meta[position, ORDER_PENDING] += 1 if fresh else 0
+    state.order_held[position] += shares if fresh else 0.0
 
 
 order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
@@ -166,10 +154,12 @@ def order_update(state, slot, old_bps, shares_change):
     """Move an open lot whose basis or shares changed (by ``shares_change`` shares) to its
     place in its position's order; ``old_bps`` is its basis per share before the change.
 
-    Binary searches find the lot among the entries equal to ``old_bps`` (a scan of the whole
-    segment if it is not there) and its new place; the entries in between move by one. The
-    order is the one of moving the lot entry by entry past every strictly lower (moving up)
-    or strictly higher (moving down) neighbour.
+    A pending entry (:func:`order_insert`) has no place yet: nothing moves. Otherwise binary
+    searches find the lot among the sorted entries equal to ``old_bps`` and its new place; the
+    entries in between move by one. The order is the one of moving the lot entry by entry past
+    every strictly lower (moving up) or strictly higher (moving down) neighbour. The lot is
+    looked for first as the last pending entry (a wash-sale piece just added), then among the
+    sorted entries equal to ``old_bps``, then among every pending and every sorted entry.
     """
     position = order_position_nb(state, slot)
     bps = state.lot_basis[slot] / state.lot_shares[slot]
@@ -179,60 +169,122 @@ def order_update(state, slot, old_bps, shares_change):
     if fresh and not finite:
         meta[position, ORDER_STALE] = 1
         meta[position, ORDER_LENGTH] = 0
+        meta[position, ORDER_PENDING] = 0
     ok = fresh and finite
     start = meta[position, ORDER_START]
     end = start + meta[position, ORDER_LENGTH]
+    pending_end = end + meta[position, ORDER_PENDING]
     order_slot = state.order_slot
     order_bps = state.order_bps
     if ok:
-        # first entry not above old_bps, then along the equal ones
-        lo = start
-        hi = end
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if order_bps[mid] > old_bps:
-                lo = mid + 1
-            else:
-                hi = mid
-        j = lo
-        while j < end and order_bps[j] == old_bps and order_slot[j] != slot:
-            j += 1
-        if not (j < end and order_slot[j] == slot):
-            j = start
-            while order_slot[j] != slot:
-                j += 1
-        if j > start and order_bps[j - 1] < bps:  # up: after every higher or equal entry
+        j = pending_end - 1
+        if not (j >= end and order_slot[j] == slot):
+            # first sorted entry not above old_bps, then along the equal ones
             lo = start
-            hi = j
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if order_bps[mid] < bps:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            target = lo
-            for k in range(j, target, -1):
-                order_slot[k] = order_slot[k - 1]
-                order_bps[k] = order_bps[k - 1]
-        else:  # down: before every lower or equal entry
-            lo = j + 1
             hi = end
             while lo < hi:
                 mid = (lo + hi) >> 1
-                if order_bps[mid] > bps:
+                if order_bps[mid] > old_bps:
                     lo = mid + 1
                 else:
                     hi = mid
-            target = lo - 1
-            for k in range(j, target):
-                order_slot[k] = order_slot[k + 1]
-                order_bps[k] = order_bps[k + 1]
-        order_slot[target] = slot
-        order_bps[target] = bps
+            j = lo
+            while j < end and order_bps[j] == old_bps and order_slot[j] != slot:
+                j += 1
+            if not (j < end and order_slot[j] == slot):
+                j = pending_end - 1
+                while j >= end and order_slot[j] != slot:
+                    j -= 1
+                if j < end:
+                    j = start
+                    while order_slot[j] != slot:
+                        j += 1
+        if j < end:  # a sorted entry: to its new place
+            if j > start and order_bps[j - 1] < bps:  # up: after every higher or equal entry
+                lo = start
+                hi = j
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if order_bps[mid] < bps:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                target = lo
+                for k in range(j, target, -1):
+                    order_slot[k] = order_slot[k - 1]
+                    order_bps[k] = order_bps[k - 1]
+            else:  # down: before every lower or equal entry
+                lo = j + 1
+                hi = end
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if order_bps[mid] > bps:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                target = lo - 1
+                for k in range(j, target):
+                    order_slot[k] = order_slot[k + 1]
+                    order_bps[k] = order_bps[k + 1]
+            order_slot[target] = slot
+            order_bps[target] = bps
     # unconditional last uses (see order_insert)
     order_slot[start] = order_slot[start]
     order_bps[start] = order_bps[start]
     state.order_held[position] += shares_change if ok else 0.0
+
+
+def settle_order(state, position):
+    """Sort a position's pending entries (:func:`order_insert`) into its order: their basis
+    per share, highest first, merged with the sorted entries from the back (each sorted entry
+    moves once, by the number of pending entries below it). Equal values keep the sorted
+    entry first, as :func:`order_insert` placed a new lot after every equal one. A pending
+    basis per share that is not finite marks the position stale (see the module docstring).
+    Uses ``scratch_slots`` and ``scratch_keys``; call it before a sale writes them.
+    """
+    meta = state.order_meta
+    n_pending = meta[position, ORDER_PENDING]
+    start = meta[position, ORDER_START]
+    length = meta[position, ORDER_LENGTH]
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    slots = state.scratch_slots
+    keys = state.scratch_keys
+    finite = True
+    for i in range(n_pending):  # insertion sort, highest first; the pending entries are few
+        slot = order_slot[start + length + i]
+        key = state.lot_basis[slot] / state.lot_shares[slot]
+        finite = finite and math.isfinite(key)
+        k = i
+        while k > 0 and keys[k - 1] < key:
+            slots[k] = slots[k - 1]
+            keys[k] = keys[k - 1]
+            k -= 1
+        slots[k] = slot
+        keys[k] = key
+    if not finite:
+        meta[position, ORDER_STALE] = 1
+        meta[position, ORDER_LENGTH] = 0
+        meta[position, ORDER_PENDING] = 0
+        return
+    i = start + length - 1
+    j = n_pending - 1
+    k = start + length + n_pending - 1
+    while j >= 0:
+        if i >= start and order_bps[i] < keys[j]:
+            order_slot[k] = order_slot[i]
+            order_bps[k] = order_bps[i]
+            i -= 1
+        else:
+            order_slot[k] = slots[j]
+            order_bps[k] = keys[j]
+            j -= 1
+        k -= 1
+    meta[position, ORDER_LENGTH] = length + n_pending
+    meta[position, ORDER_PENDING] = 0
+
+
+settle_order_nb = njit(cache=True, error_model="numpy")(settle_order)
 
 
 order_update_nb = njit(cache=True, error_model="numpy")(order_update)
@@ -265,6 +317,7 @@ def rebuild_order(state, account, asset):
         state.order_slot[start + j] = slots[ranks[j]]
         state.order_bps[start + j] = keys[ranks[j]]
     meta[position, ORDER_LENGTH] = count
+    meta[position, ORDER_PENDING] = 0
     meta[position, ORDER_STALE] = 0
     state.order_held[position] = held
     return True

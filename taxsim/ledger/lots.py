@@ -19,12 +19,14 @@ from numba import njit
 from taxsim.dates import long_term_from_nb, year_of_nb
 from taxsim.ledger.basis_order import (
     ORDER_LENGTH,
+    ORDER_PENDING,
     ORDER_STALE,
     ORDER_START,
     mark_stale_nb,
     order_insert_nb,
     order_update_nb,
     rebuild_order_nb,
+    settle_order_nb,
 )
 from taxsim.ledger.enums import (
     AVERAGE,
@@ -716,6 +718,8 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     if status != OK:
         return status, 0, 0
     position = account * state.head.shape[1] + asset
+    if state.order_meta[position, ORDER_PENDING] > 0 and method != AVERAGE:
+        settle_order_nb(state, position)  # lots added since the last sale take their places
     n_slots = -1
     if method == HIFO or method == TAX_OPTIMAL:
         if state.order_meta[position, ORDER_STALE] == 0 or rebuild_order_nb(state, account,
