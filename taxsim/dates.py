@@ -75,12 +75,15 @@ def is_long_term(holding_start, sale_day):
     return sale_day >= long_term_from_nb(holding_start)
 
 
-days_from_civil_nb = njit(cache=True)(days_from_civil)
-civil_from_days_nb = njit(cache=True)(civil_from_days)
-year_of_nb = njit(cache=True)(year_of)
-one_year_later_nb = njit(cache=True)(one_year_later)
-long_term_from_nb = njit(cache=True)(long_term_from)
-is_long_term_nb = njit(cache=True)(is_long_term)
+# Inlined (numba ``inline="always"``) into the kernels that call them: a few integer
+# operations each, and a kernel that calls nothing pays no reference counts (see
+# ``taxsim/ledger/state.py``).
+days_from_civil_nb = njit(cache=True, inline="always")(days_from_civil)
+civil_from_days_nb = njit(cache=True, inline="always")(civil_from_days)
+year_of_nb = njit(cache=True, inline="always")(year_of)
+one_year_later_nb = njit(cache=True, inline="always")(one_year_later)
+long_term_from_nb = njit(cache=True, inline="always")(long_term_from)
+is_long_term_nb = njit(cache=True, inline="always")(is_long_term)
 
 
 def to_day(value) -> int:

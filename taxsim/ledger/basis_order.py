@@ -147,7 +147,8 @@ def order_insert(state, slot):
     state.order_held[position] += shares if fresh else 0.0
 
 
-order_insert_nb = njit(cache=True, error_model="numpy")(order_insert)
+# inlined (numba inline="always") into its callers, which then need no call for it
+order_insert_nb = njit(cache=True, inline="always")(order_insert)
 
 
 def order_update(state, slot, old_bps, shares_change):
@@ -241,19 +242,22 @@ def settle_order(state, position):
     entry first, as :func:`order_insert` placed a new lot after every equal one. A pending
     basis per share that is not finite marks the position stale (see the module docstring).
     Uses ``scratch_slots`` and ``scratch_keys``; call it before a sale writes them.
+    Call-free, each array fetched once and used unconditionally (see ``state.py``).
     """
     meta = state.order_meta
+    order_slot = state.order_slot
+    order_bps = state.order_bps
+    lot_basis = state.lot_basis
+    lot_shares = state.lot_shares
+    slots = state.scratch_slots
+    keys = state.scratch_keys
     n_pending = meta[position, ORDER_PENDING]
     start = meta[position, ORDER_START]
     length = meta[position, ORDER_LENGTH]
-    order_slot = state.order_slot
-    order_bps = state.order_bps
-    slots = state.scratch_slots
-    keys = state.scratch_keys
     finite = True
     for i in range(n_pending):  # insertion sort, highest first; the pending entries are few
         slot = order_slot[start + length + i]
-        key = state.lot_basis[slot] / state.lot_shares[slot]
+        key = lot_basis[slot] / lot_shares[slot]
         finite = finite and math.isfinite(key)
         k = i
         while k > 0 and keys[k - 1] < key:
@@ -262,13 +266,8 @@ def settle_order(state, position):
             k -= 1
         slots[k] = slot
         keys[k] = key
-    if not finite:
-        meta[position, ORDER_STALE] = 1
-        meta[position, ORDER_LENGTH] = 0
-        meta[position, ORDER_PENDING] = 0
-        return
     i = start + length - 1
-    j = n_pending - 1
+    j = n_pending - 1 if finite else -1
     k = start + length + n_pending - 1
     while j >= 0:
         if i >= start and order_bps[i] < keys[j]:
@@ -280,14 +279,19 @@ def settle_order(state, position):
             order_bps[k] = keys[j]
             j -= 1
         k -= 1
-    meta[position, ORDER_LENGTH] = length + n_pending
+    meta[position, ORDER_STALE] = meta[position, ORDER_STALE] if finite else 1
+    meta[position, ORDER_LENGTH] = length + n_pending if finite else 0
     meta[position, ORDER_PENDING] = 0
+    # unconditional last uses, every array's at the same point: numba prunes their counts
+    in_use = lot_basis.size + lot_shares.size + slots.size + keys.size
+    order_slot[start] = order_slot[start] if in_use > 0 else NO_SLOT
+    order_bps[start] = order_bps[start]
 
 
 settle_order_nb = njit(cache=True, error_model="numpy")(settle_order)
 
 
-order_update_nb = njit(cache=True, error_model="numpy")(order_update)
+order_update_nb = njit(cache=True, inline="always")(order_update)  # as order_insert
 
 
 def rebuild_order(state, account, asset):

@@ -142,7 +142,8 @@ def acquire(state, account, asset, shares, cost, day):
     return lot_id
 
 
-acquire_nb = njit(cache=True, error_model="numpy")(acquire)
+# inlined into buy and distribute (one call, and its reference counts, fewer per lot)
+acquire_nb = njit(cache=True, inline="always")(acquire)
 
 
 def buy(state, account, asset, shares, price, day):

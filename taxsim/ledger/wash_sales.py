@@ -44,18 +44,21 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     """
     disallowed = matched_shares * loss_per_share
     state.lot_replacement[piece] = True
-    if state.account_kind[state.lot_account[piece]] == TAXABLE:
-        old_bps = state.lot_basis[piece] / state.lot_shares[piece]
-        state.lot_basis[piece] += disallowed
-        state.lot_wash_adjustment[piece] += disallowed
-        holding_start = state.lot_acquired[piece] - (sale_day - sold_holding_start)
-        state.lot_holding_start[piece] = holding_start
-        state.lot_long_from[piece] = long_term_from_nb(holding_start)
-        state.audit[AUDIT_WASH_TO_BASIS] += disallowed
-        order_update_nb(state, piece, old_bps, 0.0)
-        return 0.0
-    state.audit[AUDIT_WASH_LOST] += disallowed
-    return disallowed
+    taxable = state.account_kind[state.lot_account[piece]] == TAXABLE
+    # both cases on one path, the IRA one adding zero: call-free and branch-free around the
+    # arrays, numba prunes this kernel's reference counts
+    to_basis = disallowed if taxable else 0.0
+    old_bps = state.lot_basis[piece] / state.lot_shares[piece]
+    state.lot_basis[piece] += to_basis
+    state.lot_wash_adjustment[piece] += to_basis
+    holding_start = state.lot_acquired[piece] - (sale_day - sold_holding_start)
+    long_from = long_term_from_nb(holding_start)
+    state.lot_holding_start[piece] = holding_start if taxable else state.lot_holding_start[piece]
+    state.lot_long_from[piece] = long_from if taxable else state.lot_long_from[piece]
+    state.audit[AUDIT_WASH_TO_BASIS] += to_basis
+    state.audit[AUDIT_WASH_LOST] += disallowed - to_basis
+    order_update_nb(state, piece, old_bps, 0.0)  # an IRA piece stays where it is
+    return disallowed - to_basis
 
 
 apply_replacement_nb = njit(cache=True, error_model="numpy")(apply_replacement)
