@@ -163,8 +163,6 @@ def check_basis_order(state):
             assert np.all(bps[:-1] >= bps[1:])
             for slot, value in zip(slots[:length], bps, strict=True):
                 assert value == state.lot_basis[slot] / state.lot_shares[slot]
-            held = sum(state.lot_shares[s] for s in slots)
-            assert abs(state.order_held[position] - held) <= 1e-9 * max(1.0, held)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -14,8 +14,6 @@ grow moves to the end of the arena with twice the capacity; a full arena is comp
 new one twice the size (the only allocation, outside the hot path). ``order_bps`` is exactly
 ``lot_basis[slot] / lot_shares[slot]``, recomputed whenever a lot's basis or shares change
 (equal values in any order: the relief orders break ties by acquisition order themselves).
-``order_held[position]`` is a running total of the position's shares; it drifts in the last
-bits, so a sale uses it only to see that it clearly holds enough and otherwise sums the lots.
 
 A position whose lots all change at once (return of capital, a split, average-basis pooling)
 or that was sold by another method is marked stale and rebuilt by the next sale that needs
@@ -49,7 +47,6 @@ def empty_order_arrays(n_positions: int, arena: int) -> dict:
         "order_meta": np.zeros((n_positions + 1, N_ORDER_META), np.int64),
         "order_slot": np.full(max(arena, MIN_SEGMENT), NO_SLOT, np.int64),
         "order_bps": np.zeros(max(arena, MIN_SEGMENT), np.float64),
-        "order_held": np.zeros(n_positions, np.float64),
     }
 
 
@@ -144,16 +141,15 @@ def order_insert(state, slot):
     # stale position's write lands on its own first entry, unused while it is stale
     order_slot[at] = slot if fresh else order_slot[at]
     meta[position, ORDER_PENDING] += 1 if fresh else 0
-    state.order_held[position] += shares if fresh else 0.0
 
 
 # inlined (numba inline="always") into its callers, which then need no call for it
 order_insert_nb = njit(cache=True, inline="always")(order_insert)
 
 
-def order_update(state, slot, old_bps, shares_change):
-    """Move an open lot whose basis or shares changed (by ``shares_change`` shares) to its
-    place in its position's order; ``old_bps`` is its basis per share before the change.
+def order_update(state, slot, old_bps):
+    """Move an open lot whose basis or shares changed to its place in its position's order;
+    ``old_bps`` is its basis per share before the change.
 
     A pending entry (:func:`order_insert`) has no place yet: nothing moves. Otherwise binary
     searches find the lot among the sorted entries equal to ``old_bps`` and its new place; the
@@ -231,8 +227,7 @@ def order_update(state, slot, old_bps, shares_change):
             order_bps[target] = bps
     # unconditional last uses (see order_insert)
     order_slot[start] = order_slot[start]
-    order_bps[start] = order_bps[start]
-    state.order_held[position] += shares_change if ok else 0.0
+    order_bps[start] = order_bps[start] if ok else order_bps[start]
 
 
 def settle_order(state, position):
@@ -302,14 +297,12 @@ def rebuild_order(state, account, asset):
     slots = state.scratch_slots
     keys = state.scratch_keys
     count = 0
-    held = 0.0
     finite = True
     slot = state.head[account, asset]
     while slot != NO_SLOT:
         slots[count] = slot
         keys[count] = state.lot_basis[slot] / state.lot_shares[slot]
         finite = finite and math.isfinite(keys[count])
-        held += state.lot_shares[slot]
         count += 1
         slot = state.lot_next[slot]
     if not finite:
@@ -323,7 +316,6 @@ def rebuild_order(state, account, asset):
     meta[position, ORDER_LENGTH] = count
     meta[position, ORDER_PENDING] = 0
     meta[position, ORDER_STALE] = 0
-    state.order_held[position] = held
     return True
 
 

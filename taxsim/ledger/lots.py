@@ -70,7 +70,6 @@ from taxsim.ledger.state import (
     N_PENDING_QUALIFIED,
     SHARE_EPSILON,
     create_lot_nb,
-    position_shares_nb,
     release_slot_nb,
     room_ok_nb,
     year_index_nb,
@@ -571,7 +570,7 @@ def drop_relieved(state, position, n_relieved):
         for i in range(n_relieved):
             slot = state.scratch_order[i]
             if state.lot_shares[slot] != 0.0:
-                order_update_nb(state, slot, state.scratch_keys[i], 0.0)
+                order_update_nb(state, slot, state.scratch_keys[i])
 
 
 drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)
@@ -725,13 +724,15 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     if method == HIFO or method == TAX_OPTIMAL:
         if state.order_meta[position, ORDER_STALE] == 0 or rebuild_order_nb(state, account,
                                                                             asset):
-            held = state.order_held[position]
-            if shares > held - 1e-6 * (1.0 + abs(held)):  # near the whole position: exactly
-                held = position_shares_nb(state, account, asset)
-                state.order_held[position] = held
+            n_slots = select_by_basis_nb(state, position, method, price, day, shares)
+            if n_slots == state.order_meta[position, ORDER_LENGTH]:
+                # every lot selected: do they hold the shares? (summed in relief order; the
+                # selection stops as soon as fewer lots do)
+                held = 0.0
+                for i in range(n_slots):
+                    held += state.lot_shares[state.scratch_order[i]]
                 if shares > held + SHARE_EPSILON:
                     return ERR_NOT_ENOUGH_SHARES, 0, 0
-            n_slots = select_by_basis_nb(state, position, method, price, day, shares)
     from_order = n_slots >= 0
     if from_order:
         pass
@@ -783,7 +784,6 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
                 break
             take = min(remaining, lot_shares[slots[i]])
         relieve_nb(state, slots[i], take, price, day, sale_id)
-        state.order_held[position] -= take
         remaining -= take
         n_relieved += 1
     if method == AVERAGE:

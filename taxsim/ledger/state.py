@@ -104,7 +104,6 @@ STATE_FIELDS = (
     "order_meta",
     "order_slot",
     "order_bps",
-    "order_held",
 )
 
 
@@ -172,11 +171,12 @@ class LedgerState(structref.StructRefProxy):
     Each position's open slots by basis per share, for HIFO and tax-optimal sales (see
     ``basis_order.py``):
 
-    - ``order_meta``: int64 (accounts * assets + 1, 4): per position (start, capacity,
-      length, stale) of its segment; the last row's first column: the arena's used size
-    - ``order_slot``: int64 (arena,): slots, highest basis per share first in each segment
-    - ``order_bps``: float64 (arena,): their ``lot_basis / lot_shares``
-    - ``order_held``: float64 (accounts * assets,): running total of each position's shares
+    - ``order_meta``: int64 (accounts * assets + 1, 5): per position (start, capacity,
+      length, stale, pending) of its segment; the last row's first column: the arena's used
+      size
+    - ``order_slot``: int64 (arena,): slots, highest basis per share first in each segment,
+      then the pending ones (added since the position's last sale, unsorted)
+    - ``order_bps``: float64 (arena,): the sorted entries' ``lot_basis / lot_shares``
     """
 
     def __new__(cls, *arrays):
@@ -247,7 +247,6 @@ def state_arrays(state):
         state.order_meta,
         state.order_slot,
         state.order_bps,
-        state.order_held,
     )
 
 
@@ -587,7 +586,9 @@ def release_slot(state, slot):
     tail[account, asset] = before if after == NO_SLOT else tail[account, asset]
     lot_next[slot] = NO_SLOT
     lot_prev[slot] = NO_SLOT
-    state.position_shares[account, asset] = np.nan  # re-summed on the next read
+    # re-summed on the next read, unless the list is now empty (its sum is 0.0)
+    emptied = before == NO_SLOT and after == NO_SLOT
+    state.position_shares[account, asset] = 0.0 if emptied else np.nan
     state.lot_shares[slot] = 0.0
     state.lot_basis[slot] = 0.0
     state.free_slots[state.counters[CNT_FREE]] = slot
@@ -655,7 +656,7 @@ def split_lot(state, slot, piece_shares):
     state.position_shares[state.lot_account[slot], state.lot_asset[slot]] = np.nan
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
-    order_update_nb(state, slot, old_bps, -piece_shares)
+    order_update_nb(state, slot, old_bps)
     return piece
 
 

@@ -57,7 +57,7 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     state.lot_long_from[piece] = long_from if taxable else state.lot_long_from[piece]
     state.audit[AUDIT_WASH_TO_BASIS] += to_basis
     state.audit[AUDIT_WASH_LOST] += disallowed - to_basis
-    order_update_nb(state, piece, old_bps, 0.0)  # an IRA piece stays where it is
+    order_update_nb(state, piece, old_bps)  # an IRA piece stays where it is
     return disallowed - to_basis
 
 
