@@ -147,6 +147,34 @@ def order_insert(state, slot):
 order_insert_nb = njit(cache=True, inline="always")(order_insert)
 
 
+def first_below(values, lo, hi, key):
+    """First index in ``[lo, hi)`` of a run sorted highest first whose value is below
+    ``key`` (``hi`` if none): binary search."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < key:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def first_not_above(values, lo, hi, key):
+    """First index in ``[lo, hi)`` of a run sorted highest first whose value is not above
+    ``key`` (``hi`` if none): binary search."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] > key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+first_below_nb = njit(cache=True, inline="always")(first_below)
+first_not_above_nb = njit(cache=True, inline="always")(first_not_above)
+
+
 def order_update(state, slot, old_bps):
     """Move an open lot whose basis or shares changed to its place in its position's order;
     ``old_bps`` is its basis per share before the change.
@@ -177,15 +205,7 @@ def order_update(state, slot, old_bps):
         j = pending_end - 1
         if not (j >= end and order_slot[j] == slot):
             # first sorted entry not above old_bps, then along the equal ones
-            lo = start
-            hi = end
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if order_bps[mid] > old_bps:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            j = lo
+            j = first_not_above_nb(order_bps, start, end, old_bps)
             while j < end and order_bps[j] == old_bps and order_slot[j] != slot:
                 j += 1
             if not (j < end and order_slot[j] == slot):
@@ -198,28 +218,12 @@ def order_update(state, slot, old_bps):
                         j += 1
         if j < end:  # a sorted entry: to its new place
             if j > start and order_bps[j - 1] < bps:  # up: after every higher or equal entry
-                lo = start
-                hi = j
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if order_bps[mid] < bps:
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                target = lo
+                target = first_below_nb(order_bps, start, j, bps)
                 for k in range(j, target, -1):
                     order_slot[k] = order_slot[k - 1]
                     order_bps[k] = order_bps[k - 1]
             else:  # down: before every lower or equal entry
-                lo = j + 1
-                hi = end
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if order_bps[mid] > bps:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                target = lo - 1
+                target = first_not_above_nb(order_bps, j + 1, end, bps) - 1
                 for k in range(j, target):
                     order_slot[k] = order_slot[k + 1]
                     order_bps[k] = order_bps[k + 1]
@@ -233,11 +237,11 @@ def order_update(state, slot, old_bps):
 def settle_order(state, position):
     """Sort a position's pending entries (:func:`order_insert`) into its order: their basis
     per share, highest first, merged with the sorted entries from the back (each sorted entry
-    moves once, by the number of pending entries below it). Equal values keep the sorted
-    entry first, as :func:`order_insert` placed a new lot after every equal one. A pending
-    basis per share that is not finite marks the position stale (see the module docstring).
-    Uses ``scratch_slots`` and ``scratch_keys``; call it before a sale writes them.
-    Call-free, each array fetched once and used unconditionally (see ``state.py``).
+    moves once, by the number of pending entries above it, in blocks). Equal values keep the
+    sorted entry first, and pending entries their order of addition. A pending basis per share
+    that is not finite marks the position stale (see the module docstring). Uses
+    ``scratch_slots`` and ``scratch_keys``; call it before a sale writes them. Call-free, each
+    array fetched once and used unconditionally (see ``state.py``).
     """
     meta = state.order_meta
     order_slot = state.order_slot
@@ -261,19 +265,18 @@ def settle_order(state, position):
             k -= 1
         slots[k] = slot
         keys[k] = key
-    i = start + length - 1
-    j = n_pending - 1 if finite else -1
-    k = start + length + n_pending - 1
-    while j >= 0:
-        if i >= start and order_bps[i] < keys[j]:
-            order_slot[k] = order_slot[i]
-            order_bps[k] = order_bps[i]
-            i -= 1
-        else:
-            order_slot[k] = slots[j]
-            order_bps[k] = keys[j]
-            j -= 1
-        k -= 1
+    # lowest pending entry first: a binary search finds the sorted entries below it, which
+    # move down as one block, by the number of pending entries still to place above them
+    sorted_end = start + length
+    for j in range(n_pending - 1 if finite else -1, -1, -1):
+        key = keys[j]
+        lo = first_below_nb(order_bps, start, sorted_end, key)
+        for k in range(sorted_end - 1, lo - 1, -1):
+            order_slot[k + j + 1] = order_slot[k]
+            order_bps[k + j + 1] = order_bps[k]
+        order_slot[lo + j] = slots[j]
+        order_bps[lo + j] = key
+        sorted_end = lo
     meta[position, ORDER_STALE] = meta[position, ORDER_STALE] if finite else 1
     meta[position, ORDER_LENGTH] = length + n_pending if finite else 0
     meta[position, ORDER_PENDING] = 0
