@@ -150,14 +150,13 @@ NO_SLOT = -1
 NO_DAY = -(2**40)
 
 # Realized sale records, one per (sale, lot) portion.
+# 128 bytes a row (two cache lines; rows are written once, in order): 8-byte fields first,
+# then account and asset as int32, then the flags
 realized_dtype = np.dtype(
     [
         ("sale_id", np.int64),
         ("lot_id", np.int64),
         ("origin", np.int64),
-        ("account", np.int64),
-        ("asset", np.int64),
-        ("taxable", np.bool_),
         ("shares", np.float64),
         ("acquired", np.int64),
         ("holding_start", np.int64),
@@ -166,10 +165,13 @@ realized_dtype = np.dtype(
         ("basis", np.float64),
         ("wash_disallowed", np.float64),
         ("wash_lost", np.float64),
-        ("long_term", np.bool_),
         ("loss_shares_open", np.float64),  # loss shares still open to wash-sale matching
         ("loss_per_open_share", np.float64),  # dollars per open share (rescaled by splits)
         ("next_pending", np.int64),  # next row in its identity group's open-window list
+        ("account", np.int32),
+        ("asset", np.int32),
+        ("taxable", np.bool_),
+        ("long_term", np.bool_),
     ],
     align=True,
 )
