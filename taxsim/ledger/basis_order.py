@@ -201,7 +201,7 @@ def order_update(state, slot, old_bps):
     pending_end = end + meta[position, ORDER_PENDING]
     order_slot = state.order_slot
     order_bps = state.order_bps
-    if ok:
+    if ok and bps != old_bps:  # an unchanged basis per share keeps its place (and its entry)
         j = pending_end - 1
         if not (j >= end and order_slot[j] == slot):
             # first sorted entry not above old_bps, then along the equal ones
