@@ -138,8 +138,9 @@ def test_relief_order_and_lists_through_many_sales(method):
 
 def check_basis_order(state):
     """Each up-to-date position's basis order holds exactly its open slots: the sorted ones
-    highest basis per share first, with ``order_bps`` exactly ``lot_basis / lot_shares``,
-    then the pending ones (added since the position's last sale), within its segment."""
+    lowest basis per share first (a sale reads them from the end), with ``order_bps`` exactly
+    ``lot_basis / lot_shares``, then the pending ones (added since the position's last sale),
+    within its segment."""
     from taxsim.ledger.basis_order import (
         ORDER_CAPACITY,
         ORDER_LENGTH,
@@ -160,7 +161,7 @@ def check_basis_order(state):
             slots = [int(s) for s in state.order_slot[start:start + length + pending]]
             assert sorted(slots) == sorted(list_slots(state, account, asset))
             bps = state.order_bps[start:start + length]
-            assert np.all(bps[:-1] >= bps[1:])
+            assert np.all(bps[:-1] <= bps[1:])
             for slot, value in zip(slots[:length], bps, strict=True):
                 assert value == state.lot_basis[slot] / state.lot_shares[slot]
 

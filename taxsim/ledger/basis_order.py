@@ -4,12 +4,17 @@ A sale by HIFO or tax-optimal lots (``lots.py``, Treas. Reg. §1.1012-1(c)) reli
 of a position that may hold hundreds. Their relief orders depend on the basis per share (and,
 for tax-optimal, on the term and the sale's price and rates), and every key is monotone in the
 basis per share. So each (account, asset) keeps its open slots sorted by basis per share,
-highest first, and a sale reads the first lots of that order instead of every lot of the
-position: see ``lots.select_by_basis``.
+and a sale reads the highest first (order position 0) instead of every lot of the position:
+see ``lots.select_by_basis``.
 
 Storage: one arena (``order_slot``, ``order_bps``) holds a contiguous segment per position;
-``order_meta[position]`` = (start, capacity, length, stale), position = account * assets +
-asset, and the extra last row holds the arena's used size in column 0. A segment that must
+``order_meta[position]`` = (start, capacity, length, stale, pending), position = account *
+assets + asset, and the extra last row holds the arena's used size in column 0. A segment
+holds its ``length`` sorted entries lowest basis per share first (order position ``j`` is
+entry ``start + length - 1 - j``), then its ``pending`` entries (:func:`order_insert`). Lowest
+first because the changes come at the high end: a HIFO sale takes the highest lots, and a
+wash-sale replacement piece, its basis raised by the disallowed loss, joins among them; there
+they move few entries. A segment that must
 grow moves to the end of the arena with twice the capacity; a full arena is compacted into a
 new one twice the size (the only allocation, outside the hot path). ``order_bps`` is exactly
 ``lot_basis[slot] / lot_shares[slot]``, recomputed whenever a lot's basis or shares change
@@ -147,32 +152,32 @@ def order_insert(state, slot):
 order_insert_nb = njit(cache=True, inline="always")(order_insert)
 
 
-def first_below(values, lo, hi, key):
-    """First index in ``[lo, hi)`` of a run sorted highest first whose value is below
+def first_not_below(values, lo, hi, key):
+    """First index in ``[lo, hi)`` of a run sorted lowest first whose value is not below
     ``key`` (``hi`` if none): binary search."""
     while lo < hi:
         mid = (lo + hi) >> 1
         if values[mid] < key:
-            hi = mid
-        else:
             lo = mid + 1
+        else:
+            hi = mid
     return lo
 
 
-def first_not_above(values, lo, hi, key):
-    """First index in ``[lo, hi)`` of a run sorted highest first whose value is not above
-    ``key`` (``hi`` if none): binary search."""
+def first_above(values, lo, hi, key):
+    """First index in ``[lo, hi)`` of a run sorted lowest first whose value is above ``key``
+    (``hi`` if none): binary search."""
     while lo < hi:
         mid = (lo + hi) >> 1
         if values[mid] > key:
-            lo = mid + 1
-        else:
             hi = mid
+        else:
+            lo = mid + 1
     return lo
 
 
-first_below_nb = njit(cache=True, inline="always")(first_below)
-first_not_above_nb = njit(cache=True, inline="always")(first_not_above)
+first_not_below_nb = njit(cache=True, inline="always")(first_not_below)
+first_above_nb = njit(cache=True, inline="always")(first_above)
 
 
 def order_update(state, slot, old_bps):
@@ -204,8 +209,8 @@ def order_update(state, slot, old_bps):
     if ok and bps != old_bps:  # an unchanged basis per share keeps its place (and its entry)
         j = pending_end - 1
         if not (j >= end and order_slot[j] == slot):
-            # first sorted entry not above old_bps, then along the equal ones
-            j = first_not_above_nb(order_bps, start, end, old_bps)
+            # first sorted entry not below old_bps, then along the equal ones
+            j = first_not_below_nb(order_bps, start, end, old_bps)
             while j < end and order_bps[j] == old_bps and order_slot[j] != slot:
                 j += 1
             if not (j < end and order_slot[j] == slot):
@@ -217,16 +222,16 @@ def order_update(state, slot, old_bps):
                     while order_slot[j] != slot:
                         j += 1
         if j < end:  # a sorted entry: to its new place
-            if j > start and order_bps[j - 1] < bps:  # up: after every higher or equal entry
-                target = first_below_nb(order_bps, start, j, bps)
-                for k in range(j, target, -1):
-                    order_slot[k] = order_slot[k - 1]
-                    order_bps[k] = order_bps[k - 1]
-            else:  # down: before every lower or equal entry
-                target = first_not_above_nb(order_bps, j + 1, end, bps) - 1
+            if j + 1 < end and order_bps[j + 1] < bps:  # up: past every lower entry
+                target = first_not_below_nb(order_bps, j + 1, end, bps) - 1
                 for k in range(j, target):
                     order_slot[k] = order_slot[k + 1]
                     order_bps[k] = order_bps[k + 1]
+            else:  # down: past every higher entry
+                target = first_above_nb(order_bps, start, j, bps)
+                for k in range(j, target, -1):
+                    order_slot[k] = order_slot[k - 1]
+                    order_bps[k] = order_bps[k - 1]
             order_slot[target] = slot
             order_bps[target] = bps
     # unconditional last uses (see order_insert)
@@ -236,9 +241,9 @@ def order_update(state, slot, old_bps):
 
 def settle_order(state, position):
     """Sort a position's pending entries (:func:`order_insert`) into its order: their basis
-    per share, highest first, merged with the sorted entries from the back (each sorted entry
-    moves once, by the number of pending entries above it, in blocks). Equal values keep the
-    sorted entry first, and pending entries their order of addition. A pending basis per share
+    per share, lowest first, merged with the sorted entries from the back (each sorted entry
+    moves once, by the number of pending entries below it, in blocks). Equal values keep the
+    sorted entry below, and pending entries their order of addition. A pending basis per share
     that is not finite marks the position stale (see the module docstring). Uses
     ``scratch_slots`` and ``scratch_keys``; call it before a sale writes them. Call-free, each
     array fetched once and used unconditionally (see ``state.py``).
@@ -254,23 +259,23 @@ def settle_order(state, position):
     start = meta[position, ORDER_START]
     length = meta[position, ORDER_LENGTH]
     finite = True
-    for i in range(n_pending):  # insertion sort, highest first; the pending entries are few
+    for i in range(n_pending):  # insertion sort, lowest first; the pending entries are few
         slot = order_slot[start + length + i]
         key = lot_basis[slot] / lot_shares[slot]
         finite = finite and math.isfinite(key)
         k = i
-        while k > 0 and keys[k - 1] < key:
+        while k > 0 and keys[k - 1] > key:
             slots[k] = slots[k - 1]
             keys[k] = keys[k - 1]
             k -= 1
         slots[k] = slot
         keys[k] = key
-    # lowest pending entry first: a binary search finds the sorted entries below it, which
-    # move down as one block, by the number of pending entries still to place above them
+    # highest pending entry first: a binary search finds the sorted entries above it, which
+    # move up as one block, by the number of pending entries still to place below them
     sorted_end = start + length
     for j in range(n_pending - 1 if finite else -1, -1, -1):
         key = keys[j]
-        lo = first_below_nb(order_bps, start, sorted_end, key)
+        lo = first_above_nb(order_bps, start, sorted_end, key)
         for k in range(sorted_end - 1, lo - 1, -1):
             order_slot[k + j + 1] = order_slot[k]
             order_bps[k + j + 1] = order_bps[k]
@@ -312,7 +317,7 @@ def rebuild_order(state, account, asset):
         return False
     reserve_segment_nb(state, position, 2 * count)  # room for as many inserts (order_insert)
     start = meta[position, ORDER_START]
-    ranks = np.argsort(-keys[:count], kind="mergesort")
+    ranks = np.argsort(keys[:count], kind="mergesort")
     for j in range(count):
         state.order_slot[start + j] = slots[ranks[j]]
         state.order_bps[start + j] = keys[ranks[j]]

@@ -415,6 +415,7 @@ def select_by_basis(state, position, method, price, day, shares):
     short_rate, long_rate = marginal_gain_rates_nb(state, day)
     start = order_meta[position, ORDER_START]
     length = order_meta[position, ORDER_LENGTH]
+    top = start + length - 1  # order position j (highest first) is entry top - j
     needed = shares - SHARE_EPSILON
     phase = PHASE_ALL if method == HIFO else PHASE_ST_LOSS
     j = 0  # next order position of the single-stream phases
@@ -428,14 +429,14 @@ def select_by_basis(state, position, method, price, day, shares):
         run_key = 0.0
         if phase != PHASE_GAINS:
             while j < length:
-                bps = order_bps[start + j]
+                bps = order_bps[top - j]
                 if phase == PHASE_ALL:
                     key = -round(bps, 9)
                 else:
                     key = round(price - bps, 9)
                     if not key < 0.0:
                         break  # the gains start here
-                    long_term = day >= lot_long_from[order_slot[start + j]]
+                    long_term = day >= lot_long_from[order_slot[top - j]]
                     if long_term != (phase == PHASE_LT_LOSS):
                         j += 1
                         continue
@@ -452,10 +453,10 @@ def select_by_basis(state, position, method, price, day, shares):
             key_short = 0.0
             key_long = 0.0
             if j_short < length:
-                gain = round(price - order_bps[start + j_short], 9)
+                gain = round(price - order_bps[top - j_short], 9)
                 key_short = round(gain * short_rate / price, 12)
             if j_long < length:
-                gain = round(price - order_bps[start + j_long], 9)
+                gain = round(price - order_bps[top - j_long], 9)
                 key_long = round(gain * long_rate / price, 12)
             if j_long >= length or (j_short < length and key_short <= key_long):
                 run_key = key_short
@@ -468,10 +469,10 @@ def select_by_basis(state, position, method, price, day, shares):
                 run[run_len] = j_short
                 run_len += 1
                 j_short += 1
-                while j_short < length and day >= lot_long_from[order_slot[start + j_short]]:
+                while j_short < length and day >= lot_long_from[order_slot[top - j_short]]:
                     j_short += 1
                 if j_short < length:
-                    gain = round(price - order_bps[start + j_short], 9)
+                    gain = round(price - order_bps[top - j_short], 9)
                     key_short = round(gain * short_rate / price, 12)
             while j_long < length and key_long == run_key and not give_up:
                 if run_len == LONG_RUN:
@@ -480,10 +481,10 @@ def select_by_basis(state, position, method, price, day, shares):
                 run[run_len] = j_long
                 run_len += 1
                 j_long += 1
-                while j_long < length and day < lot_long_from[order_slot[start + j_long]]:
+                while j_long < length and day < lot_long_from[order_slot[top - j_long]]:
                     j_long += 1
                 if j_long < length:
-                    gain = round(price - order_bps[start + j_long], 9)
+                    gain = round(price - order_bps[top - j_long], 9)
                     key_long = round(gain * long_rate / price, 12)
         if give_up:
             break
@@ -497,23 +498,23 @@ def select_by_basis(state, position, method, price, day, shares):
                 hi = length
                 while lo < hi:
                     mid = (lo + hi) >> 1
-                    if round(price - order_bps[start + mid], 9) < 0.0:
+                    if round(price - order_bps[top - mid], 9) < 0.0:
                         lo = mid + 1
                     else:
                         hi = mid
                 j_short = lo
-                while j_short < length and day >= lot_long_from[order_slot[start + j_short]]:
+                while j_short < length and day >= lot_long_from[order_slot[top - j_short]]:
                     j_short += 1
                 j_long = lo
-                while j_long < length and day < lot_long_from[order_slot[start + j_long]]:
+                while j_long < length and day < lot_long_from[order_slot[top - j_long]]:
                     j_long += 1
             continue
         for i in range(1, run_len):  # FIFO within the run: (acquired, lot id); runs are short
             member = run[i]
-            slot = order_slot[start + member]
+            slot = order_slot[top - member]
             k = i
             while k > 0:
-                other = order_slot[start + run[k - 1]]
+                other = order_slot[top - run[k - 1]]
                 if lot_acquired[other] < lot_acquired[slot] or (
                     lot_acquired[other] == lot_acquired[slot] and lot_id[other] < lot_id[slot]
                 ):
@@ -524,7 +525,7 @@ def select_by_basis(state, position, method, price, day, shares):
         for i in range(run_len):
             if not covered < needed:
                 break
-            slot = order_slot[start + run[i]]
+            slot = order_slot[top - run[i]]
             order[n] = slot
             positions[n] = run[i]
             covered += lot_shares[slot]
@@ -542,30 +543,36 @@ select_by_basis_nb = njit(cache=True, error_model="numpy")(select_by_basis)
 def drop_relieved(state, position, n_relieved):
     """Update a position's basis order after a sale relieved the first ``n_relieved`` slots
     of ``scratch_order`` (their order positions in ``scratch_slots``): closed lots leave, a
-    partly sold one moves (its former basis per share kept in ``scratch_keys``)."""
+    partly sold one moves (its former basis per share kept in ``scratch_keys``).
+
+    The order is stored lowest basis per share first (``basis_order.py``), so the lots a HIFO
+    sale takes are at the end of the segment: only the entries above the lowest closed one
+    move down.
+    """
     meta = state.order_meta
     start = meta[position, ORDER_START]
     length = meta[position, ORDER_LENGTH]
+    top = start + length - 1
     order_slot = state.order_slot
     order_bps = state.order_bps
-    lowest = length
+    lowest = top + 1
     n_partial = 0
     for i in range(n_relieved):
         slot = state.scratch_order[i]
-        j = state.scratch_slots[i]
+        entry = top - state.scratch_slots[i]
         if state.lot_shares[slot] == 0.0:  # released
-            order_slot[start + j] = NO_SLOT
-            lowest = min(lowest, j)
+            order_slot[entry] = NO_SLOT
+            lowest = min(lowest, entry)
         else:
-            state.scratch_keys[i] = order_bps[start + j]  # its basis per share before
+            state.scratch_keys[i] = order_bps[entry]  # its basis per share before
             n_partial += 1
     kept = lowest
-    for j in range(lowest, length):
-        if order_slot[start + j] != NO_SLOT:
-            order_slot[start + kept] = order_slot[start + j]
-            order_bps[start + kept] = order_bps[start + j]
+    for entry in range(lowest, top + 1):
+        if order_slot[entry] != NO_SLOT:
+            order_slot[kept] = order_slot[entry]
+            order_bps[kept] = order_bps[entry]
             kept += 1
-    meta[position, ORDER_LENGTH] = kept
+    meta[position, ORDER_LENGTH] = kept - start
     if n_partial > 0:  # one at most, except for specific lots
         for i in range(n_relieved):
             slot = state.scratch_order[i]
@@ -579,12 +586,12 @@ drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)
 def locate_in_order(state, position, n_relieved):
     """Write to ``scratch_slots`` the order positions of the first ``n_relieved`` slots of
     ``scratch_order`` (a sale selected without the basis order), for :func:`drop_relieved`."""
-    start = state.order_meta[position, ORDER_START]
+    top = state.order_meta[position, ORDER_START] + state.order_meta[position, ORDER_LENGTH] - 1
     order_slot = state.order_slot
     for i in range(n_relieved):
         slot = state.scratch_order[i]
         j = 0
-        while order_slot[start + j] != slot:
+        while order_slot[top - j] != slot:
             j += 1
         state.scratch_slots[i] = j
 

@@ -174,7 +174,7 @@ class LedgerState(structref.StructRefProxy):
     - ``order_meta``: int64 (accounts * assets + 1, 5): per position (start, capacity,
       length, stale, pending) of its segment; the last row's first column: the arena's used
       size
-    - ``order_slot``: int64 (arena,): slots, highest basis per share first in each segment,
+    - ``order_slot``: int64 (arena,): slots, lowest basis per share first in each segment,
       then the pending ones (added since the position's last sale, unsorted)
     - ``order_bps``: float64 (arena,): the sorted entries' ``lot_basis / lot_shares``
     """
