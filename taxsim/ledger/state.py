@@ -22,6 +22,9 @@ from numba import njit, types
 from numba.experimental import structref
 
 from taxsim.ledger.basis_order import (
+    ORDER_LENGTH,
+    ORDER_PENDING,
+    ORDER_START,
     empty_order_arrays,
     order_insert_nb,
     order_update_nb,
@@ -711,17 +714,31 @@ def position_shares(state, account, asset):
     head = state.head
     lot_next = state.lot_next
     lot_shares = state.lot_shares
+    order_meta = state.order_meta
+    order_slot = state.order_slot
     held = stored[account, asset]
+    touched = 0
     if held != held:
+        # The walk below waits on each lot's link before it loads the next lot. The basis
+        # order holds the same slots side by side (none if the position is stale): loading
+        # their links and shares from there first lets the memory system fetch them all at
+        # once, and the walk then finds them in cache. Same sum, same order.
+        position = account * head.shape[1] + asset
+        begin = order_meta[position, ORDER_START]
+        count = order_meta[position, ORDER_LENGTH] + order_meta[position, ORDER_PENDING]
+        for k in range(begin, begin + count):
+            other = order_slot[k]
+            touched += lot_next[other] + (lot_shares[other] > 0.0)
         held = 0.0
         slot = head[account, asset]
         while slot != NO_SLOT:
             held += lot_shares[slot]
             slot = lot_next[slot]
     # every array used once more on every path: released at one point, numba prunes its
-    # reference-count pair (released inside the loop's branch, each call would pay it)
-    in_use = head.size + lot_next.size + lot_shares.size
-    stored[account, asset] = held if in_use > 0 else 0.0
+    # reference-count pair (released inside the loop's branch, each call would pay it); the
+    # loads above feed this test (they must not be optimized away), which always holds
+    in_use = head.size + lot_next.size + lot_shares.size + order_meta.size + order_slot.size
+    stored[account, asset] = held if in_use + (touched >> 62) > 0 else 0.0
     return held
 
 
