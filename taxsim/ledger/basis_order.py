@@ -142,8 +142,8 @@ def order_insert(state, slot):
         fresh = False
     order_slot = state.order_slot
     at = meta[position, ORDER_START] + (used if fresh else 0)
-    # unconditional writes (numba then prunes the arrays' reference counts, state.py); a
-    # stale position's write lands on its own first entry, unused while it is stale
+    # unconditional writes (numba then prunes the arrays' reference counts, state.py); for a
+    # stale position they write back the values already there
     order_slot[at] = slot if fresh else order_slot[at]
     meta[position, ORDER_PENDING] += 1 if fresh else 0
 
