@@ -139,14 +139,16 @@ def test_relief_order_and_lists_through_many_sales(method):
 def check_basis_order(state):
     """Each up-to-date position's basis order holds exactly its open slots: the sorted ones
     lowest basis per share first (a sale reads them from the end), with ``order_bps`` exactly
-    ``lot_basis / lot_shares``, then the pending ones (added since the position's last sale),
-    within its segment."""
+    ``lot_basis / lot_shares`` and the lot's first long-term day packed with the slot, then
+    the pending ones (added since the position's last sale), within its segment."""
     from taxsim.ledger.basis_order import (
         ORDER_CAPACITY,
         ORDER_LENGTH,
         ORDER_PENDING,
         ORDER_STALE,
         ORDER_START,
+        entry_long_from,
+        entry_slot,
     )
 
     n_accounts, n_assets = state.head.shape
@@ -158,12 +160,14 @@ def check_basis_order(state):
                 continue
             start, length, pending = meta[ORDER_START], meta[ORDER_LENGTH], meta[ORDER_PENDING]
             assert length + pending <= meta[ORDER_CAPACITY]
-            slots = [int(s) for s in state.order_slot[start:start + length + pending]]
+            entries = [int(e) for e in state.order_slot[start:start + length + pending]]
+            slots = [entry_slot(e) for e in entries]
             assert sorted(slots) == sorted(list_slots(state, account, asset))
             bps = state.order_bps[start:start + length]
             assert np.all(bps[:-1] <= bps[1:])
-            for slot, value in zip(slots[:length], bps, strict=True):
+            for entry, slot, value in zip(entries[:length], slots[:length], bps, strict=True):
                 assert value == state.lot_basis[slot] / state.lot_shares[slot]
+                assert entry_long_from(entry) == state.lot_long_from[slot]
 
 
 @pytest.mark.parametrize("seed", range(6))

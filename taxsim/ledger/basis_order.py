@@ -7,6 +7,13 @@ basis per share. So each (account, asset) keeps its open slots sorted by basis p
 and a sale reads the highest first (order position 0) instead of every lot of the position:
 see ``lots.select_by_basis``.
 
+An entry of ``order_slot`` packs the slot (low 32 bits) with the lot's first long-term day
+(``lot_long_from``, the high 32 bits, signed; :func:`order_entry`): a tax-optimal sale reads
+the term of every loss lot it passes, and reading it from the entry saves a cache miss on the
+lot's record each. Sorted entries keep it current (:func:`settle_order`, :func:`order_update`,
+:func:`rebuild_order` pack it; a wash-sale replacement, the one change of a lot's holding
+period, goes through :func:`order_update`); pending entries hold the bare slot.
+
 Storage: one arena (``order_slot``, ``order_bps``) holds a contiguous segment per position;
 ``order_meta[position]`` = (start, capacity, length, stale, pending), position = account *
 assets + asset, and the extra last row holds the arena's used size in column 0. A segment
@@ -44,6 +51,30 @@ ORDER_STALE = 3
 ORDER_PENDING = 4  # entries added since the last settle, unsorted, after the sorted ones
 N_ORDER_META = 5
 MIN_SEGMENT = 8  # entries of a position's first segment
+SLOT_BITS = 32  # order entries: slot in the low bits, first long-term day above
+SLOT_MASK = (1 << SLOT_BITS) - 1
+
+
+def order_entry(slot, long_from):
+    """An ``order_slot`` entry: ``slot`` (below 2**32) and the lot's first long-term day
+    (``lot_long_from``, a day number) packed in one int64."""
+    return (long_from << SLOT_BITS) | slot
+
+
+def entry_slot(entry):
+    """The slot of an ``order_slot`` entry."""
+    return entry & SLOT_MASK
+
+
+def entry_long_from(entry):
+    """The first long-term day of a sorted ``order_slot`` entry's lot (day number)."""
+    return entry >> SLOT_BITS
+
+
+# a few integer operations: inlined into every caller (numba inline="always")
+order_entry_nb = njit(cache=True, inline="always")(order_entry)
+entry_slot_nb = njit(cache=True, inline="always")(entry_slot)
+entry_long_from_nb = njit(cache=True, inline="always")(entry_long_from)
 
 
 def empty_order_arrays(n_positions: int, arena: int) -> dict:
@@ -189,10 +220,14 @@ def order_update(state, slot, old_bps):
     entries in between move by one. The order is the one of moving the lot entry by entry past
     every strictly lower (moving up) or strictly higher (moving down) neighbour. The lot is
     looked for first as the last pending entry (a wash-sale piece just added), then among the
-    sorted entries equal to ``old_bps``, then among every pending and every sorted entry.
+    sorted entries equal to ``old_bps``, then among every pending and every sorted entry. A
+    sorted entry that moves is packed with the lot's current first long-term day; a NaN
+    ``old_bps`` makes a lot whose basis per share did not change take that path too (a
+    wash-sale replacement whose holding period changed, see ``wash_sales.apply_replacement``).
     """
     position = order_position_nb(state, slot)
     bps = state.lot_basis[slot] / state.lot_shares[slot]
+    entry = order_entry_nb(slot, state.lot_long_from[slot])  # read here, on every path
     meta = state.order_meta
     fresh = meta[position, ORDER_STALE] == 0
     finite = math.isfinite(bps)
@@ -208,18 +243,18 @@ def order_update(state, slot, old_bps):
     order_bps = state.order_bps
     if ok and bps != old_bps:  # an unchanged basis per share keeps its place (and its entry)
         j = pending_end - 1
-        if not (j >= end and order_slot[j] == slot):
+        if not (j >= end and entry_slot_nb(order_slot[j]) == slot):
             # first sorted entry not below old_bps, then along the equal ones
             j = first_not_below_nb(order_bps, start, end, old_bps)
-            while j < end and order_bps[j] == old_bps and order_slot[j] != slot:
+            while j < end and order_bps[j] == old_bps and entry_slot_nb(order_slot[j]) != slot:
                 j += 1
-            if not (j < end and order_slot[j] == slot):
+            if not (j < end and entry_slot_nb(order_slot[j]) == slot):
                 j = pending_end - 1
-                while j >= end and order_slot[j] != slot:
+                while j >= end and entry_slot_nb(order_slot[j]) != slot:
                     j -= 1
                 if j < end:
                     j = start
-                    while order_slot[j] != slot:
+                    while entry_slot_nb(order_slot[j]) != slot:
                         j += 1
         if j < end:  # a sorted entry: to its new place
             if j + 1 < end and order_bps[j + 1] < bps:  # up: past every lower entry
@@ -232,7 +267,7 @@ def order_update(state, slot, old_bps):
                 for k in range(j, target, -1):
                     order_slot[k] = order_slot[k - 1]
                     order_bps[k] = order_bps[k - 1]
-            order_slot[target] = slot
+            order_slot[target] = entry
             order_bps[target] = bps
     # unconditional last uses (see order_insert)
     order_slot[start] = order_slot[start]
@@ -253,6 +288,7 @@ def settle_order(state, position):
     order_bps = state.order_bps
     lot_basis = state.lot_basis
     lot_shares = state.lot_shares
+    lot_long_from = state.lot_long_from
     slots = state.scratch_slots
     keys = state.scratch_keys
     n_pending = meta[position, ORDER_PENDING]
@@ -260,7 +296,7 @@ def settle_order(state, position):
     length = meta[position, ORDER_LENGTH]
     finite = True
     for i in range(n_pending):  # insertion sort, lowest first; the pending entries are few
-        slot = order_slot[start + length + i]
+        slot = entry_slot_nb(order_slot[start + length + i])
         key = lot_basis[slot] / lot_shares[slot]
         finite = finite and math.isfinite(key)
         k = i
@@ -279,14 +315,14 @@ def settle_order(state, position):
         for k in range(sorted_end - 1, lo - 1, -1):
             order_slot[k + j + 1] = order_slot[k]
             order_bps[k + j + 1] = order_bps[k]
-        order_slot[lo + j] = slots[j]
+        order_slot[lo + j] = order_entry_nb(slots[j], lot_long_from[slots[j]])
         order_bps[lo + j] = key
         sorted_end = lo
     meta[position, ORDER_STALE] = meta[position, ORDER_STALE] if finite else 1
     meta[position, ORDER_LENGTH] = length + n_pending if finite else 0
     meta[position, ORDER_PENDING] = 0
     # unconditional last uses, every array's at the same point: numba prunes their counts
-    in_use = lot_basis.size + lot_shares.size + slots.size + keys.size
+    in_use = lot_basis.size + lot_shares.size + lot_long_from.size + slots.size + keys.size
     order_slot[start] = order_slot[start] if in_use > 0 else NO_SLOT
     order_bps[start] = order_bps[start]
 
@@ -319,7 +355,8 @@ def rebuild_order(state, account, asset):
     start = meta[position, ORDER_START]
     ranks = np.argsort(keys[:count], kind="mergesort")
     for j in range(count):
-        state.order_slot[start + j] = slots[ranks[j]]
+        slot = slots[ranks[j]]
+        state.order_slot[start + j] = order_entry_nb(slot, state.lot_long_from[slot])
         state.order_bps[start + j] = keys[ranks[j]]
     meta[position, ORDER_LENGTH] = count
     meta[position, ORDER_PENDING] = 0

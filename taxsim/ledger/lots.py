@@ -22,6 +22,8 @@ from taxsim.ledger.basis_order import (
     ORDER_PENDING,
     ORDER_STALE,
     ORDER_START,
+    entry_long_from_nb,
+    entry_slot_nb,
     mark_stale_nb,
     order_insert_nb,
     order_update_nb,
@@ -405,7 +407,6 @@ def select_by_basis(state, position, method, price, day, shares):
     order_meta = state.order_meta
     order_slot = state.order_slot
     order_bps = state.order_bps
-    lot_long_from = state.lot_long_from
     lot_acquired = state.lot_acquired
     lot_id = state.lot_id
     lot_shares = state.lot_shares
@@ -436,7 +437,7 @@ def select_by_basis(state, position, method, price, day, shares):
                     key = round(price - bps, 9)
                     if not key < 0.0:
                         break  # the gains start here
-                    long_term = day >= lot_long_from[order_slot[top - j]]
+                    long_term = day >= entry_long_from_nb(order_slot[top - j])
                     if long_term != (phase == PHASE_LT_LOSS):
                         j += 1
                         continue
@@ -469,7 +470,7 @@ def select_by_basis(state, position, method, price, day, shares):
                 run[run_len] = j_short
                 run_len += 1
                 j_short += 1
-                while j_short < length and day >= lot_long_from[order_slot[top - j_short]]:
+                while j_short < length and day >= entry_long_from_nb(order_slot[top - j_short]):
                     j_short += 1
                 if j_short < length:
                     gain = round(price - order_bps[top - j_short], 9)
@@ -481,7 +482,7 @@ def select_by_basis(state, position, method, price, day, shares):
                 run[run_len] = j_long
                 run_len += 1
                 j_long += 1
-                while j_long < length and day < lot_long_from[order_slot[top - j_long]]:
+                while j_long < length and day < entry_long_from_nb(order_slot[top - j_long]):
                     j_long += 1
                 if j_long < length:
                     gain = round(price - order_bps[top - j_long], 9)
@@ -503,18 +504,18 @@ def select_by_basis(state, position, method, price, day, shares):
                     else:
                         hi = mid
                 j_short = lo
-                while j_short < length and day >= lot_long_from[order_slot[top - j_short]]:
+                while j_short < length and day >= entry_long_from_nb(order_slot[top - j_short]):
                     j_short += 1
                 j_long = lo
-                while j_long < length and day < lot_long_from[order_slot[top - j_long]]:
+                while j_long < length and day < entry_long_from_nb(order_slot[top - j_long]):
                     j_long += 1
             continue
         for i in range(1, run_len):  # FIFO within the run: (acquired, lot id); runs are short
             member = run[i]
-            slot = order_slot[top - member]
+            slot = entry_slot_nb(order_slot[top - member])
             k = i
             while k > 0:
-                other = order_slot[top - run[k - 1]]
+                other = entry_slot_nb(order_slot[top - run[k - 1]])
                 if lot_acquired[other] < lot_acquired[slot] or (
                     lot_acquired[other] == lot_acquired[slot] and lot_id[other] < lot_id[slot]
                 ):
@@ -525,13 +526,13 @@ def select_by_basis(state, position, method, price, day, shares):
         for i in range(run_len):
             if not covered < needed:
                 break
-            slot = order_slot[top - run[i]]
+            slot = entry_slot_nb(order_slot[top - run[i]])
             order[n] = slot
             positions[n] = run[i]
             covered += lot_shares[slot]
             n += 1
     # last uses, after every branch (see the docstring); the run buffer is scratch
-    run[0] = (order_meta[position, ORDER_START] + order_slot[start] + lot_long_from[0]
+    run[0] = (order_meta[position, ORDER_START] + order_slot[start]
               + lot_acquired[0] + lot_id[0] + order[0] + positions[0]
               + (order_bps[start] > 0.0) + (lot_shares[0] > 0.0))
     return -1 if give_up else n
@@ -591,7 +592,7 @@ def locate_in_order(state, position, n_relieved):
     for i in range(n_relieved):
         slot = state.scratch_order[i]
         j = 0
-        while order_slot[top - j] != slot:
+        while entry_slot_nb(order_slot[top - j]) != slot:
             j += 1
         state.scratch_slots[i] = j
 
@@ -647,10 +648,11 @@ reclassify_early_sale_dividends_nb = njit(cache=True, inline="always")(
 )
 
 
-def relieve(state, slot, take, price, day, sale_id):
+def relieve(state, slot, take, price, day, sale_id, year_row):
     """Sell ``take`` shares of lot ``slot``: write a realized row, shrink or close the lot.
 
-    Returns the realized row index (room must have been made).
+    ``year_row`` is the sale year's row of ``year_income`` (``year_index(year_of(day))``,
+    computed once per sale). Returns the realized row index (room must have been made).
     """
     lot_shares = state.lot_shares[slot]
     closing = take >= lot_shares - SHARE_EPSILON
@@ -686,11 +688,10 @@ def relieve(state, slot, take, price, day, sale_id):
     state.realized[row]["loss_per_open_share"] = 0.0
     state.realized[row]["next_pending"] = NO_SLOT
     if taxable:
-        year = year_index_nb(year_of_nb(day))
-        state.year_income[year, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
+        state.year_income[year_row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
             proceeds - portion_basis
         )
-        state.year_income[year, YEAR_PROCEEDS] += proceeds
+        state.year_income[year_row, YEAR_PROCEEDS] += proceeds
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
             reclassify_early_sale_dividends_nb(state, slot, take, day)
     # the lot's fields written on both paths: two branches that each end in an array write
@@ -783,6 +784,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     lot_shares = state.lot_shares
     remaining = shares
     n_relieved = 0
+    year_row = year_index_nb(year_of_nb(day))
     for i in range(n_slots):
         if method == SPECIFIC:
             take = specific_shares[i]
@@ -790,7 +792,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
             if remaining <= SHARE_EPSILON:
                 break
             take = min(remaining, lot_shares[slots[i]])
-        relieve_nb(state, slots[i], take, price, day, sale_id)
+        relieve_nb(state, slots[i], take, price, day, sale_id, year_row)
         remaining -= take
         n_relieved += 1
     if method == AVERAGE:

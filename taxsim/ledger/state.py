@@ -26,6 +26,7 @@ from taxsim.ledger.basis_order import (
     ORDER_PENDING,
     ORDER_START,
     empty_order_arrays,
+    entry_slot_nb,
     order_insert_nb,
     order_update_nb,
 )
@@ -727,7 +728,7 @@ def position_shares(state, account, asset):
         begin = order_meta[position, ORDER_START]
         count = order_meta[position, ORDER_LENGTH] + order_meta[position, ORDER_PENDING]
         for k in range(begin, begin + count):
-            other = order_slot[k]
+            other = entry_slot_nb(order_slot[k])
             touched += lot_next[other] + (lot_shares[other] > 0.0)
         held = 0.0
         slot = head[account, asset]

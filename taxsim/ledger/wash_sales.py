@@ -8,6 +8,8 @@ before or after the sale. Matching rules and the piece-splitting convention are 
 
 from __future__ import annotations
 
+import math
+
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
@@ -57,19 +59,23 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     state.lot_long_from[piece] = long_from if taxable else state.lot_long_from[piece]
     state.audit[AUDIT_WASH_TO_BASIS] += to_basis
     state.audit[AUDIT_WASH_LOST] += disallowed - to_basis
-    order_update_nb(state, piece, old_bps)  # an IRA piece stays where it is
+    # an IRA piece stays where it is; a taxable one whose basis per share did not change (to
+    # the bit) still moves in place, for its new holding period (NaN: see order_update)
+    new_bps = state.lot_basis[piece] / state.lot_shares[piece]
+    search_bps = math.nan if taxable and new_bps == old_bps else old_bps
+    order_update_nb(state, piece, search_bps)
     return disallowed - to_basis
 
 
 apply_replacement_nb = njit(cache=True, error_model="numpy")(apply_replacement)
 
 
-def book_disallowed(state, row, disallowed, lost):
-    """Record a disallowed loss on realized row ``row`` and in its year's totals."""
+def book_disallowed(state, row, disallowed, lost, year):
+    """Record a disallowed loss on realized row ``row`` and in its year's totals (``year``:
+    the sale year's row of ``year_income``, ``year_index(year_of(sold))``)."""
     record = state.realized[row]
     record["wash_disallowed"] += disallowed
     record["wash_lost"] += lost
-    year = year_index_nb(year_of_nb(record["sold"]))
     if record["long_term"]:
         state.year_income[year, YEAR_LT_GAIN] += disallowed
     else:
@@ -181,6 +187,7 @@ def match_sale_portion(state, row, n_lists):
     state.realized[row]["loss_per_open_share"] = loss_per_share
     sale_day = state.realized[row]["sold"]
     sold_origin = state.realized[row]["origin"]
+    year = year_index_nb(year_of_nb(sale_day))
     for k in range(n_lists):
         state.scratch_cursors[k] = state.scratch_window_first[k]
     remaining = sold_shares
@@ -198,7 +205,7 @@ def match_sale_portion(state, row, n_lists):
         lost = apply_replacement_nb(
             state, piece, matched, loss_per_share, state.realized[row]["holding_start"], sale_day
         )
-        book_disallowed_nb(state, row, matched * loss_per_share, lost)
+        book_disallowed_nb(state, row, matched * loss_per_share, lost, year)
         remaining -= matched
     if remaining > SHARE_EPSILON:
         state.realized[row]["loss_shares_open"] = remaining
@@ -238,7 +245,8 @@ def match_acquisition(state, slot, day):
             lost = apply_replacement_nb(
                 state, piece, matched, loss_per_share, record["holding_start"], record["sold"]
             )
-            book_disallowed_nb(state, row, matched * loss_per_share, lost)
+            sale_year = year_index_nb(year_of_nb(record["sold"]))
+            book_disallowed_nb(state, row, matched * loss_per_share, lost, sale_year)
             record["loss_shares_open"] = max(open_shares - matched, 0.0)
             if whole_lot:
                 slot = NO_SLOT  # the new lot is used up; later windows stay open
