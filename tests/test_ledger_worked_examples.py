@@ -515,6 +515,28 @@ def test_many_lots_grow_the_arrays():
     assert len(ledger.lots()) == 250
 
 
+def test_lot_ids_stop_at_the_int32_limit_with_a_clear_error():
+    """Lot ids and slots are int32 (the lot's 64-byte row, ``taxsim/ledger/state.py``): an
+    event that could need a lot id past ``MAX_LOT_ID`` is refused, naming the limit, and the
+    ledger is unchanged; ids just below the limit are still stored exactly."""
+    from taxsim.ledger.enums import CNT_NEXT_LOT_ID, MAX_LOT_ID
+
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 5, 10.0, "2024-03-01")
+    counters = ledger._state.counters
+    counters[CNT_NEXT_LOT_ID] = MAX_LOT_ID - 10
+    ledger.buy("taxable", "XYZ", 5, 12.0, "2024-04-01")
+    assert ledger.lots()["lot_id"].tolist() == [1, MAX_LOT_ID - 10]
+    counters[CNT_NEXT_LOT_ID] = MAX_LOT_ID - 2
+    before = snapshot(ledger)
+    with pytest.raises(LedgerError, match="2,147,483,647 lot ids"):
+        ledger.buy("taxable", "XYZ", 1, 10.0, "2024-05-01")
+    after = snapshot(ledger)
+    pd.testing.assert_frame_equal(before[0], after[0])
+    pd.testing.assert_frame_equal(before[1], after[1])
+    assert before[2] == after[2]
+
+
 def test_closing_a_year_without_income_reports_a_zero_row():
     ledger = ledger_for(Account("taxable"))
     ledger.split("XYZ", "2012-12-31", 2.0)

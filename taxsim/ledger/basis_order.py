@@ -58,7 +58,7 @@ SLOT_MASK = (1 << SLOT_BITS) - 1
 def order_entry(slot, long_from):
     """An ``order_slot`` entry: ``slot`` (below 2**32) and the lot's first long-term day
     (``lot_long_from``, a day number) packed in one int64."""
-    return (long_from << SLOT_BITS) | slot
+    return (np.int64(long_from) << SLOT_BITS) | np.int64(slot)
 
 
 def entry_slot(entry):

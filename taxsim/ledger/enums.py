@@ -49,6 +49,8 @@ ERR_BAD_RATIO = 7
 ERR_BAD_AMOUNT = 8
 ERR_YEAR_RANGE = 9
 ERR_NO_ROOM = 10
+ERR_TOO_MANY_LOTS = 11
+MAX_LOT_ID = 2**31 - 1  # lot ids and slots are int32 (state.py)
 STATUS_MESSAGES = {
     ERR_NOT_ENOUGH_SHARES: "not enough shares held",
     ERR_BAD_SHARES: "shares must be finite and positive",
@@ -60,6 +62,7 @@ STATUS_MESSAGES = {
     ERR_BAD_AMOUNT: "distribution amounts must be finite and non-negative",
     ERR_YEAR_RANGE: "date outside the supported years",
     ERR_NO_ROOM: "internal: make_room() was not called before the event",
+    ERR_TOO_MANY_LOTS: f"the ledger has used its {MAX_LOT_ID:,} lot ids",
 }
 
 # Years kept in the annual tables: index = year - FIRST_YEAR.

@@ -43,12 +43,14 @@ from taxsim.ledger.enums import (
     ERR_DATE_BACKWARDS,
     ERR_NO_ROOM,
     ERR_NOT_ENOUGH_SHARES,
+    ERR_TOO_MANY_LOTS,
     ERR_UNKNOWN_LOT,
     ERR_YEAR_CLOSED,
     ERR_YEAR_RANGE,
     FIRST_YEAR,
     HIFO,
     LIFO,
+    MAX_LOT_ID,
     N_YEARS,
     NO_SLOT,
     OK,
@@ -73,6 +75,7 @@ from taxsim.ledger.state import (
     SHARE_EPSILON,
     create_lot_nb,
     release_slot_nb,
+    room_needed_nb,
     room_ok_nb,
     year_index_nb,
 )
@@ -90,6 +93,8 @@ def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
     never go backwards, closed years stay closed."""
     if not room_ok_nb(counters, lot_capacity, row_capacity, n_accounts):
         return ERR_NO_ROOM
+    if counters[CNT_NEXT_LOT_ID] + room_needed_nb(counters, n_accounts)[0] > MAX_LOT_ID:
+        return ERR_TOO_MANY_LOTS
     if day < counters[CNT_LAST_DAY]:
         return ERR_DATE_BACKWARDS
     year = year_of_nb(day)

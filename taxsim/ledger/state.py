@@ -125,26 +125,25 @@ class LedgerState(structref.StructRefProxy):
     - ``group_offsets``: int64 (groups + 1,): CSR offsets into group_assets
     - ``rates``: float64 (N_YEARS, N_RATE_FIELDS)
     - ``tax_settings``: float64 (3,): loss convention, initial ST and LT carryforward
-    - ``lot_records``: int64 (slots, LOT_WORDS): a slot's fields that only a sale of the lot
-      reads, side by side (one cache line instead of one per field): ``lot_id``,
-      ``lot_origin``, ``lot_account``, ``lot_asset``, ``lot_holding_start``,
-      ``lot_long_from``, ``lot_wash_adjustment`` and ``lot_replacement`` below are strided
-      views into it (``lot_views``)
-    - ``lot_id``: int64 (slots,)
-    - ``lot_origin``: int64: lot id of the purchase these shares came from
-    - ``lot_account``: int64
-    - ``lot_asset``: int64
-    - ``lot_acquired``: int64 day of acquisition (qualified-dividend test uses this)
-    - ``lot_holding_start``: int64 day the holding period counts from (tacking)
-    - ``lot_long_from``: int64 first day a sale is long-term (derived from the holding start)
+    - ``lot_records``: int64 (slots, LOT_WORDS): every field below but the pending-dividend
+      ones, one 64-byte row per slot (a lot touched costs one cache line, not one per field);
+      ``lot_id`` to ``lot_prev`` below are strided views into it (``lot_views``), the integer
+      ones int32
+    - ``lot_id``: int32 (slots,); lot ids stop at ``MAX_LOT_ID`` (``ERR_TOO_MANY_LOTS``)
+    - ``lot_origin``: int32: lot id of the purchase these shares came from
+    - ``lot_account``: int32
+    - ``lot_asset``: int32
+    - ``lot_acquired``: int32 day of acquisition (qualified-dividend test uses this)
+    - ``lot_holding_start``: int32 day the holding period counts from (tacking)
+    - ``lot_long_from``: int32 first day a sale is long-term (derived from the holding start)
     - ``lot_shares``: float64
     - ``lot_basis``: float64 total dollars, wash-sale adjustment included
     - ``lot_wash_adjustment``: float64 dollars of disallowed loss added to basis
     - ``lot_replacement``: bool: already absorbed a wash-sale loss
     - ``lot_pending_year``: int64 (slots, 2): year of provisional qualified dividends
     - ``lot_pending_per_share``: float64 (slots, 2): provisional qualified $ per share
-    - ``lot_next``: int64 linked list within (account, asset)
-    - ``lot_prev``: int64
+    - ``lot_next``: int32 linked list within (account, asset)
+    - ``lot_prev``: int32
     - ``free_slots``: int64 stack of reusable slots
     - ``head``: int64 (accounts, assets): first slot in acquisition order
     - ``tail``: int64 (accounts, assets): last slot
@@ -277,33 +276,49 @@ AUDIT_FIELD_NAMES = (
 )
 
 
-# Words of a slot's row in ``lot_records``: the fields that a sale reads from the lots it
-# relieves, one 64-byte cache line per lot. The fields that walks along a position's list read
-# (links, shares, acquisition day, basis) stay in arrays of their own: dense, they stay in
-# cache where rows of every field would not.
-LOT_ID = 0
-LOT_ORIGIN = 1
-LOT_ACCOUNT = 2
-LOT_ASSET = 3
-LOT_HOLDING_START = 4
-LOT_LONG_FROM = 5
-LOT_WASH_ADJUSTMENT = 6
-LOT_REPLACEMENT = 7  # a bool in the word's first byte
+# A slot's row in ``lot_records``: 64 bytes, one cache line, every field of the lot but its
+# pending qualified dividends. The lots a sale relieves, a wash-sale match passes or a list walk
+# visits lie anywhere in the arrays, so each lot touched costs a cache miss per line it spans:
+# one here, against six when links, shares, acquisition day and basis were arrays of their
+# own (paired in-process timing of the ledger benchmark: 1.09-1.11x). Integers are int32:
+# slots and lot ids stay below 2**31 (``MAX_LOT_ID``), day numbers of the supported years
+# (``FIRST_YEAR`` to ``FIRST_YEAR + N_YEARS``) fit easily. Indices below: float64 words, then
+# int32 halves (index = word * 2 + half), then a byte.
+LOT_SHARES = 0  # float64 words
+LOT_BASIS = 1
+LOT_WASH_ADJUSTMENT = 2
+LOT_ACQUIRED = 6  # int32 halves
+LOT_NEXT = 7
+LOT_PREV = 8
+LOT_ID = 9
+LOT_ORIGIN = 10
+LOT_ACCOUNT = 11
+LOT_ASSET = 12
+LOT_HOLDING_START = 13
+LOT_LONG_FROM = 14
+LOT_REPLACEMENT = 60  # a bool byte
 LOT_WORDS = 8
 
 
 def lot_views(records):
     """The ``lot_*`` arrays that live in ``records`` (strided views), in ``LOT_VIEW_FIELDS``
     order."""
+    halves = records.view(np.int32)
+    floats = records.view(np.float64)
     return (
-        records[:, LOT_ID],
-        records[:, LOT_ORIGIN],
-        records[:, LOT_ACCOUNT],
-        records[:, LOT_ASSET],
-        records[:, LOT_HOLDING_START],
-        records[:, LOT_LONG_FROM],
-        records.view(np.float64)[:, LOT_WASH_ADJUSTMENT],
-        records.view(np.bool_)[:, 8 * LOT_REPLACEMENT],
+        halves[:, LOT_ID],
+        halves[:, LOT_ORIGIN],
+        halves[:, LOT_ACCOUNT],
+        halves[:, LOT_ASSET],
+        halves[:, LOT_HOLDING_START],
+        halves[:, LOT_LONG_FROM],
+        floats[:, LOT_WASH_ADJUSTMENT],
+        records.view(np.bool_)[:, LOT_REPLACEMENT],
+        halves[:, LOT_ACQUIRED],
+        floats[:, LOT_SHARES],
+        floats[:, LOT_BASIS],
+        halves[:, LOT_NEXT],
+        halves[:, LOT_PREV],
     )
 
 
@@ -317,6 +332,11 @@ LOT_VIEW_FIELDS = (
     "lot_long_from",
     "lot_wash_adjustment",
     "lot_replacement",
+    "lot_acquired",
+    "lot_shares",
+    "lot_basis",
+    "lot_next",
+    "lot_prev",
 )
 
 
@@ -343,14 +363,11 @@ def empty_lot_arrays(capacity: int) -> dict:
     """Zeroed lot arrays (and per-slot scratch arrays) of ``capacity`` slots, by field name."""
     capacity = max(capacity, 2)  # a one-row view would be typed contiguous
     records = zeros((capacity, LOT_WORDS), np.int64)
+    records.view(np.int32)[:, LOT_NEXT] = NO_SLOT
+    records.view(np.int32)[:, LOT_PREV] = NO_SLOT
     return {
         "lot_records": records,
         **dict(zip(LOT_VIEW_FIELDS, lot_views(records), strict=True)),
-        "lot_acquired": zeros(capacity, np.int64),
-        "lot_shares": zeros(capacity, np.float64),
-        "lot_basis": zeros(capacity, np.float64),
-        "lot_next": np.full(capacity, NO_SLOT, np.int64),
-        "lot_prev": np.full(capacity, NO_SLOT, np.int64),
         "lot_pending_year": zeros((capacity, N_PENDING_QUALIFIED), np.int64),
         "lot_pending_per_share": zeros((capacity, N_PENDING_QUALIFIED), np.float64),
         "free_slots": zeros(capacity, np.int64),
@@ -461,15 +478,6 @@ def has_room(state):
     )
 
 
-def _grow_links(array, capacity):
-    grown = _grow_nb(array, capacity)
-    grown[array.shape[0]:] = NO_SLOT
-    return grown
-
-
-_grow_links_nb = njit(cache=True)(_grow_links)
-
-
 def make_room(state):
     """Grow the state's arrays in place (doubling) so that any single event fits; returns it."""
     lots_needed, rows_needed = room_needed_nb(state.counters, state.head.shape[0])
@@ -480,15 +488,13 @@ def make_room(state):
         records = np.empty((new_capacity, LOT_WORDS), np.int64)
         records[:capacity] = state.lot_records
         records[capacity:] = 0
+        records.view(np.int32)[capacity:, LOT_NEXT] = NO_SLOT
+        records.view(np.int32)[capacity:, LOT_PREV] = NO_SLOT
         state.lot_records = records
         (state.lot_id, state.lot_origin, state.lot_account, state.lot_asset,
          state.lot_holding_start, state.lot_long_from, state.lot_wash_adjustment,
-         state.lot_replacement) = lot_views_nb(records)
-        state.lot_acquired = _grow_nb(state.lot_acquired, new_capacity)
-        state.lot_shares = _grow_nb(state.lot_shares, new_capacity)
-        state.lot_basis = _grow_nb(state.lot_basis, new_capacity)
-        state.lot_next = _grow_links_nb(state.lot_next, new_capacity)
-        state.lot_prev = _grow_links_nb(state.lot_prev, new_capacity)
+         state.lot_replacement, state.lot_acquired, state.lot_shares, state.lot_basis,
+         state.lot_next, state.lot_prev) = lot_views_nb(records)
         state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
         state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
         state.free_slots = _grow_nb(state.free_slots, new_capacity)
