@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -302,15 +303,24 @@ SCRIPT = np.array([
 ], dtype=np.float64).ravel()
 
 
+def exact_shares_of_lots(state, account, asset):
+    """The exact sum of a position's lots' shares, rounded once (``math.fsum``): the ledger's
+    definition of the shares held."""
+    shares = []
+    slot = int(state.head[account, asset])
+    while slot != -1:
+        shares.append(float(state.lot_shares[slot]))
+        slot = int(state.lot_next[slot])
+    return math.fsum(shares)
+
+
 def scripted_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
     """Write the day's rows of the script (``params[:-1]``); count in ``params[-1]`` the days
-    on which a holding differs from the sum of its lots (plain Python: runs un-jitted)."""
-    from taxsim.ledger.state import shares_held
-
+    on which a holding differs from the exact sum of its lots (plain Python: runs
+    un-jitted)."""
     for account in range(holdings.shape[0]):
         for asset in range(holdings.shape[1]):
-            if holdings[account, asset] != shares_held(state.head, state.lot_next,
-                                                       state.lot_shares, account, asset):
+            if holdings[account, asset] != exact_shares_of_lots(state, account, asset):
                 params[-1] += 1.0
     n_orders = 0
     for row in range((params.shape[0] - 1) // 4):
@@ -324,12 +334,10 @@ def scripted_decide(day_index, day, prices, holdings, cash, targets, state, para
 
 
 def test_holdings_kept_by_the_day_loop_equal_the_ledger_lots_exactly():
-    """The loop adds a bought lot's shares to its holdings instead of re-summing the lots when
-    the buy appended exactly one lot, and re-reads only reinvesting accounts after a
-    distribution: the holdings (so the values) must still equal the sums of the lots, to the
-    bit, through splits of replacement lots (IRC §1091), reinvested dividends and a split."""
-    from taxsim.ledger.state import shares_held
-
+    """The loop keeps each holding as the ledger's kept total (read after each trade, and
+    after a distribution only for reinvesting accounts): the holdings (so the values) must
+    equal the exact sums of the lots, to the bit, through splits of replacement lots
+    (IRC §1091), reinvested dividends and a split."""
     market = scripted_market()
     household = Household([Account("taxable"), Account("ira", kind="tax_deferred", reinvest=True)])
     strategy = Strategy("scripted", scripted_decide, np.append(SCRIPT, 0.0), max_orders=8)
@@ -343,7 +351,7 @@ def test_holdings_kept_by_the_day_loop_equal_the_ledger_lots_exactly():
     for account in range(2):
         value = 0.0
         for asset in range(2):
-            held = shares_held(state.head, state.lot_next, state.lot_shares, account, asset)
+            held = exact_shares_of_lots(state, account, asset)
             if held != 0.0:
                 value += held * prices[asset]
         assert result.account_values[-1, account] == value

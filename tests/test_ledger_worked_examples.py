@@ -527,6 +527,7 @@ def test_lot_ids_stop_at_the_int32_limit_with_a_clear_error():
     counters[CNT_NEXT_LOT_ID] = MAX_LOT_ID - 10
     ledger.buy("taxable", "XYZ", 5, 12.0, "2024-04-01")
     assert ledger.lots()["lot_id"].tolist() == [1, MAX_LOT_ID - 10]
+    assert ledger.lots()["lot_id"].dtype == np.int64
     counters[CNT_NEXT_LOT_ID] = MAX_LOT_ID - 2
     before = snapshot(ledger)
     with pytest.raises(LedgerError, match="2,147,483,647 lot ids"):

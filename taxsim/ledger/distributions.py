@@ -34,6 +34,7 @@ from taxsim.ledger.enums import (
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
 )
+from taxsim.ledger.exact_shares import exact_add_nb, exact_reset_nb
 from taxsim.ledger.lots import (
     QUALIFIED_HOLDING_DAYS,
     acquire_nb,
@@ -211,10 +212,12 @@ def split(state, asset, day, ratio):
     for account in range(state.head.shape[0]):
         mark_stale_nb(state, account, asset)  # every basis per share changes: rebuilt
     for account in range(state.head.shape[0]):
-        state.position_shares[account, asset] = np.nan  # re-summed when read
+        state.position_shares[account, asset] = np.nan  # recomputed when read
+        exact_reset_nb(state.position_exact, account, asset)
         slot = state.head[account, asset]
         while slot != NO_SLOT:
             state.lot_shares[slot] *= ratio
+            exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], 1)
             for k in range(N_PENDING_QUALIFIED):
                 state.lot_pending_per_share[slot, k] /= ratio
             slot = state.lot_next[slot]

@@ -301,7 +301,7 @@ class Ledger:
         basis = state.lot_basis[slots]
         return pd.DataFrame(
             {
-                "lot_id": state.lot_id[slots],
+                "lot_id": state.lot_id[slots].astype(np.int64),  # int32 in the ledger
                 "account": pd.Categorical.from_codes(
                     state.lot_account[slots], self.household.account_names
                 ),

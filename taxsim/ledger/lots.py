@@ -67,6 +67,7 @@ from taxsim.ledger.enums import (
     YEAR_QUALIFIED_DIVIDENDS,
     YEAR_ST_GAIN,
 )
+from taxsim.ledger.exact_shares import exact_add_nb
 from taxsim.ledger.state import (
     AUDIT_BASIS_IN,
     AUDIT_BASIS_RELIEVED,
@@ -703,8 +704,12 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
     # get their reference counts merged by LLVM, and numba no longer prunes them
     basis_left = state.lot_basis[slot] - portion_basis
     adjustment = state.lot_wash_adjustment[slot]
-    state.lot_shares[slot] = 0.0 if closing else lot_shares - take
-    state.position_shares[account, state.lot_asset[slot]] = np.nan  # re-summed when read
+    asset = state.lot_asset[slot]
+    shares_left = 0.0 if closing else lot_shares - take
+    state.lot_shares[slot] = shares_left
+    exact_add_nb(state.position_exact, account, asset, lot_shares, -1)
+    exact_add_nb(state.position_exact, account, asset, shares_left, 1)
+    state.position_shares[account, asset] = np.nan  # recomputed when read
     state.lot_basis[slot] = 0.0 if closing else basis_left
     state.lot_wash_adjustment[slot] = adjustment if closing else adjustment - portion_adjustment
     if closing:

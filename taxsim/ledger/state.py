@@ -22,11 +22,7 @@ from numba import njit, types
 from numba.experimental import structref
 
 from taxsim.ledger.basis_order import (
-    ORDER_LENGTH,
-    ORDER_PENDING,
-    ORDER_START,
     empty_order_arrays,
-    entry_slot_nb,
     order_insert_nb,
     order_update_nb,
 )
@@ -47,6 +43,7 @@ from taxsim.ledger.enums import (
     NO_SLOT,
     realized_dtype,
 )
+from taxsim.ledger.exact_shares import N_EXACT, OUT_OF_RANGE, exact_add_nb, exact_value_nb
 
 SHARE_EPSILON = 1e-9  # shares; remainders below this are float noise, not shares
 LOSS_EPSILON = 1e-9  # fraction of basis; a loss below it is float noise (a sale at cost)
@@ -90,6 +87,7 @@ STATE_FIELDS = (
     "head",
     "tail",
     "position_shares",
+    "position_exact",
     "realized",
     "pending_head",
     "pending_tail",
@@ -147,9 +145,10 @@ class LedgerState(structref.StructRefProxy):
     - ``free_slots``: int64 stack of reusable slots
     - ``head``: int64 (accounts, assets): first slot in acquisition order
     - ``tail``: int64 (accounts, assets): last slot
-    - ``position_shares``: float64 (accounts, assets): open shares of each position, equal to
-      the list-order sum (``shares_held``) to the bit, or NaN when it must be re-summed (see
-      ``position_shares``)
+    - ``position_shares``: float64 (accounts, assets): open shares of each position (see
+      ``position_shares``), or NaN when it must be recomputed
+    - ``position_exact``: int64 (accounts, assets, 4): each position's exact accumulator of
+      its lots' shares (``exact_shares.py``)
     - ``realized``: realized_dtype records, one per (sale, lot) portion
     - ``pending_head``: int64 (groups,): first realized row with an open wash window
     - ``pending_tail``: int64 (groups,): last one (rows in sale order)
@@ -232,6 +231,7 @@ def state_arrays(state):
         state.head,
         state.tail,
         state.position_shares,
+        state.position_exact,
         state.realized,
         state.pending_head,
         state.pending_tail,
@@ -414,6 +414,7 @@ def new_state(
         head=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         tail=np.full((n_accounts, n_assets), NO_SLOT, np.int64),
         position_shares=np.zeros((n_accounts, n_assets), np.float64),
+        position_exact=np.zeros((n_accounts, n_assets, N_EXACT), np.int64),
         realized=zeros(realized_capacity, realized_dtype),
         pending_head=np.full(n_groups, NO_SLOT, np.int64),
         pending_tail=np.full(n_groups, NO_SLOT, np.int64),
@@ -569,11 +570,7 @@ def link_slot(state, slot):
     state.tail[account, asset] = slot if before == NO_SLOT else state.tail[account, asset]
     state.lot_prev[slot] = after
     state.lot_next[slot] = before
-    # a lot appended at the tail adds the very last term of the list-order sum; a lot put
-    # anywhere else leaves NaN: re-summed on the next read (``position_shares``)
-    shares = state.lot_shares[slot]
-    appended = shares if before == NO_SLOT else np.nan
-    state.position_shares[account, asset] = state.position_shares[account, asset] + appended
+    state.position_shares[account, asset] = np.nan  # recomputed when read
 
 
 def release_slot(state, slot):
@@ -623,6 +620,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_holding_start[slot] = holding_start
     state.lot_long_from[slot] = long_from
     state.lot_shares[slot] = shares
+    exact_add_nb(state.position_exact, account, asset, shares, 1)
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
@@ -663,8 +661,12 @@ def split_lot(state, slot, piece_shares):
     for k in range(N_PENDING_QUALIFIED):
         pending_year[piece, k] = pending_year[slot, k]
         pending_per_share[piece, k] = pending_per_share[slot, k]
+    account = state.lot_account[slot]
+    asset = state.lot_asset[slot]
+    exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], -1)
     state.lot_shares[slot] -= piece_shares
-    state.position_shares[state.lot_account[slot], state.lot_asset[slot]] = np.nan
+    exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], 1)
+    state.position_shares[account, asset] = np.nan
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
     order_update_nb(state, slot, old_bps)
@@ -708,44 +710,35 @@ shares_held_nb = njit(cache=True, error_model="numpy")(shares_held)
 
 
 def position_shares(state, account, asset):
-    """Open shares of one position: :func:`shares_held`, to the bit, in O(1) unless a lot of
-    the position changed other than by being appended at its list's tail since the last read
-    (a sale, a split, a lot inserted in acquisition order before others): then re-summed once.
+    """Open shares of one position: the exact sum of its lots' shares rounded once to the
+    nearest double (``math.fsum`` of them, the same in any order), in O(1).
 
-    ``state.position_shares`` holds the sum; ``link_slot`` adds an appended lot's shares (the
-    last term of the list-order sum, so the float is the same), every other change of a lot's
-    shares or of the list writes NaN. Call-free, every array read unconditionally (its
-    reference counts pruned).
+    Every change of a lot's shares updates the position's exact accumulator
+    (``exact_shares.py``) and writes NaN to ``state.position_shares``; a read rounds the
+    accumulator and keeps the result there. A position holding a lot of fewer than 2**-70 or
+    of 2**60 shares or more, which the accumulator cannot hold exactly, gets the sum of its
+    lots in list order instead. Call-free, every array read unconditionally (numba prunes
+    their reference counts).
     """
     stored = state.position_shares
+    exact = state.position_exact
     head = state.head
     lot_next = state.lot_next
     lot_shares = state.lot_shares
-    order_meta = state.order_meta
-    order_slot = state.order_slot
     held = stored[account, asset]
-    touched = 0
     if held != held:
-        # The walk below waits on each lot's link before it loads the next lot. The basis
-        # order holds the same slots side by side (none if the position is stale): loading
-        # their links and shares from there first lets the memory system fetch them all at
-        # once, and the walk then finds them in cache. Same sum, same order.
-        position = account * head.shape[1] + asset
-        begin = order_meta[position, ORDER_START]
-        count = order_meta[position, ORDER_LENGTH] + order_meta[position, ORDER_PENDING]
-        for k in range(begin, begin + count):
-            other = entry_slot_nb(order_slot[k])
-            touched += lot_next[other] + (lot_shares[other] > 0.0)
-        held = 0.0
-        slot = head[account, asset]
-        while slot != NO_SLOT:
-            held += lot_shares[slot]
-            slot = lot_next[slot]
+        if exact[account, asset, OUT_OF_RANGE] == 0:
+            held = exact_value_nb(exact, account, asset)
+        else:
+            held = 0.0
+            slot = head[account, asset]
+            while slot != NO_SLOT:
+                held += lot_shares[slot]
+                slot = lot_next[slot]
     # every array used once more on every path: released at one point, numba prunes its
-    # reference-count pair (released inside the loop's branch, each call would pay it); the
-    # loads above feed this test (they must not be optimized away), which always holds
-    in_use = head.size + lot_next.size + lot_shares.size + order_meta.size + order_slot.size
-    stored[account, asset] = held if in_use + (touched >> 62) > 0 else 0.0
+    # reference-count pair (released inside a branch, each call would pay it)
+    in_use = head.size + lot_next.size + lot_shares.size + exact.size
+    stored[account, asset] = held if in_use > 0 else 0.0
     return held
 
 
