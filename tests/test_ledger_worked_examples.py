@@ -538,6 +538,15 @@ def test_lot_ids_stop_at_the_int32_limit_with_a_clear_error():
     assert before[2] == after[2]
 
 
+def test_more_accounts_than_the_realized_rows_hold_is_a_config_error():
+    from taxsim.ledger.enums import MAX_ACCOUNTS
+    from taxsim.ledger.household import ConfigError
+
+    accounts = [Account(f"a{i}") for i in range(MAX_ACCOUNTS + 1)]
+    with pytest.raises(ConfigError, match="32,768 accounts, more than the ledger's 32,767"):
+        Household(accounts)
+
+
 def test_closing_a_year_without_income_reports_a_zero_row():
     ledger = ledger_for(Account("taxable"))
     ledger.split("XYZ", "2012-12-31", 2.0)

@@ -463,7 +463,7 @@ def _realized_rows_frame(ledger: Ledger, state: LedgerState, start: int, stop: i
     return pd.DataFrame(
         {
             "sale_id": records["sale_id"],
-            "lot_id": records["lot_id"],
+            "lot_id": records["lot_id"].astype(np.int64),
             "account": pd.Categorical.from_codes(
                 records["account"], ledger.household.account_names
             ),

@@ -17,6 +17,7 @@ from taxsim.ledger.enums import (
     ACCOUNT_KIND_CODES,
     FILING_STATUSES,
     FIRST_YEAR,
+    MAX_ACCOUNTS,
     N_RATE_FIELDS,
     N_YEARS,
     RATE_LONG_TERM,
@@ -95,6 +96,11 @@ class Household:
         for account in accounts:
             if not isinstance(account, Account):
                 raise ConfigError(f"household.accounts: {account!r} is not an Account")
+        if len(accounts) > MAX_ACCOUNTS:
+            raise ConfigError(
+                f"household.accounts: {len(accounts):,} accounts, more than the ledger's "
+                f"{MAX_ACCOUNTS:,} (realized rows store the account as int16)"
+            )
         names = [account.name for account in accounts]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:

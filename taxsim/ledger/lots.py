@@ -44,6 +44,7 @@ from taxsim.ledger.enums import (
     ERR_NO_ROOM,
     ERR_NOT_ENOUGH_SHARES,
     ERR_TOO_MANY_LOTS,
+    ERR_TOO_MANY_ROWS,
     ERR_UNKNOWN_LOT,
     ERR_YEAR_CLOSED,
     ERR_YEAR_RANGE,
@@ -51,6 +52,7 @@ from taxsim.ledger.enums import (
     HIFO,
     LIFO,
     MAX_LOT_ID,
+    MAX_ROWS,
     N_YEARS,
     NO_SLOT,
     OK,
@@ -94,8 +96,11 @@ def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
     never go backwards, closed years stay closed."""
     if not room_ok_nb(counters, lot_capacity, row_capacity, n_accounts):
         return ERR_NO_ROOM
-    if counters[CNT_NEXT_LOT_ID] + room_needed_nb(counters, n_accounts)[0] > MAX_LOT_ID:
+    lots_needed, rows_needed = room_needed_nb(counters, n_accounts)
+    if counters[CNT_NEXT_LOT_ID] + lots_needed > MAX_LOT_ID:
         return ERR_TOO_MANY_LOTS
+    if counters[CNT_SALE_ROWS] + rows_needed > MAX_ROWS:
+        return ERR_TOO_MANY_ROWS
     if day < counters[CNT_LAST_DAY]:
         return ERR_DATE_BACKWARDS
     year = year_of_nb(day)
