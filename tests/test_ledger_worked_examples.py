@@ -298,6 +298,29 @@ def test_qualified_dividend_passes_when_held_61_days():
     assert ledger.cash("taxable") == pytest.approx(-5000 + 100 + 5000)
 
 
+def test_dividends_are_paid_on_the_exact_sum_of_the_lots_shares():
+    """An account's shares are its lots' exact sum rounded once (``math.fsum``), in any order
+    of the lots; a lot the exact accumulator cannot hold (below 2**-70 shares) makes the
+    position use the float sum in acquisition order until that lot is gone."""
+    import math
+
+    ledger = ledger_for(Account("taxable", reinvest=False))
+    for day, shares in (("2024-01-02", 0.1), ("2024-01-03", 0.2), ("2024-01-04", 0.3)):
+        ledger.buy("taxable", "XYZ", shares, 10.0, day)
+    exact = math.fsum([0.1, 0.2, 0.3])
+    assert exact != (0.1 + 0.2) + 0.3  # 0.6 against 0.6000000000000001
+    ledger.distribute("XYZ", "2024-02-01", price=10.0, dividend=1.0)
+    assert ledger.cash("taxable") == -6.0 + exact
+    ledger.buy("taxable", "XYZ", 1e-25, 10.0, "2024-02-02")  # out of the accumulator's range
+    ledger.distribute("XYZ", "2024-03-01", price=10.0, dividend=1.0)
+    listed = ((0.1 + 0.2) + 0.3) + 1e-25
+    assert ledger.cash("taxable") == -6.0 + exact - 1e-24 + listed
+    ledger.sell("taxable", "XYZ", 1e-25, 10.0, "2024-03-04", method="lifo")
+    before = ledger.cash("taxable")
+    ledger.distribute("XYZ", "2024-04-01", price=10.0, dividend=1.0)
+    assert ledger.cash("taxable") == before + exact  # exact again
+
+
 def test_distribution_characters_and_return_of_capital_beyond_basis():
     ledger = ledger_for(Account("taxable", reinvest=False), Account("roth", kind="tax_exempt"))
     ledger.buy("taxable", "XYZ", 10, 2.0, "2023-01-03")  # basis $20
