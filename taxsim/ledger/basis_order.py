@@ -211,9 +211,10 @@ first_not_below_nb = njit(cache=True, inline="always")(first_not_below)
 first_above_nb = njit(cache=True, inline="always")(first_above)
 
 
-def order_update(state, slot, old_bps):
-    """Move an open lot whose basis or shares changed to its place in its position's order;
-    ``old_bps`` is its basis per share before the change.
+def order_update(state, slot, old_bps, old_long_from):
+    """Move an open lot whose basis, shares or holding period changed to its place in its
+    position's order; ``old_bps`` is its basis per share and ``old_long_from`` its first
+    long-term day (day number) before the change.
 
     A pending entry (:func:`order_insert`) has no place yet: nothing moves. Otherwise binary
     searches find the lot among the sorted entries equal to ``old_bps`` and its new place; the
@@ -221,13 +222,13 @@ def order_update(state, slot, old_bps):
     every strictly lower (moving up) or strictly higher (moving down) neighbour. The lot is
     looked for first as the last pending entry (a wash-sale piece just added), then among the
     sorted entries equal to ``old_bps``, then among every pending and every sorted entry. A
-    sorted entry that moves is packed with the lot's current first long-term day; a NaN
-    ``old_bps`` makes a lot whose basis per share did not change take that path too (a
-    wash-sale replacement whose holding period changed, see ``wash_sales.apply_replacement``).
+    sorted entry that moves is packed with the lot's current first long-term day; a lot whose
+    basis per share and first long-term day are both unchanged keeps its place and entry.
     """
     position = order_position_nb(state, slot)
     bps = state.lot_basis[slot] / state.lot_shares[slot]
-    entry = order_entry_nb(slot, state.lot_long_from[slot])  # read here, on every path
+    long_from = state.lot_long_from[slot]  # read here, on every path
+    entry = order_entry_nb(slot, long_from)
     meta = state.order_meta
     fresh = meta[position, ORDER_STALE] == 0
     finite = math.isfinite(bps)
@@ -241,7 +242,7 @@ def order_update(state, slot, old_bps):
     pending_end = end + meta[position, ORDER_PENDING]
     order_slot = state.order_slot
     order_bps = state.order_bps
-    if ok and bps != old_bps:  # an unchanged basis per share keeps its place (and its entry)
+    if ok and (bps != old_bps or long_from != old_long_from):
         j = pending_end - 1
         if not (j >= end and entry_slot_nb(order_slot[j]) == slot):
             # first sorted entry not below old_bps, then along the equal ones

@@ -78,8 +78,8 @@ from taxsim.ledger.state import (
     SHARE_EPSILON,
     create_lot_nb,
     release_slot_nb,
+    room_fits_nb,
     room_needed_nb,
-    room_ok_nb,
     year_index_nb,
 )
 from taxsim.ledger.wash_sales import (
@@ -94,9 +94,9 @@ QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (s
 def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
     """Status of an event dated ``day``: the arrays have room for it (see ``state.py``), dates
     never go backwards, closed years stay closed."""
-    if not room_ok_nb(counters, lot_capacity, row_capacity, n_accounts):
-        return ERR_NO_ROOM
     lots_needed, rows_needed = room_needed_nb(counters, n_accounts)
+    if not room_fits_nb(counters, lot_capacity, row_capacity, lots_needed, rows_needed):
+        return ERR_NO_ROOM
     if counters[CNT_NEXT_LOT_ID] + lots_needed > MAX_LOT_ID:
         return ERR_TOO_MANY_LOTS
     if counters[CNT_SALE_ROWS] + rows_needed > MAX_ROWS:
@@ -589,7 +589,7 @@ def drop_relieved(state, position, n_relieved):
         for i in range(n_relieved):
             slot = state.scratch_order[i]
             if state.lot_shares[slot] != 0.0:
-                order_update_nb(state, slot, state.scratch_keys[i])
+                order_update_nb(state, slot, state.scratch_keys[i], state.lot_long_from[slot])
 
 
 drop_relieved_nb = njit(cache=True, error_model="numpy")(drop_relieved)

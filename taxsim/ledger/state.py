@@ -464,12 +464,18 @@ def room_needed(counters, n_accounts):
     return 2 * open_lots + n_accounts + 2, open_lots + 1
 
 
-def room_ok(counters, lot_capacity, row_capacity, n_accounts):
-    """True if any single event fits in arrays of these capacities."""
-    lots_needed, rows_needed = room_needed_nb(counters, n_accounts)
+def room_fits(counters, lot_capacity, row_capacity, lots_needed, rows_needed):
+    """True if ``lots_needed`` lot slots and ``rows_needed`` realized rows fit in arrays of
+    these capacities."""
     free_lots = lot_capacity - counters[CNT_SLOTS_USED] + counters[CNT_FREE]
     free_rows = row_capacity - counters[CNT_SALE_ROWS]
     return free_lots >= lots_needed and free_rows >= rows_needed
+
+
+def room_ok(counters, lot_capacity, row_capacity, n_accounts):
+    """True if any single event fits in arrays of these capacities."""
+    lots_needed, rows_needed = room_needed_nb(counters, n_accounts)
+    return room_fits_nb(counters, lot_capacity, row_capacity, lots_needed, rows_needed)
 
 
 def has_room(state):
@@ -512,6 +518,7 @@ def make_room(state):
 
 
 room_needed_nb = njit(cache=True, error_model="numpy")(room_needed)
+room_fits_nb = njit(cache=True, error_model="numpy", inline="always")(room_fits)
 room_ok_nb = njit(cache=True, error_model="numpy")(room_ok)
 has_room_nb = njit(cache=True, error_model="numpy")(has_room)
 make_room_nb = njit(cache=True)(make_room)
@@ -669,7 +676,7 @@ def split_lot(state, slot, piece_shares):
     state.position_shares[account, asset] = np.nan
     state.lot_basis[slot] -= piece_basis
     state.lot_wash_adjustment[slot] -= piece_adjustment
-    order_update_nb(state, slot, old_bps)
+    order_update_nb(state, slot, old_bps, state.lot_long_from[slot])
     return piece
 
 
@@ -706,7 +713,8 @@ release_slot_nb = njit(cache=True, inline="always")(release_slot)
 create_lot_nb = njit(cache=True, inline="always")(create_lot)
 split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
 year_index_nb = njit(cache=True, error_model="numpy")(year_index)
-shares_held_nb = njit(cache=True, error_model="numpy")(shares_held)
+# inlined into position_shares (its fallback), which stays call-free
+shares_held_nb = njit(cache=True, error_model="numpy", inline="always")(shares_held)
 
 
 def position_shares(state, account, asset):
@@ -730,11 +738,7 @@ def position_shares(state, account, asset):
         if exact[account, asset, OUT_OF_RANGE] == 0:
             held = exact_value_nb(exact, account, asset)
         else:
-            held = 0.0
-            slot = head[account, asset]
-            while slot != NO_SLOT:
-                held += lot_shares[slot]
-                slot = lot_next[slot]
+            held = shares_held_nb(head, lot_next, lot_shares, account, asset)
     # every array used once more on every path: released at one point, numba prunes its
     # reference-count pair (released inside a branch, each call would pay it)
     in_use = head.size + lot_next.size + lot_shares.size + exact.size

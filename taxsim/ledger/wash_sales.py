@@ -8,8 +8,6 @@ before or after the sale. Matching rules and the piece-splitting convention are 
 
 from __future__ import annotations
 
-import math
-
 from numba import njit
 
 from taxsim.dates import long_term_from_nb, year_of_nb
@@ -51,6 +49,7 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     # arrays, numba prunes this kernel's reference counts
     to_basis = disallowed if taxable else 0.0
     old_bps = state.lot_basis[piece] / state.lot_shares[piece]
+    old_long_from = state.lot_long_from[piece]
     state.lot_basis[piece] += to_basis
     state.lot_wash_adjustment[piece] += to_basis
     holding_start = state.lot_acquired[piece] - (sale_day - sold_holding_start)
@@ -59,11 +58,7 @@ def apply_replacement(state, piece, matched_shares, loss_per_share, sold_holding
     state.lot_long_from[piece] = long_from if taxable else state.lot_long_from[piece]
     state.audit[AUDIT_WASH_TO_BASIS] += to_basis
     state.audit[AUDIT_WASH_LOST] += disallowed - to_basis
-    # an IRA piece stays where it is; a taxable one whose basis per share did not change (to
-    # the bit) still moves in place, for its new holding period (NaN: see order_update)
-    new_bps = state.lot_basis[piece] / state.lot_shares[piece]
-    search_bps = math.nan if taxable and new_bps == old_bps else old_bps
-    order_update_nb(state, piece, search_bps)
+    order_update_nb(state, piece, old_bps, old_long_from)  # an IRA piece stays where it is
     return disallowed - to_basis
 
 
