@@ -47,27 +47,43 @@ def year_of(day_number):
     return civil_from_days_nb(day_number)[0]
 
 
-def one_year_later(day_number):
-    """The same calendar date one year later; Feb 29 maps to Feb 28 of a common year.
+def held_more_than_months_from(acquired, months):
+    """The first day on which property acquired on day ``acquired`` has been held more than
+    ``months`` calendar months.
 
-    Rev. Rul. 66-7: periods are counted in calendar months from the day after acquisition, so
-    a holding period starting the day after Feb 29, 2024 (Mar 1) completes one year on
-    Feb 28, 2025, and a sale on Mar 1, 2025 is long-term.
+    The holding period is counted in calendar months from the day after acquisition (IRS Pub
+    550 "Holding Period": "start counting on the date after the day you acquired the property.
+    The day you disposed of the property is part of your holding period"; Rev. Rul. 66-7 and
+    Rev. Rul. 70-598: periods in months, the day of acquisition excluded). Each holding month
+    ends on the day before the same numbered day of the next month, so ``months`` months are
+    complete on the day before the day after acquisition recurs ``months`` months later, and
+    the period is *more than* that from then on. Where that day does not exist (counting
+    from Feb 29, or from the 29th-31st into a shorter month) the months end on the last day of
+    the month, and the first day of the next month is the first one past them: property bought
+    on the last day of a month is held more than a year from the first day of the 13th month
+    after (Caspe v. United States, 694 F.2d 1116 (8th Cir. 1982): bought Nov 30, sold May 31
+    was not held more than six months). So bought 2023-02-28 and sold 2024-02-29 is held
+    exactly one year, and only 2024-03-01 is past it.
     """
-    year, month, day = civil_from_days_nb(day_number)
-    if month == 2 and day == 29:
-        day = 28
-    return days_from_civil_nb(year + 1, month, day)
+    year, month, day = civil_from_days_nb(acquired + 1)
+    month_index = month - 1 + months
+    year += month_index // 12
+    month = month_index % 12 + 1
+    month_length = days_from_civil_nb(year, month + 1, 1) - days_from_civil_nb(year, month, 1)
+    # a day past the month's end rolls to the first of the next (days_from_civil is linear)
+    return days_from_civil_nb(year, month, min(day, month_length + 1))
 
 
 def long_term_from(holding_start):
-    """The first sale day that is long-term: the day after the first anniversary.
+    """The first sale day that is long-term: the first day held more than one year.
 
-    IRC §1222(3): held "more than 1 year"; IRS Pub 550 "Holding Period": count from the day
-    after acquisition, so bought 2024-02-05 and sold 2025-02-05 is short-term, sold 2025-02-06
-    long-term. No 365- or 366-day shortcut.
+    IRC §1222(3): held "more than 1 year"; IRS Pub 550 "Holding Period": bought 2024-02-05
+    and sold 2025-02-05 is short-term, sold 2025-02-06 long-term; no 365- or 366-day
+    shortcut. This is the day after the anniversary of the acquisition date, except for a
+    purchase on the last day of February of a common year before a leap year (see
+    :func:`held_more_than_months_from`): bought 2023-02-28, long-term from 2024-03-01.
     """
-    return one_year_later_nb(holding_start) + 1
+    return held_more_than_months_from_nb(holding_start, 12)
 
 
 def is_long_term(holding_start, sale_day):
@@ -81,7 +97,7 @@ def is_long_term(holding_start, sale_day):
 days_from_civil_nb = njit(cache=True, inline="always")(days_from_civil)
 civil_from_days_nb = njit(cache=True, inline="always")(civil_from_days)
 year_of_nb = njit(cache=True, inline="always")(year_of)
-one_year_later_nb = njit(cache=True, inline="always")(one_year_later)
+held_more_than_months_from_nb = njit(cache=True, inline="always")(held_more_than_months_from)
 long_term_from_nb = njit(cache=True, inline="always")(long_term_from)
 is_long_term_nb = njit(cache=True, inline="always")(is_long_term)
 

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from tests.reference.ledger import ReferenceLedger, anniversary
+from tests.reference.ledger import ReferenceLedger, first_day_held_more_than
 
 taxsim = pytest.importorskip("taxsim")
 Account = taxsim.Account
@@ -456,8 +456,9 @@ def _advance_date(data: st.DataObject, driver: Driver, state: EventState) -> Non
     lots = _open_lots(driver)
     targets = []
     for lot in lots:
-        turn = anniversary(lot["holding_start"])
-        targets += [turn, turn + timedelta(days=1)]
+        for start, months in ((lot["holding_start"], 12), (lot["acquired"], 6)):
+            turn = first_day_held_more_than(start, months)  # long-term; past six months
+            targets += [turn - timedelta(days=1), turn]
         targets += [lot["acquired"] + timedelta(days=days) for days in (30, 31, 60, 61)]
     for sale_day in state.sale_days[-4:]:
         targets += [sale_day + timedelta(days=30), sale_day + timedelta(days=31)]

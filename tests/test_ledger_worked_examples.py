@@ -15,6 +15,8 @@ from taxsim.dates import (
     civil_from_days_nb,
     days_from_civil,
     days_from_civil_nb,
+    held_more_than_months_from,
+    held_more_than_months_from_nb,
     is_long_term,
     is_long_term_nb,
     to_day,
@@ -48,8 +50,31 @@ def test_holding_period_calendar_rule_pub_550(function):
     # a common-year acquisition into a leap year: 2023-03-01 -> 2024-03-01 is exactly a year
     assert not function(to_day("2023-03-01"), to_day("2024-03-01"))
     assert function(to_day("2023-03-01"), to_day("2024-03-02"))
-    # 2023-02-28 -> 2024-02-28 is one year; 2024-02-29 is after the anniversary
-    assert function(to_day("2023-02-28"), to_day("2024-02-29"))
+    # bought on the last day of a month: the holding months end on the last days of the next
+    # months (Caspe v. United States, 8th Cir. 1982), so bought 2023-02-28, the twelfth month
+    # ends 2024-02-29 and only 2024-03-01 is more than a year (not the day after the
+    # anniversary 2024-02-28)
+    assert not function(to_day("2023-02-28"), to_day("2024-02-29"))
+    assert function(to_day("2023-02-28"), to_day("2024-03-01"))
+    # any other month end works the same way as the day after the anniversary
+    assert not function(to_day("2023-04-30"), to_day("2024-04-30"))
+    assert function(to_day("2023-04-30"), to_day("2024-05-01"))
+    # Feb 28 of a leap year is not a month end: the day after it is Feb 29, which a common
+    # year lacks, so the year is complete on Feb 28 and Mar 1 is past it
+    assert not function(to_day("2024-02-28"), to_day("2025-02-28"))
+    assert function(to_day("2024-02-28"), to_day("2025-03-01"))
+
+
+@pytest.mark.parametrize("function", [held_more_than_months_from, held_more_than_months_from_nb])
+def test_six_month_holding_period_by_calendar_months(function):
+    # Caspe v. United States, 694 F.2d 1116 (8th Cir. 1982): bought Nov 30, 1972, sold
+    # May 31, 1973 was held six months, not more
+    assert function(to_day("1972-11-30"), 6) == to_day("1973-06-01")
+    assert function(to_day("2024-01-15"), 6) == to_day("2024-07-16")
+    # counting from Aug 31 or Aug 30, the sixth month ends on the last day of February
+    assert function(to_day("2024-08-30"), 6) == to_day("2025-03-01")
+    assert function(to_day("2023-08-28"), 6) == to_day("2024-02-29")
+    assert function(to_day("2024-02-05"), 12) == to_day("2025-02-06")
 
 
 def test_civil_day_conversions_plain_and_jitted_agree_with_numpy():

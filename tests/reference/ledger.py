@@ -81,27 +81,39 @@ def to_date(value: Any) -> date:
     return pd.Timestamp(value).date()
 
 
-def anniversary(day: date) -> date:
-    """The same calendar day one year later; Feb 29 falls on Feb 28 in a common year.
+def is_last_day_of_month(day: date) -> bool:
+    return (day + timedelta(days=1)).month != day.month
 
-    Pub 550 "Holding Period": the holding period is counted in calendar months from the day
-    after acquisition, so a year is complete on the anniversary of the acquisition date. The
-    anniversary of Feb 29 in a common year is taken as Feb 28 (contract rule 1).
+
+def first_day_held_more_than(acquired: date, months: int) -> date:
+    """The first day on which property acquired on ``acquired`` is held more than ``months``
+    calendar months.
+
+    Pub 550 "Holding Period": start counting on the day after acquisition; the day of
+    disposal counts. A holding month ends on the same numbered day as the acquisition date in
+    each later month; for an acquisition on the last day of a month it ends on the last day of
+    each later month (Caspe v. United States, 694 F.2d 1116 (8th Cir. 1982): bought Nov 30,
+    sold May 31 is six months, not more). Where the numbered day does not exist in the month,
+    the month ends on its last day.
     """
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # Feb 29 -> Feb 28 of a common year
-        return date(day.year + 1, 2, 28)
+    month_index = acquired.month - 1 + months
+    year, month = acquired.year + month_index // 12, month_index % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    month_end = following - timedelta(days=1)
+    if is_last_day_of_month(acquired) or acquired.day > month_end.day:
+        return following  # the last holding month ends on month_end
+    return date(year, month, acquired.day) + timedelta(days=1)
 
 
 def is_long_term(holding_start: date, disposal_day: date) -> bool:
     """Whether shares whose holding period starts ``holding_start`` are long-term when sold.
 
-    IRC §1222(3): long-term means held *more than* one year. Rev. Rul. 66-7 and Pub 550: the
-    holding period starts the day after acquisition, so it is long-term only when sold after
-    the anniversary of ``holding_start`` (bought 2024-02-05: 2025-02-05 short, 2025-02-06 long).
+    IRC §1222(3): long-term means held *more than* one year, counted in calendar months from
+    the day after acquisition (Pub 550; Rev. Rul. 66-7): bought 2024-02-05, 2025-02-05 is
+    short and 2025-02-06 long; bought on the last day of a month, long from the first day of
+    the 13th month after (bought 2023-02-28: 2024-02-29 short, 2024-03-01 long).
     """
-    return disposal_day > anniversary(holding_start)
+    return disposal_day >= first_day_held_more_than(holding_start, 12)
 
 
 def term_of(holding_start: date, disposal_day: date) -> str:

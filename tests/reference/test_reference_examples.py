@@ -16,8 +16,8 @@ import pytest
 from tests.reference.ledger import (
     ReferenceLedger,
     ReferenceLedgerError,
-    anniversary,
     capital_loss_carryover,
+    first_day_held_more_than,
     is_long_term,
 )
 
@@ -108,14 +108,27 @@ def test_holding_period_anniversary_is_short_term():
 
 
 def test_holding_period_feb29_acquisition():
-    """Contract rule 1: the anniversary of Feb 29 is Feb 28 in a common year, so bought
-    2024-02-29: sold 2025-02-28 short-term, 2025-03-01 long-term."""
-    assert anniversary(date(2024, 2, 29)) == date(2025, 2, 28)
+    """Bought on Feb 29 (a month end): the holding months end on the last day of each later
+    month, so the twelfth ends 2025-02-28: sold that day short-term, 2025-03-01 long-term."""
+    assert first_day_held_more_than(date(2024, 2, 29), 12) == date(2025, 3, 1)
     assert not is_long_term(date(2024, 2, 29), date(2025, 2, 28))
     assert is_long_term(date(2024, 2, 29), date(2025, 3, 1))
     for sold, term in (("2025-02-28", "short"), ("2025-03-01", "long")):
         ledger = make_ledger()
         ledger.buy("alice_taxable", "QQQ", shares=1, price=100.0, date="2024-02-29")
+        assert only_row(ledger.sell("alice_taxable", "QQQ", 1, 90.0, sold)).term == term
+
+
+def test_holding_period_month_end_into_a_leap_year():
+    """Caspe v. United States (8th Cir. 1982): bought on the last day of a month, the holding
+    months end on the last days of the later months. Bought 2023-02-28, the twelfth month ends
+    2024-02-29 (a leap day), so selling then is short-term, the day after the anniversary
+    notwithstanding; 2024-03-01 is long-term."""
+    assert first_day_held_more_than(date(2023, 2, 28), 12) == date(2024, 3, 1)
+    assert first_day_held_more_than(date(1972, 11, 30), 6) == date(1973, 6, 1)
+    for sold, term in (("2024-02-29", "short"), ("2024-03-01", "long")):
+        ledger = make_ledger()
+        ledger.buy("alice_taxable", "QQQ", shares=1, price=100.0, date="2023-02-28")
         assert only_row(ledger.sell("alice_taxable", "QQQ", 1, 90.0, sold)).term == term
 
 
