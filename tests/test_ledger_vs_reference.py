@@ -60,7 +60,7 @@ FILING_STATUSES = ("single", "married_joint", "married_separate", "head_of_house
 LOT_COLUMNS = ("account", "asset", "shares", "basis", "acquired", "holding_start")
 LOT_MONEY = ("basis", "wash_adjustment")
 REALIZED_EXACT = ("lot_id", "account", "asset", "taxable", "acquired", "holding_start", "sold")
-REALIZED_MONEY = ("proceeds", "basis", "wash_disallowed", "wash_lost", "gain")
+REALIZED_MONEY = ("proceeds", "basis", "wash_disallowed", "wash_lost", "gain", "long_term_loss")
 ANNUAL_MONEY = (
     "st_gain",
     "lt_gain",

@@ -653,3 +653,96 @@ def test_rate_table_rows_are_the_rates_in_force_each_year():
     assert table[2002 - FIRST_YEAR, RATE_QUALIFIED_DIVIDEND] == 0.386  # ordinary before 2003
     assert table[2003 - FIRST_YEAR, RATE_QUALIFIED_DIVIDEND] == 0.15
     assert table[1997 - FIRST_YEAR, RATE_ORDINARY] == 0.37  # before 1998: the default (2018)
+
+
+# ------------------------------------------------- fund shares held six months or less
+def test_loss_on_fund_shares_held_six_months_is_long_term_up_to_capital_gain_distributions():
+    # Pub 550 "Loss on mutual fund or REIT stock held 6 months or less", IRC §852(b)(4)(A):
+    # 100 shares bought at $20, a $1 capital gain distribution ($100, long-term whatever the
+    # holding), sold two months later at $18.50: the $150 loss is long-term up to $100.
+    ledger = ledger_for(Account("taxable", reinvest=False), assets=("F",))
+    ledger.buy("taxable", "F", 100, 20.0, "2024-01-02")
+    ledger.buy("taxable", "F", 100, 10.0, "2024-01-03")  # an unrelated short-term gain
+    ledger.distribute("F", "2024-02-01", price=19.0, lt_capital_gain=1.0)
+    rows = ledger.sell("taxable", "F", 200, 18.5, "2024-03-01", method="fifo")
+    assert list(rows["term"]) == ["short", "short"]
+    assert list(rows["long_term_loss"]) == [pytest.approx(-100.0), 0.0]
+    ledger.close_year(2024)
+    year = ledger.annual_tax().set_index("year").loc[2024]
+    assert year["lt_gain"] == pytest.approx(-100.0)  # the distribution's $200 nets it
+    assert year["st_gain"] == pytest.approx(-50.0 + 850.0)
+    assert year["lt_capital_gain_distributions"] == pytest.approx(200.0)
+    # net short-term 800 at 37% + 3.8%; net long-term 200 - 100 = 100 at 20% + 3.8%
+    assert year["total_tax"] == pytest.approx(800 * 0.408 + 100 * 0.238)
+
+
+def test_six_month_rule_counts_calendar_months_from_the_lot_itself():
+    # bought 2024-01-15: held six months through 2024-07-15, more from 2024-07-16
+    for sold, long_term_loss in (("2024-07-15", -100.0), ("2024-07-16", 0.0)):
+        ledger = ledger_for(Account("taxable", reinvest=False), assets=("F",))
+        ledger.buy("taxable", "F", 100, 20.0, "2024-01-15")
+        ledger.distribute("F", "2024-03-01", price=20.0, lt_capital_gain=1.0)
+        rows = ledger.sell("taxable", "F", 100, 18.0, sold)
+        assert rows["long_term_loss"].iloc[0] == pytest.approx(long_term_loss)
+        assert rows["gain"].iloc[0] == pytest.approx(-200.0)
+
+
+def test_six_month_rule_applies_to_the_allowed_loss_after_a_wash_sale():
+    # $2 of capital gain distributions per share, a $3 loss per share: two thirds of each
+    # allowed share's loss is long-term. Half the shares are replaced within 30 days (§1091
+    # first): $150 disallowed, $150 allowed, of which $100 long-term.
+    ledger = ledger_for(Account("taxable", reinvest=False), assets=("F",))
+    ledger.buy("taxable", "F", 100, 20.0, "2024-01-02")
+    ledger.distribute("F", "2024-02-01", price=19.0, lt_capital_gain=2.0)
+    rows = ledger.sell("taxable", "F", 100, 17.0, "2024-03-01")
+    assert rows["long_term_loss"].iloc[0] == pytest.approx(-200.0)
+    ledger.buy("taxable", "F", 50, 17.5, "2024-03-15")  # replaces 50 shares retroactively
+    row = ledger.realized().iloc[0]
+    assert row["wash_disallowed"] == pytest.approx(150.0)
+    assert row["long_term_loss"] == pytest.approx(-100.0)
+    ledger.close_year(2024)
+    year = ledger.annual_tax().set_index("year").loc[2024]
+    assert year["lt_gain"] == pytest.approx(-100.0)
+    assert year["st_gain"] == pytest.approx(-50.0)
+    form = ledger.form_8949()
+    assert form["gain"].sum() == pytest.approx(-150.0)
+
+
+def test_liquidation_applies_the_sale_rules_of_young_lots():
+    # a hypothetical sale is a sale: the qualified dividend of a lot sold before its 61st day
+    # turns ordinary (§246(c)), and a young fund loss is long-term up to its capital gain
+    # distributions (§852(b)(4)(A)), exactly as selling would
+    ledger = ledger_for(Account("taxable", reinvest=False), assets=("F",))
+    ledger.buy("taxable", "F", 100, 50.0, "2024-03-01")
+    ledger.distribute("F", "2024-03-10", price=50.0, dividend=50.0, qualified_fraction=1.0,
+                      lt_capital_gain=1.0)
+    prices = {"F": 48.0}
+    liquidation = ledger.liquidation("2024-03-30", prices)["liquidation_tax"]
+    what_if = ledger.what_if_sell("taxable", "F", 100, 48.0, "2024-03-30")
+    assert liquidation == pytest.approx(what_if["tax_change"])
+    # $5,000 of dividends taxed 37% + 3.8% instead of 20% + 3.8%; the $200 loss is long-term
+    # up to $100 (-100 at 23.8%, -100 at 40.8%)
+    assert liquidation == pytest.approx(5000 * (0.408 - 0.238) - 100 * 0.238 - 100 * 0.408)
+
+
+def test_liquidation_refuses_a_date_before_the_last_event_or_in_a_closed_year():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 100.0, "2024-06-03")
+    with pytest.raises(LedgerError, match="liquidation on 2024-06-01.*before the previous event"):
+        ledger.liquidation("2024-06-01", {"XYZ": 100.0})
+    ledger.close_year(2024)
+    with pytest.raises(LedgerError, match="liquidation on 2024-12-31.*already closed"):
+        ledger.liquidation("2024-12-31", {"XYZ": 100.0})
+    assert ledger.liquidation("2025-01-02", {"XYZ": 100.0})["liquidation_tax"] == 0.0
+
+
+def test_form_8949_reports_the_long_term_part_of_a_young_fund_loss_in_part_two():
+    ledger = ledger_for(Account("taxable", reinvest=False), assets=("F",))
+    ledger.buy("taxable", "F", 100, 20.0, "2024-01-02")
+    ledger.distribute("F", "2024-02-01", price=19.0, lt_capital_gain=1.0)
+    ledger.sell("taxable", "F", 100, 18.5, "2024-03-01")  # $150 loss, $100 of it long-term
+    form = ledger.form_8949()
+    assert list(form["term"]) == ["short", "long"] and list(form["box"]) == ["A", "D"]
+    assert list(form["gain"]) == [pytest.approx(-50.0), pytest.approx(-100.0)]
+    assert list(form["proceeds"]) == [pytest.approx(1850 / 3), pytest.approx(3700 / 3)]
+    assert form["basis"].sum() == pytest.approx(2000.0)

@@ -38,7 +38,7 @@ DISCLOSURES = (
     "hindsight. Past or simulated performance does not guarantee future results. Taxes are "
     "computed at the marginal rates stated, for a household assumed to owe the net investment "
     "income tax and to use its loss deduction in full; actual taxes depend on each investor's "
-    "situation. After-tax returns follow SEC Form N-1A Item 26(b)(2)-(3): pre-liquidation "
+    "situation. After-tax returns are modelled on SEC Form N-1A Item 26(b)(2)-(3): pre-liquidation "
     "values are net of taxes on distributions and realized gains; post-liquidation values "
     "also assume every taxable lot sold on the last day. Tax alpha is the annualized after-tax "
     "return minus that of the non-managed twin (same targets, flows, costs and taxes, FIFO, "

@@ -62,7 +62,13 @@ from taxsim.ledger.enums import (
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
 )
-from taxsim.ledger.state import year_index_nb
+from taxsim.ledger.state import (
+    QUALIFIED_HOLDING_DAYS,
+    SIX_MONTHS_AT_MOST_DAYS,
+    reclassify_early_sale_dividends_nb,
+    six_month_capital_gain_per_share_nb,
+    year_index_nb,
+)
 
 
 def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
@@ -212,7 +218,11 @@ def deferred_tax(state, day, prices):
       close has charged yet (the year is taxed as if it ended today; carryforwards chained,
       IRC §1212(b));
     - ``liquidation_tax``: the extra tax if every open taxable lot were sold on ``day``
-      (negative when the losses are worth a refund under the convention).
+      (negative when the losses are worth a refund under the convention). The hypothetical
+      sales follow the sale rules: a lot sold before its 61st day turns its provisional
+      qualified dividends ordinary (§246(c)), and a short-term loss on a lot held six months
+      or less is long-term up to its capital gain distributions (§852(b)(4)(A); see
+      ``lots.relieve``).
     """
     year = year_of_nb(day)
     row = year_index_nb(year)
@@ -224,12 +234,20 @@ def deferred_tax(state, day, prices):
         for asset in range(state.head.shape[1]):
             slot = state.head[account, asset]
             while slot != NO_SLOT:
-                gain = prices[asset] * state.lot_shares[slot] - state.lot_basis[slot]
+                shares = state.lot_shares[slot]
+                gain = prices[asset] * shares - state.lot_basis[slot]
                 unrealized += gain
                 if day >= state.lot_long_from[slot]:
                     income[row, YEAR_LT_GAIN] += gain
                 else:
-                    income[row, YEAR_ST_GAIN] += gain
+                    long_term_part = 0.0
+                    if gain < 0.0 and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS:
+                        per_share = six_month_capital_gain_per_share_nb(state, slot, day)
+                        long_term_part = min(0.0, max(gain, -shares * per_share))
+                    income[row, YEAR_ST_GAIN] += gain - long_term_part
+                    income[row, YEAR_LT_GAIN] += long_term_part
+                if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
+                    reclassify_early_sale_dividends_nb(state, income, slot, shares, day)
                 slot = state.lot_next[slot]
     scratch = np.zeros((N_YEARS, N_TAX_FIELDS))
     with_sales = tax_chain_nb(state, income, row, scratch)

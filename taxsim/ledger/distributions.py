@@ -44,7 +44,9 @@ from taxsim.ledger.lots import (
 from taxsim.ledger.state import (
     AUDIT_ROC_BASIS_REDUCTION,
     AUDIT_ROC_EXCESS_GAIN,
+    CAPITAL_GAIN_COLUMN,
     N_PENDING_QUALIFIED,
+    SIX_MONTHS_AT_MOST_DAYS,
     position_shares_nb,
     year_index_nb,
 )
@@ -181,6 +183,14 @@ def distribute(
         state.year_income[row, YEAR_EXEMPT_INTEREST] += shares_held * exempt_interest
         state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares_held * st_capital_gain
         state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares_held * lt_capital_gain
+        if lt_capital_gain > 0.0:
+            # a loss on these shares within six months is long-term up to this amount (IRC
+            # §852(b)(4)(A), §857(b)(8)): remembered on the lots young enough to be sold so
+            pending_per_share = state.lot_pending_per_share
+            slot = state.tail[account, asset]
+            while slot != NO_SLOT and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS:
+                pending_per_share[slot, CAPITAL_GAIN_COLUMN] += lt_capital_gain
+                slot = state.lot_prev[slot]
         state.year_income[row, YEAR_RETURN_OF_CAPITAL] += shares_held * return_of_capital
     for account in range(n_accounts):
         cash = account_cash[account]
@@ -218,7 +228,7 @@ def split(state, asset, day, ratio):
         while slot != NO_SLOT:
             state.lot_shares[slot] *= ratio
             exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], 1)
-            for k in range(N_PENDING_QUALIFIED):
+            for k in range(N_PENDING_QUALIFIED + 1):  # with the capital gain column
                 state.lot_pending_per_share[slot, k] /= ratio
             slot = state.lot_next[slot]
     row = state.pending_head[state.asset_group[asset]]

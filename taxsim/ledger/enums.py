@@ -157,7 +157,7 @@ NO_SLOT = -1
 NO_DAY = -(2**40)
 
 # Realized sale records, one per (sale, lot) portion.
-# 96 bytes a row (rows are written once, in order, 1.9 per event in the ledger benchmark: their
+# 104 bytes a row (rows are written once, in order, 1.9 per event in the ledger benchmark: their
 # fresh memory is a tenth of its time): the dollar and share amounts as float64, lot ids, day
 # numbers and the row link as int32 (lot ids stop at MAX_LOT_ID; day numbers of the supported
 # years fit), the account as int16, then the flags
@@ -171,6 +171,9 @@ realized_dtype = np.dtype(
         ("wash_lost", np.float64),
         ("loss_shares_open", np.float64),  # loss shares still open to wash-sale matching
         ("loss_per_open_share", np.float64),  # dollars per open share (rescaled by splits)
+        # capital gain distributions per sold share of a loss sale held 6 months or less
+        # (IRC §852(b)(4)(A)), dollars per share; 0 where the rule does not apply
+        ("capital_gain_per_share", np.float64),
         ("lot_id", np.int32),
         ("origin", np.int32),
         ("acquired", np.int32),

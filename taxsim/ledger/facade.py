@@ -329,11 +329,27 @@ class Ledger:
         ``code`` is "W" where a wash-sale loss was disallowed, with the disallowed amount as a
         positive ``adjustment`` (Form 8949 instructions, column (g)); ``gain`` = proceeds -
         basis + adjustment. ``box`` assumes basis reported to the IRS (A for short, D for long).
+        A short-term loss that is partly long-term under IRC §852(b)(4)(A) (fund shares held
+        six months or less that received capital gain distributions) is reported on two lines,
+        Part I and Part II, its shares, proceeds, basis and adjustment split in that proportion
+        (``long_term_loss_fraction``), so each Part carries its loss.
         """
         # built from the taxable records at once (no full realized frame, no per-row lambda)
         state = self._state
         records = state.realized[: int(state.counters[enums.CNT_SALE_ROWS])]
         records = records[records["taxable"]]
+        fraction = long_term_loss_fraction(records)
+        split = np.flatnonzero(fraction > 0.0)
+        if len(split):  # the Part II line of each split row, after its Part I line
+            order = np.argsort(np.concatenate([np.arange(len(records)), split + 0.5]),
+                               kind="stable")
+            share = np.concatenate([1.0 - fraction, fraction[split]])[order]
+            part_two = np.concatenate([np.zeros(len(records), bool),
+                                       np.ones(len(split), bool)])[order]
+            records = np.concatenate([records, records[split]])[order]
+            for name in ("shares", "proceeds", "basis", "wash_disallowed"):
+                records[name] *= share
+            records["long_term"] |= part_two
         assets = self.assets
         shares, wash = records["shares"], records["wash_disallowed"]
         long_term = records["long_term"]
@@ -408,13 +424,19 @@ class Ledger:
         and ``liquidation_value`` (market value + cash - both taxes).
         """
         day = self._day(date)
+        when = f"liquidation on {to_timestamp(day).date()}"
+        counters = self._state.counters
+        if day < counters[enums.CNT_LAST_DAY]:
+            self._raise(enums.ERR_DATE_BACKWARDS, when)
+        if to_timestamp(day).year <= counters[enums.CNT_LAST_CLOSED_YEAR]:
+            self._raise(enums.ERR_YEAR_CLOSED, when)
         price_array = np.full(len(self.assets), np.nan)
         for asset, price in prices.items():
             price_array[self._asset(asset)] = self._number(price, f"price of {asset}")
         held = self.lots()
         missing = sorted(set(held["asset"].astype(str)) - {a for a in prices})
         if missing:
-            raise LedgerError(f"liquidation on {to_timestamp(day).date()}: no price for {missing}")
+            raise LedgerError(f"{when}: no price for {missing}")
         values = market_value_nb(self._state, np.nan_to_num(price_array))
         tax = float(liquidation_tax_nb(self._state, day, np.nan_to_num(price_array)))
         deferred = sum(
@@ -479,5 +501,27 @@ def _realized_rows_frame(ledger: Ledger, state: LedgerState, start: int, stop: i
             "wash_lost": records["wash_lost"],
             "gain": records["proceeds"] - records["basis"] + records["wash_disallowed"],
             "term": np.where(records["long_term"], "long", "short"),
+            "long_term_loss": long_term_loss(records),
         }
     )
+
+
+def long_term_loss_fraction(records: np.ndarray) -> np.ndarray:
+    """The fraction of each realized row's loss that is long-term because its shares received
+    capital gain distributions and were held six months or less (IRC §852(b)(4)(A),
+    §857(b)(8); Pub 550 "Loss on mutual fund or REIT stock held 6 months or less"): the
+    distributions per share over the loss per share, at most 1; 0 where the rule does not
+    apply. Fixed at the sale: a later wash-sale disallowance takes the same fraction off the
+    long-term part (``wash_sales.book_disallowed``)."""
+    per_share = records["capital_gain_per_share"]
+    loss = records["basis"] - records["proceeds"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(per_share > 0.0, np.minimum(1.0, per_share * records["shares"] / loss),
+                        0.0)
+
+
+def long_term_loss(records: np.ndarray) -> np.ndarray:
+    """The long-term part of each row's allowed loss (see :func:`long_term_loss_fraction`),
+    dollars <= 0."""
+    allowed_gain = records["proceeds"] - records["basis"] + records["wash_disallowed"]
+    return np.minimum(0.0, allowed_gain * long_term_loss_fraction(records))

@@ -64,9 +64,7 @@ from taxsim.ledger.enums import (
     TAX_OPTIMAL,
     TAXABLE,
     YEAR_LT_GAIN,
-    YEAR_NONQUALIFIED_DIVIDENDS,
     YEAR_PROCEEDS,
-    YEAR_QUALIFIED_DIVIDENDS,
     YEAR_ST_GAIN,
 )
 from taxsim.ledger.exact_shares import exact_add_nb
@@ -74,12 +72,15 @@ from taxsim.ledger.state import (
     AUDIT_BASIS_IN,
     AUDIT_BASIS_RELIEVED,
     LOSS_EPSILON,
-    N_PENDING_QUALIFIED,
+    QUALIFIED_HOLDING_DAYS,
     SHARE_EPSILON,
+    SIX_MONTHS_AT_MOST_DAYS,
     create_lot_nb,
+    reclassify_early_sale_dividends_nb,
     release_slot_nb,
     room_fits_nb,
     room_needed_nb,
+    six_month_capital_gain_per_share_nb,
     year_index_nb,
 )
 from taxsim.ledger.wash_sales import (
@@ -87,8 +88,6 @@ from taxsim.ledger.wash_sales import (
     match_sale_portion_nb,
     wash_window_starts_nb,
 )
-
-QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
 
 
 def check_event(counters, lot_capacity, row_capacity, n_accounts, day):
@@ -636,29 +635,6 @@ def find_slot(state, account, asset, lot_id):
 find_slot_nb = njit(cache=True)(find_slot)
 
 
-def reclassify_early_sale_dividends(state, slot, sold_shares, day):
-    """Move provisional qualified dividends of shares sold before day 61 to ordinary.
-
-    IRC §1(h)(11)(B)(iii) and §246(c); Pub 550 "Qualified Dividends": a dividend is qualified
-    only if the shares were held more than 60 days in the 121-day window around the ex-date;
-    shares sold within 60 days of their acquisition fail it.
-    """
-    if day - state.lot_acquired[slot] >= QUALIFIED_HOLDING_DAYS:
-        return
-    for k in range(N_PENDING_QUALIFIED):
-        if state.lot_pending_year[slot, k] != 0:
-            amount = sold_shares * state.lot_pending_per_share[slot, k]
-            year = year_index_nb(state.lot_pending_year[slot, k])
-            state.year_income[year, YEAR_QUALIFIED_DIVIDENDS] -= amount
-            state.year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
-
-
-# inlined into relieve (see release_slot)
-reclassify_early_sale_dividends_nb = njit(cache=True, inline="always")(
-    reclassify_early_sale_dividends
-)
-
-
 def relieve(state, slot, take, price, day, sale_id, year_row):
     """Sell ``take`` shares of lot ``slot``: write a realized row, shrink or close the lot.
 
@@ -678,6 +654,11 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
     taxable = state.account_kind[account] == TAXABLE
     proceeds = price * take
     long_term = day >= state.lot_long_from[slot]
+    gain = proceeds - portion_basis
+    capital_gain_per_share = 0.0  # IRC §852(b)(4)(A): only a young short-term loss looks
+    if (taxable and not long_term and gain < 0.0
+            and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS):
+        capital_gain_per_share = six_month_capital_gain_per_share_nb(state, slot, day)
     row = state.counters[CNT_SALE_ROWS]
     state.counters[CNT_SALE_ROWS] += 1
     state.realized[row]["sale_id"] = sale_id
@@ -697,14 +678,19 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
     state.realized[row]["long_term"] = long_term
     state.realized[row]["loss_shares_open"] = 0.0
     state.realized[row]["loss_per_open_share"] = 0.0
+    state.realized[row]["capital_gain_per_share"] = capital_gain_per_share
     state.realized[row]["next_pending"] = NO_SLOT
     if taxable:
+        # the part of the loss that is long-term (<= 0); its share of a later wash-sale
+        # disallowance moves back with it (wash_sales.book_disallowed)
+        long_term_part = min(0.0, max(gain, -take * capital_gain_per_share))
         state.year_income[year_row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
-            proceeds - portion_basis
+            gain - long_term_part
         )
+        state.year_income[year_row, YEAR_LT_GAIN] += long_term_part
         state.year_income[year_row, YEAR_PROCEEDS] += proceeds
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
-            reclassify_early_sale_dividends_nb(state, slot, take, day)
+            reclassify_early_sale_dividends_nb(state, state.year_income, slot, take, day)
     # the lot's fields written on both paths: two branches that each end in an array write
     # get their reference counts merged by LLVM, and numba no longer prunes them
     basis_left = state.lot_basis[slot] - portion_basis

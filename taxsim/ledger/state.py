@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
+from taxsim.dates import held_more_than_months_from_nb
 from taxsim.ledger.basis_order import (
     empty_order_arrays,
     order_insert_nb,
@@ -41,6 +42,8 @@ from taxsim.ledger.enums import (
     N_YEARS,
     NO_DAY,
     NO_SLOT,
+    YEAR_NONQUALIFIED_DIVIDENDS,
+    YEAR_QUALIFIED_DIVIDENDS,
     realized_dtype,
 )
 from taxsim.ledger.exact_shares import N_EXACT, OUT_OF_RANGE, exact_add_nb, exact_value_nb
@@ -49,6 +52,12 @@ SHARE_EPSILON = 1e-9  # shares; remainders below this are float noise, not share
 LOSS_EPSILON = 1e-9  # fraction of basis; a loss below it is float noise (a sale at cost)
 N_PENDING_QUALIFIED = 2  # provisional qualified-dividend slots per lot (a lot < 61 days old
 # can receive dividends in at most two calendar years)
+# lot_pending_per_share's last column: capital gain distributions received per share (IRC
+# §852(b)(4)(A), for a loss sale within six months); kept there, beside the provisional
+# dividends that a new lot zeroes anyway, so that a lot costs no extra cache line
+CAPITAL_GAIN_COLUMN = N_PENDING_QUALIFIED
+QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
+SIX_MONTHS_AT_MOST_DAYS = 184  # no six calendar months are longer
 
 
 @structref.register
@@ -139,7 +148,9 @@ class LedgerState(structref.StructRefProxy):
     - ``lot_wash_adjustment``: float64 dollars of disallowed loss added to basis
     - ``lot_replacement``: bool: already absorbed a wash-sale loss
     - ``lot_pending_year``: int64 (slots, 2): year of provisional qualified dividends
-    - ``lot_pending_per_share``: float64 (slots, 2): provisional qualified $ per share
+    - ``lot_pending_per_share``: float64 (slots, 3): provisional qualified $ per share, and in
+      column ``CAPITAL_GAIN_COLUMN`` the capital gain distributions received per share while
+      at most six months old (IRC §852(b)(4)(A))
     - ``lot_next``: int32 linked list within (account, asset)
     - ``lot_prev``: int32
     - ``free_slots``: int64 stack of reusable slots
@@ -369,7 +380,7 @@ def empty_lot_arrays(capacity: int) -> dict:
         "lot_records": records,
         **dict(zip(LOT_VIEW_FIELDS, lot_views(records), strict=True)),
         "lot_pending_year": zeros((capacity, N_PENDING_QUALIFIED), np.int64),
-        "lot_pending_per_share": zeros((capacity, N_PENDING_QUALIFIED), np.float64),
+        "lot_pending_per_share": zeros((capacity, N_PENDING_QUALIFIED + 1), np.float64),
         "free_slots": zeros(capacity, np.int64),
         "scratch_slots": zeros(capacity, np.int64),
         "scratch_keys": zeros(capacity, np.float64),
@@ -638,6 +649,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     for k in range(N_PENDING_QUALIFIED):
         pending_year[slot, k] = 0
         pending_per_share[slot, k] = 0.0
+    pending_per_share[slot, CAPITAL_GAIN_COLUMN] = 0.0
     link_slot_nb(state, slot)
     return slot
 
@@ -668,6 +680,7 @@ def split_lot(state, slot, piece_shares):
     for k in range(N_PENDING_QUALIFIED):
         pending_year[piece, k] = pending_year[slot, k]
         pending_per_share[piece, k] = pending_per_share[slot, k]
+    pending_per_share[piece, CAPITAL_GAIN_COLUMN] = pending_per_share[slot, CAPITAL_GAIN_COLUMN]
     account = state.lot_account[slot]
     asset = state.lot_asset[slot]
     exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], -1)
@@ -694,6 +707,40 @@ def shares_held(head, lot_next, lot_shares, account, asset):
     return total
 
 
+def reclassify_early_sale_dividends(state, year_income, slot, sold_shares, day):
+    """Move provisional qualified dividends of shares sold before day 61 to ordinary, in
+    ``year_income`` (the state's, or a copy for a hypothetical sale).
+
+    IRC §1(h)(11)(B)(iii) and §246(c); Pub 550 "Qualified Dividends": a dividend is qualified
+    only if the shares were held more than 60 days in the 121-day window around the ex-date;
+    shares sold within 60 days of their acquisition fail it.
+    """
+    if day - state.lot_acquired[slot] >= QUALIFIED_HOLDING_DAYS:
+        return
+    for k in range(N_PENDING_QUALIFIED):
+        if state.lot_pending_year[slot, k] != 0:
+            amount = sold_shares * state.lot_pending_per_share[slot, k]
+            year = year_index_nb(state.lot_pending_year[slot, k])
+            year_income[year, YEAR_QUALIFIED_DIVIDENDS] -= amount
+            year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
+
+
+def six_month_capital_gain_per_share(state, slot, day):
+    """Capital gain distributions per share that make a loss on lot ``slot`` sold on ``day``
+    long-term, dollars per share (0 when the lot is held more than six months).
+
+    IRC §852(b)(4)(A) (regulated investment companies) and §857(b)(8) (REITs); Pub 550 "Loss
+    on mutual fund or REIT stock held 6 months or less": "The loss is treated as long-term
+    capital loss up to the total of any capital gain distributions you received". Six months
+    are counted by the calendar from the lot's own acquisition (§852(b)(4)(C) applies
+    §246(c)(3): acquisition day excluded, disposal day included, no wash-sale tacking). The
+    caller applies it to a short-term loss in a taxable account.
+    """
+    held_six_months_or_less = day < held_more_than_months_from_nb(state.lot_acquired[slot], 6)
+    per_share = state.lot_pending_per_share[slot, CAPITAL_GAIN_COLUMN]
+    return per_share if held_six_months_or_less else 0.0
+
+
 def append_pending(state, row):
     """Open a wash-sale window for realized row ``row``: append it to its group's list."""
     group = state.asset_group[state.realized[row]["asset"]]
@@ -713,6 +760,13 @@ release_slot_nb = njit(cache=True, inline="always")(release_slot)
 create_lot_nb = njit(cache=True, inline="always")(create_lot)
 split_lot_nb = njit(cache=True, error_model="numpy")(split_lot)
 year_index_nb = njit(cache=True, error_model="numpy")(year_index)
+# inlined into lots.relieve and annual_tax.deferred_tax (see release_slot)
+reclassify_early_sale_dividends_nb = njit(cache=True, inline="always")(
+    reclassify_early_sale_dividends
+)
+six_month_capital_gain_per_share_nb = njit(cache=True, error_model="numpy", inline="always")(
+    six_month_capital_gain_per_share
+)
 # inlined into position_shares (its fallback), which stays call-free
 shares_held_nb = njit(cache=True, error_model="numpy", inline="always")(shares_held)
 

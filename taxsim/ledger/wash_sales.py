@@ -67,14 +67,25 @@ apply_replacement_nb = njit(cache=True, error_model="numpy")(apply_replacement)
 
 def book_disallowed(state, row, disallowed, lost, year):
     """Record a disallowed loss on realized row ``row`` and in its year's totals (``year``:
-    the sale year's row of ``year_income``, ``year_index(year_of(sold))``)."""
+    the sale year's row of ``year_income``, ``year_index(year_of(sold))``).
+
+    §1091 disallows the loss before §852(b)(4)(A) gives it a character: a row whose loss was
+    partly long-term for capital gain distributions (``lots.relieve``) gets the same fraction
+    of the disallowed amount back on the long-term side, so the allowed loss keeps it.
+    """
     record = state.realized[row]
     record["wash_disallowed"] += disallowed
     record["wash_lost"] += lost
+    long_term_part = 0.0
+    if record["capital_gain_per_share"] > 0.0:
+        loss = record["basis"] - record["proceeds"]
+        long_term_part = disallowed * min(1.0, record["capital_gain_per_share"]
+                                          * record["shares"] / loss)
     if record["long_term"]:
         state.year_income[year, YEAR_LT_GAIN] += disallowed
     else:
-        state.year_income[year, YEAR_ST_GAIN] += disallowed
+        state.year_income[year, YEAR_ST_GAIN] += disallowed - long_term_part
+        state.year_income[year, YEAR_LT_GAIN] += long_term_part
     state.year_income[year, YEAR_WASH_DISALLOWED] += disallowed
     state.year_income[year, YEAR_WASH_LOST] += lost
 

@@ -1,4 +1,4 @@
-"""After-tax returns on the SEC Form N-1A conventions, tax cost ratio and tax alpha.
+"""After-tax returns of a simulation, modelled on SEC Form N-1A; tax cost ratio; tax alpha.
 
 These functions read a simulation's daily frame (``Result.daily()``), in dollars:
 
@@ -14,11 +14,14 @@ These functions read a simulation's daily frame (``Result.daily()``), in dollars
 - ``liquidation_value``: what a full redemption that day leaves after every tax owed (missing:
   ``total_value - accrued_tax - liquidation_tax``).
 
-Definitions (SEC Form N-1A, Item 26(b)(1)-(3) and their Instructions: average annual total
-return, after taxes on distributions, after taxes on distributions and redemption; the form
-assumes the highest individual federal rates in effect when the income is received, taxes
-paid from the distributions and the rest reinvested, and for the redemption that capital
-losses are deductible in full):
+Definitions, modelled on SEC Form N-1A, Item 26(b)(1)-(3) (average annual total return,
+after taxes on distributions, after taxes on distributions and redemption) but measuring a
+simulated household, not a fund's standardized figures. The differences: taxes are paid when
+the run pays them (the form deducts them from each distribution before reinvesting it);
+returns are annualized over calendar days / 365.25 (the form: whole years); a window that
+starts mid-run keeps the lots held then (the form: a fresh $1,000 purchase); losses are
+valued under the run's loss convention, at the run's rates. A fund's standardized figures,
+exactly as the form prescribes, are ``taxsim.metrics.sec_after_tax_returns``.
 
 - **Pre-tax return**: the time-weighted return of the portfolio with every tax payment from
   the portfolio treated as a withdrawal by the investor (taxes are the investor's, not the
@@ -34,9 +37,9 @@ losses are deductible in full):
   are taxed, and a net loss is worth its tax benefit under the run's loss convention (a
   negative ``liquidation_tax`` adds value; ``offset`` is the N-1A assumption, ``standalone``
   values only what the household's own gains and the $3,000 deduction absorb that year).
-  The window starts from the value at the close of ``start`` as bought then (N-1A: the
-  initial investment), so a window starting mid-run carries the tax on gains accrued before
-  it.
+  The window starts from the value at the close of ``start`` with the lots held then (not a
+  fresh purchase, as N-1A assumes), so a window starting mid-run carries the tax on gains
+  accrued before it.
 
 All returns are time-weighted (``taxsim.metrics.returns``) with the engine's flow timing
 (``"end"``: a day's flows are invested at its close) unless ``method="money_weighted"``, over

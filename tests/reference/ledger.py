@@ -178,6 +178,9 @@ class Lot:
         Lot id of the purchase these shares came from (pieces share it).
     provisional : list of ProvisionalDividend
         Dividends that are qualified only if the shares are held at least 61 days.
+    capital_gain_distributions : list of float
+        Capital gain distributions received, dollars per (current) share, one per
+        distribution: a loss within six months is long-term up to their total (§852(b)(4)).
     """
 
     lot_id: int
@@ -191,6 +194,7 @@ class Lot:
     replacement: bool = False
     origin: int = 0
     provisional: list[ProvisionalDividend] = field(default_factory=list)
+    capital_gain_distributions: list[float] = field(default_factory=list)
 
     @property
     def basis_per_share(self) -> float:
@@ -222,11 +226,28 @@ class SalePortion:
     wash_lost: float = 0.0
     loss_per_share: float = 0.0
     unmatched_loss_shares: float = 0.0
+    six_month_distributions_per_share: float = 0.0
 
     @property
     def gain(self) -> float:
         """Realized gain after the wash-sale adjustment, dollars."""
         return self.proceeds - self.basis + self.wash_disallowed
+
+    @property
+    def long_term_loss(self) -> float:
+        """The part of the allowed loss that is long-term, dollars (<= 0).
+
+        IRC §852(b)(4)(A) (and §857(b)(8) for REITs); Pub 550 "Loss on mutual fund or REIT
+        stock held 6 months or less": "The loss is treated as long-term capital loss up to
+        the total of any capital gain distributions you received". The rule works share by
+        share: each sold share whose loss §1091 did not disallow has a loss of
+        (basis - proceeds) / shares, long-term up to the distributions it received.
+        """
+        if self.six_month_distributions_per_share <= 0.0 or self.gain >= 0.0:
+            return 0.0
+        loss_per_share = (self.basis - self.proceeds) / self.shares
+        allowed_shares = -self.gain / loss_per_share
+        return -allowed_shares * min(loss_per_share, self.six_month_distributions_per_share)
 
     @property
     def term(self) -> str:
@@ -629,6 +650,7 @@ class ReferenceLedger:
             replacement=lot.replacement,
             origin=lot.origin,
             provisional=[copy.copy(entry) for entry in lot.provisional],
+            capital_gain_distributions=list(lot.capital_gain_distributions),
         )
         lot.shares -= shares
         lot.basis -= piece_basis
@@ -929,6 +951,11 @@ class ReferenceLedger:
         if taxable and basis - proceeds > LOSS_EPSILON * max(1.0, basis):
             portion.loss_per_share = (basis - proceeds) / shares
             portion.unmatched_loss_shares = shares
+        # §852(b)(4)(C) counts six months as §246(c)(3) does: from the lot's own acquisition
+        # (no wash-sale tacking); a long-term loss needs no help
+        if (taxable and proceeds < basis and portion.term == "short"
+                and day < first_day_held_more_than(lot.acquired, 6)):
+            portion.six_month_distributions_per_share = sum(lot.capital_gain_distributions)
         return portion
 
     def distribute(
@@ -1036,6 +1063,8 @@ class ReferenceLedger:
                     young = (day - lot.acquired).days < QUALIFIED_HOLDING_DAYS
                     if young and lot_qualified > 0.0:
                         lot.provisional.append(ProvisionalDividend(day.year, lot_qualified))
+                    if per_share["lt_capital_gain"] > 0.0:
+                        lot.capital_gain_distributions.append(per_share["lt_capital_gain"])
                 return_amount = lot.shares * per_share["return_of_capital"]
                 if taxable:
                     income.return_of_capital += return_amount
@@ -1090,6 +1119,9 @@ class ReferenceLedger:
             lot.shares *= ratio
             for entry in lot.provisional:
                 entry.qualified_per_share /= ratio
+            lot.capital_gain_distributions = [
+                amount / ratio for amount in lot.capital_gain_distributions
+            ]
         for portion in self._portions:
             if portion.asset == asset and portion.unmatched_loss_shares > 0.0:
                 portion.unmatched_loss_shares *= ratio
@@ -1128,7 +1160,10 @@ class ReferenceLedger:
         for portion in self._portions:
             if portion.taxable:
                 key = (portion.sold.year, portion.term)
-                gains[key] = gains.get(key, 0.0) + portion.gain
+                long_term_loss = portion.long_term_loss
+                gains[key] = gains.get(key, 0.0) + portion.gain - long_term_loss
+                long_key = (portion.sold.year, "long")
+                gains[long_key] = gains.get(long_key, 0.0) + long_term_loss
                 for name in ("proceeds", "wash_disallowed", "wash_lost"):
                     total_key = (portion.sold.year, name)
                     sale_totals[total_key] = sale_totals.get(total_key, 0.0) + getattr(
@@ -1209,6 +1244,7 @@ class ReferenceLedger:
             "wash_lost",
             "gain",
             "term",
+            "long_term_loss",
         ]
         rows = [
             {
@@ -1227,6 +1263,7 @@ class ReferenceLedger:
                 "wash_lost": portion.wash_lost,
                 "gain": portion.gain,
                 "term": portion.term,
+                "long_term_loss": portion.long_term_loss,
             }
             for portion in portions
         ]
