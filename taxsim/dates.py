@@ -69,9 +69,10 @@ def held_more_than_months_from(acquired, months):
     month_index = month - 1 + months
     year += month_index // 12
     month = month_index % 12 + 1
-    month_length = days_from_civil_nb(year, month + 1, 1) - days_from_civil_nb(year, month, 1)
-    # a day past the month's end rolls to the first of the next (days_from_civil is linear)
-    return days_from_civil_nb(year, month, min(day, month_length + 1))
+    if day > 28:  # the month may be shorter: a day past its end becomes the next month's first
+        month_length = days_from_civil_nb(year, month + 1, 1) - days_from_civil_nb(year, month, 1)
+        day = min(day, month_length + 1)  # days_from_civil is linear: day length + 1 rolls over
+    return days_from_civil_nb(year, month, day)
 
 
 def long_term_from(holding_start):

@@ -20,6 +20,7 @@ from taxsim.dates import (
     is_long_term,
     is_long_term_nb,
     to_day,
+    to_timestamp,
 )
 from taxsim.ledger.annual_tax import compute_year_tax, compute_year_tax_nb
 
@@ -75,6 +76,19 @@ def test_six_month_holding_period_by_calendar_months(function):
     assert function(to_day("2024-08-30"), 6) == to_day("2025-03-01")
     assert function(to_day("2023-08-28"), 6) == to_day("2024-02-29")
     assert function(to_day("2024-02-05"), 12) == to_day("2025-02-06")
+
+
+def test_calendar_month_rule_matches_the_reference_formulation_on_every_day():
+    # the kernel rolls a missing day over to the next month's first; the reference reasons
+    # with holding months ending on month ends (tests/reference): the same days, 2019-2030
+    from tests.reference.ledger import first_day_held_more_than
+
+    first = to_day("2019-01-01")
+    for day in range(first, first + 12 * 366):
+        acquired = to_timestamp(day).date()
+        for months in (6, 12):
+            expected = to_day(first_day_held_more_than(acquired, months))
+            assert held_more_than_months_from_nb(day, months) == expected, (acquired, months)
 
 
 def test_civil_day_conversions_plain_and_jitted_agree_with_numpy():

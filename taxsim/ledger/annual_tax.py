@@ -64,7 +64,6 @@ from taxsim.ledger.enums import (
 )
 from taxsim.ledger.state import (
     QUALIFIED_HOLDING_DAYS,
-    SIX_MONTHS_AT_MOST_DAYS,
     reclassify_early_sale_dividends_nb,
     six_month_capital_gain_per_share_nb,
     year_index_nb,
@@ -241,7 +240,7 @@ def deferred_tax(state, day, prices):
                     income[row, YEAR_LT_GAIN] += gain
                 else:
                     long_term_part = 0.0
-                    if gain < 0.0 and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS:
+                    if state.lot_capital_gain_distributed[slot] and gain < 0.0:
                         per_share = six_month_capital_gain_per_share_nb(state, slot, day)
                         long_term_part = min(0.0, max(gain, -shares * per_share))
                     income[row, YEAR_ST_GAIN] += gain - long_term_part

@@ -190,6 +190,7 @@ def distribute(
             slot = state.tail[account, asset]
             while slot != NO_SLOT and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS:
                 pending_per_share[slot, CAPITAL_GAIN_COLUMN] += lt_capital_gain
+                state.lot_capital_gain_distributed[slot] = True
                 slot = state.lot_prev[slot]
         state.year_income[row, YEAR_RETURN_OF_CAPITAL] += shares_held * return_of_capital
     for account in range(n_accounts):

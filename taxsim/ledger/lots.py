@@ -74,7 +74,6 @@ from taxsim.ledger.state import (
     LOSS_EPSILON,
     QUALIFIED_HOLDING_DAYS,
     SHARE_EPSILON,
-    SIX_MONTHS_AT_MOST_DAYS,
     create_lot_nb,
     reclassify_early_sale_dividends_nb,
     release_slot_nb,
@@ -656,8 +655,7 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
     long_term = day >= state.lot_long_from[slot]
     gain = proceeds - portion_basis
     capital_gain_per_share = 0.0  # IRC §852(b)(4)(A): only a young short-term loss looks
-    if (taxable and not long_term and gain < 0.0
-            and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS):
+    if state.lot_capital_gain_distributed[slot] and taxable and not long_term and gain < 0.0:
         capital_gain_per_share = six_month_capital_gain_per_share_nb(state, slot, day)
     row = state.counters[CNT_SALE_ROWS]
     state.counters[CNT_SALE_ROWS] += 1

@@ -88,6 +88,7 @@ STATE_FIELDS = (
     "lot_basis",
     "lot_wash_adjustment",
     "lot_replacement",
+    "lot_capital_gain_distributed",
     "lot_pending_year",
     "lot_pending_per_share",
     "lot_next",
@@ -147,6 +148,9 @@ class LedgerState(structref.StructRefProxy):
     - ``lot_basis``: float64 total dollars, wash-sale adjustment included
     - ``lot_wash_adjustment``: float64 dollars of disallowed loss added to basis
     - ``lot_replacement``: bool: already absorbed a wash-sale loss
+    - ``lot_capital_gain_distributed``: bool: received a capital gain distribution while at
+      most six months old (its amount per share in ``lot_pending_per_share``), so a sale at a
+      loss must look at IRC §852(b)(4)(A)
     - ``lot_pending_year``: int64 (slots, 2): year of provisional qualified dividends
     - ``lot_pending_per_share``: float64 (slots, 3): provisional qualified $ per share, and in
       column ``CAPITAL_GAIN_COLUMN`` the capital gain distributions received per share while
@@ -234,6 +238,7 @@ def state_arrays(state):
         state.lot_basis,
         state.lot_wash_adjustment,
         state.lot_replacement,
+        state.lot_capital_gain_distributed,
         state.lot_pending_year,
         state.lot_pending_per_share,
         state.lot_next,
@@ -307,7 +312,8 @@ LOT_ACCOUNT = 11
 LOT_ASSET = 12
 LOT_HOLDING_START = 13
 LOT_LONG_FROM = 14
-LOT_REPLACEMENT = 60  # a bool byte
+LOT_REPLACEMENT = 60  # bool bytes
+LOT_CAPITAL_GAIN_DISTRIBUTED = 61
 LOT_WORDS = 8
 
 
@@ -325,6 +331,7 @@ def lot_views(records):
         halves[:, LOT_LONG_FROM],
         floats[:, LOT_WASH_ADJUSTMENT],
         records.view(np.bool_)[:, LOT_REPLACEMENT],
+        records.view(np.bool_)[:, LOT_CAPITAL_GAIN_DISTRIBUTED],
         halves[:, LOT_ACQUIRED],
         floats[:, LOT_SHARES],
         floats[:, LOT_BASIS],
@@ -343,6 +350,7 @@ LOT_VIEW_FIELDS = (
     "lot_long_from",
     "lot_wash_adjustment",
     "lot_replacement",
+    "lot_capital_gain_distributed",
     "lot_acquired",
     "lot_shares",
     "lot_basis",
@@ -511,8 +519,8 @@ def make_room(state):
         state.lot_records = records
         (state.lot_id, state.lot_origin, state.lot_account, state.lot_asset,
          state.lot_holding_start, state.lot_long_from, state.lot_wash_adjustment,
-         state.lot_replacement, state.lot_acquired, state.lot_shares, state.lot_basis,
-         state.lot_next, state.lot_prev) = lot_views_nb(records)
+         state.lot_replacement, state.lot_capital_gain_distributed, state.lot_acquired,
+         state.lot_shares, state.lot_basis, state.lot_next, state.lot_prev) = lot_views_nb(records)
         state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
         state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
         state.free_slots = _grow_nb(state.free_slots, new_capacity)
@@ -642,6 +650,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
+    state.lot_capital_gain_distributed[slot] = False
     # fetched once, used only here: read from the state inside the loop, each iteration
     # cost a reference-count pair (the largest share of them in the benchmark)
     pending_year = state.lot_pending_year
@@ -675,6 +684,7 @@ def split_lot(state, slot, piece_shares):
     piece_adjustment = state.lot_wash_adjustment[slot] * fraction
     state.lot_wash_adjustment[piece] = piece_adjustment
     state.lot_replacement[piece] = state.lot_replacement[slot]
+    state.lot_capital_gain_distributed[piece] = state.lot_capital_gain_distributed[slot]
     pending_year = state.lot_pending_year  # once: see create_lot
     pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
@@ -734,7 +744,8 @@ def six_month_capital_gain_per_share(state, slot, day):
     capital loss up to the total of any capital gain distributions you received". Six months
     are counted by the calendar from the lot's own acquisition (§852(b)(4)(C) applies
     §246(c)(3): acquisition day excluded, disposal day included, no wash-sale tacking). The
-    caller applies it to a short-term loss in a taxable account.
+    caller applies it to a short-term loss in a taxable account, on a lot that
+    ``lot_capital_gain_distributed`` marks.
     """
     held_six_months_or_less = day < held_more_than_months_from_nb(state.lot_acquired[slot], 6)
     per_share = state.lot_pending_per_share[slot, CAPITAL_GAIN_COLUMN]

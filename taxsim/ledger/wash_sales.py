@@ -73,19 +73,17 @@ def book_disallowed(state, row, disallowed, lost, year):
     partly long-term for capital gain distributions (``lots.relieve``) gets the same fraction
     of the disallowed amount back on the long-term side, so the allowed loss keeps it.
     """
-    record = state.realized[row]
-    record["wash_disallowed"] += disallowed
-    record["wash_lost"] += lost
-    long_term_part = 0.0
-    if record["capital_gain_per_share"] > 0.0:
-        loss = record["basis"] - record["proceeds"]
-        long_term_part = disallowed * min(1.0, record["capital_gain_per_share"]
-                                          * record["shares"] / loss)
-    if record["long_term"]:
-        state.year_income[year, YEAR_LT_GAIN] += disallowed
-    else:
-        state.year_income[year, YEAR_ST_GAIN] += disallowed - long_term_part
-        state.year_income[year, YEAR_LT_GAIN] += long_term_part
+    # branch-free, each field read through the state: a record view or an array used in a
+    # branch costs numba reference counts (see state.py), and this runs once per match
+    realized = state.realized
+    realized[row]["wash_disallowed"] += disallowed
+    realized[row]["wash_lost"] += lost
+    per_share = realized[row]["capital_gain_per_share"]
+    loss = realized[row]["basis"] - realized[row]["proceeds"]  # > 0: a loss row
+    fraction = min(1.0, per_share * realized[row]["shares"] / loss) if per_share > 0.0 else 0.0
+    long_term_part = disallowed if realized[row]["long_term"] else disallowed * fraction
+    state.year_income[year, YEAR_LT_GAIN] += long_term_part
+    state.year_income[year, YEAR_ST_GAIN] += disallowed - long_term_part
     state.year_income[year, YEAR_WASH_DISALLOWED] += disallowed
     state.year_income[year, YEAR_WASH_LOST] += lost
 
