@@ -49,24 +49,107 @@ def main() -> None:
     """taxsim: measure tax alpha with a real US tax ledger."""
 
 
+# The figures `run` and `demo` print, each with what it is: annualized or not, pre- or
+# post-liquidation (the "liquidation" conventions printed below say what that means).
+_FIGURES = (
+    ("start", ""),
+    ("end", ""),
+    ("years", ""),
+    ("pre_tax_return", "annualized, before tax"),
+    ("after_tax_return_pre_liquidation", "annualized"),
+    ("after_tax_return_post_liquidation", "annualized"),
+    ("tax_cost_ratio", "pre-liquidation (Morningstar)"),
+    ("tax_cost_ratio_post_liquidation", ""),
+    ("tax_alpha_pre_liquidation", "annualized, vs the non-managed twin"),
+    ("tax_alpha_post_liquidation", "annualized, vs the non-managed twin"),
+    ("end_value", "pre-liquidation"),
+    ("liquidation_value", "post-liquidation: after a full sale and every tax owed"),
+    ("taxes_paid", "during the run; not accrued or liquidation tax"),
+    ("harvested_losses", "realized losses"),
+    ("turnover_mean", "mean of calendar years"),
+)
+_WIDTH = 100
+
+
+def _figure_text(key: str, value) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    if value != value:
+        return "n/a"
+    if "return" in key or "alpha" in key or "ratio" in key or "turnover" in key:
+        return f"{100 * value:.3f}%"
+    if key == "years":
+        return f"{value:.2f}"
+    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+
+
+def _echo_wrapped(text: str, indent: str = "  ", hanging: str = "      ") -> None:
+    import textwrap
+
+    click.echo(textwrap.fill(text, _WIDTH, initial_indent=indent, subsequent_indent=hanging,
+                             break_on_hyphens=False))
+
+
+def _print_conventions(conventions: dict) -> None:
+    """The conventions block under every printed summary: the chart footnote's entries
+    (``taxsim.charts.style.FOOTNOTE_KEYS``: rates, loss convention, tax payment, lot method,
+    liquidation, costs, ...) one a line, then what pre-/post-liquidation and after-tax
+    figures mean (the metrics' conventions). ``conventions``: ``conventions_of(result)``, or a
+    summary's ``convention_*`` entries without the prefix."""
+    from taxsim.charts.style import FOOTNOTE_KEYS
+
+    click.echo("Conventions (hypothetical results from a simulation, not the performance of "
+               "any account):")
+    for key, label in FOOTNOTE_KEYS:
+        if key == "tax_profile" and conventions.get("tax_rates"):
+            continue
+        value = conventions.get(key)
+        if value not in (None, ""):
+            _echo_wrapped(f"{label}: {value}")
+    for key, label in (("metric_liquidation", "Pre-/post-liquidation"),
+                       ("metric_after_tax", "After-tax returns")):
+        if conventions.get(key):
+            _echo_wrapped(f"{label}: {conventions[key]}")
+
+
+def _print_pieces(summary: dict) -> None:
+    """``= harvested_losses x% + deferral y% + ...``: the post-liquidation tax alpha's pieces,
+    wrapped between terms."""
+    from taxsim.metrics.attribution import PIECES
+
+    terms = [f"{piece} {_figure_text('tax_alpha', summary[f'tax_alpha_{piece}'])}"
+             for piece in PIECES]
+    lines = [f"    = {terms[0]}"]
+    for term in terms[1:]:
+        if len(lines[-1]) + 3 + len(term) > _WIDTH:
+            lines.append(f"    + {term}")
+        else:
+            lines[-1] += f" + {term}"
+    label = "(tax_alpha_<piece>)"
+    if len(lines[-1]) + 1 + len(label) > _WIDTH:
+        lines.append(f"      {label}")
+    else:
+        lines[-1] += f" {label}"
+    click.echo("\n".join(lines))
+
+
 def _print_summary(summary: dict) -> None:
-    keys = ("start", "end", "years", "pre_tax_return", "after_tax_return_pre_liquidation",
-            "after_tax_return_post_liquidation", "tax_cost_ratio", "tax_alpha_post_liquidation",
-            "end_value", "liquidation_value", "taxes_paid", "harvested_losses", "turnover_mean")
-    for key in keys:
+    """The main figures of ``taxsim.metrics.summarize`` (each with what it is), the
+    post-liquidation tax alpha's pieces, then the conventions they were measured under."""
+    from taxsim.metrics.attribution import PIECES
+
+    for key, note in _FIGURES:
         if key not in summary:
             continue
-        value = summary[key]
-        if isinstance(value, float):
-            if "return" in key or "alpha" in key or "ratio" in key or "turnover" in key:
-                text = f"{100 * value:.3f}%"
-            elif key == "years":
-                text = f"{value:.2f}"
-            else:
-                text = f"${value:,.0f}"
-        else:
-            text = str(value)
-        click.echo(f"  {key:<36} {text}")
+        text = _figure_text(key, summary[key])
+        if key == "tax_alpha_post_liquidation" and summary.get("twin_strategy"):
+            note = f"{note}: {summary['twin_strategy']}"
+        click.echo(f"  {key:<36} {text:>12}  {note}".rstrip())
+        if key == "tax_alpha_post_liquidation" and all(
+                f"tax_alpha_{piece}" in summary for piece in PIECES):
+            _print_pieces(summary)
+    _print_conventions({key[len("convention_"):]: value for key, value in summary.items()
+                        if key.startswith("convention_")})
 
 
 @main.command()
@@ -109,8 +192,10 @@ def demo(out: str, years: float, seed: int, no_charts: bool) -> None:
 def run(config: str, out: str | None, charts: bool) -> None:
     """Run the simulation described by the TOML file CONFIG.
 
-    Writes OUT/result/*.parquet (daily, trades, lots, form_8949, annual_tax, conventions),
-    OUT/twins/<name>/ with twins, OUT/summary.json and OUT/config.json, and prints the summary.
+    Writes OUT/result/*.parquet (daily, trades, lots, form_8949, annual_tax, conventions,
+    tax_rates), OUT/twins/<name>/ with twins, OUT/summary.json and OUT/config.json, and prints
+    the summary with its conventions (rates, loss convention, tax payment, lot method,
+    liquidation).
     """
     from taxsim.config import load_config, run_config
     from taxsim.demo import write_report, write_run_folder
@@ -202,11 +287,22 @@ def fetch(tickers: tuple[str, ...], cache_dir: str | None, refresh: bool) -> Non
               help="Charts folder (default: RESULTS/charts).")
 def report(results: str, out: str | None) -> None:
     """Factsheet and charts (PNG) of RESULTS, a folder written by `taxsim run`, `taxsim demo`
-    or Result.to_parquet."""
-    from taxsim.demo import write_report
+    or Result.to_parquet; prints the files and the run's conventions (the rates it stored).
 
-    for path in write_report(results, out):
+    A folder written before taxsim stored the rates (no tax_rates.parquet, no config.json)
+    gets a warning, and its charts say that the rates are unknown.
+    """
+    from taxsim.demo import load_run_folder, write_report
+    from taxsim.metrics import conventions_of
+
+    result = load_run_folder(results)
+    if not result.rates_recorded:
+        click.echo(f"warning: {results}: the tax rates of this run are not recorded (a folder "
+                   "written before taxsim stored tax_rates.parquet); the charts say the rates "
+                   "are unknown: run the simulation again to record them", err=True)
+    for path in write_report(results, out, result=result):
         click.echo(str(path))
+    _print_conventions(conventions_of(result))
 
 
 if __name__ == "__main__":

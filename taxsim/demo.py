@@ -71,15 +71,29 @@ def ledger_walkthrough() -> str:
 
 # ----------------------------------------------------------------------------- results folders
 # A run folder (``taxsim run --out DIR``, ``taxsim demo``):
-#   DIR/result/        Result.to_parquet (daily, trades, lots, form_8949, annual_tax, conventions)
+#   DIR/result/        Result.to_parquet (daily, trades, lots, form_8949, annual_tax,
+#                      conventions, tax_rates)
 #   DIR/twins/<name>/  the same for each twin (non_managed, pre_tax)
 #   DIR/summary.json   taxsim.metrics.summarize of the run
 #   DIR/config.json    the validated run configuration (when run from a config)
 #   DIR/charts/        factsheet.png and single charts (``taxsim report DIR``)
+# The rates of a folder read back come from its tax_rates.parquet (what the ledger used), else
+# from config.json (folders written before tax_rates.parquet existed); with neither they are
+# unknown, and every summary and chart of it says so (RATES_NOT_RECORDED) instead of assuming
+# a default profile.
+
+RATES_NOT_RECORDED = (
+    "not recorded in this results folder (written before taxsim stored them in "
+    "tax_rates.parquet); the run's rates are unknown"
+)
+"""``tax_rates`` of a folder read back without its rates (``StoredResult.rates_recorded``)."""
 
 
 def write_run_folder(result, folder, config=None) -> dict:
-    """Write a run (and its twins) as parquet, its summary as JSON; return the summary."""
+    """Write a run (and its twins) as parquet, its summary as JSON; return the summary.
+
+    Each ``Result.to_parquet`` folder keeps the run's conventions and tax rates, so the folder
+    states them without ``config``; with it, ``config.json`` is written too."""
     import json
     from pathlib import Path
 
@@ -117,12 +131,19 @@ class _StoredLedger:
 
 
 class StoredResult:
-    """A run read back from a ``Result.to_parquet`` folder (what metrics and charts need)."""
+    """A run read back from a ``Result.to_parquet`` folder (what metrics and charts need).
+
+    ``ledger.tax_profile``: the folder's ``tax_rates.parquet``, else ``tax_profile`` (rebuilt
+    from a run folder's config.json), else None: the rates are unknown, ``rates_recorded`` is
+    False and ``conventions["tax_rates"]`` says so (:data:`RATES_NOT_RECORDED`).
+    """
 
     def __init__(self, folder, tax_profile=None, twins=None):
         from pathlib import Path
 
         import pandas as pd
+
+        from taxsim.engine.run import TAX_RATES_FILE, tax_profile_from_frame
 
         self.folder = Path(folder)
         if not (self.folder / "daily.parquet").exists():
@@ -134,7 +155,14 @@ class StoredResult:
             from taxsim.metrics.after_tax import END_ONLY_ATTR
 
             self._daily.attrs[END_ONLY_ATTR] = True
-        self.ledger = _StoredLedger(self.folder, tax_profile or TaxProfile())
+        if (self.folder / TAX_RATES_FILE).exists():
+            tax_profile = tax_profile_from_frame(pd.read_parquet(self.folder / TAX_RATES_FILE))
+        self.rates_recorded = tax_profile is not None
+        if not self.rates_recorded:
+            named = self.conventions.get("tax_profile")
+            self.conventions["tax_rates"] = RATES_NOT_RECORDED + (
+                f" (its tax profile was named {named!r})" if named else "")
+        self.ledger = _StoredLedger(self.folder, tax_profile)
         self.twins = dict(twins or {})
         self.tax_payable = 0.0
 
@@ -148,7 +176,11 @@ class StoredResult:
 
 
 def load_run_folder(folder) -> StoredResult:
-    """A run folder (``taxsim run``/``demo``) or a bare ``Result.to_parquet`` folder."""
+    """A run folder (``taxsim run``/``demo``) or a bare ``Result.to_parquet`` folder.
+
+    Rates: each folder's ``tax_rates.parquet``; for older folders without it, a run folder's
+    ``config.json``; else unknown (``StoredResult.rates_recorded`` False), never a default.
+    """
     from pathlib import Path
 
     folder = Path(folder)
@@ -170,8 +202,10 @@ def load_run_folder(folder) -> StoredResult:
     return StoredResult(main, tax_profile, twins)
 
 
-def write_report(folder, out=None) -> list:
-    """Factsheet and single charts of a results folder; returns the files written."""
+def write_report(folder, out=None, result=None) -> list:
+    """Factsheet and single charts of a results folder; returns the files written.
+
+    ``result``: the folder already read (:func:`load_run_folder`), else it is read here."""
     from pathlib import Path
 
     import matplotlib
@@ -188,7 +222,7 @@ def write_report(folder, out=None) -> list:
     )
     from taxsim.metrics import conventions_of, growth_frame, tax_alpha_by_year
 
-    result = load_run_folder(folder)
+    result = result if result is not None else load_run_folder(folder)
     out = Path(out) if out is not None else Path(folder) / "charts"
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -76,10 +76,20 @@ def test_run_then_report(config_file, tmp_path):
     for name in ("daily", "trades", "lots", "form_8949", "annual_tax", "conventions"):
         assert (out / "result" / f"{name}.parquet").exists()
     assert (out / "twins" / "non_managed" / "daily.parquet").exists()
+    assert (out / "result" / "tax_rates.parquet").exists()
+    # every printed figure says what it is, and the conventions follow it
+    assert "pre-liquidation (Morningstar)" in completed.stdout
+    for line in ("Rates: 37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, "
+                 "0% state", "Loss convention: standalone", "Taxes: paid from the portfolio",
+                 "Lot method: tax_optimal", "Liquidation: values not liquidated",
+                 "Pre-/post-liquidation: post-liquidation figures assume every taxable lot "
+                 "sold on the last day"):
+        assert line in " ".join(completed.stdout.split()), line
     summary = json.loads((out / "summary.json").read_text())
     assert "tax_alpha_post_liquidation" in summary
     completed = taxsim("report", out)
     assert completed.returncode == 0, completed.stderr
+    assert "Rates: 37% ordinary" in completed.stdout and not completed.stderr
     assert (out / "charts" / "factsheet.png").stat().st_size > 10_000
     assert (out / "charts" / "tax_alpha_by_year.png").exists()
     # a bare Result.to_parquet folder works too
@@ -142,7 +152,20 @@ def test_demo_writes_results_and_charts(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "Form 8949" in completed.stdout or "wash sale" in completed.stdout
     assert "tax_alpha_post_liquidation" in completed.stdout
+    # the summary carries its conventions: the demo's 5% state tax, loss convention, tax
+    # payment, lot method, and what pre- and post-liquidation mean
+    simulation = completed.stdout[completed.stdout.index("Simulation:"):]
+    for line in ("Rates: 37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, "
+                 "5% state", "Loss convention: standalone",
+                 "Taxes: paid from the portfolio (taxable)", "Lot method: ",
+                 "Liquidation: values not liquidated",
+                 "Pre-/post-liquidation: post-liquidation figures assume every taxable lot "
+                 "sold on the last day", "pre-liquidation (Morningstar)",
+                 "= harvested_losses "):
+        assert line in " ".join(simulation.split()), line
+    assert len(simulation.splitlines()) <= 40  # short enough to read
     assert (tmp_path / "demo" / "result" / "daily.parquet").exists()
+    assert (tmp_path / "demo" / "result" / "tax_rates.parquet").exists()
     assert (tmp_path / "demo" / "charts" / "factsheet.png").exists()
 
 
@@ -162,3 +185,138 @@ def test_sweep_command_threads_and_processes_give_the_sequential_table(config_fi
     pd.testing.assert_frame_equal(tables["sequential"], tables["processes"])
     bad = taxsim("sweep", spec, "--backend", "gpu")
     assert bad.returncode == 2 and "gpu" in bad.stderr
+
+
+# --------------------------------------------------------------------------- stored conventions
+HISTORICAL_TOML = TINY_TOML.replace("[run]", """[tax]
+profile = "us_top_historical"
+state = 0.05
+tax_payment = "outside"
+[run]""")
+
+
+@pytest.fixture(scope="module")
+def historical_run(tmp_path_factory):
+    """A run with historical rates, a 5% state tax and taxes paid from outside (twins)."""
+    from taxsim.config import run_config
+
+    path = tmp_path_factory.mktemp("historical") / "historical.toml"
+    path.write_text(HISTORICAL_TOML)
+    return run_config(path)
+
+
+def invoke(*args):
+    from click.testing import CliRunner
+
+    from taxsim.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_tax_rates_round_trip_through_parquet(tmp_path):
+    from taxsim import TaxProfile
+    from taxsim.engine.run import tax_profile_from_frame, tax_rates_frame
+    from taxsim.ledger.household import TaxRates
+
+    for profile in (TaxProfile(), TaxProfile.us_top_historical(state=0.05),
+                    TaxProfile(TaxRates(0.3, 0.1, 0.1, 0.0, 0.07),
+                               {2026: TaxRates(0.396, 0.2, 0.2, 0.038, 0.07)}, name="mine")):
+        tax_rates_frame(profile).to_parquet(tmp_path / "rates.parquet")
+        back = tax_profile_from_frame(pd.read_parquet(tmp_path / "rates.parquet"))
+        assert back == profile and back.name == profile.name
+        assert dict(back.by_year) == dict(profile.by_year)
+
+
+@pytest.mark.parametrize("writer", ["to_parquet", "write_run_folder"])
+def test_report_states_the_rates_the_run_used(historical_run, tmp_path, writer):
+    """`taxsim report` on a folder written without config.json (Result.to_parquet, as the
+    README shows, or write_run_folder without config=) prints and charts the run's own rates,
+    here historical rates with a 5% state tax, not the TaxProfile() defaults."""
+    from taxsim.demo import load_run_folder, write_run_folder
+    from taxsim.metrics import conventions_of, summarize
+
+    folder = tmp_path / "run"
+    if writer == "to_parquet":
+        historical_run.to_parquet(folder)
+    else:
+        write_run_folder(historical_run, folder)
+        assert not (folder / "config.json").exists()
+    stored = load_run_folder(folder)
+    assert stored.rates_recorded
+    assert stored.ledger.tax_profile == historical_run.ledger.tax_profile
+    expected = conventions_of(historical_run)["tax_rates"]
+    assert "5% state" in expected and "US top federal rates by year" in expected
+    assert conventions_of(stored)["tax_rates"] == expected
+    completed = invoke("report", folder)
+    assert completed.exit_code == 0, completed.output
+    assert not completed.stderr
+    printed = " ".join(completed.stdout.split())  # long lines are wrapped
+    assert f"Rates: {expected}" in printed
+    assert "0% state" not in printed
+    assert "Taxes: paid from outside" in printed
+    assert "Loss convention: standalone" in printed
+    assert (folder / "charts" / "factsheet.png").exists()
+    if writer == "write_run_folder":  # with twins: the decomposition uses the same rates
+        ours, theirs = summarize(stored), summarize(historical_run)
+        for piece in ("harvested_losses", "deferral", "character", "location", "other"):
+            assert ours[f"tax_alpha_{piece}"] == pytest.approx(
+                theirs[f"tax_alpha_{piece}"], abs=1e-12), piece
+        assert ours["convention_tax_rates"] == expected
+
+
+def test_report_on_a_folder_without_rates_says_they_are_unknown(historical_run, tmp_path):
+    """An older folder (no tax_rates.parquet, no config.json): report warns and states that
+    the rates are unknown instead of printing the TaxProfile() defaults; the decomposition,
+    which needs rates, is NaN."""
+    from taxsim.charts.style import footnote_text
+    from taxsim.demo import RATES_NOT_RECORDED, load_run_folder, write_run_folder
+    from taxsim.metrics import conventions_of, summarize
+
+    folder = tmp_path / "old"
+    write_run_folder(historical_run, folder)
+    for path in folder.rglob("tax_rates.parquet"):
+        path.unlink()
+    stored = load_run_folder(folder)
+    assert not stored.rates_recorded and stored.ledger.tax_profile is None
+    rates = conventions_of(stored)["tax_rates"]
+    assert rates.startswith(RATES_NOT_RECORDED) and "US top federal rates by year" in rates
+    assert f"Rates: {rates}" in footnote_text(conventions_of(stored))
+    summary = summarize(stored)
+    assert summary["tax_alpha_post_liquidation"] == pytest.approx(
+        summarize(historical_run)["tax_alpha_post_liquidation"], abs=1e-12)
+    assert all(summary[f"tax_alpha_{p}"] != summary[f"tax_alpha_{p}"]  # NaN
+               for p in ("harvested_losses", "deferral", "character", "location", "other"))
+    completed = invoke("report", folder)
+    assert completed.exit_code == 0, completed.output
+    assert "warning:" in completed.stderr and "not recorded" in completed.stderr
+    assert "Rates: not recorded in this results folder" in " ".join(completed.stdout.split())
+    assert "37% ordinary" not in completed.stdout and "0% state" not in completed.stdout
+    # an older `taxsim run` folder still has its config.json: the rates come from it
+    (folder / "config.json").write_text(_config_of(HISTORICAL_TOML, tmp_path))
+    stored = load_run_folder(folder)
+    assert stored.rates_recorded
+    assert conventions_of(stored)["tax_rates"] == conventions_of(historical_run)["tax_rates"]
+
+
+def _config_of(toml_text: str, tmp_path) -> str:
+    from taxsim.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(toml_text)
+    return load_config(path).model_dump_json()
+
+
+def test_summary_labels_the_decomposition_as_the_post_liquidation_tax_alpha(historical_run):
+    from taxsim.metrics import summarize
+
+    summary = summarize(historical_run)
+    assert summary["tax_alpha_pieces_add_up_to"] == "tax_alpha_post_liquidation"
+    keys = list(summary)  # the label sits right after the pieces
+    assert keys.index("tax_alpha_pieces_add_up_to") == keys.index("tax_alpha_other") + 1
+    note = summary["convention_metric_tax_alpha_decomposition"]
+    assert "= tax_alpha_post_liquidation" in note
+    pieces = [f"tax_alpha_{p}" for p in
+              ("harvested_losses", "deferral", "character", "location", "other")]
+    assert all(piece in note for piece in pieces)
+    assert sum(summary[p] for p in pieces) == pytest.approx(
+        summary["tax_alpha_post_liquidation"], abs=1e-12)

@@ -110,6 +110,7 @@ def reference_summary(result, twin=None) -> dict:
             result.ledger.tax_profile, liquidated=True)
         for piece in PIECES:
             out[f"tax_alpha_{piece}"] = float(pieces.loc[piece, "annualized"])
+        out["tax_alpha_pieces_add_up_to"] = "tax_alpha_post_liquidation"
         out["twin_strategy"] = getattr(twin, "conventions", {}).get("strategy", "twin")
     out.update({f"convention_{k}": v for k, v in conventions_of(result).items()})
     return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in out.items()}

@@ -27,7 +27,7 @@ from taxsim.engine import enums as sim
 from taxsim.engine.kernel import never_idle, never_idle_nb, refresh_holdings_nb, simulate_days
 from taxsim.ledger import enums as ledger_enums
 from taxsim.ledger.facade import Ledger
-from taxsim.ledger.household import Household, TaxProfile
+from taxsim.ledger.household import Household, TaxProfile, TaxRates
 from taxsim.ledger.lots import acquire_nb, check_event_day_nb, find_slot_nb
 from taxsim.market import Market
 from taxsim.metrics.after_tax import END_ONLY_ATTR
@@ -925,7 +925,10 @@ class Result:
         }
 
     def to_parquet(self, folder) -> Path:
-        """Write daily values, trades, lots, Form 8949 rows, annual tax and conventions."""
+        """Write daily values, trades, lots, Form 8949 rows, annual tax, conventions and the
+        tax rates the ledger used (``tax_rates.parquet``, see :func:`tax_rates_frame`), so that
+        a folder read back (``taxsim report``, ``taxsim.demo.load_run_folder``) states the
+        run's own rates."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.daily().to_parquet(folder / "daily.parquet")
@@ -934,4 +937,40 @@ class Result:
         self.ledger.form_8949().to_parquet(folder / "form_8949.parquet")
         self.ledger.annual_tax().to_parquet(folder / "annual_tax.parquet")
         pd.DataFrame([self.conventions]).to_parquet(folder / "conventions.parquet")
+        tax_rates_frame(self.ledger.tax_profile).to_parquet(folder / TAX_RATES_FILE)
         return folder
+
+
+TAX_RATES_FILE = "tax_rates.parquet"
+"""The file of a ``Result.to_parquet`` folder holding the run's tax profile."""
+_RATE_FIELDS = ("ordinary", "long_term", "qualified_dividend", "niit", "state")
+
+
+def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
+    """A tax profile as a table: one row for its default rates (``from_year`` missing) and one
+    per ``by_year`` entry (the rates from that year on), columns ``from_year``, ``ordinary``,
+    ``long_term``, ``qualified_dividend``, ``niit``, ``state`` (fractions) and ``profile``
+    (its name). :func:`tax_profile_from_frame` rebuilds the profile."""
+    rows = [(None, tax_profile.default)] + sorted(tax_profile.by_year.items())
+    return pd.DataFrame({
+        "from_year": pd.array([year for year, _ in rows], dtype="Int64"),
+        **{name: [float(getattr(rates, name)) for _, rates in rows] for name in _RATE_FIELDS},
+        "profile": [tax_profile.name] * len(rows),
+    })
+
+
+def tax_profile_from_frame(frame: pd.DataFrame) -> TaxProfile:
+    """The :class:`TaxProfile` written by :func:`tax_rates_frame` (equal to the original)."""
+    missing = [c for c in ("from_year", *_RATE_FIELDS, "profile") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{TAX_RATES_FILE}: missing columns {missing}")
+    default, by_year = None, {}
+    for row in frame.itertuples(index=False):
+        rates = TaxRates(*(float(getattr(row, name)) for name in _RATE_FIELDS))
+        if pd.isna(row.from_year):
+            default = rates
+        else:
+            by_year[int(row.from_year)] = rates
+    if default is None:
+        raise ValueError(f"{TAX_RATES_FILE}: no row with the default rates (from_year missing)")
+    return TaxProfile(default=default, by_year=by_year, name=str(frame["profile"].iloc[0]))

@@ -40,6 +40,10 @@ METRIC_CONVENTIONS = {
     "losses valued under the run's loss convention; pre-liquidation figures do not",
     "tax_cost_ratio": "Morningstar: 1 - (1 + after-tax pre-liquidation) / (1 + pre-tax)",
     "tax_alpha": "annualized after-tax return minus the non-managed twin's, same window",
+    "tax_alpha_decomposition": "tax_alpha_harvested_losses + tax_alpha_deferral + "
+    "tax_alpha_character + tax_alpha_location + tax_alpha_other = tax_alpha_post_liquidation "
+    "(annualized pieces of the post-liquidation tax alpha, other = the remainder; "
+    "taxsim.metrics.tax_alpha_decomposition)",
     "tracking_error": f"std of daily pre-tax return differences x sqrt({TRADING_DAYS_PER_YEAR})",
     "turnover": "min(purchases, sales) / average daily value, per calendar year (mean of years)",
     "harvest_yield": "realized losses of a year / household value at the year's start "
@@ -127,9 +131,15 @@ def summarize(result: Any, twin: Any = None) -> dict:
         ``liquidation_value``, ``deferred_tax_liability``, ``unrealized_gain``,
         ``taxes_paid``, ``harvested_losses``, ``harvest_yield_mean``, ``turnover_mean``; with a
         twin ``tax_alpha_pre_liquidation``, ``tax_alpha_post_liquidation``,
-        ``tracking_error``, ``tax_alpha_<piece>`` (decomposition, annualized) and
-        ``twin_strategy``; then ``convention_*`` entries: the run's conventions, ``tax_rates``
-        and the metrics' own conventions.
+        ``tracking_error``, ``tax_alpha_<piece>``, ``tax_alpha_pieces_add_up_to`` and
+        ``twin_strategy``; then ``convention_*`` entries: the run's conventions,
+        ``tax_rates`` and the metrics' own conventions. The ``tax_alpha_<piece>`` entries
+        (``harvested_losses``, ``deferral``, ``character``, ``location``, ``other``)
+        decompose the *post-liquidation* tax alpha: annualized, they add up to
+        ``tax_alpha_post_liquidation``, which the dict itself says
+        (``tax_alpha_pieces_add_up_to`` names it, ``convention_metric_tax_alpha_decomposition``
+        explains it); they are NaN when the rates are unknown (``result.ledger.tax_profile``
+        None: a results folder written without its rates).
 
     Notes
     -----
@@ -199,13 +209,17 @@ def summarize(result: Any, twin: Any = None) -> dict:
         other = daily_returns(*_streams(twin_daily, "pre_tax", False, None)[:2],
                               ENGINE_FLOW_TIMING)
         summary["tracking_error"] = tracking_error(own[1:], other[1:])
-        _, annualized, _ = _decomposition(
-            _Run(daily, ledger.annual_tax(), realized, payable),
-            _Run(twin_daily, twin.ledger.annual_tax(),
-                 _RealizedArrays.from_form_8949(twin.ledger.form_8949()), twin_payable),
-            ledger.tax_profile, liquidated=True)
-        for piece in PIECES:
+        if getattr(ledger, "tax_profile", None) is None:  # unknown rates: no pieces
+            annualized = dict.fromkeys(PIECES, float("nan"))
+        else:
+            _, annualized, _ = _decomposition(
+                _Run(daily, ledger.annual_tax(), realized, payable),
+                _Run(twin_daily, twin.ledger.annual_tax(),
+                     _RealizedArrays.from_form_8949(twin.ledger.form_8949()), twin_payable),
+                ledger.tax_profile, liquidated=True)
+        for piece in PIECES:  # pieces of tax_alpha_post_liquidation (METRIC_CONVENTIONS)
             summary[f"tax_alpha_{piece}"] = float(annualized[piece])
+        summary["tax_alpha_pieces_add_up_to"] = "tax_alpha_post_liquidation"
         summary["twin_strategy"] = getattr(twin, "conventions", {}).get("strategy", "twin")
     summary.update({f"convention_{k}": v
                     for k, v in _conventions(result, int(index[-1].year)).items()})
