@@ -47,6 +47,7 @@ from taxsim.metrics.returns import (
     money_weighted_return,
     time_weighted_return,
 )
+from taxsim.metrics.sec_after_tax import sec_after_tax_returns, sec_inputs_from_market
 from taxsim.metrics.summary import conventions_of, rates_text, summarize
 
 __all__ = [
@@ -80,6 +81,8 @@ __all__ = [
     "pre_tax_return",
     "rates_text",
     "rolling_tracking_error",
+    "sec_after_tax_returns",
+    "sec_inputs_from_market",
     "summarize",
     "tax_alpha",
     "tax_alpha_by_year",
