@@ -298,7 +298,10 @@ def check_annual(driver: InvariantDriver, realized: list[dict[str, Any]]) -> Non
     gains = defaultdict(float)
     for row in realized:
         if row["taxable"] and row["sold"].year <= years[-1]:
-            gains[(row["sold"].year, row["term"])] += row["gain"]
+            # IRC §852(b)(4)(A): part of a young fund loss counts as long-term
+            moved = row["long_term_loss"]
+            gains[(row["sold"].year, row["term"])] += row["gain"] - moved
+            gains[(row["sold"].year, "long")] += moved
     for year in years:
         for term in ("short", "long"):
             column = "st_gain" if term == "short" else "lt_gain"

@@ -144,7 +144,10 @@ def hypothetical_after_tax_return(
       ordinary + NIIT + state, ``long_term`` at long-term + NIIT + state; a realized loss is
       worth the same rate at once, the N-1A ``offset`` convention) and the after-tax proceeds
       are reinvested (new basis). After liquidation, the remaining unrealized gain is taxed at
-      the long-term rate;
+      the long-term rate. The model's dates are idealized year-ends: a holding of a full model
+      year counts as long-term, although a real purchase held exactly one calendar year is
+      short-term (IRC §1222, "more than 1 year"); for a one-year horizon, pass
+      ``gain_mix={"short_term": 1.0}`` to tax the sale as short-term;
     - ``tax_deferred`` (traditional IRA / 401(k)): no tax while invested; the whole withdrawal
       is ordinary income (ordinary + state; IRA distributions are not net investment income,
       IRC §1411(c)(5)) after liquidation. The deduction at contribution is not counted: this
