@@ -366,7 +366,7 @@ def zeros(shape, dtype) -> np.ndarray:
     numpy asks the kernel for transparent huge pages for arrays of 4 MB and more
     (``madvise``), and on hosts where huge pages are found by compacting memory, the first
     write then costs several times more: 0.35-0.6 s against 0.1 s for the realized rows of
-    ``benchmarks/ledger.py`` here (273 MB when measured, in 144-byte rows; 182 MB in 96-byte
+    ``benchmarks/ledger.py`` here (273 MB when measured, in 144-byte rows; 198 MB in 104-byte
     rows now). The realized rows are written in order and the lot arrays are mostly touched
     near their start, so huge pages buy nothing back.
     """
