@@ -628,17 +628,30 @@ def test_carryforward_in_is_used_from_the_first_year_only():
     assert table.loc[2013, "carryforward_lt_in"] == pytest.approx(1500.0)
 
 
-def test_shares_bought_on_the_ex_date_never_get_a_qualified_dividend():
-    # Sec. 246(c)(1): days are counted after acquisition within ex-date - 60 .. ex-date + 60,
-    # so shares acquired on the ex-date have at most 60 days: never more than 60.
+def test_shares_bought_on_the_ex_date_get_no_dividend():
+    # Pub 550: the ex-dividend date is "the first date following the declaration of a dividend
+    # on which the buyer of a stock isn't entitled to receive the next dividend payment". The
+    # facade takes the event's date as the ex-date, whatever the order of the calls that day.
     ledger = ledger_for(Account("taxable", reinvest=False))
+    ledger.buy("taxable", "XYZ", 100, 50.0, "2024-03-01")
     ledger.buy("taxable", "XYZ", 100, 50.0, "2024-04-30")
-    ledger.distribute("XYZ", "2024-04-30", price=50.0, dividend=1.0, qualified_fraction=1.0)
-    ledger.sell("taxable", "XYZ", 100, 50.0, "2024-12-30")  # held far beyond 61 days
+    ledger.distribute("XYZ", "2024-04-30", price=50.0, dividend=1.0, qualified_fraction=1.0,
+                      return_of_capital=0.5, lt_capital_gain=0.25)
+    assert ledger.cash("taxable") == pytest.approx(-10000 + 100 * 1.75)
+    lots = ledger.lots().set_index("acquired")
+    assert lots.loc[pd.Timestamp("2024-03-01"), "basis"] == pytest.approx(4950.0)
+    assert lots.loc[pd.Timestamp("2024-04-30"), "basis"] == pytest.approx(5000.0)
+    ledger.sell("taxable", "XYZ", 200, 50.0, "2024-12-30")  # held far beyond 61 days
     ledger.close_year(2024)
     row = ledger.annual_tax().set_index("year").loc[2024]
-    assert row["qualified_dividends"] == 0.0
-    assert row["nonqualified_dividends"] == pytest.approx(100.0)
+    assert row["qualified_dividends"] == pytest.approx(100.0)
+    assert row["nonqualified_dividends"] == 0.0
+    assert row["lt_capital_gain_distributions"] == pytest.approx(25.0)
+    # a lot bought on the ex-date alone receives nothing at all
+    alone = ledger_for(Account("taxable", reinvest=True))
+    alone.buy("taxable", "XYZ", 100, 50.0, "2024-04-30")
+    alone.distribute("XYZ", "2024-04-30", price=50.0, dividend=1.0)
+    assert len(alone.lots()) == 1 and alone.cash("taxable") == pytest.approx(-5000.0)
 
 
 def test_rate_table_rows_are_the_rates_in_force_each_year():

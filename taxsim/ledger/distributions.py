@@ -107,7 +107,8 @@ def distribute(
     Distributions"). Return of capital reduces each lot's basis; beyond basis it is a capital
     gain of the lot's term (Pub 550 "Nondividend Distributions"). Each account then reinvests
     its cash at ``price`` as one new lot (an acquisition for the wash-sale rule) or keeps it.
-    Returns the status.
+    Only lots acquired before ``day`` (the ex-date) are entitled; a lot bought on it gets
+    nothing (Pub 550, "Ex-dividend date"). Returns the status.
     """
     for amount in (
         dividend,
@@ -148,10 +149,23 @@ def distribute(
         shares_held = position_shares_nb(state, account, asset)
         if shares_held == 0.0:
             continue
-        account_cash[account] = shares_held * per_share_cash
+        # Shares bought on the ex-date are not entitled to the distribution (Pub 550: the
+        # ex-dividend date is "the first date following the declaration of a dividend on
+        # which the buyer of a stock isn't entitled to receive the next dividend payment").
+        # They are the newest lots, at the list's tail (the simulator applies a day's
+        # distributions before its trades, so it never has any).
+        bought_on_ex_date = 0.0
+        slot = state.tail[account, asset]
+        while slot != NO_SLOT and state.lot_acquired[slot] >= day:
+            bought_on_ex_date += state.lot_shares[slot]
+            slot = state.lot_prev[slot]
+        if slot == NO_SLOT:
+            continue  # every lot bought on the ex-date
+        entitled = shares_held - bought_on_ex_date if bought_on_ex_date > 0.0 else shares_held
+        account_cash[account] = entitled * per_share_cash
         if return_of_capital > 0.0:
             slot = state.head[account, asset]
-            while slot != NO_SLOT:
+            while slot != NO_SLOT and state.lot_acquired[slot] < day:
                 shares = state.lot_shares[slot]
                 reduction = min(shares * return_of_capital, state.lot_basis[slot])
                 excess = shares * return_of_capital - reduction
@@ -164,35 +178,32 @@ def distribute(
                 slot = state.lot_next[slot]
         if not taxable:
             continue
-        # Shares acquired on the ex-date have at most 60 days in the 121-day window
-        # (§246(c)(1)): never qualified. Older shares pass unless sold before day 61, so only
-        # lots younger than 61 days need a look: the newest ones, at the list's tail.
-        bought_on_ex_date = 0.0
+        # The entitled shares were all acquired before the ex-date; they pass the holding
+        # test unless sold before day 61 (§246(c)(1)), so only lots younger than 61 days
+        # need a look: the newest ones, at the list's tail.
         slot = state.tail[account, asset]
         while slot != NO_SLOT and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
-            if day <= state.lot_acquired[slot]:
-                bought_on_ex_date += state.lot_shares[slot]
-            elif qualified_per_share > 0.0:
+            if state.lot_acquired[slot] < day and qualified_per_share > 0.0:
                 add_provisional_qualified_nb(state, slot, year, qualified_per_share)
             slot = state.lot_prev[slot]
-        qualified_shares = shares_held - bought_on_ex_date
-        state.year_income[row, YEAR_QUALIFIED_DIVIDENDS] += qualified_shares * qualified_per_share
+        state.year_income[row, YEAR_QUALIFIED_DIVIDENDS] += entitled * qualified_per_share
         state.year_income[row, YEAR_NONQUALIFIED_DIVIDENDS] += (
-            shares_held * dividend - qualified_shares * qualified_per_share)
-        state.year_income[row, YEAR_INTEREST] += shares_held * interest
-        state.year_income[row, YEAR_EXEMPT_INTEREST] += shares_held * exempt_interest
-        state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += shares_held * st_capital_gain
-        state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += shares_held * lt_capital_gain
+            entitled * dividend - entitled * qualified_per_share)
+        state.year_income[row, YEAR_INTEREST] += entitled * interest
+        state.year_income[row, YEAR_EXEMPT_INTEREST] += entitled * exempt_interest
+        state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * st_capital_gain
+        state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * lt_capital_gain
         if lt_capital_gain > 0.0:
             # a loss on these shares within six months is long-term up to this amount (IRC
             # §852(b)(4)(A), §857(b)(8)): remembered on the lots young enough to be sold so
             pending_per_share = state.lot_pending_per_share
             slot = state.tail[account, asset]
             while slot != NO_SLOT and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS:
-                pending_per_share[slot, CAPITAL_GAIN_COLUMN] += lt_capital_gain
-                state.lot_capital_gain_distributed[slot] = True
+                if state.lot_acquired[slot] < day:
+                    pending_per_share[slot, CAPITAL_GAIN_COLUMN] += lt_capital_gain
+                    state.lot_capital_gain_distributed[slot] = True
                 slot = state.lot_prev[slot]
-        state.year_income[row, YEAR_RETURN_OF_CAPITAL] += shares_held * return_of_capital
+        state.year_income[row, YEAR_RETURN_OF_CAPITAL] += entitled * return_of_capital
     for account in range(n_accounts):
         cash = account_cash[account]
         if cash <= 0.0:

@@ -1016,6 +1016,9 @@ class ReferenceLedger:
           of that lot's term (Pub 550 "Nondividend Distributions").
         - Each account reinvests the whole cash distribution in a new lot at ``price`` (one per
           account, in account order) or keeps it as cash.
+        - Lots bought on the ex-date (``date``) get nothing: Pub 550, "Ex-dividend date", the
+          first date "on which the buyer of a stock isn't entitled to receive the next
+          dividend payment".
         """
         self._check_asset(asset)
         price = self._check_positive("price", price)
@@ -1038,16 +1041,18 @@ class ReferenceLedger:
         income = self._year_income(day.year)
         held_by_account: dict[str, float] = {}
         for account in self.account_names:
-            account_lots = sorted(self._open_lots(account, asset), key=lambda lot: lot.lot_id)
+            # Pub 550 "Ex-dividend date": a buyer on the ex-date is not entitled to the payment
+            account_lots = sorted(
+                (lot for lot in self._open_lots(account, asset) if lot.acquired < day),
+                key=lambda lot: lot.lot_id,
+            )
             if not account_lots:
                 continue
             taxable = self._is_taxable(account)
             held_by_account[account] = sum(lot.shares for lot in account_lots)
             for lot in account_lots:
                 if taxable:
-                    # §246(c)(1): the window counts days after acquisition up to ex-date + 60, so a
-                    # lot acquired on (or after) the ex-date has at most 60: never qualified.
-                    lot_qualified = qualified_per_share if lot.acquired < day else 0.0
+                    lot_qualified = qualified_per_share
                     dividend_amount = lot.shares * per_share["dividend"]
                     qualified_amount = lot.shares * lot_qualified
                     income.qualified_dividends += qualified_amount
