@@ -23,8 +23,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -81,18 +83,25 @@ class Tracker:
     return_of_capital_excess: float = 0.0
     realized_before: list[dict[str, Any]] = field(default_factory=list)
 
-    def record_return_of_capital(self, lots: dict[int, dict[str, Any]], asset: str, amount: float):
-        """Split a return of capital of ``amount`` dollars per share over the lots before it."""
+    def record_return_of_capital(
+        self, lots: dict[int, dict[str, Any]], asset: str, day: date, amount: float
+    ):
+        """Split a return of capital of ``amount`` dollars per share over the lots before it
+        that were bought before its date (Pub 550: a buyer on the ex-date is not entitled)."""
         for lot in lots.values():
-            if lot["asset"] != asset:
+            if lot["asset"] != asset or lot["acquired"] >= day:
                 continue
             paid = lot["shares"] * amount
             self.return_of_capital_basis += min(paid, lot["basis"])
             if TAXABLE[lot["account"]]:
                 self.return_of_capital_excess += max(0.0, paid - lot["basis"])
 
-    def record(self, operation: str, args: tuple, kwargs: dict, result: Any) -> None:
-        """Update the totals after an accepted call."""
+    def record(
+        self, operation: str, args: tuple, kwargs: dict, result: Any,
+        lots_before: dict[int, dict[str, Any]],
+    ) -> None:
+        """Update the totals after an accepted call (``lots_before``: the open lots before it,
+        whose acquisition days tell which shares a distribution pays)."""
         if operation == "buy":
             account, asset, shares, price, _ = args
             self.shares[(account, asset)] += shares
@@ -107,12 +116,17 @@ class Tracker:
             )
             self.shares[(account, asset)] -= sold
         elif operation == "distribute":
-            asset, _, price = args
+            asset, day, price = args
+            day = pd.Timestamp(day).date()
             cash_per_share = sum(kwargs.get(name, 0.0) for name in DISTRIBUTION_FIELDS)
             for (account, held_asset), held in list(self.shares.items()):
                 if held_asset != asset or held <= SHARE_TOLERANCE:
                     continue
-                if REINVESTS[account] and cash_per_share > 0.0:
+                # shares bought on the ex-date are not entitled (Pub 550)
+                held -= sum(lot["shares"] for lot in lots_before.values()
+                            if lot["account"] == account and lot["asset"] == asset
+                            and lot["acquired"] >= day)
+                if REINVESTS[account] and cash_per_share > 0.0 and held > SHARE_TOLERANCE:
                     self.shares[(account, asset)] += held * cash_per_share / price
                     self.basis_in += held * cash_per_share
         elif operation == "split":
@@ -135,10 +149,11 @@ class InvariantDriver(Driver):
         result = super().call(operation, *args, expect_error=expect_error, **kwargs)
         if not self.last_accepted:
             return result  # rejected: nothing happened
-        self.tracker.record(operation, args, kwargs, result)
+        self.tracker.record(operation, args, kwargs, result, lots_before)
         if operation == "distribute":
             amount = kwargs.get("return_of_capital", 0.0)
-            self.tracker.record_return_of_capital(lots_before, args[0], amount)
+            day = pd.Timestamp(args[1]).date()
+            self.tracker.record_return_of_capital(lots_before, args[0], day, amount)
         check_invariants(self, operation)
         return result
 
