@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 
@@ -943,7 +943,7 @@ class Result:
 
 TAX_RATES_FILE = "tax_rates.parquet"
 """The file of a ``Result.to_parquet`` folder holding the run's tax profile."""
-_RATE_FIELDS = ("ordinary", "long_term", "qualified_dividend", "niit", "state")
+_RATE_FIELDS = tuple(rate.name for rate in fields(TaxRates))
 
 
 def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
@@ -966,7 +966,7 @@ def tax_profile_from_frame(frame: pd.DataFrame) -> TaxProfile:
         raise ValueError(f"{TAX_RATES_FILE}: missing columns {missing}")
     default, by_year = None, {}
     for row in frame.itertuples(index=False):
-        rates = TaxRates(*(float(getattr(row, name)) for name in _RATE_FIELDS))
+        rates = TaxRates(**{name: float(getattr(row, name)) for name in _RATE_FIELDS})
         if pd.isna(row.from_year):
             default = rates
         else:
