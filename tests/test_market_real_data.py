@@ -72,12 +72,13 @@ def day(text: str) -> int:
     return int(np.datetime64(text, "D").astype(np.int64))
 
 
-@pytest.fixture(scope="module")
-def sp500(shared_data_dir):
+def load_with_vendor_prices(shared_data_dir, distributions="known"):
+    """The whole file as a market (spin-offs reclassified by default, as users load it), and
+    the vendor's adjusted_close on the market's grid."""
     path = shared_data_dir / SP500
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarketDataWarning)
-        market = load_file(path, gaps="carry_forward")
+        market = load_file(path, gaps="carry_forward", distributions=distributions)
     raw = pd.read_parquet(path, columns=["date", "ticker", "adjusted_close"])
     adjusted = np.full(market.close.shape, np.nan)
     cols = pd.Categorical(raw["ticker"].astype(str), categories=list(market.tickers)).codes
@@ -86,6 +87,11 @@ def sp500(shared_data_dir):
     )
     adjusted[rows, cols] = raw["adjusted_close"].to_numpy()
     return market, adjusted
+
+
+@pytest.fixture(scope="module")
+def sp500(shared_data_dir):
+    return load_with_vendor_prices(shared_data_dir)
 
 
 def worst_mismatch(growth, adjusted, dates, anchors):
@@ -175,8 +181,9 @@ def test_sp500_dividends_are_the_vendors_rounded_to_4_decimals(sp500):
     assert found == {("TMUS", "2013-05-01")}  # the one vendor error with a dividend
 
 
-def test_sp500_rounded_dividend_tickers_match_with_the_vendors_amounts(sp500):
-    market, adjusted = sp500
+def test_sp500_rounded_dividend_tickers_match_with_the_vendors_amounts(shared_data_dir):
+    # the file's own dividends, spin-off values included (they are rounded the same way)
+    market, adjusted = load_with_vendor_prices(shared_data_dir, "as_recorded")
     for ticker in sorted(ROUNDED_DIVIDEND_TICKERS):
         col = market.index_of(ticker)
         lo, hi = market.first_index[col], market.last_index[col] + 1

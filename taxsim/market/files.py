@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from taxsim.market.corrections import reclassify_distributions
 from taxsim.market.market import Market, to_day
 from taxsim.market.validation import ARRAY_FIELDS, MarketDataError
 
@@ -122,6 +123,7 @@ def load_file(
     metadata: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None,
     source: str | None = None,
     gaps: str = "error",
+    distributions: Any = "known",
 ) -> Market:
     """Load a tidy file into a :class:`Market` (validated).
 
@@ -140,6 +142,15 @@ def load_file(
     gaps : {"error", "carry_forward"}
         Missing prices inside a ticker's history: an error (default) or, explicitly,
         carried forward with a warning listing them (see :meth:`Market.from_frame`).
+    distributions : "known", "as_recorded" or pandas.DataFrame
+        Distributions recorded as dividends that are not income, such as spin-offs (IRC
+        §355) and stock dividends (§305(a)). "known" (default): those of
+        :data:`taxsim.market.corrections.KNOWN_DISTRIBUTIONS` found in the file become
+        split-like events (no tax, basis allocated by market value, the same total return;
+        see :func:`taxsim.market.corrections.reclassify_distributions`), and any other
+        dividend of 20% or more of the previous close is warned of. A DataFrame (``ticker``,
+        ``date``, optional ``treatment``): the caller's list instead. "as_recorded": every
+        dividend as the file has it.
 
     Notes
     -----
@@ -156,12 +167,12 @@ def load_file(
             raise MarketDataError(
                 f"{absent[0]}: no rows in {Path(path).name} between {start} and {end}"
             )
-    market = Market.from_frame(
-        frame,
-        tickers=tickers,
-        source=source if source is not None else Path(path).name,
-        gaps=gaps,
-    )
+    frame, n_reclassified = reclassify_distributions(frame, distributions)
+    source = source if source is not None else Path(path).name
+    if n_reclassified:
+        source = (f"{source}; {n_reclassified} spin-offs or stock distributions recorded as "
+                  "dividends treated as nontaxable")
+    market = Market.from_frame(frame, tickers=tickers, source=source, gaps=gaps)
     return with_known_metadata(market, metadata)
 
 
