@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taxsim.market import Market, load, load_file, nyse_trading_days, write_tidy
+from taxsim.market import Market, MarketDataError, load, load_file, nyse_trading_days, write_tidy
 
 
 def small_market() -> Market:
@@ -217,3 +217,58 @@ def test_property_frame_round_trip_and_split_invariance(m):
     np.testing.assert_allclose(
         adjusted.total_return(), m.total_return(), rtol=1e-12, atol=1e-12, equal_nan=True
     )
+
+
+def test_nyse_calendar_bounds_raise_in_both_forms():
+    # neither form clips silently to the calendar's first year
+    for call in (lambda: nyse_trading_days("1985-01-01", count=10),
+                 lambda: nyse_trading_days("1985-01-01", "1990-12-31")):  # fmt: skip
+        with pytest.raises(ValueError, match=r"XNYS sessions are available from 1990 to 2100: "
+                                             r"start 1985-01-01 is outside"):  # fmt: skip
+            call()
+    with pytest.raises(ValueError, match=r"end 2101-01-03 is outside"):
+        nyse_trading_days("2100-12-01", "2101-01-03")
+    with pytest.raises(ValueError, match=r"count must be 0 or more"):
+        nyse_trading_days("2024-01-02", count=-1)
+    # the first supported calendar day is 1990-01-01 (not the first session), in both forms
+    first = nyse_trading_days("1990-01-01", count=2)
+    np.testing.assert_array_equal(first, nyse_trading_days("1990-01-01", "1990-01-03"))
+    assert str(first[0].astype("datetime64[D]")) == "1990-01-02"
+
+
+def test_with_metadata_for_a_ticker_not_in_the_market_is_an_error():
+    m = small_market()
+    with pytest.raises(MarketDataError, match=r"^SPYY: metadata given for a ticker not in this "
+                                              r"market \(2 tickers: AAA, BBB\)"):  # fmt: skip
+        m.with_metadata({"SPYY": {"expense_ratio": 0.001}})
+    frame = pd.DataFrame({"ticker": ["AAA", "ZZZ"], "sector": ["x", "y"]})
+    with pytest.raises(MarketDataError, match=r"^ZZZ: metadata given for a ticker not in"):
+        m.with_metadata(frame)
+    with pytest.raises(MarketDataError, match=r"^AAA: unknown metadata field 'sectr'"):
+        m.with_metadata({"AAA": {"sectr": "x"}})
+
+
+def test_metadata_typo_through_a_loader_is_an_error(tmp_path):
+    path = write_tidy(small_market(), tmp_path / "m.csv")
+    with pytest.raises(MarketDataError, match=r"^AAB: metadata given for a ticker not in"):
+        load_file(path, metadata={"AAB": {"tax_character": "reit"}})
+
+
+def test_reits_of_the_stock_files_default_to_non_qualified_reit_dividends(tmp_path):
+    from taxsim.market.metadata import KNOWN_ASSETS, REIT_TICKERS
+
+    assert {"O", "VNO", "EQR", "DLR", "SPG", "PLD", "AMT", "IRM", "WELL", "PSA"} <= set(
+        REIT_TICKERS)
+    assert all(KNOWN_ASSETS[t]["tax_character"] == "reit" for t in REIT_TICKERS)
+    dates = nyse_trading_days("2024-01-02", count=3)
+    close = np.array([[50.0, 100.0, 20.0], [51.0, 101.0, 20.5], [52.0, 102.0, 21.0]])
+    path = write_tidy(Market(dates, ("O", "AAPL", "AGNC"), close), tmp_path / "m.parquet")
+    m = load_file(path, ["O", "AAPL", "AGNC"])
+    assert m.tax_character == ("reit", "equity", "reit")
+    np.testing.assert_array_equal(m.qualified_fraction, [0.0, 1.0, 0.0])
+    assert m.asset_class == ("real_estate", "equity", "mortgage_reit")
+    # the user's metadata still wins
+    mine = load_file(path, ["O", "AAPL"], metadata={"O": {"qualified_fraction": 0.1}})
+    assert mine.tax_character[0] == "reit" and mine.qualified_fraction[0] == 0.1
+    equity = load_file(path, ["O"], metadata={"O": {"tax_character": "equity"}})
+    assert equity.tax_character == ("equity",) and equity.qualified_fraction[0] == 1.0

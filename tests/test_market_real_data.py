@@ -271,3 +271,42 @@ def test_named_sources_load(shared_data_dir, monkeypatch):
     assert "survivorship" in stocks.source
     with pytest.raises(MarketDataError, match="NOPE: no rows"):
         load(["SPY", "NOPE"], "2010-01-01", "2010-12-31", source="us_etfs")
+
+
+def test_sp500_single_ticker_gap_is_an_error_as_with_other_tickers(shared_data_dir):
+    # KIM alone: no other ticker has rows on its missing sessions; the NYSE calendar does
+    path = shared_data_dir / SP500
+    for tickers in (["KIM"], ["KIM", "AAPL"]):
+        with pytest.raises(MarketDataError, match=r"^KIM: missing close price .* on "
+                                                  r"2006-05-25, 2006-07-10, 2006-09-29"):
+            load_file(path, tickers, "2006-01-01", "2006-12-31")
+    with pytest.warns(MarketDataWarning, match=r"3 missing close prices carried forward: "
+                                               r"KIM: 2006-05-25, 2006-07-10, 2006-09-29"):
+        kim = load_file(path, ["KIM"], "2006-01-01", "2006-12-31", gaps="carry_forward")
+    assert kim.n_dates == 251  # every NYSE session of 2006
+
+
+def test_shared_files_are_on_the_nyse_calendar(shared_data_dir):
+    """Every date of the three files is an NYSE session and no session is missing from a
+    whole file, so the default calendar ("auto") checks them against the NYSE sessions."""
+    from taxsim.market.calendar import nyse_trading_days
+
+    for name in (SP500, ETFS, "us_stocks_1999_2026.parquet"):
+        dates = pd.read_parquet(shared_data_dir / name, columns=["date"])["date"]
+        days = np.unique(dates.to_numpy().astype("datetime64[D]").astype(np.int64))
+        np.testing.assert_array_equal(
+            days, nyse_trading_days(int(days[0]), int(days[-1])), err_msg=name)
+
+
+def test_reits_of_the_stock_files_are_reit_by_default(shared_data_dir):
+    from taxsim.market.metadata import REIT_TICKERS
+
+    tickers = set()
+    for name in (SP500, "us_stocks_1999_2026.parquet"):
+        column = pd.read_parquet(shared_data_dir / name, columns=["ticker"])["ticker"]
+        tickers |= set(column.astype(str).unique())
+    assert set(REIT_TICKERS) <= tickers  # the list names only tickers of the two files
+    market = load_file(shared_data_dir / SP500, ["O", "SPG", "AAPL"], "2019-01-01",
+                       "2019-12-31")  # fmt: skip
+    assert market.tax_character == ("reit", "reit", "equity")
+    np.testing.assert_array_equal(market.qualified_fraction, [0.0, 0.0, 1.0])

@@ -139,3 +139,143 @@ def test_empty_response_is_an_error(fake_yahoo, monkeypatch):
     monkeypatch.setattr(yahoo, "fetch_history", lambda ticker: pd.DataFrame())
     with pytest.raises(MarketDataError, match="NOPE: Yahoo returned no history"):
         load_yfinance(["NOPE"])
+
+
+# ---------------------------------------------------------------- bad responses
+def serve(monkeypatch, history):
+    monkeypatch.setattr(yahoo, "fetch_history", lambda ticker: history)
+
+
+def at(text):
+    return pd.Timestamp(text).tz_localize("America/New_York")
+
+
+def test_missing_session_of_one_ticker_is_a_gap(fake_yahoo, monkeypatch):
+    history = recorded("AAPL")
+    serve(monkeypatch, history.drop(at("2020-08-12")))
+    with pytest.raises(MarketDataError, match=r"^AAPL: missing close price .* on 2020-08-12$"):
+        load_yfinance(["AAPL"])
+
+
+def test_missing_session_of_one_ticker_carried_forward_on_request(fake_yahoo, monkeypatch):
+    from taxsim.market import MarketDataWarning
+
+    history = recorded("AAPL")
+    serve(monkeypatch, history.drop(at("2020-08-12")))
+    with pytest.warns(MarketDataWarning, match=r"AAPL: 2020-08-12"):
+        m = load_yfinance(["AAPL"], gaps="carry_forward")
+    row = m.pandas_dates.get_loc(pd.Timestamp("2020-08-12"))
+    assert m.close[row, 0] == m.close[row - 1, 0]
+
+
+def test_non_us_listing_keeps_its_own_dates(fake_yahoo, monkeypatch):
+    # a listing on another exchange trades on days the NYSE is closed (here 2020-09-07,
+    # Labor Day): its dates are the axis, as they come
+    history = recorded("AAPL")
+    extra = history.iloc[[-1]].copy()
+    extra.index = pd.DatetimeIndex([at("2020-09-07")], name="Date")
+    serve(monkeypatch, pd.concat([history, extra]).sort_index())
+    m = load_yfinance(["AAPL"])
+    assert pd.Timestamp("2020-09-07") in m.pandas_dates
+    with pytest.raises(MarketDataError, match=r"^AAPL: not an NYSE trading day .*2020-09-07"):
+        load_yfinance(["AAPL"], offline=True, calendar="nyse")
+
+
+@pytest.mark.parametrize("row", [0, -1])
+def test_nan_close_on_first_or_last_row(fake_yahoo, monkeypatch, row):
+    history = recorded("AAPL")
+    history.loc[history.index[row], "Close"] = np.nan
+    serve(monkeypatch, history)
+    date = history.index[row].strftime("%Y-%m-%d")
+    with pytest.raises(MarketDataError, match=rf"^AAPL: NaN close price .* on {date}$"):
+        load_yfinance(["AAPL"])
+
+
+@pytest.mark.parametrize("column, date", [("Dividends", "2020-08-07"),
+                                          ("Dividends", "2020-08-10"),
+                                          ("Stock Splits", "2020-08-31"),
+                                          ("Stock Splits", "2020-08-12")])  # fmt: skip
+def test_nan_event_is_an_error_not_no_event(fake_yahoo, monkeypatch, column, date):
+    history = recorded("AAPL")
+    history.loc[at(date), column] = np.nan
+    serve(monkeypatch, history)
+    with pytest.raises(MarketDataError, match=rf"^AAPL: Yahoo {column} (of nan )?(is NaN )?"
+                                              rf"on {date} "):  # fmt: skip
+        load_yfinance(["AAPL"])
+    assert not (Path(yahoo.default_cache_dir()) / "yfinance" / "AAPL.parquet").exists()
+
+
+def test_nan_capital_gain_is_an_error(fake_yahoo, monkeypatch):
+    history = recorded("VWELX")
+    history.loc[at("2021-12-20"), "Capital Gains"] = np.nan
+    serve(monkeypatch, history)
+    with pytest.raises(MarketDataError, match=r"^VWELX: Yahoo Capital Gains is NaN on "
+                                              r"2021-12-20 "):  # fmt: skip
+        load_yfinance(["VWELX"])
+
+
+@pytest.mark.parametrize("splits", ["raw", "adjusted"])
+@pytest.mark.parametrize("ratio", [-4.0, np.inf])
+def test_bad_split_is_named_in_both_conventions(fake_yahoo, monkeypatch, splits, ratio):
+    history = recorded("AAPL")
+    history.loc[at("2020-08-31"), "Stock Splits"] = ratio
+    serve(monkeypatch, history)
+    with pytest.raises(MarketDataError, match=rf"^AAPL: Yahoo Stock Splits of {ratio} on "
+                                              r"2020-08-31 \(a split ratio must be positive"):
+        load_yfinance(["AAPL"], splits=splits)
+
+
+@pytest.mark.parametrize("splits", ["raw", "adjusted"])
+@pytest.mark.parametrize("ratio", [-4.0, 0.0, np.nan])
+def test_bad_split_in_the_cache_is_named_in_both_conventions(tmp_path, splits, ratio):
+    frame = yahoo.history_to_frame(recorded("AAPL"), "AAPL")
+    frame.loc[frame["date"] == pd.Timestamp("2020-08-31"), "split_ratio"] = ratio
+    (tmp_path / "yfinance").mkdir()
+    frame.to_parquet(tmp_path / "yfinance" / "AAPL.parquet", index=False)
+    with pytest.raises(MarketDataError, match=rf"^AAPL: split ratio {ratio} on 2020-08-31 "
+                                              r"\(must be finite and positive\)"):  # fmt: skip
+        load_yfinance(["AAPL"], splits=splits, cache_dir=tmp_path, offline=True)
+
+
+def test_unsorted_response_is_put_in_date_order(fake_yahoo, monkeypatch):
+    """A response is a set of dated rows (yfinance sorts its own output): its row order
+    carries no information, so it is sorted; every row is kept."""
+    history = recorded("AAPL")
+    order = np.r_[0:10, 11, 10, 12:len(history)]
+    serve(monkeypatch, history.iloc[order])
+    m = load_yfinance(["AAPL"])
+    assert m.n_dates == len(history)
+    np.testing.assert_array_equal(m.pandas_dates, history.index.tz_localize(None).normalize())
+
+
+def test_duplicate_date_in_a_response_is_an_error(fake_yahoo, monkeypatch):
+    history = recorded("AAPL")
+    serve(monkeypatch, pd.concat([history, history.iloc[[12]]]))
+    date = history.index[12].strftime("%Y-%m-%d")
+    with pytest.raises(MarketDataError, match=rf"^AAPL: duplicate date: {date} after {date}"):
+        load_yfinance(["AAPL"])
+
+
+def test_a_spin_off_listed_as_a_dividend_is_not_income(monkeypatch, tmp_path):
+    """Yahoo lists Altria's Philip Morris International spin-off (ex-date 2008-03-31) as a
+    $51.06 dividend on a $22.20 close: not income (IRC §355(a)); it becomes a split-like event
+    of ratio (22.20 + 51.06) / 22.20 with the same total return (taxsim.market.corrections)."""
+    dates = pd.DatetimeIndex(pd.to_datetime(["2008-03-27", "2008-03-28", "2008-03-31",
+                                             "2008-04-01"]).tz_localize("America/New_York"),
+                             name="Date")
+    close = [74.10, 73.83, 22.20, 22.82]
+    history = pd.DataFrame({"Open": close, "High": close, "Low": close, "Close": close,
+                            "Adj Close": close, "Volume": np.full(4, 1000, np.int64),
+                            "Dividends": [0.0, 0.0, 51.06, 0.0], "Stock Splits": 0.0},
+                           index=dates)
+    monkeypatch.setattr(yahoo, "fetch_history", lambda ticker: history.copy())
+    monkeypatch.setenv("TAXSIM_CACHE_DIR", str(tmp_path / "cache"))
+    market = load_yfinance(["MO"])
+    recorded_as_is = load_yfinance(["MO"], distributions="as_recorded")
+    assert market.dividend[2, 0] == 0.0 and recorded_as_is.dividend[2, 0] == 51.06
+    assert market.split_ratio[2, 0] == pytest.approx((22.20 + 51.06) / 22.20, rel=1e-14)
+    np.testing.assert_allclose(market.total_return()[1:], recorded_as_is.total_return()[1:],
+                               rtol=1e-14)
+    assert "1 spin-offs or stock distributions" in market.source
+    adjusted = load_yfinance(["MO"], splits="adjusted")
+    assert adjusted.dividend[2, 0] == 0.0 and adjusted.split_ratio[2, 0] > 3.0

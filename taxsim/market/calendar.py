@@ -29,6 +29,26 @@ def _xnys_days() -> np.ndarray:
     return days
 
 
+def calendar_bounds() -> tuple[int, int]:
+    """First and last calendar day (day numbers) the XNYS calendar here covers: 1990-01-01
+    and 2100-12-31."""
+    return to_day(f"{_FIRST_YEAR}-01-01"), to_day(f"{_LAST_YEAR}-12-31")
+
+
+def xnys_sessions() -> np.ndarray:
+    """Every XNYS session from 1990 to 2100 (read-only int64 day numbers, loaded once)."""
+    return _xnys_days()
+
+
+def _check_in_range(day: int, what: str, value: Any) -> None:
+    first, last = calendar_bounds()
+    if not first <= day <= last:
+        raise ValueError(
+            f"XNYS sessions are available from {_FIRST_YEAR} to {_LAST_YEAR}: "
+            f"{what} {value} is outside"
+        )
+
+
 def nyse_trading_days(start: Any, end: Any = None, *, count: int | None = None) -> np.ndarray:
     """NYSE sessions (XNYS calendar) as int64 day numbers (days since 1970-01-01).
 
@@ -45,11 +65,20 @@ def nyse_trading_days(start: Any, end: Any = None, *, count: int | None = None) 
     -------
     numpy.ndarray of int64
         Strictly increasing day numbers. Future years follow the calendar's holiday rules
-        (ad hoc closures cannot be known in advance). Supported: 1990 to 2100.
+        (ad hoc closures cannot be known in advance).
+
+    Raises
+    ------
+    ValueError
+        ``start`` or ``end`` outside the supported years, 1990 to 2100 (both forms: the
+        sessions are never silently clipped), or ``count`` sessions running past 2100.
     """
     days = _xnys_days()
+    _check_in_range(to_day(start), "start", start)
     lo = int(np.searchsorted(days, to_day(start), "left"))
     if count is not None:
+        if count < 0:
+            raise ValueError(f"count must be 0 or more, not {count}")
         if lo + count > len(days):
             raise ValueError(
                 f"the XNYS calendar here ends in {_LAST_YEAR}: {count} sessions "
@@ -58,9 +87,8 @@ def nyse_trading_days(start: Any, end: Any = None, *, count: int | None = None) 
         return days[lo : lo + count].copy()
     if end is None:
         raise ValueError("give end or count")
+    _check_in_range(to_day(end), "end", end)
     hi = int(np.searchsorted(days, to_day(end), "right"))
-    if to_day(start) < days[0] or to_day(end) > days[-1]:
-        raise ValueError(f"XNYS sessions are available from {_FIRST_YEAR} to {_LAST_YEAR}")
     return days[lo:hi].copy()
 
 

@@ -276,9 +276,18 @@ def reclassify_distributions(
     return frame, len(rows)
 
 
+def with_reclassified_note(source: str, count: int) -> str:
+    """``source`` with the number of reclassified distributions appended (none: unchanged)."""
+    if not count:
+        return source
+    return (f"{source}; {count} spin-offs or stock distributions recorded as dividends treated "
+            "as nontaxable")
+
+
 __all__ = [
     "KNOWN_DISTRIBUTIONS",
     "LARGE_DISTRIBUTION",
     "known_distributions",
     "reclassify_distributions",
+    "with_reclassified_note",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from taxsim.market.corrections import reclassify_distributions
+from taxsim.market.corrections import reclassify_distributions, with_reclassified_note
 from taxsim.market.market import Market, to_day
 from taxsim.market.validation import ARRAY_FIELDS, MarketDataError
 
@@ -124,6 +124,7 @@ def load_file(
     source: str | None = None,
     gaps: str = "error",
     distributions: Any = "known",
+    calendar: str = "auto",
 ) -> Market:
     """Load a tidy file into a :class:`Market` (validated).
 
@@ -151,6 +152,9 @@ def load_file(
         dividend of 20% or more of the previous close is warned of. A DataFrame (``ticker``,
         ``date``, optional ``treatment``): the caller's list instead. "as_recorded": every
         dividend as the file has it.
+    calendar : {"auto", "nyse", "dates"}
+        The date axis (see :meth:`Market.from_frame`): by default US data is checked
+        against the NYSE sessions, so a session missing from one ticker's rows is a gap.
 
     Notes
     -----
@@ -168,11 +172,10 @@ def load_file(
                 f"{absent[0]}: no rows in {Path(path).name} between {start} and {end}"
             )
     frame, n_reclassified = reclassify_distributions(frame, distributions)
-    source = source if source is not None else Path(path).name
-    if n_reclassified:
-        source = (f"{source}; {n_reclassified} spin-offs or stock distributions recorded as "
-                  "dividends treated as nontaxable")
-    market = Market.from_frame(frame, tickers=tickers, source=source, gaps=gaps)
+    source = with_reclassified_note(source if source is not None else Path(path).name,
+                                    n_reclassified)
+    market = Market.from_frame(frame, tickers=tickers, source=source, gaps=gaps,
+                               calendar=calendar)
     return with_known_metadata(market, metadata)
 
 

@@ -38,7 +38,7 @@ def load(
           years later);
         - "yfinance": Yahoo Finance through the local cache
           (:func:`taxsim.market.yahoo.load_yfinance`; options ``splits``, ``refresh``,
-          ``offline``, ``cache_dir``, ``metadata``, ``gaps``);
+          ``offline``, ``cache_dir``, ``metadata``, ``gaps``, ``calendar``);
         - "sp500", "us_etfs", "us_stocks": the real data sets of ``../shared/data``
           (or ``$TAXSIM_SHARED_DATA``);
         - a path to a tidy ``.parquet`` or ``.csv`` file (schema in ``data/README.md``).

@@ -47,6 +47,7 @@ from taxsim.market.validation import (
     check_dates,
     check_events,
     check_metadata,
+    check_row_closes,
     check_shapes,
     check_tickers,
     format_day,
@@ -436,14 +437,26 @@ class Market:
         ----------
         metadata : mapping or DataFrame, optional
             Per ticker (keys or index) a mapping of metadata fields; tickers left out keep
-            theirs.
+            theirs. Every ticker named must be in the market.
         **fields
             Whole metadata fields, aligned with ``tickers`` (e.g. ``expense_ratio=[...]``).
+
+        Raises
+        ------
+        MarketDataError
+            A ticker of ``metadata`` that is not in the market (a typo would otherwise leave
+            the intended ticker with its defaults), or an unknown metadata field.
         """
         current = {name: list(getattr(self, name)) for name in METADATA_FIELDS}
-        for ticker, values in _metadata_items(metadata):
-            if ticker not in self.tickers:
-                continue
+        items = _metadata_items(metadata)
+        unknown = [ticker for ticker, _ in items if ticker not in self.tickers]
+        if unknown:
+            names = ", ".join(self.tickers[:8]) + (", ..." if self.n_assets > 8 else "")
+            raise MarketDataError(
+                f"{', '.join(unknown)}: metadata given for a ticker not in this market "
+                f"({self.n_assets} tickers: {names})"
+            )
+        for ticker, values in items:
             col = self.tickers.index(ticker)
             for name, value in values.items():
                 if name not in METADATA_FIELDS:
@@ -490,6 +503,7 @@ class Market:
         metadata: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None,
         source: str = "",
         gaps: str = "error",
+        calendar: str = "auto",
     ) -> Market:
         """Build a market from a tidy long frame (one row per date and ticker).
 
@@ -513,14 +527,38 @@ class Market:
             :class:`MarketDataError` naming the ticker and dates. "carry_forward" is an
             explicit opt-in: the previous close is repeated (no distribution, no split that
             day), a :class:`MarketDataWarning` lists every filled ticker and date, and
-            ``source`` says how many prices were filled.
+            ``source`` says how many prices were filled. A row whose close is NaN on a
+            ticker's first or last row is an error either way: before a listing and after a
+            delisting rows are absent, not NaN.
+        calendar : {"auto", "nyse", "dates"}
+            The date axis, which decides what a missing date is:
+
+            - "nyse": the NYSE sessions (XNYS, :func:`taxsim.market.calendar.nyse_trading_days`)
+              from the first date to the last, so a session missing from one ticker's rows is
+              a gap even when no other ticker has a row that day (one ticker loaded alone).
+              Sessions inside no ticker's span (between two tickers' histories) are left
+              out. A date that is not a session, or outside 1990-2100, is an error naming
+              the ticker and date.
+            - "dates": the dates present in the frame, for data on another calendar (a
+              foreign exchange, hand-made or synthetic dates). A date missing from one
+              ticker is a gap only where other tickers have rows.
+            - "auto" (default): "nyse" when every date is an NYSE session within 1990-2100
+              and the rows cover at least half of the sessions of the tickers' spans (daily
+              US data: every file of ``../shared/data``, Yahoo's US listings); otherwise
+              "dates" (a date that is not a session: another calendar; or weekly, monthly
+              or other sparse dates).
 
         Raises
         ------
         MarketDataError
             Missing columns, a ticker without rows, duplicate or unsorted dates within a
-            ticker, and every check of :mod:`taxsim.market.validation`.
+            ticker, a NaN close on a ticker's first or last row, a date off the NYSE calendar
+            with ``calendar="nyse"``, and every check of :mod:`taxsim.market.validation`.
         """
+        if gaps not in ("error", "carry_forward"):
+            raise ValueError(f"gaps must be 'error' or 'carry_forward', not {gaps!r}")
+        if calendar not in CALENDARS:
+            raise ValueError(f"calendar must be one of {CALENDARS}, not {calendar!r}")
         missing = [c for c in ("date", "ticker", "close") if c not in frame.columns]
         if missing:
             raise MarketDataError(f"frame lacks required column(s) {missing}")
@@ -563,17 +601,14 @@ class Market:
             codes, days = codes[keep], days[keep]
             frame = frame.loc[keep] if not keep.all() else frame
 
-        if len(days):
-            lo = int(days.min())
-            present = np.zeros(int(days.max()) - lo + 1, dtype=bool)
-            present[days - lo] = True
-            all_dates = np.nonzero(present)[0].astype(np.int64) + lo
-            row_of = np.cumsum(present) - 1
-            rows = row_of[days - lo]
-        else:
-            all_dates = np.zeros(0, dtype=np.int64)
-            rows = np.zeros(0, dtype=np.int64)
         cols = column_of[codes]
+        all_dates = _date_axis(days, cols, len(ordered), ordered, calendar)
+        if len(all_dates):  # every row's date is on the axis
+            row_of = np.zeros(int(all_dates[-1] - all_dates[0]) + 1, dtype=np.int64)
+            row_of[all_dates - all_dates[0]] = np.arange(len(all_dates))
+            rows = row_of[days - all_dates[0]]
+        else:
+            rows = np.zeros(0, dtype=np.int64)
         shape = (len(all_dates), len(ordered))
 
         arrays: dict[str, np.ndarray] = {}
@@ -591,6 +626,10 @@ class Market:
                 event = values != default  # NaN included, for validation to name it
                 array[rows[event], cols[event]] = values[event]
             arrays[name] = array
+        if "close" in arrays:
+            has_row = np.zeros(shape, dtype=bool)
+            has_row[rows, cols] = True
+            check_row_closes(has_row, arrays["close"], all_dates, ordered)
         if gaps == "carry_forward" and "close" in arrays:
             filled = carry_forward_gaps(arrays["close"])
             if filled.any():
@@ -606,12 +645,75 @@ class Market:
                 )
                 note = f"{int(filled.sum())} missing closes carried forward"
                 source = f"{source}; {note}" if source else note
-        elif gaps != "error":
-            raise ValueError(f"gaps must be 'error' or 'carry_forward', not {gaps!r}")
         market = _adopting(cls, arrays, all_dates, tuple(ordered), source=source)
         if metadata is not None:
             market = market.with_metadata(metadata)
         return market
+
+
+#: Date axes of :meth:`Market.from_frame` (see its ``calendar`` parameter).
+CALENDARS = ("auto", "nyse", "dates")
+
+# "auto" takes data for daily NYSE data when its rows cover at least this share of the
+# sessions of its tickers' spans (daily data with a few gaps: ~1.0; weekly: 0.2)
+_AUTO_MIN_COVERAGE = 0.5
+
+
+def _date_axis(
+    days: np.ndarray, cols: np.ndarray, n_assets: int, tickers: Sequence[str], calendar: str
+) -> np.ndarray:
+    """The date axis (sorted day numbers) of :meth:`Market.from_frame` for rows on ``days``
+    of the assets ``cols``; ``calendar`` as there."""
+    if len(days) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = int(days.min())
+    present = np.zeros(int(days.max()) - lo + 1, dtype=bool)
+    present[days - lo] = True
+    dates = np.nonzero(present)[0].astype(np.int64) + lo
+    if calendar == "dates":
+        return dates
+
+    from taxsim.market.calendar import calendar_bounds, xnys_sessions
+
+    def off_calendar(bad_dates: np.ndarray, problem: str) -> MarketDataError:
+        row = int(np.nonzero(np.isin(days, bad_dates))[0][0])
+        ticker = tickers[cols[row]]
+        mine = np.unique(days[cols == cols[row]])
+        return MarketDataError(
+            f"{ticker}: {problem} (calendar='nyse'): "
+            f"{format_days(mine[np.isin(mine, bad_dates)])}; "
+            "use calendar='dates' for data on another calendar"
+        )
+
+    first_day, last_day = calendar_bounds()
+    outside = (dates < first_day) | (dates > last_day)
+    if outside.any():
+        if calendar == "auto":
+            return dates
+        raise off_calendar(dates[outside], "dates outside the XNYS calendar's 1990-2100")
+    sessions = xnys_sessions()
+    at = np.searchsorted(sessions, dates)
+    not_session = sessions[np.minimum(at, len(sessions) - 1)] != dates
+    if not_session.any():
+        if calendar == "auto":
+            return dates
+        raise off_calendar(dates[not_session], "not an NYSE trading day")
+    candidates = sessions[at[0] : at[-1] + 1]
+    # sessions inside some asset's span (first to last row): a missing one is a gap
+    first = np.full(n_assets, np.iinfo(np.int64).max)
+    last = np.full(n_assets, np.iinfo(np.int64).min)
+    np.minimum.at(first, cols, days)
+    np.maximum.at(last, cols, days)
+    listed = first <= last
+    starts = np.searchsorted(candidates, first[listed])
+    stops = np.searchsorted(candidates, last[listed], "right")
+    depth = np.zeros(len(candidates) + 1, dtype=np.int64)
+    np.add.at(depth, starts, 1)
+    np.add.at(depth, stops, -1)
+    axis = candidates[np.cumsum(depth[:-1]) > 0]
+    if calendar == "auto" and len(dates) < _AUTO_MIN_COVERAGE * len(axis):
+        return dates  # sparse dates (weekly, monthly, ...): not daily NYSE data
+    return axis
 
 
 def carry_forward_gaps(close: np.ndarray) -> np.ndarray:

@@ -11,7 +11,9 @@ Rules (the contract the simulator relies on):
   no unsorted date.
 - Every array field has shape ``(n_dates, n_assets)``; metadata has one entry per ticker.
 - ``close`` is finite and positive from an asset's first price to its last and NaN outside
-  that span. A NaN inside the span is a gap: it is an error, never forward-filled.
+  that span. A NaN inside the span is a gap: it is an error, never forward-filled. In tidy
+  data a row whose close is NaN outside the span (on a ticker's first or last row) is an
+  error too: rows outside a ticker's history are absent, not NaN.
 - Distributions (dollars per share) are finite and non-negative, and non-zero only on dates
   where the asset has a price.
 - ``split_ratio`` is finite and positive, and differs from 1 only on dates with a price.
@@ -156,6 +158,40 @@ def check_close(close: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) ->
         dates,
         tickers,
         "missing close price (NaN or no row) between its first and last price, a gap",
+    )
+
+
+def check_row_closes(
+    has_row: np.ndarray, close: np.ndarray, dates: np.ndarray, tickers: Sequence[str]
+) -> None:
+    """Raise on a row present with a NaN close outside its ticker's priced span.
+
+    For tidy data (:meth:`Market.from_frame`), where a row is present or absent. A wide
+    ``close`` array cannot tell them apart (NaN there means both "no row" and "not listed");
+    rows can: a ticker's rows start on its first price and end on its last, so a NaN close
+    on its first or last row (or on every row) is bad data, never a listing date. A NaN close
+    between priced rows is a gap, left to :func:`check_close` (or ``gaps="carry_forward"``).
+
+    Parameters
+    ----------
+    has_row : numpy.ndarray of bool, shape (n_dates, n_assets)
+        True where the data has a row.
+    close : numpy.ndarray, shape (n_dates, n_assets)
+    dates : numpy.ndarray of int64
+    tickers : sequence of str
+    """
+    nan_rows = has_row & np.isnan(close)
+    if not nan_rows.any():
+        return
+    first, last = price_spans(close)
+    rows = np.arange(close.shape[0])[:, None]
+    inside = (rows >= first[None, :]) & (rows <= last[None, :])
+    _raise_cells(
+        nan_rows & ~inside,
+        dates,
+        tickers,
+        "NaN close price on its first or last row(s), outside its priced span (rows before "
+        "a listing or after a delisting must be absent, not NaN)",
     )
 
 

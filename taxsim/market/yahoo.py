@@ -7,6 +7,17 @@ Volume, Dividends, Stock Splits`` and, for funds, ``Capital Gains``. ``Close`` i
 for every split up to the download date but not for dividends; ``Dividends`` and ``Capital
 Gains`` are cash per (equally split-adjusted) share on the ex-date, 0 otherwise; ``Stock
 Splits`` is the split ratio on its effective date (4.0 for a 4-for-1), 0 otherwise.
+yfinance itself writes 0 for "no event" (``history()`` sets the NaN cells left by merging the
+event tables into the prices to 0) and returns the rows sorted by date.
+
+Checks on a response (:func:`history_to_frame`), each a :class:`MarketDataError` naming the
+ticker and date: a NaN, infinite or negative ``Stock Splits`` (0 means no split), a NaN
+``Dividends`` or ``Capital Gains`` (NaN is not yfinance's "no event", so it is not read as
+0), and, once loaded, every check of :meth:`Market.from_frame` (a NaN close on a row, a
+missing NYSE session of a US listing, duplicate dates, ...). Rows that come out of date order
+are put in date order: a response is a set of dated rows (yfinance sorts its own output), not
+a file whose order means anything; duplicate dates are still an error. The cache is checked
+again when it is read, so an edited cache file cannot bypass the split check.
 
 Convention chosen here (``splits="raw"``, the default): undo Yahoo's split adjustment, so the
 market holds the prices and per-share cash as they were on each day, with ``split_ratio`` on
@@ -34,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from taxsim.market.market import Market
-from taxsim.market.validation import MarketDataError
+from taxsim.market.validation import MarketDataError, format_days
 
 SOURCE = "Yahoo Finance via yfinance"
 CACHE_COLUMNS = ("date", "ticker", "close", "dividend", "lt_capital_gain", "split_ratio")
@@ -92,20 +103,56 @@ def history_to_frame(history: pd.DataFrame, ticker: str) -> pd.DataFrame:
             return np.full(len(history), fill)
         return history[name].to_numpy(dtype=np.float64, na_value=np.nan)
 
+    days = dates.to_numpy().astype("datetime64[D]").astype(np.int64)
     split = column("Stock Splits", 0.0)
-    split = np.where(np.nan_to_num(split) == 0.0, 1.0, split)
+    bad_split = ~np.isfinite(split) | (split < 0)
+    if bad_split.any():
+        raise MarketDataError(
+            f"{ticker}: Yahoo Stock Splits of {split[bad_split][0]} on "
+            f"{format_days(days[bad_split])} (a split ratio must be positive; 0 means no split)"
+        )
+    split = np.where(split == 0.0, 1.0, split)
+    cash = {}
+    for name, field_name in (("Dividends", "dividend"), ("Capital Gains", "lt_capital_gain")):
+        values = column(name, 0.0)
+        # yfinance writes 0 on dates without an event, never NaN: a NaN is unknown cash
+        missing = np.isnan(values)
+        if missing.any():
+            raise MarketDataError(
+                f"{ticker}: Yahoo {name} is NaN on {format_days(days[missing])} (yfinance "
+                "writes 0 for no event; NaN is an unknown amount)"
+            )
+        cash[field_name] = values
     frame = pd.DataFrame(
         {
             "date": dates,
             "ticker": ticker,
             "close": column("Close", np.nan),
-            "dividend": np.nan_to_num(column("Dividends", 0.0)),
-            "lt_capital_gain": np.nan_to_num(column("Capital Gains", 0.0)),
+            **cash,
             "split_ratio": split,
         }
     )
-    # a distribution on a row without a price is kept: validation names it
+    # A distribution on a row without a price is kept: validation names it. Row order is
+    # not information in a response (yfinance sorts its own output): sort, stably, so that
+    # duplicate dates stay adjacent and Market.from_frame names them.
     return frame.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+def check_split_column(frame: pd.DataFrame, ticker: str) -> None:
+    """Raise unless every ``split_ratio`` of a tidy Yahoo frame is finite and positive.
+
+    Run before :func:`unadjust_splits` (which would turn a bad ratio into bad prices, reported
+    as a bad close) and before ``splits="adjusted"`` drops the column, so a bad ratio is named
+    as such, with its ticker and date, in both conventions.
+    """
+    split = frame["split_ratio"].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(split) | (split <= 0)
+    if bad.any():
+        days = frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        raise MarketDataError(
+            f"{ticker}: split ratio {split[bad][0]} on {format_days(days[bad])} "
+            "(must be finite and positive)"
+        )
 
 
 def unadjust_splits(frame: pd.DataFrame) -> pd.DataFrame:
@@ -170,6 +217,8 @@ def load_yfinance(
     offline: bool = False,
     metadata: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None,
     gaps: str = "error",
+    calendar: str = "auto",
+    distributions: Any = "known",
 ) -> Market:
     """Load tickers from Yahoo Finance (through the local cache) into a :class:`Market`.
 
@@ -188,7 +237,17 @@ def load_yfinance(
         Per-ticker metadata; default entries of :data:`taxsim.market.metadata.KNOWN_ASSETS`.
     gaps : {"error", "carry_forward"}
         See :meth:`Market.from_frame`.
+    calendar : {"auto", "nyse", "dates"}
+        The date axis, see :meth:`Market.from_frame`: by default a US listing is checked
+        against the NYSE sessions, so a session missing from Yahoo's rows is a gap even for
+        one ticker; a listing on another exchange keeps its own dates.
+    distributions : "known", "as_recorded" or pandas.DataFrame
+        Spin-offs and stock distributions that Yahoo lists as dividends (MO's Kraft and
+        Philip Morris, DHR's Fortive, ...) are not income: the known ones become split-like
+        events, also with ``splits="adjusted"`` (see
+        :func:`taxsim.market.corrections.reclassify_distributions` and :func:`load_file`).
     """
+    from taxsim.market.corrections import reclassify_distributions, with_reclassified_note
     from taxsim.market.market import to_day
     from taxsim.market.metadata import with_known_metadata
 
@@ -198,6 +257,7 @@ def load_yfinance(
     frames = []
     for ticker in tickers:
         frame = cached_history(ticker, cache_dir=cache_dir, refresh=refresh, offline=offline)
+        check_split_column(frame, ticker)
         if splits == "raw":
             frame = unadjust_splits(frame)
         days = frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -213,6 +273,9 @@ def load_yfinance(
             frame = frame.assign(split_ratio=1.0)
         frames.append(frame)
     tidy = pd.concat(frames, ignore_index=True)
+    tidy, n_reclassified = reclassify_distributions(tidy, distributions)
     form = "raw closes with split events" if splits == "raw" else "split-adjusted closes"
-    market = Market.from_frame(tidy, tickers=tickers, source=f"{SOURCE}, {form}", gaps=gaps)
+    source = with_reclassified_note(f"{SOURCE}, {form}", n_reclassified)
+    market = Market.from_frame(tidy, tickers=tickers, source=source, gaps=gaps,
+                               calendar=calendar)
     return with_known_metadata(market, metadata)
