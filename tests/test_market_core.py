@@ -272,3 +272,27 @@ def test_reits_of_the_stock_files_default_to_non_qualified_reit_dividends(tmp_pa
     assert mine.tax_character[0] == "reit" and mine.qualified_fraction[0] == 0.1
     equity = load_file(path, ["O"], metadata={"O": {"tax_character": "equity"}})
     assert equity.tax_character == ("equity",) and equity.qualified_fraction[0] == 1.0
+
+
+def test_net_of_expenses_takes_the_expense_ratio_out_of_each_years_total_return():
+    """A gross index at a constant 10% a year with a 1% dividend in the middle; a fund with a
+    0.5% expense ratio returns the gross return times (1 - 0.005) over a year of 365.25 days,
+    and day by day the gross return times that day's expense factor."""
+    dates = pd.to_datetime(["2020-01-02", "2020-07-01", "2021-01-01", "2021-01-04"])
+    days = (dates - dates[0]).days.to_numpy(dtype=float)
+    close = 100.0 * 1.1 ** (days / 365.25)
+    dividend = np.array([0.0, 1.0, 0.0, 0.0])
+    gross = Market(close=np.column_stack([close, close]), dates=dates, tickers=["IDX", "NOFEE"],
+                   dividend=np.column_stack([dividend, dividend]), expense_ratio=[0.005, 0.0],
+                   source="model")
+    net = gross.net_of_expenses()
+    daily = (1.0 - 0.005) ** (np.diff(days) / 365.25)
+    np.testing.assert_allclose((1 + net.total_return()[1:, 0]) / (1 + gross.total_return()[1:, 0]),
+                               daily, rtol=1e-14)
+    np.testing.assert_array_equal(net.close[:, 1], gross.close[:, 1])  # no expense, no change
+    assert net.dividend[1, 0] == pytest.approx(1.0 * (1 - 0.005) ** (days[1] / 365.25))
+    growth = np.prod(1 + net.total_return()[1:3, 0]) / np.prod(1 + gross.total_return()[1:3, 0])
+    assert growth == pytest.approx((1 - 0.005) ** (days[2] / 365.25), rel=1e-14)
+    assert net.source == "model; net of expense ratios (1 of 2 assets)"
+    with pytest.raises(MarketDataError, match=r"IDX: expense_ratio 1.5"):
+        gross.with_metadata(expense_ratio=[1.5, 0.0]).net_of_expenses()

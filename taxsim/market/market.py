@@ -428,6 +428,34 @@ class Market:
         arrays = {name: getattr(self, name) / after for name in ("close", *DISTRIBUTION_FIELDS)}
         return dataclasses.replace(self, **arrays, split_ratio=None)
 
+    def net_of_expenses(self) -> Market:
+        """The same history with each asset's ``expense_ratio`` taken out, as a fund does.
+
+        For prices gross of fund expenses (an index level, a model's index returns). A fund
+        takes its expenses out of its assets day by day, so its price and its distributions
+        are lower by the expenses accrued since: close and distributions on day ``t`` are
+        multiplied by ``(1 - expense_ratio) ** (calendar days since the first date / 365.25)``.
+        Each day's total return is then the gross one times the day's expense factor, and a
+        year's is lower by the expense ratio (a fraction of assets per year). Nothing is
+        taxed or paid in cash: fund expenses are not the shareholder's deduction. Real fund
+        prices (Yahoo, the files of ``../shared/data``) and the synthetic generator's are
+        already net of them: do not apply this to those. ``source`` says it was applied.
+        """
+        expense_ratio = np.asarray(self.expense_ratio, dtype=np.float64)
+        if np.any(~np.isfinite(expense_ratio) | (expense_ratio < 0) | (expense_ratio >= 1)):
+            bad = int(np.nonzero(~((expense_ratio >= 0) & (expense_ratio < 1)))[0][0])
+            raise MarketDataError(
+                f"{self.tickers[bad]}: expense_ratio {expense_ratio[bad]!r} is not a fraction "
+                "in [0, 1)"
+            )
+        years = (self.dates - self.dates[0]).astype(np.float64)[:, None] / 365.25
+        factor = (1.0 - expense_ratio[None, :]) ** years
+        arrays = {name: getattr(self, name) * factor for name in ("close", *DISTRIBUTION_FIELDS)}
+        charged = [t for t, e in zip(self.tickers, expense_ratio, strict=True) if e > 0]
+        note = f"net of expense ratios ({len(charged)} of {self.n_assets} assets)"
+        source = f"{self.source}; {note}" if self.source else note
+        return dataclasses.replace(self, **arrays, source=source)
+
     def with_metadata(
         self, metadata: Mapping[str, Mapping[str, Any]] | pd.DataFrame | None = None, **fields
     ) -> Market:
