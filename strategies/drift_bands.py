@@ -320,8 +320,9 @@ def drift_bands(
         assets are left to be diluted. The engine still sells for withdrawals and taxes, and
         invests contributions at the targets itself before the strategy decides.
     lot_method : str
-        Ledger lot method of the strategy's sells (and of the engine's sells for taxes and
-        withdrawals): "fifo", "lifo", "hifo", "tax_optimal" or "average".
+        Ledger lot method of the strategy's sells (and of the engine's sells for taxes paid
+        from the portfolio; withdrawals choose lots tax-aware, ``Strategy.withdrawal_lot_method``):
+        "fifo", "lifo", "hifo", "tax_optimal" or "average".
     min_trade : float
         Dollars; smaller trades are skipped.
     cash_reserve : float

@@ -93,7 +93,8 @@ def _iso_date(value):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers must be finite: TOML's nan and inf are refused naming the field
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 DateLike = _dt.date | str
@@ -257,7 +258,8 @@ class TaxConfig(_Model):
 
 
 class CostsConfig(_Model):
-    cost_bps: float = Field(0.0, ge=0, le=10_000)
+    cost_bps: float = Field(0.0, ge=0, lt=10_000)
+    """Basis points of each trade's notional (below 100%: a sale must leave proceeds)."""
     cost_per_trade: float = Field(0.0, ge=0)
     whole_shares: bool = False
     advisory_fee_bps: float = Field(0.0, ge=0, le=10_000)
@@ -267,7 +269,8 @@ class FlowConfig(_Model):
     date: DateLike
     account: str
     amount: float
-    """Dollars: positive contribution, negative withdrawal (on a trading day)."""
+    """Dollars: positive contribution, negative withdrawal (on a trading day; a withdrawal
+    larger than the account is an error when the run reaches it)."""
 
 
 class RunOptions(_Model):

@@ -320,3 +320,15 @@ def test_summary_labels_the_decomposition_as_the_post_liquidation_tax_alpha(hist
     assert all(piece in note for piece in pieces)
     assert sum(summary[p] for p in pieces) == pytest.approx(
         summary["tax_alpha_post_liquidation"], abs=1e-12)
+
+
+def test_bad_costs_and_an_impossible_withdrawal_give_one_line_and_exit_1(tmp_path):
+    negative = tmp_path / "negative.toml"
+    negative.write_text(TINY_TOML + "[costs]\ncost_bps = -50\nadvisory_fee_bps = -1000\n")
+    assert_one_line_error(taxsim("run", negative, "--out", tmp_path / "n"), "costs.cost_bps",
+                          "greater than or equal to 0", "costs.advisory_fee_bps")
+    withdrawal = tmp_path / "withdrawal.toml"
+    withdrawal.write_text(TINY_TOML + '[[flows]]\ndate = "2006-03-01"\naccount = "taxable"\n'
+                          "amount = -1e9\n")
+    assert_one_line_error(taxsim("run", withdrawal, "--out", tmp_path / "w"), "2006-03-01",
+                          "withdrawal of $1,000,000,000.00 from account 'taxable'", "short")

@@ -162,3 +162,50 @@ def test_apply_overrides_returns_a_deep_copy():
     out["a"]["b"].append(9)
     out["a"]["new"]["f"]["e"].append(4)
     assert base["a"]["b"] == [1, {"c": 2.0}] and value == {"e": [3]}
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"costs.cost_bps": -50}, "costs.cost_bps: Input should be greater than or equal to 0 "
+                                  "(got -50)"),
+        ({"costs.cost_bps": float("nan")}, "costs.cost_bps: Input should be a finite number"),
+        ({"costs.cost_bps": 10_000}, "costs.cost_bps: Input should be less than 10000"),
+        ({"costs.cost_per_trade": -1}, "costs.cost_per_trade: Input should be greater than or "
+                                       "equal to 0"),
+        ({"costs.cost_per_trade": float("inf")},
+         "costs.cost_per_trade: Input should be a finite number (got inf)"),
+        ({"costs.advisory_fee_bps": -1000},
+         "costs.advisory_fee_bps: Input should be greater than or equal to 0 (got -1000)"),
+        ({"household.accounts.0.cash": float("nan")},
+         "household.accounts[0].cash: Input should be a finite number"),
+        ({"flows": [{"date": "2006-03-01", "account": "taxable", "amount": float("nan")}]},
+         "flows[0].amount: Input should be a finite number (got nan)"),
+    ],
+)
+def test_bad_numbers_are_refused_naming_the_field(override, expected):
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(TINY, override), "cfg")
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_toml_nan_and_inf_are_refused(tmp_path):
+    path = tmp_path / "nan.toml"
+    path.write_text('[household]\n[[household.accounts]]\nname = "taxable"\ncash = 1000\n'
+                    "[targets.taxable]\nUSTOTAL = 1.0\n[costs]\ncost_bps = nan\n"
+                    "cost_per_trade = -inf\n")
+    with pytest.raises(RunConfigError, match=r"costs.cost_bps: Input should be a finite number"):
+        load_config(path)
+
+
+def test_a_withdrawal_larger_than_the_account_stops_the_run_naming_it():
+    from taxsim.engine import SimulationError
+
+    config = apply_overrides(TINY, {"flows": [
+        {"date": "2006-03-01", "account": "taxable", "amount": -1e9}]})
+    with pytest.raises(SimulationError) as info:
+        run_config(config_from_dict(config))
+    message = str(info.value)
+    assert "on 2006-03-01: withdrawal of $1,000,000,000.00 from account 'taxable'" in message
+    assert "short; nothing of it was applied" in message

@@ -18,11 +18,14 @@ SET_WHOLE_SHARES = 2  # 1: trade whole shares only
 SET_ADVISORY_FEE_BPS = 3  # basis points per year of the household's value, accrued daily
 SET_TAX_PAYMENT = 4  # PAY_FROM_PORTFOLIO or PAY_FROM_OUTSIDE
 SET_TAX_ACCOUNT = 5  # account index that pays (or receives) the annual tax
-SET_TAX_SELL_METHOD = 6  # lot method of sales that raise cash (taxes, withdrawals)
+SET_TAX_SELL_METHOD = 6  # lot method of the engine's sales for a tax paid from the portfolio
+# (Strategy.lot_method)
 SET_NO_TAX = 7  # 1: the pre-tax twin: no tax is ever charged
 SET_DAILY_LIQUIDATION = 8  # 1: record unrealized gain, accrued and liquidation tax every day
 SET_STRATEGY_INVESTS_FLOWS = 9  # 1: contributions stay in cash for the strategy to invest
-N_SETTINGS = 10
+SET_WITHDRAWAL_METHOD = 10  # lot method of the engine's sales for a withdrawal
+# (Strategy.withdrawal_lot_method: tax_optimal by default, fifo for the non-managed twin)
+N_SETTINGS = 11
 
 PAY_FROM_PORTFOLIO = 0
 PAY_FROM_OUTSIDE = 1
@@ -41,7 +44,13 @@ TOT_COSTS = 5
 TOT_LAST_FEE_DAY = 6
 TOT_TAX_DUE_PENDING = 7  # computed at a year's close, payable on the next trading day
 TOT_PREVIOUS_VALUE = 8  # household value at the previous day's record
-N_TOTALS = 9
+# What a run that stopped refused (read by ``simulate`` to name it in its error):
+TOT_ERROR_ORDER = 9  # row of the strategy's order that was refused (-1: an engine trade)
+TOT_ERROR_ACCOUNT = 10  # SIM_SHORTFALL: the account that cannot raise the cash
+TOT_ERROR_AMOUNT = 11  # SIM_SHORTFALL: dollars asked (the withdrawal or the tax due)
+TOT_ERROR_SHORT = 12  # SIM_SHORTFALL: dollars that selling everything would still leave short
+TOT_ERROR_REASON = 13  # SIM_SHORTFALL: REASON_WITHDRAWAL, REASON_TAX_PAYMENT, ...
+N_TOTALS = 14
 
 # Daily record columns (float64 array (dates, N_RECORD)), dollars; cumulative ones from day 0.
 REC_MARKET_GAIN = 0  # price moves and distributions of the day, before money moves
@@ -74,6 +83,8 @@ SIM_NEED_ROOM = 1  # the trade record is full: grow it and call again from the r
 SIM_LEDGER_ERROR = 2  # the ledger refused an order (see the returned ledger status)
 SIM_BAD_ORDER = 3  # a strategy wrote an impossible order (selling more than held, bad index)
 SIM_TOO_MANY_ORDERS = 4  # a strategy wrote more orders than Strategy.max_orders
+SIM_SHORTFALL = 5  # an account cannot raise a withdrawal or tax payment (TOT_ERROR_*); nothing
+# of it was applied
 
 trade_dtype = np.dtype(
     [

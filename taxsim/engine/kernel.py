@@ -6,9 +6,18 @@ Each trading day, in this order (taxsim's contract for every run):
 2. distributions on their ex-dates (tax accrues in the ledger; reinvested or kept as cash);
 3. the day's market gain is measured (value now minus the previous record);
 4. on a year's first trading day, the previous year's tax is paid (from the tax account's
-   cash, selling pro rata by the strategy's lot method if needed, or from outside);
+   cash, selling pro rata by the strategy's lot method, ``SET_TAX_SELL_METHOD``, if needed; or
+   from outside);
 5. scheduled external cash flows: contributions are invested at the account's targets,
-   withdrawals sell pro rata by the strategy's lot method;
+   withdrawals sell the account's holdings pro rata, choosing lots tax-aware:
+   ``SET_WITHDRAWAL_METHOD`` (``Strategy.withdrawal_lot_method``: ``tax_optimal`` for every
+   strategy, i.e. short-term losses, long-term losses, then gains by least tax per dollar;
+   FIFO for the non-managed twin). The method picks the lots within each sale only; which
+   accounts and assets are sold is the same (the account's holdings, pro rata). What a
+   strategy that raises its own cash leaves short is sold the same way, by the withdrawal
+   method where a withdrawal is part of the shortfall, else by the tax method. A withdrawal or
+   tax payment that the account cannot raise even by selling everything stops the run
+   (``SIM_SHORTFALL``, before any of it is applied) instead of overdrawing the account;
 6. the strategy decides, writing orders (unless its ``idle`` test says that it has nothing to
    do today);
 7. orders execute at the close, sells before buys; costs are bps of notional plus a fixed
@@ -66,13 +75,20 @@ from taxsim.engine.enums import (
     SET_TAX_PAYMENT,
     SET_TAX_SELL_METHOD,
     SET_WHOLE_SHARES,
+    SET_WITHDRAWAL_METHOD,
     SIM_BAD_ORDER,
     SIM_LEDGER_ERROR,
     SIM_NEED_ROOM,
     SIM_OK,
+    SIM_SHORTFALL,
     SIM_TOO_MANY_ORDERS,
     TOT_CONTRIBUTIONS,
     TOT_COSTS,
+    TOT_ERROR_ACCOUNT,
+    TOT_ERROR_AMOUNT,
+    TOT_ERROR_ORDER,
+    TOT_ERROR_REASON,
+    TOT_ERROR_SHORT,
     TOT_FEES,
     TOT_LAST_FEE_DAY,
     TOT_PREVIOUS_VALUE,
@@ -83,7 +99,7 @@ from taxsim.engine.enums import (
 )
 from taxsim.ledger.annual_tax import close_year_nb, deferred_tax_nb
 from taxsim.ledger.distributions import distribute_nb, split_nb
-from taxsim.ledger.enums import OK
+from taxsim.ledger.enums import AVERAGE, FIFO, OK
 from taxsim.ledger.lots import buy_nb, sell_nb
 from taxsim.ledger.state import make_room_nb, position_shares_nb, room_ok_nb
 
@@ -164,33 +180,74 @@ def execute_trade(state, holdings, trades, trade_count, totals, settings, day, a
 execute_trade_nb = njit(cache=True)(execute_trade)
 
 
-def raise_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
-               prices, reason):
-    """Sell the account's holdings pro rata to raise ``amount`` dollars after costs.
+def cash_shortfall(holdings, settings, account, amount, prices):
+    """Dollars of ``amount`` that selling every holding of the account (after costs) would
+    still leave unraised; 0.0 when the sales cover it (to a relative 1e-9 of rounding)."""
+    proceeds = 0.0
+    for asset in range(holdings.shape[1]):
+        held = holdings[account, asset]
+        if held > 0.0:
+            notional = held * prices[asset]
+            proceeds += (notional - notional * settings[SET_COST_BPS] * 1e-4
+                         - settings[SET_COST_PER_TRADE])
+    short = amount - proceeds
+    if short > 1e-9 * max(1.0, amount):
+        return short
+    return 0.0
 
-    Returns (sim status, ledger status). If the account holds less, everything is sold.
+
+cash_shortfall_nb = njit(cache=True)(cash_shortfall)
+
+
+def note_shortfall(totals, account, amount, short, reason):
+    """Record what a ``SIM_SHORTFALL`` refused, for ``simulate``'s error message."""
+    totals[TOT_ERROR_ACCOUNT] = account
+    totals[TOT_ERROR_AMOUNT] = amount
+    totals[TOT_ERROR_SHORT] = short
+    totals[TOT_ERROR_REASON] = reason
+
+
+note_shortfall_nb = njit(cache=True)(note_shortfall)
+
+
+def raise_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
+               prices, reason, lot_method):
+    """Sell the account's holdings pro rata to raise ``amount`` dollars after costs, relieving
+    lots by ``lot_method``.
+
+    Returns (sim status, ledger status). If selling everything cannot raise ``amount``, nothing
+    is sold and the status is ``SIM_SHORTFALL`` (``TOT_ERROR_*`` say what was short). In
+    whole-share mode each sale rounds up to a whole share, so the proceeds still cover it.
     """
+    if amount <= 0.0:
+        return SIM_OK, OK
+    short = cash_shortfall_nb(holdings, settings, account, amount, prices)
+    if short > 0.0:
+        note_shortfall_nb(totals, account, amount, short, reason)
+        return SIM_SHORTFALL, OK
     total_value = 0.0
     n_held = 0
     for asset in range(holdings.shape[1]):
         if holdings[account, asset] > 0.0:
             total_value += holdings[account, asset] * prices[asset]
             n_held += 1
-    if total_value <= 0.0 or amount <= 0.0:
+    if total_value <= 0.0:
         return SIM_OK, OK
     # gross up so that the proceeds after costs cover ``amount``
     gross = (amount + n_held * settings[SET_COST_PER_TRADE]) / (
         1.0 - settings[SET_COST_BPS] * 1e-4)
     fraction = min(1.0, gross / total_value)
-    method = int(settings[SET_TAX_SELL_METHOD])
+    whole_shares = settings[SET_WHOLE_SHARES] > 0.0
     for asset in range(holdings.shape[1]):
         held = holdings[account, asset]
         if held <= 0.0:
             continue
         shares = held if fraction >= 1.0 else held * fraction
+        if whole_shares and shares < held:
+            shares = min(held, math.ceil(shares - 1e-9))
         status, ledger_status = execute_trade_nb(
             state, holdings, trades, trade_count, totals, settings, day, account, asset,
-            -shares, prices[asset], method, reason,
+            -shares, prices[asset], lot_method, reason,
         )
         if status != SIM_OK:
             return status, ledger_status
@@ -254,9 +311,12 @@ def simulate_days(
     max_orders = orders.shape[0]
     no_tax = settings[SET_NO_TAX] > 0.0
     tax_account = int(settings[SET_TAX_ACCOUNT])
+    tax_method = int(settings[SET_TAX_SELL_METHOD])  # lots of the engine's sales for taxes
+    withdrawal_method = int(settings[SET_WITHDRAWAL_METHOD])  # ... and for withdrawals
     # a strategy that invests flows also raises the cash withdrawals and taxes need
     strategy_raises_cash = settings[SET_STRATEGY_INVESTS_FLOWS] > 0.0
-    short_of_cash = np.zeros(n_accounts, np.bool_)
+    # an account a strategy that raises its own cash must refill: the lot method + 1 (0: none)
+    short_of_cash = np.zeros(n_accounts, np.int64)
     target_row = 0
     flow = 0
     while flow < flow_index.shape[0] and flow_index[flow] < start:
@@ -331,14 +391,22 @@ def simulate_days(
         if due != 0.0:
             totals[TOT_TAX_DUE_PENDING] = 0.0
             if settings[SET_TAX_PAYMENT] == PAY_FROM_PORTFOLIO:
+                need = due - state.cash[tax_account]  # dollars to raise by selling
+                if need > 0.0:
+                    short = cash_shortfall_nb(holdings, settings, tax_account, need, prices)
+                    if short > 0.0:
+                        totals[TOT_TAX_DUE_PENDING] = due  # nothing of it applied
+                        note_shortfall_nb(totals, tax_account, due, short, REASON_TAX_PAYMENT)
+                        return t, SIM_SHORTFALL, OK
                 state.cash[tax_account] -= due
                 totals[TOT_TAX_PAID] += due
                 if state.cash[tax_account] < 0.0 and strategy_raises_cash:
-                    short_of_cash[tax_account] = True
+                    short_of_cash[tax_account] = tax_method + 1
                 elif state.cash[tax_account] < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day,
                         tax_account, -state.cash[tax_account], prices, REASON_TAX_PAYMENT,
+                        tax_method,
                     )
                     if status != SIM_OK:
                         return t, status, ledger_status
@@ -348,6 +416,13 @@ def simulate_days(
         while flow < flow_index.shape[0] and flow_index[flow] == t:
             account = flow_account[flow]
             amount = flow_amount[flow]
+            if amount < 0.0:
+                need = -(state.cash[account] + amount)  # dollars to raise by selling
+                if need > 0.0:
+                    short = cash_shortfall_nb(holdings, settings, account, need, prices)
+                    if short > 0.0:  # refused before any of it is applied
+                        note_shortfall_nb(totals, account, -amount, short, REASON_WITHDRAWAL)
+                        return t, SIM_SHORTFALL, OK
             state.cash[account] += amount
             status, ledger_status = SIM_OK, OK
             if amount > 0.0:
@@ -360,11 +435,11 @@ def simulate_days(
             elif amount < 0.0:
                 totals[TOT_WITHDRAWALS] -= amount
                 if state.cash[account] < 0.0 and strategy_raises_cash:
-                    short_of_cash[account] = True
+                    short_of_cash[account] = withdrawal_method + 1
                 elif state.cash[account] < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day, account,
-                        -state.cash[account], prices, REASON_WITHDRAWAL,
+                        -state.cash[account], prices, REASON_WITHDRAWAL, withdrawal_method,
                     )
             if status != SIM_OK:
                 return t, status, ledger_status
@@ -380,27 +455,34 @@ def simulate_days(
                 shares = orders[k, ORDER_SHARES]
                 if (side == 0) != (shares < 0.0):
                     continue
-                account = int(orders[k, ORDER_ACCOUNT])
-                asset = int(orders[k, ORDER_ASSET])
-                if account < 0 or account >= n_accounts or asset < 0 or asset >= n_assets:
+                totals[TOT_ERROR_ORDER] = k  # named by simulate if refused
+                # compared as floats first: a NaN index fails (int(NaN) is undefined)
+                account_code = orders[k, ORDER_ACCOUNT]
+                asset_code = orders[k, ORDER_ASSET]
+                method_code = orders[k, ORDER_LOT_METHOD]
+                if not (0.0 <= account_code < n_accounts and 0.0 <= asset_code < n_assets
+                        and FIFO <= method_code <= AVERAGE):
                     return t, SIM_BAD_ORDER, OK
+                account = int(account_code)
+                asset = int(asset_code)
                 if not math.isfinite(prices[asset]) or not math.isfinite(shares):
                     return t, SIM_BAD_ORDER, OK
                 status, ledger_status = execute_trade_nb(
                     state, holdings, trades, trade_count, totals, settings, day, account,
-                    asset, shares, prices[asset], int(orders[k, ORDER_LOT_METHOD]),
-                    REASON_STRATEGY,
+                    asset, shares, prices[asset], int(method_code), REASON_STRATEGY,
                 )
                 if status != SIM_OK:
                     return t, status, ledger_status
+        totals[TOT_ERROR_ORDER] = -1.0  # later refusals are the engine's own trades
         # what a strategy that raises its own cash left short is sold pro rata
         for account in range(n_accounts):
-            if short_of_cash[account]:
-                short_of_cash[account] = False
+            if short_of_cash[account] > 0:
+                method = short_of_cash[account] - 1
+                short_of_cash[account] = 0
                 if state.cash[account] < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day, account,
-                        -state.cash[account], prices, REASON_CASH_SHORTFALL,
+                        -state.cash[account], prices, REASON_CASH_SHORTFALL, method,
                     )
                     if status != SIM_OK:
                         return t, status, ledger_status

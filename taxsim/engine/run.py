@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import inspect
+import math
 import os
 import pickle
 import re
@@ -51,6 +53,8 @@ class Strategy:
     decide: Callable
     params: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lot_method: str = "fifo"
+    """The lot method of the engine's sales for a tax paid from the portfolio (and the one named
+    in the conventions); the strategy's own orders carry theirs."""
     max_orders: int = 256
     description: str = ""
     invests_flows: bool = False
@@ -68,10 +72,20 @@ class Strategy:
     functions that take arrays, so that numba prunes its reference counts: calling ``decide``
     costs an atomic reference-count pair per array argument (about 0.1 µs a day), the test
     itself a few nanoseconds. None: ``decide`` is called every day."""
+    withdrawal_lot_method: str = "tax_optimal"
+    """Lot method of the engine's sales for a withdrawal (and of what a strategy that raises its
+    own cash left short of one). Tax-aware for every strategy (the spec: "withdrawals choose
+    lots tax-aware"); :meth:`non_managed` sets it to "fifo" for the non-managed twin. Which
+    accounts and assets are sold does not depend on it (the account's holdings, pro rata), only
+    the lots within each sale."""
 
     def non_managed(self) -> Strategy:
-        """The strategy a tax-alpha comparison runs against (``twin`` or this one)."""
-        return self.twin if self.twin is not None else self
+        """The strategy a tax-alpha comparison runs against: ``twin`` (or this one, when it has
+        no tax management), with FIFO withdrawals (no tax awareness)."""
+        twin = self.twin if self.twin is not None else self
+        if twin.withdrawal_lot_method == "fifo":
+            return twin
+        return dataclasses.replace(twin, withdrawal_lot_method="fifo")
 
 
 _compiled_kernels: dict = {}
@@ -356,8 +370,8 @@ class TwinCache:
             getattr(strategy.decide, "__module__", None),
             getattr(strategy.decide, "__qualname__", None), id(strategy.decide), id(strategy.idle),
             np.asarray(strategy.params, np.float64).tobytes(), strategy.lot_method,
-            strategy.max_orders, strategy.invests_flows, strategy.name, bool(taxes),
-            arguments_digest,
+            strategy.withdrawal_lot_method, strategy.max_orders, strategy.invests_flows,
+            strategy.name, bool(taxes), arguments_digest,
         )
         return hashlib.sha256(pickle.dumps(definition, protocol=5)).digest()
 
@@ -582,13 +596,43 @@ def _prepare(market, household, targets, contributions, flows, tax_payment, tax_
 
     flow_rows = []
     for account, amount in (contributions or {}).items():
-        flow_rows.append((0, names.index(_known(account, names)), float(amount)))
+        account_index = names.index(_known(account, names))
+        dollars = _number(amount, f"contributions[{account!r}]")
+        if not (math.isfinite(dollars) and dollars >= 0.0):
+            raise SimulationError(
+                f"contributions[{account!r}]: must be a finite number of dollars >= 0 (the "
+                f"first day's deposit; withdrawals are negative amounts in flows), got {amount!r}"
+            )
+        flow_rows.append((0, account_index, dollars))
     if flows is not None:
-        for row in flows.itertuples(index=False):
-            index = int(np.searchsorted(market.dates, to_day(row.date)))
-            if index >= market.n_dates or market.dates[index] != to_day(row.date):
-                raise SimulationError(f"flow on {pd.Timestamp(row.date).date()}: not a trading day")
-            flow_rows.append((index, names.index(_known(row.account, names)), float(row.amount)))
+        if not isinstance(flows, pd.DataFrame):
+            raise SimulationError(f"flows must be a pandas DataFrame with columns date, account, "
+                                  f"amount, got {type(flows).__name__}")
+        missing = [c for c in ("date", "account", "amount") if c not in flows.columns]
+        if missing:
+            raise SimulationError(f"flows: missing column(s) {missing}; needs date, account, "
+                                  "amount (dollars: positive contribution, negative withdrawal)")
+        for position, row in enumerate(flows.itertuples(index=False)):
+            try:
+                day = to_day(row.date)
+            except (ValueError, TypeError, OverflowError):
+                raise SimulationError(f"flows row {position} (account {row.account!r}): date is "
+                                      f"not a date: {row.date!r}") from None
+            index = int(np.searchsorted(market.dates, day))
+            if index >= market.n_dates or market.dates[index] != day:
+                raise SimulationError(f"flow on {to_timestamp(day).date()}: not a trading day "
+                                      f"(flows row {position}, account {row.account!r})")
+            account_index = names.index(_known(row.account, names))
+            amount = row.amount
+            if type(amount) is not float or not math.isfinite(amount):  # a message only if bad
+                where = (f"flows row {position} ({to_timestamp(day).date()}, account "
+                         f"{row.account!r})")
+                amount = _number(row.amount, f"{where}: amount")
+                if not math.isfinite(amount):
+                    raise SimulationError(f"{where}: amount must be a finite number of dollars "
+                                          f"(positive contribution, negative withdrawal), got "
+                                          f"{row.amount!r}")
+            flow_rows.append((index, account_index, amount))
     flow_rows.sort(key=lambda item: item[0])
     flow_index = np.array([r[0] for r in flow_rows], np.int64)
     flow_account = np.array([r[1] for r in flow_rows], np.int64)
@@ -605,6 +649,34 @@ def _prepare(market, household, targets, contributions, flows, tax_payment, tax_
     return _RunInputs(names, tax_account, legacy_lots, start_schedule, target_weights,
                       flow_index, flow_account, flow_amount, qualified, interest_exempt, period,
                       _unapplied_market_groups(market, household))
+
+
+def _number(value, name: str) -> float:
+    """``value`` as a float, or a :class:`SimulationError` naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (str, bytes)):
+        raise SimulationError(f"{name}: must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SimulationError(f"{name}: must be a number, got {value!r}") from None
+
+
+def _check_settings(cost_bps, cost_per_trade, advisory_fee_bps) -> None:
+    """Range checks of simulate's numeric settings (those of :class:`taxsim.config.CostsConfig`):
+    finite and not negative; a bps cost below 100% (a sale must leave proceeds)."""
+    bounds = (
+        ("cost_bps", cost_bps, "basis points of notional", 10_000.0, False),
+        ("cost_per_trade", cost_per_trade, "dollars per trade", math.inf, False),
+        ("advisory_fee_bps", advisory_fee_bps, "basis points a year", 10_000.0, True),
+    )
+    for name, value, unit, high, inclusive in bounds:
+        number = _number(value, name)
+        ok = math.isfinite(number) and number >= 0.0 and (
+            number <= high if inclusive else number < high)
+        if not ok:
+            limit = "" if math.isinf(high) else f" and {'<=' if inclusive else '<'} {high:g}"
+            raise SimulationError(f"{name}: must be a finite number >= 0{limit} ({unit}), "
+                                  f"got {value!r}")
 
 
 def simulate(
@@ -639,7 +711,11 @@ def simulate(
     contributions : mapping of account to dollars, optional
         Cash deposited on the first day and invested at the account's targets.
     flows : DataFrame with columns date, account, amount (dollars), optional
-        Later contributions (positive) and withdrawals (negative), on trading days.
+        Later contributions (positive) and withdrawals (negative), on trading days. A
+        withdrawal the account's cash does not cover sells its holdings pro rata, choosing the
+        lots tax-aware (``strategy.withdrawal_lot_method``: ``tax_optimal``; FIFO for the
+        non-managed twin); one larger than the account (cash plus every holding sold, after
+        costs) raises :class:`SimulationError`.
     tax_payment : {"portfolio", "outside"}
         Whether the annual tax is paid from the tax account's cash (selling if needed, by the
         strategy's lot method) or from outside the portfolio.
@@ -647,8 +723,8 @@ def simulate(
         False runs the pre-tax twin (no tax is ever charged).
     twins : bool
         Also run the non-managed twin (``strategy.non_managed()``: same targets, schedule, flows,
-        costs and taxes; FIFO, no harvesting, no tax awareness) and the pre-tax twin (this
-        strategy with ``taxes=False``); they are in ``result.twins``.
+        costs and taxes; FIFO, FIFO withdrawals, no harvesting, no tax awareness) and the
+        pre-tax twin (this strategy with ``taxes=False``); they are in ``result.twins``.
     daily_liquidation : bool
         Record unrealized gain, accrued tax and liquidation tax every day (otherwise only on
         the last day; sweeps that only need end values save the time).
@@ -668,7 +744,18 @@ def simulate(
     twin_cache : TwinCache, optional
         With ``twins``: reuse twin runs already simulated with the same definition (sweeps
         whose scenarios share a twin); the results are identical to fresh runs.
+
+    Raises
+    ------
+    SimulationError
+        Bad input, naming the setting, account, row or date: a cost or fee that is negative or
+        not finite, a contribution below zero, a flow amount that is not finite, an unknown
+        account. During the run (no result is returned): a withdrawal or a tax paid from the
+        portfolio that the account cannot raise even by selling everything (naming the
+        account, date, amount and shortfall), or an impossible strategy order (naming the
+        date, order row, account, asset and what is wrong).
     """
+    _check_settings(cost_bps, cost_per_trade, advisory_fee_bps)
     if twins:
         arguments = dict(
             market=market, household=household, targets=targets, contributions=contributions,
@@ -705,10 +792,12 @@ def simulate(
                              tax_account, initial_lots)
     names = _prepared.names
     tax_account = _prepared.tax_account
-    if strategy.lot_method not in ledger_enums.LOT_METHOD_CODES or strategy.lot_method in (
-        "specific",
-    ):
-        raise SimulationError(f"strategy.lot_method {strategy.lot_method!r} cannot raise cash")
+    for setting in ("lot_method", "withdrawal_lot_method"):
+        method = getattr(strategy, setting)
+        if method not in ledger_enums.LOT_METHOD_CODES or method == "specific":
+            allowed = [m for m in ledger_enums.LOT_METHOD_CODES if m != "specific"]
+            raise SimulationError(f"{strategy.name}: strategy.{setting} {method!r} cannot raise "
+                                  f"cash; use one of {allowed}")
     legacy_lots = _prepared.legacy_lots
     ledger = Ledger(household, market.tickers, tax_profile, loss_convention)
     start_schedule, target_weights = _prepared.start_schedule, _prepared.target_weights
@@ -725,6 +814,8 @@ def simulate(
     )
     settings[sim.SET_TAX_ACCOUNT] = names.index(tax_account)
     settings[sim.SET_TAX_SELL_METHOD] = ledger_enums.LOT_METHOD_CODES[strategy.lot_method]
+    settings[sim.SET_WITHDRAWAL_METHOD] = ledger_enums.LOT_METHOD_CODES[
+        strategy.withdrawal_lot_method]
     settings[sim.SET_NO_TAX] = 0.0 if taxes else 1.0
     settings[sim.SET_DAILY_LIQUIDATION] = 1.0 if daily_liquidation else 0.0
     settings[sim.SET_STRATEGY_INVESTS_FLOWS] = 1.0 if strategy.invests_flows else 0.0
@@ -742,6 +833,7 @@ def simulate(
     legacy_value = _open_legacy_lots(ledger, legacy_lots, market, holdings)
     # the first day's market gain is measured from the legacy lots' value, not from zero
     totals[sim.TOT_PREVIOUS_VALUE] = legacy_value
+    totals[sim.TOT_ERROR_ORDER] = -1.0
     kernel = _kernel_for(strategy.decide, strategy.idle)
     idle = _idle_argument(strategy)
     params = np.array(strategy.params, dtype=np.float64)  # a strategy may keep state in it
@@ -768,17 +860,13 @@ def simulate(
                 f"Strategy.max_orders={strategy.max_orders}; raise max_orders"
             )
         elif status != sim.SIM_OK:
-            date = market.pandas_dates[min(day_index, n_dates - 1)].date()
-            detail = ledger_enums.STATUS_MESSAGES.get(int(ledger_status), "")
-            what = "the ledger refused an order" if status == sim.SIM_LEDGER_ERROR else (
-                "the strategy wrote an impossible order (selling more than held, a bad index, "
-                "or a sale whose cost exceeds its proceeds)"
-            )
-            detail = f": {detail}" if detail else ""
-            raise SimulationError(f"{strategy.name} on {date}: {what}{detail}")
+            raise SimulationError(_run_error(
+                strategy, market, names, min(day_index, n_dates - 1), status, ledger_status,
+                totals, orders, holdings, settings))
     conventions = {
         "strategy": strategy.name,
         "lot_method": strategy.lot_method,
+        "withdrawal_lot_method": strategy.withdrawal_lot_method,
         "tax_profile": ledger.tax_profile.name,
         "loss_convention": loss_convention if taxes else "none (pre-tax)",
         "tax_payment": sim.TAX_PAYMENT_NAMES[int(settings[sim.SET_TAX_PAYMENT])]
@@ -807,6 +895,63 @@ def simulate(
         totals=totals.copy(), trades=trades[: trade_count[0]].copy(), params=params,
         legacy_value=legacy_value, daily_liquidation=daily_liquidation,
     )
+
+
+def _run_error(strategy: Strategy, market: Market, names, day_index: int, status: int,
+               ledger_status: int, totals: np.ndarray, orders: np.ndarray,
+               holdings: np.ndarray, settings: np.ndarray) -> str:
+    """The message of a run the day loop stopped: the strategy, date and what was refused (a
+    cash shortfall's account and dollars; a strategy order's row, account, asset and shares)."""
+    date = market.pandas_dates[day_index].date()
+    detail = ledger_enums.STATUS_MESSAGES.get(int(ledger_status), "")
+    detail = f": {detail}" if detail else ""
+    if status == sim.SIM_SHORTFALL:
+        account = names[int(totals[sim.TOT_ERROR_ACCOUNT])]
+        amount, short = totals[sim.TOT_ERROR_AMOUNT], totals[sim.TOT_ERROR_SHORT]
+        reason = int(totals[sim.TOT_ERROR_REASON])
+        what = {sim.REASON_WITHDRAWAL: f"withdrawal of ${amount:,.2f}",
+                sim.REASON_TAX_PAYMENT: f"tax payment of ${amount:,.2f} (tax from the "
+                                        "portfolio)"}.get(reason, f"cash shortfall of "
+                                                                  f"${amount:,.2f}")
+        advice = {sim.REASON_WITHDRAWAL: "withdraw at most what the account holds",
+                  sim.REASON_TAX_PAYMENT: "pay tax from outside (tax_payment='outside') or "
+                                          "from another account (tax_account)"}.get(
+            reason, "the strategy spent cash the account needed")
+        return (f"{strategy.name} on {date}: {what} from account {account!r}: the account can "
+                f"raise only ${amount - short:,.2f} (its cash and all of its holdings sold, "
+                f"after costs), ${short:,.2f} short; nothing of it was applied ({advice})")
+    row = int(totals[sim.TOT_ERROR_ORDER])
+    if status in (sim.SIM_BAD_ORDER, sim.SIM_LEDGER_ERROR) and 0 <= row < orders.shape[0]:
+        account_code, asset_code, shares, method_code = orders[row]
+        account = (repr(names[int(account_code)]) if 0 <= account_code < len(names)
+                   else f"index {account_code:g} (not one of 0..{len(names) - 1})")
+        n_assets = market.n_assets
+        asset = (repr(market.tickers[int(asset_code)]) if 0 <= asset_code < n_assets
+                 else f"index {asset_code:g} (not one of 0..{n_assets - 1})")
+        method = ledger_enums.LOT_METHOD_NAMES.get(int(method_code), None) if (
+            math.isfinite(method_code)) else None
+        order = (f"order row {row}: account {account}, asset {asset}, shares {shares:g}, lot "
+                 f"method {method or f'code {method_code:g} (unknown)'}")
+        why = ""
+        if 0 <= account_code < len(names) and 0 <= asset_code < n_assets and method:
+            a, i = int(account_code), int(asset_code)
+            price = market.close[day_index, i]
+            cost_per_share = (abs(shares) * price * settings[sim.SET_COST_BPS] * 1e-4
+                              + settings[sim.SET_COST_PER_TRADE]) / max(abs(shares), 1e-300)
+            if not math.isfinite(shares):
+                why = "; shares are not a finite number"
+            elif not math.isfinite(price):
+                why = f"; {market.tickers[i]!r} has no price on {date}"
+            elif shares < 0 and -shares > holdings[a, i] + 1e-9:
+                why = f"; it sells {-shares:g} shares but the account holds {holdings[a, i]:g}"
+            elif shares < 0 and price - cost_per_share <= 0.0:
+                why = "; the sale's trading cost exceeds its proceeds"
+        what = ("the ledger refused the strategy's order" if status == sim.SIM_LEDGER_ERROR
+                else "the strategy wrote an impossible order")
+        return f"{strategy.name} on {date}: {what} ({order}){why}{detail}"
+    what = ("the ledger refused one of the engine's trades" if status == sim.SIM_LEDGER_ERROR
+            else "one of the engine's trades (a withdrawal, tax or contribution) was impossible")
+    return f"{strategy.name} on {date}: {what}{detail}"
 
 
 def _known(account: str, names: tuple[str, ...]) -> str:
