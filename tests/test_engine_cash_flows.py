@@ -320,3 +320,24 @@ def test_bad_input_changes_nothing_that_a_later_run_sees():
     assert result.summary()["withdrawals"] == 500.0
     assert np.all(np.isfinite(result.daily()["total_value"]))
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_every_output_frame_states_the_run_conventions_and_parquet_keeps_them(tmp_path):
+    """Principle 5: a table taken out of a run says how its numbers were made (tax payment,
+    loss convention, lot methods, ...), in memory and read back from the run folder."""
+    result = run_withdrawal(buy_and_hold())
+    frames = {
+        "daily": result.daily(),
+        "trades": result.trades_frame(),
+        "lots": result.lots(),
+        "form_8949": result.form_8949(),
+        "annual_tax": result.annual_tax(),
+    }
+    for name, frame in frames.items():
+        assert frame.attrs["conventions"] == result.conventions, name
+    assert result.conventions["withdrawal_lot_method"] == "tax_optimal"
+    assert "tax_payment" in result.conventions and "loss_convention" in result.conventions
+    folder = result.to_parquet(tmp_path / "run")
+    for name in frames:
+        stored = pd.read_parquet(folder / f"{name}.parquet").attrs["conventions"]
+        assert stored == result.conventions, name

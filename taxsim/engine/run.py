@@ -1015,7 +1015,8 @@ class Result:
         columns["liquidation_value"] = (total_value - columns["accrued_tax"]
                                         - columns["liquidation_tax"])
         # built at once (a column insert copies the frame); a new index, named "date"
-        frame = pd.DataFrame(columns, index=self.market.pandas_dates.rename("date"))
+        frame = self.stating_conventions(
+            pd.DataFrame(columns, index=self.market.pandas_dates.rename("date")))
         if not self.daily_liquidation:  # metrics refuse figures that need the missing days
             frame.attrs[END_ONLY_ATTR] = True
         return frame
@@ -1031,7 +1032,7 @@ class Result:
     def trades_frame(self) -> pd.DataFrame:
         """Every executed trade (signed shares, close price, cost in dollars, reason)."""
         trades = self.trades
-        return pd.DataFrame(
+        return self.stating_conventions(pd.DataFrame(
             {
                 "date": to_datetime_index(trades["day"]),
                 "account": [self.household.account_names[i] for i in trades["account"]],
@@ -1042,7 +1043,29 @@ class Result:
                 "lot_method": [ledger_enums.LOT_METHOD_NAMES[m] for m in trades["lot_method"]],
                 "reason": [sim.REASON_NAMES[r] for r in trades["reason"]],
             }
-        )
+        ))
+
+    def stating_conventions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the run's conventions (tax payment, loss convention, lot methods,
+        rates, ...) in ``frame.attrs["conventions"]``, which ``to_parquet`` keeps: a table
+        taken out of the run still says how its numbers were made."""
+        frame.attrs["conventions"] = dict(self.conventions)
+        return frame
+
+    def lots(self) -> pd.DataFrame:
+        """The ledger's open lots at the end of the run (``Ledger.lots``), stating the run's
+        conventions (``attrs``)."""
+        return self.stating_conventions(self.ledger.lots())
+
+    def form_8949(self) -> pd.DataFrame:
+        """The realized sales as Form 8949 rows (``Ledger.form_8949``), stating the run's
+        conventions (``attrs``)."""
+        return self.stating_conventions(self.ledger.form_8949())
+
+    def annual_tax(self) -> pd.DataFrame:
+        """The tax by year (``Ledger.annual_tax``), stating the run's conventions
+        (``attrs``)."""
+        return self.stating_conventions(self.ledger.annual_tax())
 
     def summary(self) -> dict:
         """Totals of the run (dollars) with its conventions.
@@ -1078,9 +1101,9 @@ class Result:
         folder.mkdir(parents=True, exist_ok=True)
         self.daily().to_parquet(folder / "daily.parquet")
         self.trades_frame().to_parquet(folder / "trades.parquet")
-        self.ledger.lots().to_parquet(folder / "lots.parquet")
-        self.ledger.form_8949().to_parquet(folder / "form_8949.parquet")
-        self.ledger.annual_tax().to_parquet(folder / "annual_tax.parquet")
+        self.lots().to_parquet(folder / "lots.parquet")
+        self.form_8949().to_parquet(folder / "form_8949.parquet")
+        self.annual_tax().to_parquet(folder / "annual_tax.parquet")
         pd.DataFrame([self.conventions]).to_parquet(folder / "conventions.parquet")
         tax_rates_frame(self.ledger.tax_profile).to_parquet(folder / TAX_RATES_FILE)
         return folder
