@@ -7,7 +7,9 @@
     taxsim report RESULTS [--out DIR]             factsheet and charts of a results folder
 
 Errors print one line (``error: ...``) on stderr and exit with status 1 (2 for usage errors);
-``TAXSIM_DEBUG=1`` shows the traceback.
+``TAXSIM_DEBUG=1`` shows the traceback. ``taxsim sweep`` also exits with status 1, after
+writing the whole table, when any scenario failed (one ``error:`` line with the count and the
+first failure).
 """
 
 from __future__ import annotations
@@ -232,8 +234,11 @@ def sweep(spec: str, out: str | None, workers: int, backend: str, scheduler: str
           chunk_size: int | None, retry_failed: bool, no_progress: bool) -> None:
     """Run the scenarios of the sweep SPEC (TOML); resumes an interrupted sweep in OUT.
 
-    Finished scenarios (by stable id) are never run again; failing scenarios are recorded with
-    their error and the sweep goes on (exit status 0; the count is printed).
+    Every scenario's config is checked first: a misspelled override or a bad value stops
+    the sweep before anything runs. Finished scenarios (by stable id) are never run again;
+    a scenario that fails while running is recorded with its error (its row in the table) and
+    the sweep goes on; at the end, if any scenario failed, one error line gives the count and
+    the first failure and the exit status is 1 (--retry-failed runs them again).
     """
     from taxsim.sweep import load_spec, run_sweep
 
@@ -247,7 +252,12 @@ def sweep(spec: str, out: str | None, workers: int, backend: str, scheduler: str
                f"table in {Path(out) / 'results.parquet'}")
     if failed:
         first = table[table["status"] != "ok"].iloc[0]
-        click.echo(f"  first failure ({first['scenario_id']}): {first['error']}")
+        lines = str(first["error"]).strip().splitlines()
+        reason = " ".join(lines[0].split()) if lines else "error"
+        click.echo(f"error: {failed} of {len(table)} scenarios failed (rows recorded in "
+                   f"{Path(out) / 'results.parquet'}; --retry-failed runs them again); first "
+                   f"failure ({first['scenario_id']}): {reason}", err=True)
+        sys.exit(1)
 
 
 @main.command()

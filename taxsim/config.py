@@ -55,12 +55,22 @@ import functools
 import importlib
 import inspect
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 BUILTIN_STRATEGIES = (
     "buy_and_hold",
@@ -82,22 +92,64 @@ class RunConfigError(ValueError):
     """A configuration that cannot be used; the message is one line naming the field."""
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _iso_date(value):
-    """``value`` as an ISO date string (None stays None); a clear error otherwise."""
+    """``value`` as an ISO date string (None stays None); a clear error otherwise.
+
+    Accepted: a date (a TOML date), a datetime at midnight (a TOML local date-time such as
+    ``2010-01-04T00:00:00``, a ``pandas.Timestamp``), or a string that is exactly
+    ``YYYY-MM-DD``. Anything else, a trailing character included, is an error: nothing is
+    truncated or guessed.
+    """
     if value is None:
         return None
-    try:
-        return _dt.date.fromisoformat(str(value)[:10]).isoformat()
-    except ValueError as error:
-        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from error
+    if isinstance(value, _dt.datetime):
+        if value.time() != _dt.time(0) or value.tzinfo is not None:
+            raise ValueError("not a date (YYYY-MM-DD): a date-time with a time of day")
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return _dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise ValueError("not a date (YYYY-MM-DD)")
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar it holds and a tuple as a list (what a sweep built in
+    Python may pass); anything else unchanged. No other conversion: types are strict."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(
+            value, "ndim", None) == 0:
+        return value.item()
+    if type(value) is tuple:
+        return list(value)
+    return value
 
 
 class _Model(BaseModel):
-    # numbers must be finite: TOML's nan and inf are refused naming the field
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # strict types: "7" is not an integer, "0.3" not a number, 1 or "yes" not a boolean, true
+    # not a number (an integer is a number). Numbers must be finite: TOML's nan and inf are
+    # refused naming the field.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_values(cls, data):
+        if isinstance(data, dict):
+            return {key: _plain(value) for key, value in data.items()}
+        return data
 
 
-DateLike = _dt.date | str
+DateLike = Annotated[str, BeforeValidator(_iso_date)]
+"""A date: a TOML date or an exact ``YYYY-MM-DD`` string, kept as the ISO string."""
+
+# market options that only the synthetic source reads (name -> default); another source
+# refuses them rather than ignore them
+SYNTHETIC_ONLY = {"seed": 0, "path": 0, "n_stocks": 0, "tail_df": None}
 
 
 class MarketConfig(_Model):
@@ -114,25 +166,62 @@ class MarketConfig(_Model):
     path: int = Field(0, ge=0)
     """Synthetic only: which path of the seed."""
     years: float | None = Field(None, gt=0, le=100)
-    """Horizon in years from ``start`` (synthetic: generated length; others: cuts ``end``)."""
+    """Horizon in years from ``start`` (synthetic: generated length; others: sets the end, and
+    needs ``start``). Not with ``end``."""
     n_stocks: int = Field(0, ge=0)
     """Synthetic only: single stocks added to the six funds of the default universe."""
     tail_df: float | None = Field(None, gt=2)
     offline: bool = False
     """yfinance only: never download (use the cache)."""
     gaps: Literal["error", "carry_forward"] | None = None
+    """Not for the synthetic source: how the loader treats missing days."""
 
-    @field_validator("start", "end")
+    @field_validator("source")
     @classmethod
-    def _date(cls, value):
-        return _iso_date(value)
+    def _source(cls, source):
+        from taxsim.market.files import SHARED_DATASETS
+        from taxsim.market.load import SOURCES
+
+        if source in ("synthetic", "yfinance") or source in SHARED_DATASETS:
+            return source
+        path = Path(source)
+        if path.suffix.lower() in (".parquet", ".pq", ".csv", ".gz") or path.exists():
+            return source
+        raise ValueError(f"unknown source {source!r}; use one of {SOURCES}")
 
     @model_validator(mode="after")
     def _check(self):
+        # messages start with the full field name (format_validation_error keeps it as is)
         if self.source == "yfinance" and not self.tickers:
-            raise ValueError("source 'yfinance' needs tickers")
+            raise ValueError("market.tickers: source 'yfinance' needs tickers")
         if self.start and self.end and self.start > self.end:
-            raise ValueError(f"start {self.start} is after end {self.end}")
+            raise ValueError(f"market.start: {self.start} is after market.end {self.end}")
+        if self.years is not None and self.end is not None:
+            raise ValueError(
+                "market.end, market.years: give one of them (years counts from start; "
+                "with both, the period would be ambiguous)"
+            )
+        if self.source != "synthetic":
+            ignored = [f"market.{name}" for name, default in SYNTHETIC_ONLY.items()
+                       if getattr(self, name) != default]
+            if ignored:
+                raise ValueError(
+                    f"{', '.join(ignored)}: synthetic-only option(s), not used by source "
+                    f"{self.source!r}; remove them"
+                )
+            if self.years is not None and self.start is None:
+                raise ValueError(
+                    f"market.years: needs market.start for source {self.source!r}"
+                )
+        else:
+            if self.gaps is not None:
+                raise ValueError("market.gaps: not used by source 'synthetic' (it has no gaps);"
+                                 " remove it")
+        if self.offline and self.source != "yfinance":
+            raise ValueError(
+                f"market.offline: yfinance-only option, not used by source {self.source!r}; "
+                "remove it"
+            )
         return self
 
 
@@ -154,11 +243,6 @@ class LotConfig(_Model):
     holding_start: DateLike | None = None
     """Date the holding period counts from when it is tacked (a gift, an inheritance, a
     wash-sale replacement); default ``acquired``. Not after ``acquired``."""
-
-    @field_validator("acquired", "holding_start")
-    @classmethod
-    def _date(cls, value):
-        return _iso_date(value)
 
     @model_validator(mode="after")
     def _check(self):
@@ -185,6 +269,8 @@ class HouseholdConfig(_Model):
         "single"
     )
     identity_groups: dict[str, str] = Field(default_factory=dict)
+    """``{ticker: group}``: tickers substantially identical for the wash-sale rule (every
+    ticker must be in the market)."""
     accounts: list[AccountConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -194,6 +280,50 @@ class HouseholdConfig(_Model):
         if duplicated:
             raise ValueError(f"duplicate account names {duplicated}")
         return self
+
+
+_SIMPLE_TYPES = {"float": "a number", "int": "an integer", "bool": "true or false",
+                 "str": "a string"}
+
+
+def _simple_annotation(annotation) -> tuple[str | None, bool]:
+    """``("float", allows_none)`` for a parameter annotated ``float``, ``float | None``,
+    ``Optional[float]`` (as a string or a type; likewise int, bool, str); ``(None, ...)`` for
+    anything else (not checked here: the factory checks it)."""
+    if annotation is inspect.Parameter.empty:
+        return None, False
+    text = annotation if isinstance(annotation, str) else getattr(
+        annotation, "__name__", None) if isinstance(annotation, type) else str(annotation)
+    if text is None:
+        return None, False
+    text = text.replace("typing.", "").replace(" ", "")
+    if text.startswith("Optional[") and text.endswith("]"):
+        text = text[len("Optional["):-1] + "|None"
+    parts = text.split("|")
+    allows_none = "None" in parts
+    parts = [part for part in parts if part != "None"]
+    if len(parts) == 1 and parts[0] in _SIMPLE_TYPES:
+        return parts[0], allows_none
+    return None, allows_none
+
+
+def _type_error(kind: str, allows_none: bool, value) -> str | None:
+    """Why ``value`` is not of the simple type ``kind`` (None when it is)."""
+    if value is None:
+        return None if allows_none else f"must be {_SIMPLE_TYPES[kind]}, got None"
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    is_bool = isinstance(value, bool)
+    ok = {
+        "float": not is_bool and isinstance(value, (int, float)),
+        "int": not is_bool and isinstance(value, int),
+        "bool": is_bool,
+        "str": isinstance(value, str),
+    }[kind]
+    if ok:
+        return None
+    return (f"must be {_SIMPLE_TYPES[kind]}{' or None' if allows_none else ''}, "
+            f"got {value!r} ({type(value).__name__})")
 
 
 @functools.lru_cache(maxsize=64)
@@ -218,7 +348,8 @@ class StrategyConfig(_Model):
             unknown = sorted(set(self.params) - set(signature.parameters))
             if unknown:
                 raise ValueError(
-                    f"unknown parameter(s) {unknown} for strategy {self.name!r}; it takes "
+                    f"{', '.join(f'strategy.params.{name}' for name in unknown)}: unknown "
+                    f"parameter(s) {unknown} for strategy {self.name!r}; it takes "
                     f"{sorted(p for p in signature.parameters if p not in INJECTED)}"
                 )
         missing = [
@@ -228,6 +359,14 @@ class StrategyConfig(_Model):
         ]
         if missing:
             raise ValueError(f"strategy {self.name!r} needs parameter(s) {missing}")
+        for name, value in self.params.items():
+            parameter = signature.parameters.get(name)
+            if parameter is None:
+                continue
+            kind, allows_none = _simple_annotation(parameter.annotation)
+            problem = _type_error(kind, allows_none, value) if kind else None
+            if problem:
+                raise ValueError(f"strategy.params.{name}: {problem} (strategy {self.name!r})")
         return self
 
 
@@ -248,13 +387,31 @@ class TaxConfig(_Model):
     qualified_dividend: float = Field(0.20, ge=0, lt=1)
     niit: float = Field(0.038, ge=0, lt=1)
     state: float = Field(0.0, ge=0, lt=1)
-    by_year: dict[int, RatesConfig] = Field(default_factory=dict)
-    """Rates from a year on (flat profile only), e.g. ``[tax.by_year.2026] ordinary = 0.396``."""
+    by_year: dict[Annotated[int, Strict(False)], RatesConfig] = Field(default_factory=dict)
+    """Rates from a year on (flat profile only), e.g. ``[tax.by_year.2026] ordinary = 0.396``
+    (a TOML key is a string: "2026" is read as the year)."""
     loss_convention: Literal["standalone", "offset"] = "standalone"
     tax_payment: Literal["portfolio", "outside"] = "portfolio"
     tax_account: str | None = None
     taxes: bool = True
     """False runs pre-tax (no tax charged)."""
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.profile != "flat":
+            # the profile has its own rates by year: a flat rate given with it would be ignored
+            ignored = [f"tax.{name}" for name in RatesConfig.model_fields
+                       if name != "state"
+                       and getattr(self, name) != TaxConfig.model_fields[name].default]
+            if self.by_year:
+                ignored.append("tax.by_year")
+            if ignored:
+                raise ValueError(
+                    f"{', '.join(ignored)}: not used with tax.profile {self.profile!r} (its "
+                    "rates by year are fixed; only tax.state adds to them); remove them, or "
+                    "use profile 'flat'"
+                )
+        return self
 
 
 class CostsConfig(_Model):
@@ -317,6 +474,11 @@ class RunConfig(_Model):
             if flow.account not in names:
                 raise ValueError(f"flows: unknown account {flow.account!r}")
         if self.market.tickers is not None:
+            unknown = sorted(set(self.household.identity_groups) - set(self.market.tickers))
+            if unknown:
+                raise ValueError(
+                    f"household.identity_groups: ticker(s) {unknown} not in market.tickers"
+                )
             for account, weights in self.targets.items():
                 unknown = sorted(set(weights) - set(self.market.tickers))
                 if unknown:
@@ -412,6 +574,9 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> str:
             not isinstance(item["input"], (dict, list))
         ):
             message += f" (got {item['input']!r})"
+        if location and (message.startswith(location + ".") or message.startswith(
+                location + ":")):
+            location = ""  # the message names the field itself (e.g. "market.seed: ...")
         messages.append(f"{location}: {message}" if location else message)
     return prefix + "; ".join(messages).replace("\n", " ")
 
@@ -509,7 +674,7 @@ def build_market(config: MarketConfig):
             raise RunConfigError("market.years: needs market.start for a non-synthetic source")
         cut = (pd.Timestamp(config.start) + pd.DateOffset(days=round(config.years * 365.25))
                - pd.Timedelta(days=1))
-        end = min(end, cut.date().isoformat()) if end else cut.date().isoformat()
+        end = cut.date().isoformat()  # validation refuses end with years
     options: dict[str, Any] = {}
     if config.source == "synthetic":
         options.update(seed=config.seed, path=config.path, tail_df=config.tail_df)
@@ -521,7 +686,11 @@ def build_market(config: MarketConfig):
         options["offline"] = config.offline
     if config.gaps is not None:
         options["gaps"] = config.gaps
-    market = load(config.tickers, config.start, end, source=config.source, **options)
+    try:
+        market = load(config.tickers, config.start, end, source=config.source, **options)
+    except KeyError as error:  # a ticker the source does not have
+        detail = error.args[0] if error.args else error
+        raise RunConfigError(f"market.tickers: {detail}") from None
     if len(_MARKET_CACHE) >= _MARKET_CACHE_SIZE:
         _MARKET_CACHE.pop(next(iter(_MARKET_CACHE)))
     _MARKET_CACHE[key] = market
@@ -573,7 +742,17 @@ def build_strategy(config: StrategyConfig, market, household):
     try:
         return factory(**kwargs)
     except (TypeError, ValueError, KeyError) as error:
-        raise RunConfigError(f"strategy.params ({config.name}): {error}") from None
+        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        raise RunConfigError(f"{_params_field(config, message)} ({config.name}): "
+                             f"{message}") from None
+
+
+def _params_field(config: StrategyConfig, message: str) -> str:
+    """``strategy.params.<name>`` for the first given parameter that ``message`` names (as a
+    word), else ``strategy.params``."""
+    named = [(match.start(), name) for name in config.params
+             if (match := re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", message))]
+    return f"strategy.params.{min(named)[1]}" if named else "strategy.params"
 
 
 def run_config(config: RunConfig | Mapping[str, Any] | str | Path, twin_cache=None):
@@ -602,6 +781,12 @@ def run_config(config: RunConfig | Mapping[str, Any] | str | Path, twin_cache=No
             raise RunConfigError(
                 f"{location}.ticker: {lot.ticker!r} not in the market {list(market.tickers)}"
             )
+    unknown = sorted(set(config.household.identity_groups) - set(market.tickers))
+    if unknown:
+        raise RunConfigError(
+            f"household.identity_groups: ticker(s) {unknown} not in the market "
+            f"{list(market.tickers)}"
+        )
     household = build_household(config.household)
     strategy = build_strategy(config.strategy, market, household)
     flows = None

@@ -98,19 +98,47 @@ def test_run_then_report(config_file, tmp_path):
     assert (tmp_path / "bare" / "factsheet.png").exists()
 
 
-def test_sweep_command_resumes(config_file, tmp_path):
+FLOW_TOML = TINY_TOML + """
+[[flows]]
+date = "2006-03-01"
+account = "taxable"
+amount = 1000
+"""
+
+
+def test_sweep_command_resumes(tmp_path):
+    # two of the four scenarios fail while running (a withdrawal larger than the account):
+    # their rows are recorded, the sweep goes on, and the exit status says that some failed
+    base = tmp_path / "flows.toml"
+    base.write_text(FLOW_TOML)
     spec = tmp_path / "spec.toml"
-    spec.write_text(f'[sweep]\nname = "cli"\nbase = "{config_file}"\nmetrics = "summary"\n'
-                    '[product]\n"costs.cost_bps" = [0, 5]\n"tax.ordinary" = [0.3, 2.0]\n')
+    spec.write_text(f'[sweep]\nname = "cli"\nbase = "{base}"\nmetrics = "summary"\n'
+                    '[product]\n"costs.cost_bps" = [0, 5]\n"flows.0.amount" = [1000, -1e9]\n')
     out = tmp_path / "sweep"
     completed = taxsim("sweep", spec, "--out", out, "--no-progress")
-    assert completed.returncode == 0, completed.stderr
+    assert_one_line_error(completed, "2 of 4 scenarios failed", "results.parquet",
+                          "withdrawal of $1,000,000,000.00")
     assert "4 scenarios, 2 failed" in completed.stdout
     table = pd.read_parquet(out / "results.parquet")
     assert list(table["status"]).count("ok") == 2
     parts = sorted((out / "parts").glob("*.parquet"))
     completed = taxsim("sweep", spec, "--out", out, "--no-progress", "--workers", "2")
-    assert completed.returncode == 0 and sorted((out / "parts").glob("*.parquet")) == parts
+    assert completed.returncode == 1 and sorted((out / "parts").glob("*.parquet")) == parts
+    assert "2 of 4 scenarios failed" in completed.stderr
+
+
+def test_sweep_with_a_misspelled_override_fails_before_running(config_file, tmp_path):
+    for name, overrides in (
+            ("product", '[product]\n"tax.ordnary" = [0.3, 0.4]\n'),
+            ("list", '[product]\n"costs.cost_bps" = [0, 5]\n'
+                     '[[list]]\n"tax.ordinary" = 0.3\n[[list]]\n"tax.ordnary" = 0.2\n')):
+        spec = tmp_path / f"{name}.toml"
+        spec.write_text(f'[sweep]\nname = "cli"\nbase = "{config_file}"\n'
+                        f'metrics = "summary"\n{overrides}')
+        out = tmp_path / name
+        completed = taxsim("sweep", spec, "--out", out, "--no-progress")
+        assert_one_line_error(completed, "tax.ordnary: unknown field", "scenario ")
+        assert not out.exists()  # nothing ran
 
 
 def test_bad_inputs_give_one_line_and_exit_1(config_file, tmp_path):
@@ -332,3 +360,27 @@ def test_bad_costs_and_an_impossible_withdrawal_give_one_line_and_exit_1(tmp_pat
                           "amount = -1e9\n")
     assert_one_line_error(taxsim("run", withdrawal, "--out", tmp_path / "w"), "2006-03-01",
                           "withdrawal of $1,000,000,000.00 from account 'taxable'", "short")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragments"),
+    [
+        ("seed = 3", 'seed = "7"', ("market.seed: Input should be a valid integer",)),
+        ("twins = true", "twins = 1", ("run.twins: Input should be a valid boolean",)),
+        ("cash = 100000", 'cash = "1e6"', ("household.accounts[0].cash",)),
+        ("years = 1", 'years = 1\nstart = "2007-01-03junk"',
+         ("market.start: not a date (YYYY-MM-DD)",)),
+        ('source = "synthetic"', 'source = "synthetc"',
+         ("market.source: unknown source 'synthetc'",)),
+        ("seed = 3", 'seed = 3\ntickers = ["USTOTAL", "BOND", "FOO"]',
+         ("market.tickers: FOO: not in this market",)),
+        ("[household]", '[household]\nidentity_groups = { FOO = "g" }',
+         ("household.identity_groups: ticker(s) ['FOO'] not in the market",)),
+        ('frequency = "monthly", ', 'frequency = "monthly", min_trade = "abc", ',
+         ("strategy.params.min_trade: must be a number",)),
+    ],
+)
+def test_bad_config_values_give_one_line_naming_the_field(tmp_path, old, new, fragments):
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY_TOML.replace(old, new, 1))
+    assert_one_line_error(taxsim("run", path, "--out", tmp_path / "out"), *fragments)

@@ -209,3 +209,151 @@ def test_a_withdrawal_larger_than_the_account_stops_the_run_naming_it():
     message = str(info.value)
     assert "on 2006-03-01: withdrawal of $1,000,000,000.00 from account 'taxable'" in message
     assert "short; nothing of it was applied" in message
+
+
+# --------------------------------------------------------------------------- strict types
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"market.seed": "7"}, "market.seed"),
+        ({"market.seed": 7.0}, "market.seed"),
+        ({"tax.ordinary": "0.3"}, "tax.ordinary"),
+        ({"run.twins": "yes"}, "run.twins"),
+        ({"run.twins": 1}, "run.twins"),
+        ({"household.accounts.0.cash": True}, "household.accounts[0].cash"),
+        ({"household.accounts.0.cash": "1e6"}, "household.accounts[0].cash"),
+        ({"targets.taxable.USTOTAL": "0.5"}, "targets.taxable.USTOTAL"),
+        ({"costs.whole_shares": "false"}, "costs.whole_shares"),
+        ({"tax.by_year": {"2026": {"ordinary": "0.4"}}}, "tax.by_year.2026.ordinary"),
+    ],
+)
+def test_wrong_types_are_refused_not_converted(override, field):
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(TINY, override), "cfg")
+    message = str(info.value)
+    assert message.startswith(f"cfg: {field}: Input should be a valid "), message
+    assert "\n" not in message
+
+
+def test_legitimate_numbers_and_dates_are_still_accepted(tmp_path):
+    import datetime
+
+    import numpy as np
+
+    config = config_from_dict(apply_overrides(TINY, {
+        "household.accounts.0.cash": 1_000_000, "tax.ordinary": 0, "costs.cost_bps": 2,
+        "market.seed": np.int64(4), "market.tickers": ("USTOTAL", "BOND"),
+        "market.start": datetime.date(2007, 1, 3),
+        "flows": [{"date": "2007-03-01", "account": "taxable", "amount": 5_000}]}))
+    assert config.household.accounts[0].cash == 1_000_000.0
+    assert isinstance(config.household.accounts[0].cash, float)
+    assert config.tax.ordinary == 0.0 and config.market.seed == 4
+    assert config.market.tickers == ["USTOTAL", "BOND"]
+    assert config.market.start == "2007-01-03" and config.flows[0].date == "2007-03-01"
+    # TOML dates, local date-times at midnight, ISO strings, year keys of by_year
+    path = tmp_path / "dates.toml"
+    path.write_text('[market]\nseed = 3\nstart = 2007-01-03\nyears = 1\n'
+                    '[household]\n[[household.accounts]]\nname = "taxable"\ncash = 1000\n'
+                    'lots = [{ ticker = "BOND", shares = 1, basis = 90, acquired = 2005-02-01,'
+                    ' holding_start = 2004-02-02T00:00:00 }]\n'
+                    '[targets.taxable]\nUSTOTAL = 1.0\n'
+                    '[tax.by_year.2008]\nordinary = 0.35\n'
+                    '[[flows]]\ndate = "2007-03-01"\naccount = "taxable"\namount = 100\n')
+    config = load_config(path)
+    assert config.market.start == "2007-01-03"
+    lot = config.household.accounts[0].lots[0]
+    assert (lot.acquired, lot.holding_start) == ("2005-02-01", "2004-02-02")
+    assert config.tax.by_year[2008].ordinary == 0.35
+    # a config written as JSON (a run folder's config.json) reads back
+    assert RunConfig.model_validate_json(config.model_dump_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"market.start": "2007-01-03junk"}, "market.start"),
+        ({"market.start": "2007-01-03T12:00:00"}, "market.start"),
+        ({"market.start": "20070103"}, "market.start"),
+        ({"household.accounts.0.lots": [{**LOT, "acquired": "2004-05-06 x"}]},
+         "household.accounts[0].lots[0].acquired"),
+        ({"flows": [{"date": "tomorrow", "account": "taxable", "amount": 1.0}]},
+         "flows[0].date"),
+    ],
+)
+def test_dates_are_parsed_strictly(override, field):
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(TINY, override), "cfg")
+    assert str(info.value).startswith(f"cfg: {field}: not a date (YYYY-MM-DD)"), info.value
+
+
+# ----------------------------------------------------------------- nothing silently ignored
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"tax.profile": "us_top_historical", "tax.ordinary": 0.5},
+         "cfg: tax.ordinary: not used with tax.profile 'us_top_historical'"),
+        ({"tax.profile": "us_top_historical", "tax.by_year": {"2008": {"ordinary": 0.3}}},
+         "cfg: tax.by_year: not used with tax.profile 'us_top_historical'"),
+        ({"tax.profile": "us_top_historical", "tax.long_term": 0.1, "tax.niit": 0.0},
+         "cfg: tax.long_term, tax.niit: not used"),
+        ({"market.source": "us_etfs", "market.seed": 5, "market.years": None,
+          "market.start": "2015-01-02"}, "cfg: market.seed: synthetic-only"),
+        ({"market.source": "us_etfs", "market.seed": 0, "market.path": 2, "market.tail_df": 4.0,
+          "market.years": None}, "cfg: market.path, market.tail_df: synthetic-only"),
+        ({"market.offline": True}, "cfg: market.offline: yfinance-only"),
+        ({"market.gaps": "carry_forward"}, "cfg: market.gaps: not used by source 'synthetic'"),
+        ({"market.end": "2006-06-01"}, "cfg: market.end, market.years: give one of them"),
+        ({"market.source": "us_etfs", "market.seed": 0}, "cfg: market.years: needs market.start"),
+        ({"market.tickers": ["USTOTAL", "BOND"], "household.identity_groups": {"FOO": "g"}},
+         "cfg: household.identity_groups: ticker(s) ['FOO'] not in market.tickers"),
+        ({"market.source": "synthetc"}, "cfg: market.source: unknown source 'synthetc'"),
+    ],
+)
+def test_options_that_would_be_ignored_or_are_ambiguous_are_refused(override, expected):
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(TINY, override), "cfg")
+    assert str(info.value).startswith(expected), info.value
+    assert "\n" not in str(info.value)
+
+
+def test_historical_profile_with_its_default_rates_and_a_state_tax_is_accepted():
+    config = config_from_dict(apply_overrides(TINY, {"tax.profile": "us_top_historical",
+                                                     "tax.state": 0.05, "tax.ordinary": 0.37}))
+    assert config.tax.profile == "us_top_historical" and config.tax.state == 0.05
+
+
+def test_market_errors_found_when_the_market_is_built_name_the_field():
+    with pytest.raises(RunConfigError) as info:
+        run_config(apply_overrides(TINY, {"market.tickers": ["USTOTAL", "BOND", "FOO"]}))
+    assert str(info.value).startswith("market.tickers: FOO: not in this market")
+    with pytest.raises(RunConfigError) as info:
+        run_config(apply_overrides(TINY, {"household.identity_groups": {"FOO": "g"}}))
+    assert str(info.value).startswith(
+        "household.identity_groups: ticker(s) ['FOO'] not in the market")
+
+
+def test_strategy_parameter_errors_name_the_parameter():
+    harvest = {"strategy.name": "loss_harvest",
+               "strategy.params": {"substitutes": [["USTOTAL", "USLARGE"]]}}
+    base = apply_overrides(TINY, harvest)
+    with pytest.raises(RunConfigError) as info:  # a wrong type: at validation
+        config_from_dict(apply_overrides(base, {"strategy.params.threshold": "abc"}), "cfg")
+    assert str(info.value).startswith(
+        "cfg: strategy.params.threshold: must be a number, got 'abc'"), info.value
+    with pytest.raises(RunConfigError) as info:
+        config_from_dict(apply_overrides(base, {"strategy.params.swap_back": 1}), "cfg")
+    assert str(info.value).startswith("cfg: strategy.params.swap_back: must be true or false")
+    config_from_dict(apply_overrides(base, {"strategy.params.band": None,
+                                            "strategy.params.threshold": 0}))
+    with pytest.raises(RunConfigError) as info:  # a bad value: when the strategy is built
+        run_config(apply_overrides(base, {"strategy.params.threshold": -0.05}))
+    assert str(info.value).startswith("strategy.params.threshold (loss_harvest): "), info.value
+    assert "threshold must be a finite number >= 0, got -0.05" in str(info.value)
+
+
+def test_shipped_configs_validate():
+    from benchmarks.sweep import BASE, spec
+
+    assert load_config(REPO / "examples" / "run.toml").market.seed == 7
+    config_from_dict(BASE)
+    assert len(spec(40, "summary").scenarios) == 40

@@ -87,10 +87,16 @@ def test_summarize_metrics_with_twins_on_a_process_pool_and_threads_equal_in_pro
 
 
 def test_a_failing_scenario_is_recorded_and_the_sweep_goes_on(tmp_path):
-    spec = _spec({"tax.ordinary": [0.3, 1.5, 0.4], "market.years": [1.0]}, chunk_size=2)
+    # every scenario's config is valid (the spec checks them all when it loads); the second
+    # fails while running: its withdrawal is larger than the account
+    base = apply_overrides(TINY, {"flows": [
+        {"date": "2006-03-01", "account": "taxable", "amount": 1000.0}]})
+    spec = _spec({"flows.0.amount": [1000.0, -1e9, 2000.0], "market.years": [1.0]},
+                 chunk_size=2, base=base)
     table = run_sweep(spec, tmp_path / "s", progress=False)
     assert list(table["status"]) == ["ok", "error", "ok"]
-    assert "tax.ordinary: Input should be less than 1" in table.iloc[1]["error"]
+    assert table.iloc[1]["error"].startswith("SimulationError: ")
+    assert "withdrawal of $1,000,000,000.00 from account 'taxable'" in table.iloc[1]["error"]
     assert table.iloc[0]["end_value"] > 0 and pd.isna(table.iloc[1]["end_value"])
     # a resume skips recorded failures unless asked to retry them: it writes no new part
     parts = sorted((tmp_path / "s" / "parts").glob("*.parquet"))
@@ -217,3 +223,81 @@ def test_twin_cache_reuses_a_shared_twin_and_matches_fresh_runs():
     cache.clear()
     assert run_config(configs[0], twin_cache=cache).twins["non_managed"].summary() == (
         fresh[0].twins["non_managed"].summary())
+
+
+def test_a_config_error_of_a_hand_built_spec_is_recorded_as_a_failed_row(tmp_path):
+    """``spec_from_dict`` refuses bad scenarios up front; a SweepSpec built by hand skips that
+    check, and the runner still records the scenario's config error and goes on."""
+    from taxsim.sweep import SweepSpec
+
+    spec = SweepSpec(base=TINY, scenarios=build_scenarios({"tax.ordinary": [0.3, 1.5, 0.4]}))
+    table = run_sweep(spec, tmp_path / "s", progress=False)
+    assert list(table["status"]) == ["ok", "error", "ok"]
+    assert table.iloc[1]["error"].startswith("RunConfigError: ")
+    assert "tax.ordinary: Input should be less than 1" in table.iloc[1]["error"]
+
+
+@pytest.mark.parametrize(
+    ("product", "explicit", "expected"),
+    [
+        ({"tax.ordnary": [0.3, 0.4]}, None, "tax.ordnary: unknown field"),
+        ({"costs.cost_bps": [0, 1]}, [{"tax.ordinary": 0.3}, {"tax.ordnary": 0.2}],
+         "tax.ordnary: unknown field"),
+        ({"tax.ordinary": [0.3, 1.5]}, None, "tax.ordinary: Input should be less than 1"),
+        ({"market.seed": ["7"]}, None, "market.seed: Input should be a valid integer"),
+        ({"strategy.params.frequenzy": ["monthly"]}, None, "unknown parameter(s) ['frequenzy']"),
+    ],
+)
+def test_every_scenario_is_validated_when_the_spec_loads(product, explicit, expected):
+    from taxsim.config import RunConfigError
+
+    with pytest.raises(RunConfigError) as info:
+        _spec(product, explicit)
+    message = str(info.value)
+    assert expected in message
+    assert message.startswith("sweep: scenario ") and "\n" not in message
+    # the scenario is named by its overrides
+    bad_key = expected.split(":")[0] if "unknown parameter" not in expected else (
+        "strategy.params.frequenzy")
+    assert f"{bad_key} = " in message
+
+
+def test_a_typo_in_a_toml_list_row_fails_at_load(tmp_path):
+    from taxsim.config import RunConfigError
+
+    spec = tmp_path / "typo.toml"
+    spec.write_text(f'[sweep]\nbase = "{REPO / "examples" / "run.toml"}"\n'
+                    '[product]\n"market.seed" = [0, 1]\n'
+                    '[[list]]\n"tax.ordinary" = 0.37\n[[list]]\n"tax.ordnary" = 0.24\n')
+    with pytest.raises(RunConfigError, match=r"scenario 3 of 4 .*tax\.ordnary: unknown field"):
+        load_spec(spec)
+
+
+def test_sweep_table_states_its_conventions(tmp_path):
+    """Conventions every scenario shares are stated once (the table's attrs, kept in
+    results.parquet, and sweep.json); those that vary across scenarios are columns."""
+    spec = _spec({"tax.loss_convention": ["standalone", "offset"], "costs.cost_bps": [0, 2]})
+    table = run_sweep(spec, tmp_path / "s", progress=False)
+    assert (table["status"] == "ok").all()
+    conventions = table.attrs["conventions"]
+    assert conventions["tax_payment"] == "paid from the portfolio (taxable)"
+    assert conventions["lot_method"] == "fifo"
+    assert conventions["period"].startswith("2006-01-03 .. ")
+    assert "loss_convention" not in conventions and "costs" not in conventions
+    assert list(table["convention_loss_convention"]) == [
+        s.parameters["tax.loss_convention"] for s in spec.scenarios]
+    assert table["convention_costs"].nunique() == 2
+    assert "convention_tax_payment" not in table.columns
+    single = run_config(spec.config(spec.scenarios[0])).summary()
+    assert conventions["tax_profile"] == single["convention_tax_profile"]
+    saved = pd.read_parquet(tmp_path / "s" / "results.parquet")
+    assert saved.attrs["conventions"] == conventions
+    pd.testing.assert_frame_equal(saved, table)
+    manifest = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert manifest["conventions"] == conventions
+    assert sorted(manifest["conventions_varying"]) == ["convention_costs",
+                                                      "convention_loss_convention"]
+    # a resumed sweep (nothing left to run) states the same
+    again = run_sweep(spec, tmp_path / "s", progress=False)
+    assert again.attrs["conventions"] == conventions
+    pd.testing.assert_frame_equal(again, table)

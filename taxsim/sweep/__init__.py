@@ -16,6 +16,7 @@ from taxsim.sweep.runner import (
     run_chunk,
     run_scenario,
     run_sweep,
+    split_conventions,
 )
 from taxsim.sweep.spec import (
     Scenario,
@@ -24,6 +25,7 @@ from taxsim.sweep.spec import (
     load_spec,
     scenario_id,
     spec_from_dict,
+    validate_scenarios,
 )
 
 __all__ = [
@@ -40,4 +42,6 @@ __all__ = [
     "run_sweep",
     "scenario_id",
     "spec_from_dict",
+    "split_conventions",
+    "validate_scenarios",
 ]

@@ -6,7 +6,11 @@ failing scenario with its error and goes on, and shows a progress bar (tqdm). Tw
 scenarios are simulated once per process (:class:`~taxsim.engine.run.TwinCache`).
 ``OUT/results.parquet`` is the tidy table at the end: one row per scenario, ``scenario_id``,
 ``status`` ("ok"/"error"), ``error``, ``elapsed_s``, one column per swept parameter (dotted
-name), then the metrics.
+name), the metrics, then a ``convention_<name>`` column for each convention that differs
+between scenarios (a swept loss convention, tax payment, period, strategy, ...). The
+conventions every successful scenario shares are stated once: in the table's
+``attrs["conventions"]`` (kept in ``results.parquet``) and in ``OUT/sweep.json``
+(``"conventions"``; ``"conventions_varying"`` lists the columns).
 """
 
 from __future__ import annotations
@@ -44,11 +48,16 @@ ROW_KEYS = ("scenario_id", "status", "error", "elapsed_s", "parameters")
 # ------------------------------------------------------------------ one scenario, one chunk
 
 
-def result_metrics(result, metrics: str = "summarize") -> dict:
-    """The metrics of a run as a flat dict of scalars (conventions left out).
+CONVENTION_PREFIX = "convention_"
+
+
+def result_metrics(result, metrics: str = "summarize", conventions: bool = False) -> dict:
+    """The metrics of a run as a flat dict of scalars.
 
     ``"summarize"``: :func:`taxsim.metrics.summarize` (returns, tax alpha with twins, ...);
     ``"summary"``: :meth:`Result.summary` (end values and totals; much faster).
+    ``conventions``: keep the ``convention_*`` entries (sweeps do; see :func:`split_conventions`);
+    by default they are left out.
     """
     if metrics == "summarize":
         from taxsim.metrics import summarize
@@ -60,7 +69,7 @@ def result_metrics(result, metrics: str = "summarize") -> dict:
         raise ValueError(f"metrics must be 'summarize' or 'summary', got {metrics!r}")
     out = {}
     for key, value in values.items():
-        if key.startswith("convention_"):
+        if key.startswith(CONVENTION_PREFIX) and not conventions:
             continue
         if isinstance(value, (np.floating, np.integer)):
             value = value.item()
@@ -96,7 +105,8 @@ def run_scenario(base: dict, scenario: Scenario | tuple, metrics: str = "summari
     try:
         config = config_from_dict(apply_overrides(base, scenario.parameters),
                                   f"scenario {scenario.id}")
-        row.update(result_metrics(run_config(config, twin_cache=twin_cache()), metrics))
+        row.update(result_metrics(run_config(config, twin_cache=twin_cache()), metrics,
+                                  conventions=True))
     except Exception as error:  # recorded, the sweep goes on
         row["status"] = "error"
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -131,6 +141,30 @@ def read_results(out: str | Path, order: Sequence[str] | None = None) -> pd.Data
         frame = frame[frame["scenario_id"].isin(rank)]
         frame = frame.iloc[np.argsort([rank[s] for s in frame["scenario_id"]], kind="stable")]
     return frame.reset_index(drop=True)
+
+
+def split_conventions(table: pd.DataFrame) -> tuple[pd.DataFrame, dict, list[str]]:
+    """``(table, constant, varying)``: the ``convention_*`` columns of a sweep's rows split into
+    those every successful row shares (dropped from the table and returned as ``{name: value}``
+    without the prefix) and those that differ between rows (kept as columns, moved to the end;
+    their names are returned). A convention missing from some successful rows (rows written by
+    an older taxsim) counts as differing. Failed rows have no conventions."""
+    columns = [c for c in table.columns if str(c).startswith(CONVENTION_PREFIX)]
+    ok = table["status"] == "ok" if "status" in table.columns else pd.Series(True, table.index)
+    constant: dict = {}
+    varying: list[str] = []
+    for column in columns:
+        values = table.loc[ok, column]
+        if len(values) and values.notna().all() and values.nunique() == 1:
+            value = values.iloc[0]
+            constant[column[len(CONVENTION_PREFIX):]] = (
+                value.item() if isinstance(value, (np.generic,)) else value)
+        else:
+            varying.append(column)
+    others = [c for c in table.columns if c not in columns]
+    out = table[others + varying].copy()
+    out.attrs["conventions"] = constant
+    return out, constant, varying
 
 
 def finished_ids(out: str | Path, retry_failed: bool = False) -> set[str]:
@@ -211,6 +245,18 @@ def _manifest(spec: SweepSpec, out: Path) -> None:
             )
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+
+
+def _manifest_conventions(out: Path, constant: dict, varying: list[str]) -> None:
+    """Add the sweep's conventions to ``OUT/sweep.json``: the shared ones, and the names of
+    the ``convention_*`` columns of those that vary."""
+    path = out / "sweep.json"
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    manifest["conventions"] = constant
+    manifest["conventions_varying"] = varying
+    temporary = out / "sweep.json.tmp"
+    temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    temporary.replace(path)
 
 
 # ------------------------------------------------------------------ backends
@@ -367,8 +413,10 @@ def run_sweep(
         writer.flush()
         if bar is not None:
             bar.close()
-    table = read_results(out, [s.id for s in spec.scenarios])
+    table, constant, varying = split_conventions(
+        read_results(out, [s.id for s in spec.scenarios]))
     temporary = out / "results.parquet.tmp"
-    table.to_parquet(temporary, index=False)
+    table.to_parquet(temporary, index=False)  # pandas keeps attrs["conventions"] in parquet
     temporary.replace(out / "results.parquet")
+    _manifest_conventions(out, constant, varying)
     return table

@@ -19,6 +19,9 @@ TOML form (``examples/sweep.toml``)::
     "tax.long_term" = 0.15
 
 Scenario ids are stable hashes of the swept parameters (not of their order in the file).
+Every scenario's configuration (the base with its overrides) is validated when the spec is
+loaded: a misspelled override key or a bad value is a one-line :class:`RunConfigError`
+naming the scenario and the field, before anything runs.
 """
 
 from __future__ import annotations
@@ -42,14 +45,14 @@ from taxsim.config import (
 
 
 class _Range(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     start: int | float = 0
     stop: int | float
     step: int | float = 1
 
 
 class SweepOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = "sweep"
     base: str | None = None
     metrics: Literal["summarize", "summary"] = "summarize"
@@ -57,7 +60,7 @@ class SweepOptions(BaseModel):
 
 
 class _SpecModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     sweep: SweepOptions = Field(default_factory=SweepOptions)
     base: dict[str, Any] | None = None
     product: dict[str, list[Any] | _Range] = Field(default_factory=dict)
@@ -162,15 +165,32 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "sweep",
     spec = SweepSpec(base=base, scenarios=scenarios, name=model.sweep.name,
                      metrics=model.sweep.metrics, chunk_size=model.sweep.chunk_size,
                      source=source, swept=swept)
-    # fail early on a bad base: it must validate alone or with the first scenario's overrides
-    try:
-        config_from_dict(base, f"{source}: base")
-    except RunConfigError:
-        if not scenarios:
-            raise
-        config_from_dict(apply_overrides(base, scenarios[0].parameters),
-                         f"{source}: base + scenario {scenarios[0].id}")
+    validate_scenarios(spec)
     return spec
+
+
+def _shown(parameters: Mapping[str, Any], limit: int = 160) -> str:
+    text = ", ".join(f"{key} = {value!r}" for key, value in parameters.items())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def validate_scenarios(spec: SweepSpec) -> None:
+    """Validate the configuration of every scenario (the base with its overrides), before
+    anything runs: a misspelled override key (``tax.ordnary``) or a bad value is a
+    :class:`RunConfigError` naming the scenario, its overrides and the field. A sweep without
+    scenarios validates its base alone."""
+    if not spec.scenarios:
+        config_from_dict(spec.base, f"{spec.source}: base")
+        return
+    for number, scenario in enumerate(spec.scenarios, 1):
+        try:
+            data = apply_overrides(spec.base, scenario.parameters)
+            config_from_dict(data, "")
+        except RunConfigError as error:
+            where = (f"scenario {number} of {len(spec.scenarios)} ({scenario.id}; "
+                     f"{_shown(scenario.parameters) or 'the base alone'})")
+            raise RunConfigError(f"{spec.source}: {where}: {str(error).removeprefix(': ')}"
+                                 ) from None
 
 
 def load_spec(path: str | Path) -> SweepSpec:
