@@ -33,6 +33,22 @@ portfolio; cash below zero) is raised, back to the reserve, by selling the accou
 of its group's overweight assets (what that cannot raise the engine sells pro rata). On a
 rebalance day the accounts short of cash sell first.
 
+**No wash sale from the strategy's own trades** (IRC §1091; a replacement bought in an IRA or
+Roth makes the loss permanent, Rev. Rul. 2008-5). A taxable position "may realize a loss" when
+one of its lots has a basis above its value (assumed sold first, whatever the lot method):
+
+1. no asset is bought in any account while its identity group has a loss sale with an open
+   window (``buy_would_wash``: sold in the last 30 days); the cash waits for the window's end;
+2. a taxable account does not sell a position that may realize a loss when a purchase of the
+   group is planned today anywhere in the household or the group was acquired in the last 30
+   days (``sale_would_wash``); on a rebalance day another account group that plans to hold the
+   asset holds that much less of it and buys the taxable group's underweight assets instead
+   (:func:`swap_kept`), so the household stays on target while the location bends;
+3. no purchase today of a group a taxable account sells at a loss today.
+
+Not covered: a loss made only by the selling costs of a lot at or just above its basis, and
+dividend reinvestment inside a window (the engine's purchase). The twin has no guard.
+
 **The non-managed twin** (:func:`household_mix`, the same decide in ``MODE_MIX``): every
 account holds the household mix (its investable value times the target), rebalanced to it on
 the first trading day of each period, FIFO lots; new cash buys the account's underweight
@@ -58,11 +74,11 @@ from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES
 from strategies.rebalance import account_value_nb, period_index_nb
 from strategies.tax_aware_rebalance import (
     buy_with_funds_nb,
-    sell_from_accounts_nb,
     write_trades_nb,
 )
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import LOT_METHOD_CODES, TAX_DEFERRED, TAX_EXEMPT, TAXABLE
+from taxsim.ledger.enums import LOT_METHOD_CODES, NO_SLOT, TAX_DEFERRED, TAX_EXEMPT, TAXABLE
+from taxsim.ledger.wash_sales import buy_would_wash_nb, sale_would_wash_nb
 
 MODE_LOCATION = 0  # account groups by kind, filled by tax efficiency
 MODE_MIX = 1  # every account holds the household mix (the non-managed twin)
@@ -87,11 +103,58 @@ INTERNATIONAL_WORDS = ("intl", "international", "foreign", "emerging", "ex_us", 
                        "developed")
 
 
-def raise_shortfalls(prices, holdings, members, spare, delta, sold, smallest):
+def has_loss_lot(state, account, asset, price):
+    """True if a lot of ``asset`` in ``account`` is at a loss at ``price``: its basis (wash-sale
+    adjustment and purchase costs included) above its value. A sale of the position may then
+    realize a loss (tax-optimal and HIFO relieve loss lots first; assumed for every method)."""
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        if state.lot_basis[slot] > price * state.lot_shares[slot]:
+            return True
+        slot = state.lot_next[slot]
+    return False
+
+
+has_loss_lot_nb = njit(cache=True)(has_loss_lot)
+
+
+def group_flagged(state, flags, asset):
+    """True if ``flags`` is set for any asset of ``asset``'s identity group."""
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        if flags[state.group_assets[member]]:
+            return True
+    return False
+
+
+group_flagged_nb = njit(cache=True)(group_flagged)
+
+
+def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_today):
+    """True if selling ``dollars`` of ``asset`` (``held`` dollars held) in a taxable
+    ``account`` today could realize a loss that a purchase washes: a lot is at a loss and the
+    group was acquired in the last 30 days anywhere in the household (``sale_would_wash``), or
+    ``buying_today`` (a purchase of the group is planned today). False outside taxable
+    accounts (no loss is recognized there)."""
+    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
+                                                                     price):
+        return False
+    if buying_today:
+        return True
+    return sale_would_wash_nb(state, account, asset, day, dollars >= held * (1.0 - 1e-9))
+
+
+loss_sale_unsafe_nb = njit(cache=True)(loss_sale_unsafe)
+
+
+def raise_shortfalls(prices, holdings, members, spare, delta, sold, smallest, state, day,
+                     guard):
     """Raise each member account's cash shortfall (``-spare``, dollars: a withdrawal or tax
     the engine left for the strategy) by selling its holdings of the group's overweight assets
     (``delta`` < 0, dollars; updated in place), pro rata to what it can sell of each. Adds to
-    ``sold``; what this cannot raise the engine sells pro rata after the strategy's trades."""
+    ``sold``; what this cannot raise the engine sells pro rata after the strategy's trades.
+    With ``guard``, a taxable position whose sale could realize a loss washed by a purchase of
+    the last 30 days (:func:`loss_sale_unsafe`) is not sold."""
     for account in range(holdings.shape[0]):
         if not members[account] or spare[account] > -smallest:
             continue
@@ -99,6 +162,9 @@ def raise_shortfalls(prices, holdings, members, spare, delta, sold, smallest):
         for asset in range(holdings.shape[1]):
             if delta[asset] < 0.0:
                 held = holdings[account, asset] * prices[asset] - sold[account, asset]
+                if guard and held > 0.0 and loss_sale_unsafe_nb(
+                        state, account, asset, day, prices[asset], 0.0, held, False):
+                    continue
                 available += max(min(-delta[asset], held), 0.0)
         if available <= 0.0:
             continue
@@ -106,6 +172,9 @@ def raise_shortfalls(prices, holdings, members, spare, delta, sold, smallest):
         for asset in range(holdings.shape[1]):
             if delta[asset] < 0.0:
                 held = holdings[account, asset] * prices[asset] - sold[account, asset]
+                if guard and held > 0.0 and loss_sale_unsafe_nb(
+                        state, account, asset, day, prices[asset], 0.0, held, False):
+                    continue
                 take = max(min(-delta[asset], held), 0.0) * fraction
                 if take >= smallest:
                     sold[account, asset] += take
@@ -115,11 +184,78 @@ def raise_shortfalls(prices, holdings, members, spare, delta, sold, smallest):
 raise_shortfalls_nb = njit(cache=True)(raise_shortfalls)
 
 
-def location_orders(prices, holdings, cash, state, params, orders, n_orders, rebalance_day,
-                    first):
+def sell_safely(prices, holdings, members, asset, amount, sold, smallest, state, day, guard,
+                buying_today, kept):
+    """Sell up to ``amount`` dollars of ``asset`` from the ``members`` accounts in account
+    order, as ``sell_from_accounts`` does, skipping each taxable account whose sale could
+    realize a washed loss (:func:`loss_sale_unsafe`; ``buying_today``: the group is bought
+    today; without ``guard`` nothing is skipped). Returns the dollars sold; what unsafe
+    accounts would have sold and no other account did is added to ``kept[asset]``."""
+    remaining = amount
+    skipped = 0.0
+    for account in range(holdings.shape[0]):
+        if remaining < smallest:
+            break
+        if not members[account]:
+            continue
+        held = holdings[account, asset] * prices[asset] - sold[account, asset]
+        take = min(remaining, held)
+        if take < smallest:
+            continue
+        if guard and loss_sale_unsafe_nb(state, account, asset, day, prices[asset], take,
+                                         held, buying_today):
+            skipped += take
+            continue
+        sold[account, asset] += take
+        remaining -= take
+    kept[asset] += min(skipped, remaining)
+    return amount - remaining
+
+
+sell_safely_nb = njit(cache=True)(sell_safely)
+
+
+def swap_kept(plan, delta, kept, blocked, smallest):
+    """Keep the household on target around the taxable loss sales not made (``kept``, dollars
+    by asset; zeroed): another account group that plans to hold the asset holds that much less
+    of it (buying less, or selling it: no loss is recognized outside taxable accounts) and
+    buys instead what the taxable group now cannot pay for, its underweight assets in
+    proportion to their need. ``plan`` and ``delta`` (dollars, groups × assets) are updated;
+    each group's total is unchanged."""
+    n_pools, n_assets = delta.shape
+    for asset in range(n_assets):
+        left = kept[asset]
+        kept[asset] = 0.0
+        for pool in range(n_pools):
+            if pool == TAXABLE or left < smallest:
+                continue
+            total_need = 0.0
+            for other in range(n_assets):
+                if other != asset and delta[TAXABLE, other] > 0.0 and not blocked[other]:
+                    total_need += delta[TAXABLE, other]
+            moved = min(left, plan[pool, asset], total_need)
+            if moved < smallest:
+                continue
+            plan[pool, asset] -= moved
+            delta[pool, asset] -= moved
+            for other in range(n_assets):
+                if other != asset and delta[TAXABLE, other] > 0.0 and not blocked[other]:
+                    share = moved * delta[TAXABLE, other] / total_need
+                    plan[pool, other] += share
+                    delta[pool, other] += share
+                    delta[TAXABLE, other] -= share
+            left -= moved
+
+
+swap_kept_nb = njit(cache=True)(swap_kept)
+
+
+def location_orders(day, prices, holdings, cash, state, params, orders, n_orders,
+                    rebalance_day, first):
     """Orders that bring the account groups to the location plan (``rebalance_day``: sells
     and buys, when the drift passes the threshold or ``first``; otherwise spare cash buys
-    only); returns the order count. See the module docstring."""
+    only); returns the order count. In ``MODE_LOCATION`` the trades never wash a taxable loss
+    (the wash-sale guard of the module docstring). See the module docstring."""
     n_accounts, n_assets = holdings.shape
     reserve = params[PARAM_CASH_RESERVE]
     listed_weight = 0.0
@@ -213,24 +349,55 @@ def location_orders(prices, holdings, cash, state, params, orders, n_orders, reb
     members = np.zeros(n_accounts, np.bool_)
     funds = np.zeros(n_accounts)
     need = np.zeros(n_assets)
-    delta = np.zeros(n_assets)
+    delta = np.zeros((n_pools, n_assets))  # dollars: plan - held, by account group and asset
     for pool in range(n_pools):
+        for asset in range(n_assets):
+            if math.isfinite(prices[asset]):
+                delta[pool, asset] = plan[pool, asset] - held[pool, asset]
+    # the wash-sale guard (the location plan only; the twin is not tax-aware): no purchase of
+    # a group inside an open window of a loss sale (``blocked``), no taxable loss sale that a
+    # purchase of the last 30 days or of today could wash, and no purchase of a group sold at
+    # a loss in a taxable account today (``loss_sold``)
+    guard = not mix
+    blocked = np.zeros(n_assets, np.bool_)
+    buying = np.zeros(n_assets, np.bool_)  # a purchase planned today, before the guard
+    loss_sold = np.zeros(n_assets, np.bool_)
+    kept = np.zeros(n_assets)  # dollars of unsafe taxable loss sales not made
+    if guard:
+        for asset in range(n_assets):
+            if math.isfinite(prices[asset]):
+                blocked[asset] = buy_would_wash_nb(state, asset, day)
+        for pool in range(n_pools):
+            for asset in range(n_assets):
+                if delta[pool, asset] >= smallest and not blocked[asset]:
+                    buying[asset] = True
+    for pool in range(n_pools):  # TAXABLE (0) first: its loss sales are known before any buy
         any_member = False
         for account in range(n_accounts):
             members[account] = pool_of[account] == pool and investable[account] > 0.0
             any_member = any_member or members[account]
         if not any_member:
             continue
+        raise_shortfalls_nb(prices, holdings, members, spare, delta[pool], sold, smallest,
+                            state, day, guard)
         for asset in range(n_assets):
-            delta[asset] = 0.0
-            if math.isfinite(prices[asset]):
-                delta[asset] = plan[pool, asset] - held[pool, asset]
-        raise_shortfalls_nb(prices, holdings, members, spare, delta, sold, smallest)
+            if sells and delta[pool, asset] <= -smallest:
+                delta[pool, asset] += sell_safely_nb(
+                    prices, holdings, members, asset, -delta[pool, asset], sold, smallest,
+                    state, day, guard, guard and group_flagged_nb(state, buying, asset), kept)
+        if guard and pool == TAXABLE and sells:
+            swap_kept_nb(plan, delta, kept, blocked, smallest)
+        if guard:
+            for account in range(n_accounts):
+                for asset in range(n_assets):
+                    if (members[account] and sold[account, asset] > 0.0
+                            and state.account_kind[account] == TAXABLE
+                            and has_loss_lot_nb(state, account, asset, prices[asset])):
+                        loss_sold[asset] = True
         for asset in range(n_assets):
-            if sells and delta[asset] <= -smallest:
-                delta[asset] += sell_from_accounts_nb(prices, holdings, members, asset,
-                                                      -delta[asset], sold, smallest)
-            need[asset] = max(delta[asset], 0.0)
+            need[asset] = max(delta[pool, asset], 0.0)
+            if guard and (blocked[asset] or group_flagged_nb(state, loss_sold, asset)):
+                need[asset] = 0.0
         for account in range(n_accounts):
             funds[account] = 0.0
             if members[account]:
@@ -256,8 +423,8 @@ def asset_location_decide(day_index, day, prices, holdings, cash, targets, state
     first = params[PARAM_LAST_PERIOD] < 0.0
     rebalance_day = period != params[PARAM_LAST_PERIOD]
     params[PARAM_LAST_PERIOD] = period
-    return location_orders_nb(prices, holdings, cash, state, params, orders, 0, rebalance_day,
-                              first)
+    return location_orders_nb(day, prices, holdings, cash, state, params, orders, 0,
+                              rebalance_day, first)
 
 
 asset_location_decide_nb = njit(cache=True)(asset_location_decide)

@@ -40,9 +40,22 @@ first day more than 30 calendar days after a harvest: the harvested stock can th
 again and its same-sector replacements are sold (the other sectors wait for the calendar). A
 stock is traded when it is further than ``max(min_trade, band × its target dollars)`` from its
 target; the buys are paid by cash and the day's sales, largest gap first.
-Buys never go into a stock inside its wash-sale window (its weight waits in cash); a sale that
-would realize a loss at risk of washing is cut to the oldest lots that are gains (FIFO), as in
-``loss_harvest.sell_family``. On other days spare cash (contributions: ``invests_flows``;
+Buys never go into a stock inside its wash-sale window (its weight waits in cash). Sales never
+wash either (``loss_harvest.wash_safe_sale``, as in ``loss_harvest.sell_family``): a sale that
+may realize a loss (a lot within ``LOSS_MARGIN`` of its basis) is made as asked when nothing can
+replace it; in an account that reinvests (where a later reinvested dividend could wash any
+partial loss sale, Pub 550) it is also made as asked when no lot is below its basis (it then
+realizes no loss before its own trading costs), else cut to the oldest lots that are gains
+(FIFO) when they cover it, else, for a rebalancing or return sale where a lot is below its basis
+and selling the whole position cannot be washed, made for the **whole position** (its loss
+realized in full, like a harvest; its weight goes to its buyable same-sector peers until the
+next calendar rebalance). Otherwise the cut to gain lots defers the rest: until 30 days after
+the group's last acquisition (in a reinvesting account: in another account), for as long as
+another reinvesting account holds the group, and, under ``max_gain``, while a reinvesting
+position holds both lots beyond the cap and lots below their basis. Rebalancing sales under a
+gain cap (``max_gain`` not None, taxable account) relieve lots ``tax_optimal`` whatever
+``lot_method`` (the cap counts losses first, then the cheapest lots; the trade log records
+``tax_optimal``). On other days spare cash (contributions: ``invests_flows``;
 dividends kept as cash) buys the stocks below target, largest shortfall first (fewest trades),
 never a stock inside its window; a shortfall of cash (withdrawal, tax) is raised pro rata by
 value with the same wash-safe sales.
@@ -72,11 +85,9 @@ from strategies.harvest_scan import forget_changed_lots_nb, no_lot_can_qualify_n
 from strategies.loss_harvest import (
     TODAY_BUY,
     TODAY_LOSS_SALE,
-    fifo_gain_shares_nb,
     group_traded_today_nb,
     harvest_size_nb,
-    has_loss_lot_nb,
-    loss_sale_risky_nb,
+    wash_safe_sale_nb,
 )
 from strategies.rebalance import (
     account_value_nb,
@@ -330,36 +341,40 @@ harvest_account_nb = njit(cache=True)(harvest_account)
 
 def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, committed,
                today, asset, dollars, smallest, capped):
-    """Sell up to ``dollars`` of ``asset``; when managed, a sale that would realize a loss at
-    risk of washing is cut to the oldest lots that are gains (FIFO), and with ``capped`` a
-    sale in a taxable account is cut to the lots within ``PARAM_MAX_GAIN``. Returns
-    (orders, dollars sold)."""
+    """Sell up to ``dollars`` of ``asset``. When managed, never a wash sale
+    (``loss_harvest.wash_safe_sale``): a sale that may realize a loss at risk of washing is cut
+    to the oldest lots that are gains (FIFO), or, with ``capped`` in an account that
+    reinvests, made for the whole position when that cannot be washed. With ``capped`` a sale
+    in a taxable account is cut to the lots within ``PARAM_MAX_GAIN`` and relieves them
+    ``TAX_OPTIMAL`` whatever ``PARAM_LOT_METHOD`` (the cap counts losses first, then the
+    cheapest lots; so a cut to FIFO gain lots is dropped, and a whole position is sold only
+    when all its lots are within the cap). Returns (orders, dollars sold), which a whole
+    position can make more than ``dollars``."""
     price = prices[asset]
     held = holdings[account, asset] - committed[asset]
     if held <= 1e-12 or not math.isfinite(price) or dollars <= smallest:
         return n_orders, 0.0
     amount = min(dollars, held * price)
-    selling_all = amount >= held * price - 1e-9
     method = params[PARAM_LOT_METHOD]
     managed_taxable = params[PARAM_MANAGED] > 0.0 and state.account_kind[account] == TAXABLE
+    whole_ok = capped
     capped = capped and managed_taxable and params[PARAM_MAX_GAIN] >= 0.0
     if capped:
         allowed = capped_shares_nb(state, account, asset, price, params[PARAM_MAX_GAIN],
                                    committed[asset])
         if allowed < held - 1e-9:
             amount = min(amount, allowed * price)
-            selling_all = False
-        if method != TAX_OPTIMAL:
-            method = TAX_OPTIMAL  # the cap assumes losses, then the cheapest lots, go first
-    at_loss = managed_taxable and has_loss_lot_nb(state, account, asset, price)
-    if at_loss and loss_sale_risky_nb(state, today, account, asset, day, selling_all):
-        if capped:
-            return n_orders, 0.0
-        gain_shares = fifo_gain_shares_nb(state, account, asset, price, committed[asset])
-        amount = min(amount, gain_shares * price)
-        selling_all = False
-        at_loss = False
-        method = FIFO
+            whole_ok = False
+        method = TAX_OPTIMAL  # the cap assumes losses, then the cheapest lots, go first
+    selling_all = amount >= held * price - 1e-9
+    at_loss = False
+    if managed_taxable:
+        amount, selling_all, safe_method, at_loss = wash_safe_sale_nb(
+            state, today, account, asset, day, price, held, committed[asset], amount, method,
+            whole_ok)
+        if capped and safe_method != method:
+            return n_orders, 0.0  # FIFO gain lots: beyond the cap
+        method = safe_method
     if amount <= smallest:
         return n_orders, 0.0
     shares = held if selling_all else amount / price
@@ -722,9 +737,12 @@ def direct_indexing(
         Rebalancing sales in the (taxable) managed account only relieve lots whose gain is at
         most this fraction of their value (0: losses only; the harvest's replacements stay
         until they can be sold without a gain); None: no cap. Cash shortfalls are not capped.
+        Capped sales relieve lots ``tax_optimal``, overriding ``lot_method`` (the cap is exact
+        only for that order).
     lot_method : str
         Lot method of rebalancing and cash-raising sales (harvests always relieve losses
-        first, ``tax_optimal``).
+        first, ``tax_optimal``; rebalancing sales under ``max_gain`` too; a sale cut to gain
+        lots to avoid a wash sale uses FIFO).
     cash_reserve : float
         Fraction of the account's value kept in cash.
     cost_allowance : float

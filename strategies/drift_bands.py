@@ -5,6 +5,8 @@ The band of an asset is ``target ± half_width`` (weights, fractions of the acco
 of the target), so a band is breached as soon as *either* threshold is exceeded (the "5/25"
 rule with the defaults), unless a per-asset tolerance replaces it. Each asset is tested on its
 own check days (every N trading days); a breach on any checked asset rebalances its account.
+With ``cash_flow_only`` the bands are not used: cash flows alone steer each account toward its
+targets (:func:`cash_flow_orders`).
 
 Everything the decide function needs is packed into the flat float64 ``params`` array; the
 offsets are the ``PARAM_*`` constants below. Per-asset blocks follow the fixed fields:
@@ -15,6 +17,7 @@ offsets are the ``PARAM_*`` constants below. Per-asset blocks follow the fixed f
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -43,7 +46,8 @@ PARAM_LOT_METHOD = 5  # ledger lot method code of the strategy's sells
 PARAM_MIN_TRADE = 6  # dollars: smaller trades are skipped
 PARAM_CASH_RESERVE = 7  # fraction of each account's value kept in cash (for costs)
 PARAM_N_ASSETS = 8  # assets in the per-asset blocks (0: none, defaults everywhere)
-PARAM_PER_ASSET = 9  # first per-asset field: n tolerances (weight points), n check intervals
+PARAM_WITHDRAWAL_LOT_METHOD = 9  # lot method code of cash_flow_only's sales for a shortfall
+PARAM_PER_ASSET = 10  # first per-asset field: n tolerances (weight points), n check intervals
 
 
 def band_half_width(absolute, relative, tolerance, target):
@@ -84,29 +88,91 @@ asset_tolerance_nb = njit(cache=True)(asset_tolerance)
 check_interval_nb = njit(cache=True)(check_interval)
 
 
+def investable_value(prices, holdings, cash, targets, account, params):
+    """(account value, investable value) in dollars: the investable value is the account's
+    value less the cash reserve, or 0.0 where the targets of the priced assets sum to zero
+    (such an account is left alone)."""
+    total_value = account_value_nb(prices, holdings, cash, account)
+    target_sum = 0.0
+    for asset in range(holdings.shape[1]):
+        if math.isfinite(prices[asset]):
+            target_sum += targets[account, asset]
+    if target_sum <= 0.0:
+        return total_value, 0.0
+    return total_value, total_value * (1.0 - params[PARAM_CASH_RESERVE])
+
+
+investable_value_nb = njit(cache=True)(investable_value)
+
+
+def cash_flow_orders(prices, holdings, cash, targets, account, params, orders, n_orders):
+    """``cash_flow_only``: orders that steer one account's cash flows toward its targets;
+    returns the order count.
+
+    Spare cash (cash above the reserve: contributions, distributions kept as cash), once at
+    least the smallest trade, buys the underweight assets in proportion to their shortfall
+    below target (dollars), never past it. Negative cash (a withdrawal, or a tax paid from the
+    portfolio) is raised, back to the reserve, by selling the overweight assets in proportion
+    to their excess over target, never below it, with the withdrawal lot method
+    (``PARAM_WITHDRAWAL_LOT_METHOD``); what that cannot raise the engine sells pro rata.
+    Nothing else trades: an asset out of its band is only diluted (or drawn down) by flows.
+    """
+    n_assets = holdings.shape[1]
+    total_value, investable = investable_value_nb(prices, holdings, cash, targets, account,
+                                                  params)
+    if investable <= 0.0:
+        return n_orders
+    smallest = max(params[PARAM_MIN_TRADE], 1e-9 * investable)
+    spare = cash[account] - (total_value - investable)  # dollars above the reserve
+    buying = spare >= smallest
+    if not buying and not (cash[account] < 0.0 and spare <= -smallest):
+        return n_orders
+    room = 0.0  # dollars: shortfalls below target (buying) or excesses over it (selling)
+    for asset in range(n_assets):
+        if math.isfinite(prices[asset]):
+            gap = targets[account, asset] * investable - holdings[account, asset] * prices[asset]
+            room += max(gap if buying else -gap, 0.0)
+    if room <= 0.0:
+        return n_orders
+    fraction = min(1.0, abs(spare) / room)
+    method = params[PARAM_LOT_METHOD] if buying else params[PARAM_WITHDRAWAL_LOT_METHOD]
+    for asset in range(n_assets):
+        if not math.isfinite(prices[asset]):
+            continue
+        gap = targets[account, asset] * investable - holdings[account, asset] * prices[asset]
+        dollars = max(gap if buying else -gap, 0.0) * fraction
+        if dollars < smallest:
+            continue
+        shares = dollars / prices[asset]
+        if not buying:
+            shares = -min(shares, holdings[account, asset])
+        n_orders = write_order_nb(orders, n_orders, account, asset, shares, method)
+    return n_orders
+
+
+cash_flow_orders_nb = njit(cache=True)(cash_flow_orders)
+
+
 def drift_band_orders(day_index, prices, holdings, cash, targets, account, params, orders,
                       n_orders):
-    """Orders for one account if a checked asset has left its band; returns the order count.
+    """Orders for one account if a checked asset has left its band (with ``cash_flow_only``:
+    :func:`cash_flow_orders`, whatever the bands); returns the order count.
 
     Weights are market values over the investable value, ``account value × (1 −
     cash_reserve)`` (dollars), so that a rebalanced asset sits exactly at its target. Accounts
     whose listed targets sum to zero, and assets without a price yet, are left alone. Buys never
     spend more than the account's cash above the reserve plus the day's sales.
     """
+    if params[PARAM_CASH_FLOW_ONLY] > 0.0:
+        return cash_flow_orders_nb(prices, holdings, cash, targets, account, params, orders,
+                                   n_orders)
     n_assets = holdings.shape[1]
-    total_value = account_value_nb(prices, holdings, cash, account)
-    investable = total_value * (1.0 - params[PARAM_CASH_RESERVE])
+    total_value, investable = investable_value_nb(prices, holdings, cash, targets, account,
+                                                  params)
     if investable <= 0.0:
-        return n_orders
-    target_sum = 0.0
-    for asset in range(n_assets):
-        if math.isfinite(prices[asset]):
-            target_sum += targets[account, asset]
-    if target_sum <= 0.0:
         return n_orders
     to_edge = params[PARAM_REBALANCE_TO] == TO_EDGE
     only_breached = params[PARAM_SCOPE] == SCOPE_BREACHED
-    no_sells = params[PARAM_CASH_FLOW_ONLY] > 0.0
     current = np.zeros(n_assets)  # dollars held
     desired = np.zeros(n_assets)  # dollars wanted after the rebalance
     primary = np.zeros(n_assets, np.bool_)  # assets moved by the rule itself
@@ -139,9 +205,6 @@ def drift_band_orders(day_index, prices, holdings, cash, targets, account, param
             if math.isfinite(prices[asset]):
                 primary[asset] = True
                 desired[asset] = targets[account, asset] * investable
-    if no_sells:
-        for asset in range(n_assets):
-            desired[asset] = max(desired[asset], current[asset])
     # cash above the reserve once the rule's own trades are done (dollars; may be negative)
     spare = cash[account] - (total_value - investable)
     for asset in range(n_assets):
@@ -153,7 +216,7 @@ def drift_band_orders(day_index, prices, holdings, cash, targets, account, param
             if primary[asset] or not math.isfinite(prices[asset]):
                 continue
             gap = targets[account, asset] * investable - current[asset]
-            if (spare > 0.0 and gap > 0.0) or (spare < 0.0 and gap < 0.0 and not no_sells):
+            if (spare > 0.0 and gap > 0.0) or (spare < 0.0 and gap < 0.0):
                 room += abs(gap)
         if room > 0.0:
             fraction = min(1.0, abs(spare) / room)
@@ -161,7 +224,7 @@ def drift_band_orders(day_index, prices, holdings, cash, targets, account, param
                 if primary[asset] or not math.isfinite(prices[asset]):
                     continue
                 gap = targets[account, asset] * investable - current[asset]
-                if (spare > 0.0 and gap > 0.0) or (spare < 0.0 and gap < 0.0 and not no_sells):
+                if (spare > 0.0 and gap > 0.0) or (spare < 0.0 and gap < 0.0):
                     desired[asset] = current[asset] + gap * fraction
     smallest = max(params[PARAM_MIN_TRADE], 1e-9 * investable)
     for asset in range(n_assets):
@@ -198,7 +261,8 @@ drift_band_orders_nb = njit(cache=True)(drift_band_orders)
 
 
 def drift_bands_idle(day_index, day, prices, holdings, cash, targets, state, params, orders):
-    """True when no account has a checked asset out of its band (``Strategy.idle``).
+    """True when no account has a checked asset out of its band (``Strategy.idle``); with
+    ``cash_flow_only``, when no account has spare cash to invest or negative cash to raise.
 
     The band test of :func:`drift_band_orders`, written out here: numba prunes the reference
     counts of this function's arguments only if it calls nothing that takes arrays, and it
@@ -209,16 +273,23 @@ def drift_bands_idle(day_index, day, prices, holdings, cash, targets, state, par
     per_asset = int(params[PARAM_N_ASSETS])
     if per_asset != 0 and per_asset != n_assets:
         return False  # decide raises
+    cash_flow_only = params[PARAM_CASH_FLOW_ONLY] > 0.0
     for account in range(n_accounts):
-        investable = cash[account]
+        total_value = cash[account]
         target_sum = 0.0
         for asset in range(n_assets):
             if math.isfinite(prices[asset]):
                 target_sum += targets[account, asset]
                 if holdings[account, asset] != 0.0:
-                    investable += holdings[account, asset] * prices[asset]
-        investable *= 1.0 - params[PARAM_CASH_RESERVE]
+                    total_value += holdings[account, asset] * prices[asset]
+        investable = total_value * (1.0 - params[PARAM_CASH_RESERVE])
         if investable <= 0.0 or target_sum <= 0.0:
+            continue
+        if cash_flow_only:  # the test of cash_flow_orders: spare cash, or cash to raise
+            smallest = max(params[PARAM_MIN_TRADE], 1e-9 * investable)
+            spare = cash[account] - (total_value - investable)
+            if spare >= smallest or (cash[account] < 0.0 and spare <= -smallest):
+                return False
             continue
         per_dollar = 1.0 / investable
         for asset in range(n_assets):
@@ -314,15 +385,20 @@ def drift_bands(
         the net cash of those trades is then spread over the account's other assets toward
         (never past) their targets, in proportion to their distance from target.
     cash_flow_only : bool
-        Never sell to rebalance: on a breach, only the account's spare cash (cash above the
-        reserve, e.g. dividends kept as cash) buys the underweight assets in scope, in
-        proportion to their shortfall below the rebalance point, never past it. Overweight
-        assets are left to be diluted. The engine still sells for withdrawals and taxes, and
-        invests contributions at the targets itself before the strategy decides.
+        Rebalance with cash flows only, never selling to rebalance (``invests_flows=True``: the
+        strategy invests contributions itself). Each day an account's spare cash (cash above
+        the reserve: contributions, distributions kept as cash), once at least ``min_trade``,
+        buys its underweight assets in proportion to their shortfall below target, never past
+        it; overweight assets are only diluted. A cash shortfall (a withdrawal, or a tax paid
+        from the portfolio) is raised, back to the reserve, by selling the overweight assets in
+        proportion to their excess over target, never below it, lots chosen by the withdrawal
+        method (tax-optimal; FIFO in the non-managed twin); what that cannot raise the engine
+        sells pro rata. The bands, ``scope`` and ``rebalance_to`` do not apply.
     lot_method : str
         Ledger lot method of the strategy's sells (and of the engine's sells for taxes paid
         from the portfolio; withdrawals choose lots tax-aware, ``Strategy.withdrawal_lot_method``):
-        "fifo", "lifo", "hifo", "tax_optimal" or "average".
+        "fifo", "lifo", "hifo", "tax_optimal" or "average". With ``cash_flow_only`` the
+        strategy's shortfall sales use the withdrawal method instead.
     min_trade : float
         Dollars; smaller trades are skipped.
     cash_reserve : float
@@ -332,7 +408,8 @@ def drift_bands(
     -------
     taxsim.engine.Strategy
         Decide function :func:`drift_bands_decide_nb` with the packed ``params`` (offsets:
-        the ``PARAM_*`` constants of this module).
+        the ``PARAM_*`` constants of this module). With ``cash_flow_only``: ``invests_flows``
+        and a twin that differs only in FIFO withdrawal lots.
 
     Raises
     ------
@@ -412,6 +489,7 @@ def drift_bands(
     fixed[PARAM_MIN_TRADE] = min_trade
     fixed[PARAM_CASH_RESERVE] = cash_reserve
     fixed[PARAM_N_ASSETS] = len(per_asset_tolerance)
+    fixed[PARAM_WITHDRAWAL_LOT_METHOD] = LOT_METHOD_CODES["tax_optimal"]
     params = np.concatenate([fixed, per_asset_tolerance, per_asset_interval])
 
     rules = []
@@ -427,7 +505,18 @@ def drift_bands(
         + (", per-asset tolerances" if tolerances else "")
         + (", per-asset check intervals" if check_every else "")
         + f"), back to the {rebalance_to}"
-        + ("; never sells, buys with spare cash" if cash_flow_only else "")
+        + ("; never sells to rebalance: new cash buys underweight assets, withdrawals sell "
+           "overweight ones" if cash_flow_only else "")
     )
-    return Strategy(f"drift bands ({label})", drift_bands_decide_nb, params,
-                    lot_method=lot_method, description=description, idle=drift_bands_idle_nb)
+    strategy = Strategy(f"drift bands ({label})", drift_bands_decide_nb, params,
+                        lot_method=lot_method, description=description,
+                        idle=drift_bands_idle_nb, invests_flows=cash_flow_only,
+                        withdrawal_lot_method="tax_optimal")
+    if not cash_flow_only:
+        return strategy
+    # the strategy's own withdrawal sales carry the withdrawal lot method in params: the
+    # non-managed twin (FIFO withdrawals, Strategy.non_managed) needs its own params
+    twin_params = params.copy()
+    twin_params[PARAM_WITHDRAWAL_LOT_METHOD] = LOT_METHOD_CODES["fifo"]
+    twin = dataclasses.replace(strategy, params=twin_params, withdrawal_lot_method="fifo")
+    return dataclasses.replace(strategy, twin=twin)

@@ -20,8 +20,28 @@ at least ``threshold`` of its basis and ``threshold_dollars``) is harvested:
   account holds the group and reinvests its dividends, or when the sale is below ``min_trade``.
 
 The strategy invests contributions and cash itself (``Strategy.invests_flows``) and checks
-every purchase against the group's open wash-sale windows (``buy_would_wash``); a rebalancing
-sale that would realize a loss inside a window is deferred. With ``swap_back``, a substitute
+every purchase against the group's open wash-sale windows (``buy_would_wash``). A rebalancing
+sale (a calendar period, a band, a dated change of targets) that may realize a loss (a lot
+within ``LOSS_MARGIN`` of its basis: the strategy does not see the run's trading costs) is
+never washed either (``wash_safe_sale``):
+
+- with no acquisition of the group in the last 30 days (any account, the position's own lots
+  included), no purchase of it today and no other reinvesting account holding it, it is made
+  as asked in an account that does not reinvest, and in one that reinvests when no lot is
+  below its basis (it realizes no loss before its own trading costs);
+- else the oldest lots at a gain are sold when they cover it (FIFO);
+- else, in an account that reinvests, where a lot is below its basis, the whole position is
+  sold when that cannot be washed
+  (no shares are left to reinvest a dividend into, and no other position of the group was
+  acquired in the last 30 days or reinvests): the loss is realized in full, like a harvest.
+  The part of the family's target it did not need buys the next safe ring member, which
+  becomes the holder, or, without one, waits in cash until the window has passed (31 days);
+- else only the oldest gain lots are sold and the rest waits: in an account that does not
+  reinvest, until 30 days after the group's last acquisition; in a reinvesting account, until
+  30 days after the last acquisition of the group in another account. It waits for as long as
+  another account that reinvests holds the group (any loss sale could be washed then).
+
+With ``swap_back``, a substitute
 is swapped back into the original asset once 31 days have passed, unless that would realize a
 gain above ``swap_back_max_gain`` (fraction of the position's value).
 
@@ -36,6 +56,7 @@ per-(account, asset) blocks follow (``ring_offset`` and friends, below).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,6 +88,7 @@ from taxsim.ledger.enums import (
     TAX_OPTIMAL,
     TAXABLE,
 )
+from taxsim.ledger.state import LOSS_EPSILON
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -518,20 +540,30 @@ def has_loss_lot(state, account, asset, price):
 has_loss_lot_nb = njit(cache=True)(has_loss_lot)
 
 
-def loss_sale_risky(state, today, account, asset, day, selling_all):
-    """True if a sale realizing a loss on ``asset`` in ``account`` today could be washed.
-
-    Shares of the group acquired in the last 30 days (IRC §1091(a)), a purchase written
-    earlier today, or a later dividend reinvestment: in this account if shares remain, or in
-    any other account that holds the group and reinvests (Pub 550: dividend reinvestment
-    plans)."""
+def known_wash_risk(state, today, account, asset, day, selling_all):
+    """True if a sale realizing a loss on ``asset`` in ``account`` today could be washed by
+    shares already acquired or known to keep coming: shares of the group acquired in the last
+    30 days (IRC §1091(a); the sold position's own lots count unless ``selling_all``), a
+    purchase written earlier today, or another account that holds the group and reinvests its
+    dividends (Pub 550: dividend reinvestment plans)."""
     if sale_would_wash_nb(state, account, asset, day, selling_all):
         return True
     if group_traded_today_nb(state, today, TODAY_BUY, asset):
         return True
+    return group_held_elsewhere_nb(state, account, asset, True)
+
+
+known_wash_risk_nb = njit(cache=True)(known_wash_risk)
+
+
+def loss_sale_risky(state, today, account, asset, day, selling_all):
+    """True if a sale realizing a loss on ``asset`` in ``account`` today could be washed.
+
+    :func:`known_wash_risk`, or a later dividend reinvestment in this account when shares
+    remain (Pub 550: dividend reinvestment plans)."""
     if not selling_all and state.account_reinvest[account]:
         return True
-    return group_held_elsewhere_nb(state, account, asset, True)
+    return known_wash_risk_nb(state, today, account, asset, day, selling_all)
 
 
 loss_sale_risky_nb = njit(cache=True)(loss_sale_risky)
@@ -559,6 +591,61 @@ def fifo_gain_shares(state, account, asset, price, skipped_shares):
 fifo_gain_shares_nb = njit(cache=True)(fifo_gain_shares)
 
 
+def has_real_loss_lot(state, account, asset, price):
+    """True if a lot of ``asset`` in ``account`` is below its basis at ``price`` before the
+    sale's own costs (the ledger's test of a loss, ``LOSS_EPSILON`` of noise allowed)."""
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        basis = state.lot_basis[slot]
+        if basis - price * state.lot_shares[slot] > LOSS_EPSILON * max(1.0, basis):
+            return True
+        slot = state.lot_next[slot]
+    return False
+
+
+has_real_loss_lot_nb = njit(cache=True)(has_real_loss_lot)
+
+
+def wash_safe_sale(state, today, account, asset, day, price, held, committed, amount, method,
+                   whole_ok):
+    """How to sell ``amount`` dollars of ``asset`` in ``account`` (``held`` shares left after
+    ``committed`` already sold today) for a rebalance, a return or a cash need without a wash
+    sale (IRC §1091(a), Pub 550). Returns ``(amount, selling_all, method, at_loss)``; ``at_loss``
+    marks a sale that may realize a loss (the group is then not bought today).
+
+    1. No lot within ``LOSS_MARGIN`` of a loss (or not a taxable account), or no wash risk
+       (:func:`loss_sale_risky`): the sale as asked.
+    2. The only risk is a later dividend reinvested in this account and no lot is below its
+       basis: the sale as asked (it realizes no loss before its own trading costs).
+    3. The oldest lots at a gain (beyond ``LOSS_MARGIN``) cover it: those, FIFO.
+    4. ``whole_ok``, the account reinvests, a lot is below its basis, nothing was sold today
+       and selling the whole position cannot be washed (its own lots cannot replace it and
+       nothing will be reinvested into it; :func:`known_wash_risk` with ``selling_all``): the
+       whole position.
+    5. Else the oldest gain lots only (FIFO); the rest waits until the risk has passed.
+    """
+    selling_all = amount >= held * price - 1e-9
+    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
+                                                                     price):
+        return amount, selling_all, method, False
+    if not loss_sale_risky_nb(state, today, account, asset, day, selling_all):
+        return amount, selling_all, method, True
+    reinvesting = state.account_reinvest[account]
+    real_loss = has_real_loss_lot_nb(state, account, asset, price)
+    if (reinvesting and not real_loss
+            and not known_wash_risk_nb(state, today, account, asset, day, False)):
+        return amount, selling_all, method, True
+    gain_amount = fifo_gain_shares_nb(state, account, asset, price, committed) * price
+    if (gain_amount < amount - 1e-9 and whole_ok and reinvesting and real_loss
+            and committed == 0.0
+            and not known_wash_risk_nb(state, today, account, asset, day, True)):
+        return held * price, True, method, True
+    return min(amount, gain_amount), False, FIFO, False
+
+
+wash_safe_sale_nb = njit(cache=True)(wash_safe_sale)
+
+
 def recent_shares(state, account, asset, day):
     """Shares of ``asset`` in ``account`` acquired on or after ``day - 30`` (the newest lots:
     what a LIFO sale relieves first), which could replace a loss sold today (IRC §1091(a))."""
@@ -575,11 +662,12 @@ recent_shares_nb = njit(cache=True)(recent_shares)
 
 def sell_family(state, params, account, day, prices, holdings, orders, n_orders, work,
                 holder, dollars, smallest, whole_if_needed):
-    """Sell ``dollars`` of a family, holder first, without realizing a loss inside a wash-sale
-    window: a member at risk sells only its oldest lots while they are gains, or, with
-    ``whole_if_needed``, its whole position when that is safe (its own lots then cannot
-    replace). Stops when less than ``smallest`` dollars are left. Returns (order count,
-    dollars sold)."""
+    """Sell ``dollars`` of a family, holder first, without a wash sale
+    (:func:`wash_safe_sale`): a member whose partial sale could be washed sells its oldest lots
+    while they are gains, or, with ``whole_if_needed`` in an account that reinvests, its whole
+    position when that cannot be washed (its own lots then cannot replace it, and no dividend
+    can be reinvested into it). Stops when less than ``smallest`` dollars are left. Returns
+    (order count, dollars sold), which a whole position can make more than ``dollars``."""
     n_assets = holdings.shape[1]
     ring = ring_offset_nb(n_assets)
     to_sell = dollars
@@ -587,24 +675,10 @@ def sell_family(state, params, account, day, prices, holdings, orders, n_orders,
     while to_sell > smallest:
         held = holdings[account, member] - work[WORK_COMMITTED, member]
         if held > 1e-12 and math.isfinite(prices[member]):
-            amount = min(to_sell, held * prices[member])
-            selling_all = amount >= held * prices[member] - 1e-9
-            at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
-                state, account, member, prices[member])
-            method = params[PARAM_LOT_METHOD]
-            if at_loss and loss_sale_risky_nb(state, work, account, member, day, selling_all):
-                if (whole_if_needed and work[WORK_COMMITTED, member] == 0.0
-                        and not loss_sale_risky_nb(state, work, account, member, day, True)):
-                    amount = held * prices[member]
-                    selling_all = True
-                else:
-                    # a loss here would be washed: sell the oldest lots, while they are gains
-                    gain_shares = fifo_gain_shares_nb(state, account, member, prices[member],
-                                                      work[WORK_COMMITTED, member])
-                    amount = min(amount, gain_shares * prices[member])
-                    selling_all = False
-                    at_loss = False
-                    method = FIFO
+            amount, selling_all, method, at_loss = wash_safe_sale_nb(
+                state, work, account, member, day, prices[member], held,
+                work[WORK_COMMITTED, member], min(to_sell, held * prices[member]),
+                params[PARAM_LOT_METHOD], whole_if_needed)
             if amount > smallest:
                 shares = held if selling_all else amount / prices[member]
                 n_orders = write_order_nb(orders, n_orders, account, member, -shares, method)
@@ -729,9 +803,33 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
 raise_shortfall_nb = njit(cache=True)(raise_shortfall)
 
 
+def keep_family(state, params, account, day, prices, work, target, holder, dollars):
+    """Queue ``dollars`` a whole-position sale raised beyond its family's excess for the
+    family: the holder, or, when the holder was sold at a loss today, the next safe ring
+    member, which becomes the holder (as in a harvest; swapped back with ``swap_back``). With
+    no safe member the dollars stay in cash, and the next days' spare cash buys the holder as
+    soon as its wash-sale window has passed (31 days)."""
+    n_assets = work.shape[1]
+    member = holder
+    if group_traded_today_nb(state, work, TODAY_LOSS_SALE, holder):
+        if params[ring_offset_nb(n_assets) + holder] < 0:
+            return
+        member = safe_substitute_nb(state, params, holder, prices, day, n_assets)
+        if member < 0 or group_traded_today_nb(state, work, TODAY_LOSS_SALE, member):
+            return
+        params[holder_offset_nb(n_assets) + account * n_assets + target] = member
+        params[swap_day_offset_nb(n_assets, state.head.shape[0])
+               + account * n_assets + target] = day
+    work[WORK_PENDING, member] += dollars
+
+
+keep_family_nb = njit(cache=True)(keep_family)
+
+
 def rebalance_families(state, params, account, day, prices, holdings, cash, targets, orders,
                        n_orders, work, rebalance):
-    """Sell overweight families (deferring loss sales inside a wash window) and queue buys.
+    """Sell overweight families without a wash sale (:func:`sell_family`, whole positions
+    allowed: see the module) and queue buys.
 
     With ``rebalance`` False only spare cash is queued, for the families below their targets
     in proportion to their shortfalls: the cash of a family that cannot be bought today (all
@@ -771,9 +869,13 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
         if delta > params[PARAM_MIN_TRADE]:
             work[WORK_PENDING, holder] += delta
         elif delta < -params[PARAM_MIN_TRADE]:
-            n_orders, _ = sell_family_nb(state, params, account, day, prices, holdings, orders,
-                                         n_orders, work, holder, -delta,
-                                         params[PARAM_MIN_TRADE], False)
+            n_orders, sold = sell_family_nb(state, params, account, day, prices, holdings,
+                                            orders, n_orders, work, holder, -delta,
+                                            params[PARAM_MIN_TRADE], True)
+            kept = sold + delta  # a whole position sold beyond the family's excess
+            if kept > params[PARAM_MIN_TRADE]:
+                keep_family_nb(state, params, account, day, prices, work, target, holder,
+                               kept)
     return n_orders
 
 
@@ -1080,8 +1182,10 @@ def loss_harvest(
     for name, value in (("threshold", threshold), ("threshold_dollars", threshold_dollars),
                         ("min_trade", min_trade), ("swap_back_max_gain", swap_back_max_gain),
                         ("cost_allowance", cost_allowance)):
-        if not (math.isfinite(value) and value >= 0.0):
-            raise ValueError(f"loss_harvest: {name} must be a finite number >= 0, got {value}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+                math.isfinite(value) and value >= 0.0):
+            shown = repr(value) if isinstance(value, str) else value
+            raise ValueError(f"loss_harvest: {name} must be a finite number >= 0, got {shown}")
     if not 0.0 <= cash_reserve < 1.0:
         raise ValueError(f"loss_harvest: cash_reserve must be in [0, 1), got {cash_reserve}")
     if int(check_every) != check_every or check_every < 1:

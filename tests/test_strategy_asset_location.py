@@ -236,6 +236,91 @@ def test_the_twin_holds_the_household_mix_in_every_account_with_fifo():
     assert conservation_gap(twin) == pytest.approx(0.0, abs=1e-8)
 
 
+def guard_market(closes: dict[str, list[float]], start: str) -> Market:
+    dates = pd.bdate_range(start, periods=len(next(iter(closes.values()))))
+    rows = [{"date": date, "ticker": ticker, "close": close}
+            for ticker, prices in closes.items()
+            for date, close in zip(dates, prices, strict=True)]
+    metadata = {"BND": {"tax_character": "taxable_bond"},
+                "INTL": {"asset_class": "intl_equity_fund"}}
+    return Market.from_frame(pd.DataFrame(rows), tickers=list(closes), metadata=metadata,
+                             source="hand-made")
+
+
+def no_wash_sale(result) -> bool:
+    realized = result.ledger.realized()
+    return bool((realized["wash_disallowed"] == 0.0).all() and (realized["wash_lost"] == 0.0).all())
+
+
+def test_a_taxable_loss_sale_is_not_washed_by_the_iras_purchase_the_same_day():
+    # Mar 4: taxable 70,000 (INTL 20,000, STK 50,000), IRA 30,000 (BND 20,000, INTL 10,000).
+    # Apr 1: BND 150, INTL 80. Household 104,000: BND 20,800, INTL 31,200, STK 52,000; the
+    # plan moves 2,000 of INTL from taxable (a loss: basis 100) to the IRA, which buys 9,200.
+    # The guard keeps the taxable INTL (no loss sale) and swaps: the IRA buys 2,000 less
+    # INTL and the taxable account's 2,000 of STK instead. The household is exactly on target.
+    n_days = 40
+    market = guard_market({"BND": [100.0] * 5 + [150.0] * (n_days - 5),
+                           "INTL": [100.0] * 5 + [80.0] * (n_days - 5),
+                           "STK": [100.0] * n_days}, "2024-03-04")
+    target = {"BND": 0.2, "INTL": 0.3, "STK": 0.5}
+    result = run(market, asset_location(market, target, "quarterly", 0.02),
+                 {"taxable": 70_000.0, "ira": 30_000.0})
+    april_1 = market.pandas_dates.get_loc(pd.Timestamp("2024-04-01"))
+    trades = strategy_trades(result)
+    on_april_1 = trades[trades["date"] == market.pandas_dates[april_1]]
+    dollars = (on_april_1["shares"] * on_april_1["price"]).groupby(
+        [on_april_1["account"], on_april_1["asset"]], observed=True).sum().to_dict()
+    assert dollars == pytest.approx({("ira", "BND"): -9_200.0, ("ira", "INTL"): 7_200.0,
+                                     ("ira", "STK"): 2_000.0})
+    assert no_wash_sale(result)
+    assert len(result.ledger.realized().query("taxable")) == 0  # the loss stays unrealized
+    weights = household_weights(result, april_1)
+    assert weights == pytest.approx(target, abs=1e-12)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_no_purchase_of_a_group_within_30_days_after_a_taxable_loss_sale():
+    # Jan 2 (the first rebalance): taxable 80,000 (BND 10,000, INTL 20,000, STK 50,000), IRA
+    # 20,000 (BND). Apr 1: INTL 95, STK 80. Household 89,000: BND 26,700, INTL 17,800, STK
+    # 44,500; the IRA (20,000) is all BND, so the taxable account sells 3,300 of BND and
+    # 1,200 of INTL (a loss of 63.16; nothing of INTL bought in the last 30 days, nor today)
+    # and buys 4,500 of STK. Apr 10: 9,900 contributed to the taxable account (household
+    # 98,900): its plan buys BND 2,970, STK 4,950 and INTL 1,980, but INTL is inside the
+    # loss's window through May 1 (Apr 1 + 30): the 1,980 waits in cash and buys INTL on May 2.
+    n_days = 100
+    start = "2024-01-02"
+    dates = pd.bdate_range(start, periods=n_days)
+    april_1 = dates.get_loc(pd.Timestamp("2024-04-01"))
+    market = guard_market({"BND": [100.0] * n_days,
+                           "INTL": [100.0] * april_1 + [95.0] * (n_days - april_1),
+                           "STK": [100.0] * april_1 + [80.0] * (n_days - april_1)}, start)
+    target = {"BND": 0.3, "INTL": 0.2, "STK": 0.5}
+    flows = pd.DataFrame({"date": [pd.Timestamp("2024-04-10")], "account": ["taxable"],
+                          "amount": [9_900.0]})
+    result = run(market, asset_location(market, target, "quarterly", 0.02, min_trade=0.0),
+                 {"taxable": 80_000.0, "ira": 20_000.0}, flows=flows)
+    trades = strategy_trades(result)
+    trades = trades.assign(dollars=trades["shares"] * trades["price"])
+    later = trades[trades["date"] > dates[0]]
+    by_day = later.groupby(["date", "account", "asset"], observed=True)["dollars"].sum()
+    assert {(str(date.date()), account, asset): dollars
+            for (date, account, asset), dollars in by_day.items()} == pytest.approx({
+        ("2024-04-01", "taxable", "BND"): -3_300.0, ("2024-04-01", "taxable", "INTL"): -1_200.0,
+        ("2024-04-01", "taxable", "STK"): 4_500.0,
+        ("2024-04-10", "taxable", "BND"): 2_970.0, ("2024-04-10", "taxable", "STK"): 4_950.0,
+        ("2024-05-02", "taxable", "INTL"): 1_980.0,
+    })
+    realized = result.ledger.realized()
+    loss = realized[realized["asset"] == "INTL"]
+    assert loss["gain"].sum() == pytest.approx(-1_200.0 / 95.0 * 5.0)
+    assert no_wash_sale(result)
+    daily = result.daily()
+    assert daily["cash_taxable"].loc["2024-04-10":"2024-05-01"].to_numpy() == pytest.approx(1_980.0)
+    may_2 = dates.get_loc(pd.Timestamp("2024-05-02"))
+    assert household_weights(result, may_2) == pytest.approx(target, abs=1e-12)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
 @pytest.fixture(scope="module")
 def synthetic():
     return synthetic_market(seed=5, years=2.0)
@@ -259,9 +344,16 @@ def test_conservation_and_cash_on_a_synthetic_market(synthetic):
     daily = result.daily()
     traded = daily.loc[sorted(set(trades["date"]))]
     assert (traded[["cash_taxable", "cash_ira", "cash_roth"]] >= -1e-6).all().all()
-    # the IRA never holds an equity fund while bonds and REITs fill it
+    # the IRA is placed in bonds and REITs; it buys anything else only on a quarter's first
+    # trading day, holding for the taxable account an asset that the taxable account could
+    # not sell without washing a loss (the wash-sale guard), never with new cash
     ira = trades[trades["account"] == "ira"]
-    assert set(ira["asset"]) <= {"BOND", "REIT"}
+    assert set(ira[ira["date"] == dates[0]]["asset"]) <= {"BOND", "REIT"}
+    swapped = ira[~ira["asset"].isin(["BOND", "REIT"]) & (ira["shares"] > 0)]
+    quarter_starts = set(pd.Series(dates).groupby(dates.to_period("Q")).min())
+    assert len(swapped) > 0 and set(swapped["date"]) <= quarter_starts
+    realized = result.ledger.realized()
+    assert (realized["wash_disallowed"] == 0.0).all() and (realized["wash_lost"] == 0.0).all()
     # at the end the household is within the threshold plus a quarter's drift of its target
     end = dict.fromkeys(synthetic.tickers, 0.0)
     last = len(dates) - 1

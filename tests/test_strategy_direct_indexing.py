@@ -275,3 +275,51 @@ def test_return_after_the_window_rebalances_only_the_harvested_sector():
                                  monthly, contributions={"taxable": 10_000.0}))
     d_sales = trades[(trades["asset"] == "D") & (trades["shares"] < 0)]["date"]
     assert d_sales.tolist() == [pd.Timestamp("2024-04-01")]  # the first day of April
+
+
+@pytest.mark.parametrize("options", [{"rebalance": None},
+                                     {"rebalance": "monthly", "max_gain": None}])
+def test_buys_the_harvested_stock_back_in_a_reinvesting_account(options):
+    """Audit 1e: in an account that reinvests (the default), A is harvested on day 3 into B and
+    C and bought back on 2024-04-08, the first day more than 30 days later, paid by sales of B
+    and C. Their lots sit at their basis (flat prices, no cost), so the partial sales realize
+    no loss a later reinvested dividend could wash (they used to be dropped, the 1% loss margin
+    counting the lots as losses, and A was never bought back)."""
+    market = hand_market(FALLING)
+    result = run(market, Household([Account("taxable")]), direct_indexing(market, **options),
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    later = trades[trades["date"] > DATES[3]]
+    back = pd.Timestamp("2024-04-08")
+    assert later["date"].unique().tolist() == [back]
+    assert later.set_index("asset")["shares"].lt(0).to_dict() == {"A": False, "B": True,
+                                                                  "C": True}
+    value = result.account_values[-1, 0] + result.account_cash[-1, 0]
+    lots = result.ledger.lots()
+    for asset, price in (("A", 94.0), ("B", 50.0), ("C", 25.0)):
+        weight = lots[lots["asset"] == asset]["shares"].sum() * price / value
+        assert weight == pytest.approx(0.25, abs=0.01)
+    realized = result.ledger.realized()
+    assert realized["gain"].sum() == pytest.approx(-150.0)  # the harvest; B and C at cost
+    assert realized["wash_disallowed"].sum() == 0.0
+    assert realized["wash_lost"].sum() == 0.0
+
+
+def test_a_return_sale_at_a_loss_in_a_reinvesting_account_sells_the_whole_position():
+    """B, bought as A's replacement, has fallen 2% by the return: a partial sale of B could be
+    washed by a dividend reinvested within 30 days (Pub 550), so the whole of B is sold (its
+    loss realized in full) and its weight goes to its buyable peers; C, at cost, is trimmed.
+    Nothing is washed."""
+    closes = dict(FALLING)
+    closes["B"] = [50.0] * 10 + [49.0] * (N_DAYS - 10)
+    market = hand_market(closes)
+    result = run(market, Household([Account("taxable")]),
+                 direct_indexing(market, rebalance=None), contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    back = trades[trades["date"] == pd.Timestamp("2024-04-08")].set_index("asset")["shares"]
+    assert back["B"] == pytest.approx(-(50.0 + 25 * 94.0 * 0.999 / 2 / 50.0))
+    assert back["A"] > 0.0 and back["C"] < 0.0
+    assert "B" not in result.ledger.lots()["asset"].tolist()
+    realized = result.ledger.realized()
+    assert realized["wash_disallowed"].sum() == 0.0
+    assert realized["wash_lost"].sum() == 0.0

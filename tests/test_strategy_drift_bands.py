@@ -163,6 +163,7 @@ def test_a_per_asset_check_frequency_delays_detection_to_its_check_day():
 
 
 def test_cash_flow_only_never_sells_and_moves_weights_toward_the_targets():
+    # Day 0: the 10,000 contribution buys 50 A and 50 B (the strategy invests flows itself).
     # Day 1: A +30% (weight 0.565, out of band) but no cash; day 2: A pays $20 a share, kept
     # as cash (1,000); day 3: a 2,000 contribution; day 4: A +23%.
     closes = {"A": [100.0, 130.0, 130.0, 130.0, 160.0, 160.0], "B": [100.0] * 6}
@@ -182,15 +183,16 @@ def test_cash_flow_only_never_sells_and_moves_weights_toward_the_targets():
     result = results[True]
     trades = strategy_trades(result)
     assert (trades["shares"] > 0).all()
-    # the only strategy trade: the dividend cash buys the underweight B on day 2
-    assert trades["date"].tolist() == [dates[2]]
-    assert trades["asset"].tolist() == ["B"]
-    assert trades["shares"].iloc[0] == pytest.approx(10.0)
+    # day 0: the contribution at the targets; day 2: the dividend cash buys the underweight B
+    # (room 1,250 below target); day 3: the contribution fills both shortfalls (A 750, B
+    # 1,250 of 14,500 / 2): nothing on the breach days 1 and 4 (no cash, no sells)
+    assert trades["date"].tolist() == [dates[0], dates[0], dates[2], dates[3], dates[3]]
+    assert trades["asset"].tolist() == ["A", "B", "B", "A", "B"]
+    np.testing.assert_allclose(trades["shares"], [50.0, 50.0, 10.0, 750.0 / 130.0, 12.5],
+                               rtol=1e-12)
     daily = result.daily()
     assert (daily["cash_ira"] >= -1e-9).all()
-    contributions = result.trades_frame()
-    contributions = contributions[contributions["reason"] == "contribution"]
-    assert contributions["date"].tolist() == [dates[0], dates[0], dates[3], dates[3]]
+    assert (result.trades_frame()["reason"] == "strategy").all()  # the engine invests nothing
 
     def drift(day: int) -> float:
         weights = weights_on(result, day, "ira")
@@ -198,9 +200,64 @@ def test_cash_flow_only_never_sells_and_moves_weights_toward_the_targets():
 
     assert drift(1) == pytest.approx(2 * (6500 / 11500 - 0.5))
     assert drift(2) < drift(1)  # the dividend cash bought B
-    assert drift(3) < drift(2)  # the contribution, invested at the targets, diluted A
-    assert weights_on(result, 3, "ira")["A"] == pytest.approx(7500 / 14500)
+    assert drift(3) == pytest.approx(0.0, abs=1e-12)  # the contribution filled the shortfalls
+    assert weights_on(result, 3, "ira")["A"] == pytest.approx(0.5, abs=1e-12)
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_cash_flow_only_a_contribution_fills_the_underweight_asset_first():
+    # X rises to 125 on day 5 (62,500 against Y's 50,000, out of its band); 12,500 arrives on
+    # day 10: all of it buys Y (125 shares), nothing buys X, and the account is at 50/50.
+    n_days = 20
+    closes = {"X": [100.0] * 5 + [125.0] * (n_days - 5), "Y": [100.0] * n_days}
+    market = hand_market(closes)
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": [dates[10]], "account": ["taxable"], "amount": [12_500.0]})
+    result = run(market, drift_bands(0.05, None, cash_flow_only=True),
+                 {"taxable": {"X": 0.5, "Y": 0.5}}, contributions={"taxable": 100_000.0},
+                 flows=flows)
+    trades = result.trades_frame()
+    assert (trades["shares"] > 0).all()
+    on_day_10 = trades[trades["date"] == dates[10]]
+    assert on_day_10["asset"].tolist() == ["Y"]
+    assert on_day_10["shares"].iloc[0] == 125.0
+    assert set(trades["date"]) == {dates[0], dates[10]}
+    assert weights_on(result, 10, "taxable") == pytest.approx({"X": 0.5, "Y": 0.5}, abs=1e-12)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_cash_flow_only_a_withdrawal_sells_the_overweight_asset_with_tax_optimal_lots():
+    # Day 0: 50,000 each of X and Y at 100. Day 2: X 120, Y 150; 15,000 contributed buys
+    # 125 X at 120 (X 75,000, Y 75,000). Day 4: X 150 (93,750). Day 5: 18,750 withdrawn: the
+    # account (150,000) is back at target by selling 125 X, the overweight asset, Y untouched.
+    # Tax-optimal lots sell the day-2 lot (basis 120: gain 3,750); the non-managed twin sells
+    # FIFO (basis 100: gain 6,250).
+    closes = {"X": [100.0, 100.0, 120.0, 120.0] + [150.0] * 4,
+              "Y": [100.0, 100.0] + [150.0] * 6}
+    market = hand_market(closes)
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": [dates[2], dates[5]], "account": ["taxable", "taxable"],
+                          "amount": [15_000.0, -18_750.0]})
+    strategy = drift_bands(0.05, None, cash_flow_only=True)
+    assert strategy.invests_flows and strategy.withdrawal_lot_method == "tax_optimal"
+    result = run(market, strategy, {"taxable": {"X": 0.5, "Y": 0.5}},
+                 contributions={"taxable": 100_000.0}, flows=flows, twins=True)
+    for outcome, method, gain in ((result, "tax_optimal", 3_750.0),
+                                  (result.twins["non_managed"], "fifo", 6_250.0)):
+        trades = outcome.trades_frame()
+        on_day_2 = trades[trades["date"] == dates[2]]
+        assert on_day_2["asset"].tolist() == ["X"] and on_day_2["shares"].iloc[0] == 125.0
+        on_day_5 = trades[trades["date"] == dates[5]]
+        assert on_day_5["asset"].tolist() == ["X"]
+        assert on_day_5["reason"].tolist() == ["strategy"]  # nothing left for the engine
+        assert on_day_5["shares"].iloc[0] == pytest.approx(-125.0, rel=1e-12)
+        assert on_day_5["lot_method"].tolist() == [method]
+        realized = outcome.ledger.realized()
+        assert realized["gain"].sum() == pytest.approx(gain, rel=1e-12)
+        assert outcome.daily()["cash_taxable"].iloc[5] == pytest.approx(0.0, abs=1e-9)
+        assert weights_on(outcome, 5, "taxable") == pytest.approx({"X": 0.5, "Y": 0.5},
+                                                                  abs=1e-12)
+        assert conservation_gap(outcome) == pytest.approx(0.0, abs=1e-8)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +292,19 @@ def test_conservation_on_a_synthetic_market(synthetic, options):
     assert len(strategy_trades(result)) > 0
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-5)
     if options.get("cash_flow_only"):
-        assert (strategy_trades(result)["shares"] > 0).all()
+        # no sale to rebalance: an account sells only to raise negative cash (the withdrawal,
+        # the year's tax, fees and costs), never buying the same day nor raising more than it
+        # was short (the cash at the close is at most zero)
+        trades = strategy_trades(result)
+        daily = result.daily()
+        sales = trades[trades["shares"] < 0]
+        assert len(sales) > 0
+        for (date, account), _ in sales.groupby(["date", "account"], observed=True):
+            same_day = trades[(trades["date"] == date) & (trades["account"] == account)]
+            assert (same_day["shares"] < 0).all()
+            assert daily.loc[date, f"cash_{account}"] <= 1e-6
+        ira_sales = sales[sales["account"] == "ira"]
+        assert (ira_sales["date"] == dates[300]).any()  # the 30,000 withdrawal
 
 
 def test_plain_python_decide_gives_the_same_trades_as_the_jitted_one():
@@ -348,6 +417,32 @@ def test_idle_test_skips_only_days_without_a_breach():
     skipping = simulate(market, household, strategy, targets, contributions=contributions)
     every_day = simulate(market, household, dataclasses.replace(strategy, idle=None), targets,
                          contributions=contributions)
+    assert len(skipping.trades) > 10
+    assert np.array_equal(skipping.trades, every_day.trades)
+    assert skipping.summary() == every_day.summary()
+
+
+def test_idle_test_with_cash_flow_only_skips_only_days_without_cash_to_move():
+    """With ``cash_flow_only`` the idle test looks at cash (spare cash to invest, negative cash
+    to raise), not bands: the same trades as calling decide every day, with contributions, a
+    withdrawal, dividends kept as cash, taxes paid from the portfolio, costs and fees."""
+    import dataclasses
+
+    market = synthetic_market(seed=4, years=3.0)
+    household = Household([Account("taxable", reinvest=False),
+                           Account("ira", kind="tax_deferred")])
+    strategy = drift_bands(0.03, 0.2, cash_flow_only=True, cash_reserve=0.001)
+    targets = {"taxable": {"USTOTAL": 0.5, "INTL": 0.3, "BOND": 0.2},
+               "ira": {"BOND": 0.5, "REIT": 0.5}}
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": [dates[200], dates[400]], "account": ["taxable", "ira"],
+                          "amount": [50_000.0, -40_000.0]})
+    arguments = dict(contributions={"taxable": 500_000.0, "ira": 200_000.0}, flows=flows,
+                     cost_bps=2.0, cost_per_trade=1.0, advisory_fee_bps=25.0,
+                     tax_payment="portfolio")
+    skipping = simulate(market, household, strategy, targets, **arguments)
+    every_day = simulate(market, household, dataclasses.replace(strategy, idle=None), targets,
+                         **arguments)
     assert len(skipping.trades) > 10
     assert np.array_equal(skipping.trades, every_day.trades)
     assert skipping.summary() == every_day.summary()

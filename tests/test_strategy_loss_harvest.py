@@ -382,3 +382,93 @@ def test_drift_band_harvester_has_a_drift_band_twin_and_checks_its_arguments():
     with pytest.raises(ValueError, match="at most 63 accounts.*n_accounts=64"):
         loss_harvest(["A", "B"], [("A", "B")], n_accounts=64)
     assert loss_harvest(["A", "B"], [("A", "B")], n_accounts=63).params.size > 0
+
+
+GLIDE = {"taxable": {"X": 0.5, "Y": 0.5}}
+GLIDE_SCHEDULE = {"2024-03-04": GLIDE, "2024-04-15": {"taxable": {"X": 0.8, "Y": 0.2}}}
+
+
+def glide_run(price, reinvest, rebalance):
+    """X and Y bought at 100 on day 0, both at ``price`` from day 20 on; the targets move
+    from 50/50 to 80/20 on 2024-04-15 (threshold 50%: no harvest)."""
+    closes = [100.0] * 20 + [price] * (N_DAYS - 20)
+    market = hand_market({"X": closes, "Y": closes})
+    household = Household([Account("taxable", reinvest=reinvest)])
+    strategy = loss_harvest(market.tickers, [], 1, rebalance=rebalance, threshold=0.5)
+    return run(market, household, strategy, GLIDE_SCHEDULE,
+               contributions={"taxable": 100_000.0})
+
+
+def weight_on(result, asset, day, price):
+    trades = result.trades_frame()
+    shares = trades[trades["date"] <= day].groupby("asset")["shares"].sum()
+    cash = result.account_cash[DATES.get_loc(day), 0]
+    return shares.get(asset, 0.0) * price / (shares.sum() * price + cash)
+
+
+def assert_no_wash(result):
+    realized = result.ledger.realized()
+    assert realized["wash_disallowed"].abs().sum() == 0.0
+    assert realized["wash_lost"].abs().sum() == 0.0
+
+
+@pytest.mark.parametrize("rebalance, day", [("bands", "2024-04-15"), ("monthly", "2024-05-01")])
+def test_a_glide_path_at_cost_moves_in_a_reinvesting_account(rebalance, day):
+    """Audit 4b: the lots sit at their basis (no cost, flat prices). A partial sale realizes no
+    loss, so a dividend reinvested later cannot wash it: the target change is made on its day
+    (it used to wait for ever, the 1% loss margin counting the lots as losses)."""
+    day = pd.Timestamp(day)
+    for reinvest in (True, False):
+        result = glide_run(100.0, reinvest, rebalance)
+        trades = strategy_trades(result)
+        assert trades[trades["date"] > DATES[0]]["date"].min() == day
+        assert weight_on(result, "X", day, 100.0) == pytest.approx(0.8, abs=1e-3)
+        assert weight_on(result, "Y", day, 100.0) == pytest.approx(0.2, abs=1e-3)
+        assert result.ledger.realized()["gain"].abs().sum() == pytest.approx(0.0, abs=1e-6)
+        assert_no_wash(result)
+
+
+@pytest.mark.parametrize("rebalance, day", [("bands", "2024-04-15"), ("monthly", "2024-05-01")])
+def test_a_glide_path_at_a_loss_sells_the_whole_position_in_a_reinvesting_account(rebalance,
+                                                                                  day):
+    """Audit 4b at a real loss: X and Y fell 10% (below the 50% harvest threshold). A partial
+    sale of Y could be washed by a dividend reinvested in the next 30 days (Pub 550), so the
+    whole of Y is sold (its loss realized in full, nothing left to reinvest into) and X is
+    bought to 80% on the day; Y's 20% waits in cash (no substitute) and is bought back on the
+    first day more than 30 days after the sale."""
+    day = pd.Timestamp(day)
+    result = glide_run(90.0, True, rebalance)
+    trades = strategy_trades(result)
+    sales = trades[trades["shares"] < 0]
+    assert sales["date"].tolist() == [day] and sales["asset"].tolist() == ["Y"]
+    held = 100_000.0 / 1.001 / 2 / 100.0
+    assert sales["shares"].iloc[0] == pytest.approx(-held)
+    assert weight_on(result, "X", day, 90.0) == pytest.approx(0.8, abs=2e-3)
+    assert weight_on(result, "Y", day, 90.0) == 0.0
+    realized = result.ledger.realized()
+    assert realized["gain"].sum() == pytest.approx(-10.0 * held)
+    assert_no_wash(result)
+    back = trades[(trades["asset"] == "Y") & (trades["shares"] > 0) & (trades["date"] > day)]
+    if rebalance == "bands":  # the window ends 2024-05-15 (30 days): bought back on the 16th
+        assert back["date"].min() == pd.Timestamp("2024-05-16")
+        assert weight_on(result, "Y", pd.Timestamp("2024-05-16"), 90.0) == pytest.approx(
+            0.2, abs=2e-3)
+    else:  # inside the run, the window outlasts May: Y waits in cash
+        assert back.empty
+
+
+def test_a_rebalancing_loss_sale_waits_while_another_reinvesting_account_holds_the_group():
+    """No sale at a loss can escape a wash while an IRA reinvests the same fund: the taxable
+    account's glide-path sale of Y at a 10% loss waits (documented; the IRA is out of the
+    strategy's reach), and nothing is washed."""
+    closes = [100.0] * 20 + [90.0] * (N_DAYS - 20)
+    market = hand_market({"X": closes, "Y": closes})
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred")])
+    strategy = loss_harvest(market.tickers, [], 2, rebalance="bands", threshold=0.5)
+    schedule = {"2024-03-04": {"taxable": {"X": 0.5, "Y": 0.5}, "ira": {"Y": 1.0}},
+                "2024-04-15": {"taxable": {"X": 0.8, "Y": 0.2}, "ira": {"Y": 1.0}}}
+    result = run(market, household, strategy, schedule,
+                 contributions={"taxable": 100_000.0, "ira": 10_000.0})
+    trades = strategy_trades(result)
+    assert not (trades["shares"] < 0).any()
+    assert_no_wash(result)
