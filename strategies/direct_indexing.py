@@ -371,7 +371,7 @@ def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, 
     if managed_taxable:
         amount, selling_all, safe_method, at_loss = wash_safe_sale_nb(
             state, today, account, asset, day, price, held, committed[asset], amount, method,
-            whole_ok)
+            np.inf if whole_ok else 0.0)
         if capped and safe_method != method:
             return n_orders, 0.0  # FIFO gain lots: beyond the cap
         method = safe_method

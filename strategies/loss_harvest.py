@@ -606,8 +606,14 @@ def has_real_loss_lot(state, account, asset, price):
 has_real_loss_lot_nb = njit(cache=True)(has_real_loss_lot)
 
 
+#: A loss harvester's rebalancing sale that must sell a position whole to avoid a wash sale
+#: does so only if the position is worth at most this multiple of the dollars the sale needs
+#: (the rest of the proceeds may wait in cash for 31 days where no substitute is safe).
+WHOLE_SALE_MAX_MULTIPLE = 2.0
+
+
 def wash_safe_sale(state, today, account, asset, day, price, held, committed, amount, method,
-                   whole_ok):
+                   whole_max_multiple):
     """How to sell ``amount`` dollars of ``asset`` in ``account`` (``held`` shares left after
     ``committed`` already sold today) for a rebalance, a return or a cash need without a wash
     sale (IRC §1091(a), Pub 550). Returns ``(amount, selling_all, method, at_loss)``; ``at_loss``
@@ -618,10 +624,13 @@ def wash_safe_sale(state, today, account, asset, day, price, held, committed, am
     2. The only risk is a later dividend reinvested in this account and no lot is below its
        basis: the sale as asked (it realizes no loss before its own trading costs).
     3. The oldest lots at a gain (beyond ``LOSS_MARGIN``) cover it: those, FIFO.
-    4. ``whole_ok``, the account reinvests, a lot is below its basis, nothing was sold today
-       and selling the whole position cannot be washed (its own lots cannot replace it and
-       nothing will be reinvested into it; :func:`known_wash_risk` with ``selling_all``): the
-       whole position.
+    4. The account reinvests, a lot is below its basis, nothing was sold today, the whole
+       position is worth at most ``whole_max_multiple`` times ``amount`` (0: never; the loss
+       harvester's :data:`WHOLE_SALE_MAX_MULTIPLE`, so that a small trim never turns into a
+       sale of the whole position whose proceeds could wait in cash for 31 days; direct
+       indexing, whose proceeds go to the position's peers: any) and selling it cannot be
+       washed (its own lots cannot replace it and nothing will be reinvested into
+       it; :func:`known_wash_risk` with ``selling_all``): the whole position.
     5. Else the oldest gain lots only (FIFO); the rest waits until the risk has passed.
     """
     selling_all = amount >= held * price - 1e-9
@@ -636,8 +645,8 @@ def wash_safe_sale(state, today, account, asset, day, price, held, committed, am
             and not known_wash_risk_nb(state, today, account, asset, day, False)):
         return amount, selling_all, method, True
     gain_amount = fifo_gain_shares_nb(state, account, asset, price, committed) * price
-    if (gain_amount < amount - 1e-9 and whole_ok and reinvesting and real_loss
-            and committed == 0.0
+    if (gain_amount < amount - 1e-9 and reinvesting and real_loss
+            and committed == 0.0 and held * price <= whole_max_multiple * amount
             and not known_wash_risk_nb(state, today, account, asset, day, True)):
         return held * price, True, method, True
     return min(amount, gain_amount), False, FIFO, False
@@ -678,7 +687,7 @@ def sell_family(state, params, account, day, prices, holdings, orders, n_orders,
             amount, selling_all, method, at_loss = wash_safe_sale_nb(
                 state, work, account, member, day, prices[member], held,
                 work[WORK_COMMITTED, member], min(to_sell, held * prices[member]),
-                params[PARAM_LOT_METHOD], whole_if_needed)
+                params[PARAM_LOT_METHOD], WHOLE_SALE_MAX_MULTIPLE if whole_if_needed else 0.0)
             if amount > smallest:
                 shares = held if selling_all else amount / prices[member]
                 n_orders = write_order_nb(orders, n_orders, account, member, -shares, method)
