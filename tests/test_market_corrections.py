@@ -172,3 +172,14 @@ def test_abbvie_spin_off_on_real_data(shared_data_dir):
     vendor = raw["adjusted_close"].to_numpy()
     rebuilt = np.cumprod(np.concatenate([[1.0], 1.0 + market.total_return()[1:, 0]]))
     np.testing.assert_allclose(rebuilt, vendor / vendor[0], rtol=1e-6)
+
+
+def test_a_callers_list_may_name_events_outside_the_loaded_rows(tmp_path):
+    """One list serves every load: events of tickers or dates not loaded are skipped."""
+    path = write(spin_off_frame(), tmp_path)
+    mine = pd.DataFrame({"ticker": ["PAR", "ABT", "PAR"],
+                         "date": ["2024-03-04", "2013-01-02", "2030-01-02"]})
+    market = load_file(path, distributions=mine)
+    assert market.dividend[1, market.index_of("PAR")] == 0.0
+    only_other = load_file(path, ["OTH"], distributions=mine)
+    assert only_other.dividend[1, 0] == 0.5

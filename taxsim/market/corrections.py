@@ -207,7 +207,9 @@ def reclassify_distributions(
     Raises
     ------
     MarketDataError
-        A caller's correction naming a row that has no dividend (ticker and date named).
+        A caller's correction naming a date, inside the loaded span of its ticker, that has no
+        dividend (ticker and date named). Events outside the loaded rows are skipped, so one
+        list serves every load.
 
     Warns
     -----
@@ -238,7 +240,15 @@ def reclassify_distributions(
     listed = pd.MultiIndex.from_arrays([corrections["ticker"], corrections["date"]])
     in_list = key.isin(listed)
     if not (isinstance(distributions, str) and distributions == "known"):
-        found = listed.isin(key)
+        # a listed event inside the loaded rows (its ticker, between its first and last date)
+        # must be a dividend there: a typo in a ticker or date is an error, not a no-op
+        span = pd.DataFrame({"ticker": frame["ticker"].astype(str),
+                             "date": pd.to_datetime(frame["date"])}).groupby("ticker")["date"]
+        first, last = span.min(), span.max()
+        inside = (corrections["ticker"].isin(first.index)
+                  & (corrections["date"] >= corrections["ticker"].map(first))
+                  & (corrections["date"] <= corrections["ticker"].map(last))).to_numpy()
+        found = listed.isin(key) | ~inside
         if not found.all():
             row = corrections.loc[~found].iloc[0]
             raise MarketDataError(
