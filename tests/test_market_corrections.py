@@ -74,15 +74,20 @@ def test_a_spin_off_carries_no_tax_and_keeps_the_total_basis():
     lots = ledger.lots()
     assert lots["shares"].sum() == pytest.approx(100.0 * 100.0 / 70.0, rel=1e-14)
     assert lots["basis"].sum() == pytest.approx(9000.0, rel=1e-15)
-    # per share of the old holding: 70% of the basis stays with the parent's value
-    assert lots["basis"].sum() * 70.0 / (70.0 + 30.0) == pytest.approx(6300.0)
-    ledger.close_year(2023)
-    assert ledger.realized().empty  # nothing realized, no income: the split is no event
+    # each old share's $90 keeps 70% ($63) on its parent share, the allocation by value
+    per_share = lots["basis"].sum() / lots["shares"].sum()
+    assert per_share == pytest.approx(90.0 * 70.0 / (70.0 + 30.0), rel=1e-14)
     # sold at once, the gain is the whole position's: value 10,000 - basis 9,000, long-term
     ledger.sell("taxable", "PAR", lots["shares"].sum(), 70.0, "2024-03-05")
     realized = ledger.realized()
     assert realized["gain"].sum() == pytest.approx(1000.0, rel=1e-12)
     assert (realized["term"] == "long").all()  # holding period from 2023-01-10 (IRC §1223(1))
+    ledger.close_year(2023)
+    ledger.close_year(2024)
+    year = ledger.annual_tax().set_index("year").loc[2024]
+    # no dividend income from the spin-off: the year's tax is the long-term gain's alone
+    assert year["qualified_dividends"] == 0.0 and year["nonqualified_dividends"] == 0.0
+    assert year["total_tax"] == pytest.approx(1000.0 * (0.20 + 0.038), rel=1e-12)
 
 
 def test_a_same_day_split_multiplies():
