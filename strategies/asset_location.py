@@ -564,7 +564,7 @@ def household_mix(
     params = _pack(MODE_MIX, frequency, 0.0, "fifo", min_trade, cash_reserve, weights, order,
                    order)
     return Strategy(f"household mix in every account ({frequency})", asset_location_decide_nb,
-                    params, lot_method="fifo", invests_flows=True,
+                    params, lot_method="fifo", invests_flows=True, uses_targets=False,
                     description="every account holds the household target mix, rebalanced on "
                     "the first trading day of each " + PERIOD_NAMES[frequency])
 
@@ -609,9 +609,10 @@ def asset_location(
     Returns
     -------
     taxsim.engine.Strategy
-        Decide :func:`asset_location_decide_nb` (ignores the per-account targets; run it with
-        ``targets={}``), ``invests_flows=True``, params packed as the module docstring says;
-        twin :func:`household_mix` (same target and frequency, FIFO).
+        Decide :func:`asset_location_decide_nb` (``uses_targets=False``: run it with
+        ``targets={}``; :func:`~taxsim.engine.simulate` refuses per-account weights),
+        ``invests_flows=True``, params packed as the module docstring says; twin
+        :func:`household_mix` (same target and frequency, FIFO).
 
     Raises
     ------
@@ -632,6 +633,7 @@ def asset_location(
                          cash_reserve=cash_reserve)
     return Strategy(f"asset location ({frequency}, ±{threshold * 100:g} pts)",
                     asset_location_decide_nb, params, lot_method=lot_method, invests_flows=True,
+                    uses_targets=False,
                     description="one household target; tax-inefficient assets in tax-deferred "
                     "accounts, highest growth in tax-exempt ones, the rest taxable; coordinated "
                     "rebalance on the first trading day of each " + PERIOD_NAMES[frequency]

@@ -701,7 +701,8 @@ def direct_indexing(
     """Direct indexing with per-lot loss harvesting into same-sector stocks.
 
     Run it with ``simulate(market, household, strategy, {}, contributions=...)``: the index
-    weights live in the strategy; the ``targets`` passed to ``simulate`` are ignored.
+    weights live in the strategy (``uses_targets=False``: ``simulate`` refuses per-account
+    target weights rather than ignore them).
 
     Parameters
     ----------
@@ -838,12 +839,13 @@ def direct_indexing(
     twin = Strategy(
         f"index basket ({n_names} stocks, {kind}, {rebalance or 'no'} rebalancing)",
         direct_indexing_decide_nb, twin_params, lot_method="fifo", max_orders=max_orders,
-        invests_flows=True, description="the index's stocks bought and held, FIFO lots",
+        invests_flows=True, uses_targets=False,
+        description="the index's stocks bought and held, FIFO lots",
     )
     return Strategy(
         f"direct indexing ({n_names} stocks, {kind}, {threshold:.0%} threshold)",
         direct_indexing_decide_nb, params, lot_method=lot_method, max_orders=max_orders,
-        invests_flows=True, twin=twin,
+        invests_flows=True, uses_targets=False, twin=twin,
         description="index stocks held directly; lots at a loss harvested into same-sector "
         "stocks, never washing a sale",
     )

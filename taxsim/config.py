@@ -789,6 +789,11 @@ def run_config(config: RunConfig | Mapping[str, Any] | str | Path, twin_cache=No
         )
     household = build_household(config.household)
     strategy = build_strategy(config.strategy, market, household)
+    if not strategy.uses_targets and any(w != 0 for ws in config.targets.values()
+                                         for w in ws.values()):
+        raise RunConfigError(f"targets: strategy {config.strategy.name!r} holds its own target "
+                             "(strategy.params) and would ignore these weights; write "
+                             "targets = {}")
     flows = None
     if config.flows:
         flows = pd.DataFrame([f.model_dump() for f in config.flows])

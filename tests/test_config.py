@@ -351,6 +351,23 @@ def test_strategy_parameter_errors_name_the_parameter():
     assert "threshold must be a finite number >= 0, got -0.05" in str(info.value)
 
 
+def test_asset_location_runs_from_a_config_and_refuses_weights_it_would_ignore():
+    location = {"household.accounts": [{"name": "taxable", "cash": 100_000.0},
+                                       {"name": "ira", "kind": "tax_deferred",
+                                        "cash": 100_000.0}],
+                "targets": {},
+                "strategy.name": "asset_location",
+                "strategy.params": {"target": {"USTOTAL": 0.6, "BOND": 0.4}}}
+    base = apply_overrides(TINY, location)
+    result = run_config(base)
+    held = result.trades_frame().groupby(["account", "asset"], observed=True)["shares"].sum()
+    assert held[("ira", "BOND")] > 0.0 and ("taxable", "BOND") not in held.index  # located
+    with pytest.raises(RunConfigError) as info:
+        run_config(apply_overrides(base, {"targets": {"taxable": {"USTOTAL": 1.0}}}))
+    assert str(info.value).startswith(
+        "targets: strategy 'asset_location' holds its own target (strategy.params)")
+
+
 def test_shipped_configs_validate():
     from benchmarks.sweep import BASE, spec
 

@@ -24,7 +24,7 @@ from strategies.asset_location import (
     location_ranking,
 )
 from taxsim import Account, Household, Market
-from taxsim.engine import Strategy, simulate
+from taxsim.engine import SimulationError, Strategy, simulate
 from taxsim.ledger.enums import FIFO, TAX_OPTIMAL
 from taxsim.market.synthetic import synthetic_market
 from tests.simulation_checks import conservation_gap
@@ -433,3 +433,21 @@ def test_bad_input_names_the_field(options, message):
     arguments = {"target": TARGET, **options}
     with pytest.raises(ValueError, match=message):
         asset_location(market, **arguments)
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [{"taxable": {"US": 0.6}}, {"2024-01-02": {"taxable": {"BOND": 0.4}}}],
+    ids=["per-account", "dated"],
+)
+def test_per_account_targets_are_refused_not_ignored(targets):
+    market = hand_market({name: [100.0] * 2 for name in TARGET})
+    household = Household([Account("taxable")])
+    for strategy in (asset_location(market, TARGET), household_mix(TARGET, market.tickers)):
+        assert strategy.uses_targets is False
+        with pytest.raises(SimulationError, match="holds its own target.*pass targets=\\{\\}"):
+            simulate(market, household, strategy, targets, contributions={"taxable": 1_000.0})
+    # an empty mapping or zero weights say nothing the strategy would ignore
+    result = simulate(market, household, asset_location(market, TARGET), {"taxable": {"US": 0.0}},
+                      contributions={"taxable": 1_000.0})
+    assert result.daily()["total_value"].iloc[-1] == pytest.approx(1_000.0)

@@ -17,7 +17,7 @@ from strategies.direct_indexing import (
     tracking,
 )
 from taxsim import Account, Household, Market
-from taxsim.engine import Strategy, simulate
+from taxsim.engine import SimulationError, Strategy, simulate
 from taxsim.market.synthetic import default_universe, synthetic_market
 from tests.simulation_checks import conservation_gap, harvest_scan_cache_disabled
 
@@ -323,3 +323,12 @@ def test_a_return_sale_at_a_loss_in_a_reinvesting_account_sells_the_whole_positi
     realized = result.ledger.realized()
     assert realized["wash_disallowed"].sum() == 0.0
     assert realized["wash_lost"].sum() == 0.0
+
+
+def test_per_account_targets_are_refused_not_ignored():
+    market = hand_market(FALLING)
+    strategy = direct_indexing(market, rebalance=None)
+    assert strategy.uses_targets is False and strategy.twin.uses_targets is False
+    with pytest.raises(SimulationError, match="holds its own target"):
+        simulate(market, Household([Account("taxable")]), strategy, {"taxable": {"A": 0.5}},
+                 contributions={"taxable": 10_000.0}, twins=True)

@@ -79,6 +79,11 @@ class Strategy:
     accounts and assets are sold does not depend on it (the account's holdings, pro rata), only
     the lots within each sale."""
 
+    uses_targets: bool = True
+    """False for a strategy that holds its own target (asset location's household mix, a
+    direct index's weights): :func:`simulate` then refuses per-account ``targets`` with a
+    weight above zero instead of ignoring them (pass ``{}``)."""
+
     def non_managed(self) -> Strategy:
         """The strategy a tax-alpha comparison runs against: ``twin`` (or this one, when it has
         no tax management), with FIFO withdrawals (no tax awareness)."""
@@ -661,6 +666,13 @@ def _number(value, name: str) -> float:
         raise SimulationError(f"{name}: must be a number, got {value!r}") from None
 
 
+def _has_weight(targets) -> bool:
+    """Whether a targets mapping (per account, or dated) gives any weight other than 0."""
+    if isinstance(targets, Mapping):
+        return any(_has_weight(value) for value in targets.values())
+    return targets != 0
+
+
 def _check_settings(cost_bps, cost_per_trade, advisory_fee_bps) -> None:
     """Range checks of simulate's numeric settings (those of :class:`taxsim.config.CostsConfig`):
     finite and not negative; a bps cost below 100% (a sale must leave proceeds)."""
@@ -756,6 +768,10 @@ def simulate(
         date, order row, account, asset and what is wrong).
     """
     _check_settings(cost_bps, cost_per_trade, advisory_fee_bps)
+    if not strategy.uses_targets and _has_weight(targets):
+        raise SimulationError(
+            f"targets: the strategy {strategy.name!r} holds its own target and would ignore "
+            "these per-account weights; pass targets={}")
     if twins:
         arguments = dict(
             market=market, household=household, targets=targets, contributions=contributions,
