@@ -596,3 +596,106 @@ def test_runs_without_daily_liquidation_refuse_figures_that_need_it(tmp_path):
     end_only.to_parquet(tmp_path / "run")
     with pytest.raises(MetricsError, match="growth_frame"):
         growth_frame(StoredResult(tmp_path / "run").daily())
+
+
+# --------------------------------------------------------------------------- audit additions
+def test_a_window_may_start_on_a_day_with_flows_or_tax_paid():
+    """The value at the close of a window's first day already holds that day's flows: a
+    window starting on a withdrawal day, or (pre-tax) on the day tax was paid from the
+    portfolio, is chained from that close (it raised "negative invested base" before)."""
+    daily = hand_fund()  # 47.60 of 2023 tax paid from the portfolio on 2024-01-02
+    assert pre_tax_return(daily, start="2024-01-02", annualized=False) == pytest.approx(
+        130 / 120 - 1, abs=1e-15)
+    wealth = SHARES_END * np.array([120.0, 130.0]) - TAX_2024
+    assert after_tax_return_pre_liquidation(daily, start="2024-01-02",
+                                            annualized=False) == pytest.approx(
+        wealth[1] / wealth[0] - 1, abs=1e-15)
+    # a 500 withdrawal at the close of 2023-12-29, the year's last close
+    out = daily.copy()
+    out["withdrawals_cumulative"] = [0.0, 0.0, 500.0, 500.0, 500.0]
+    out["total_value"] -= out["withdrawals_cumulative"]
+    value = out["total_value"].to_numpy()
+    expected = (value[3] + 47.6) / value[2] * value[4] / value[3] - 1
+    assert pre_tax_return(out, start="2023-12-29", annualized=False) == pytest.approx(
+        expected, abs=1e-15)
+    by_year = tax_alpha_by_year(out, out)
+    assert by_year.index.tolist() == [2023, 2024]
+    assert (by_year["tax_alpha"] == 0.0).all()
+    assert after_tax_return(out, start="2023-12-29", annualized=False,
+                            method="money_weighted") == pytest.approx(
+        after_tax_return(out, start="2023-12-29", annualized=False), abs=1e-12)
+
+
+def test_unsorted_dates_and_missing_numbers_are_refused_by_name():
+    dates = pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-02"])
+    with pytest.raises(MetricsError, match="dates: must be strictly increasing; 2020-01-02"):
+        time_weighted_return(np.array([100.0, 101.0, 102.0]), dates=dates)
+    with pytest.raises(MetricsError, match="values: nan on 2020-01-02"):
+        time_weighted_return(pd.Series([100.0, np.nan, 102.0], index=dates.sort_values()))
+    with pytest.raises(MetricsError, match="flows: inf on 2020-01-02"):
+        money_weighted_return(np.array([100.0, 101.0, 102.0]), np.array([0.0, np.inf, 0.0]),
+                              dates=dates.sort_values())
+    daily = hand_fund()
+    with pytest.raises(MetricsError, match=r"daily: dates must be strictly increasing"):
+        after_tax_return(daily.iloc[::-1])
+    broken = daily.copy()
+    broken.loc["2023-12-29", "accrued_tax"] = np.nan
+    with pytest.raises(MetricsError, match=r"daily\['accrued_tax'\]: nan on 2023-12-29"):
+        after_tax_return_pre_liquidation(broken)
+
+
+def test_harvest_yield_refuses_a_row_without_a_gain():
+    values = pd.Series([10_000.0, 12_000.0, 11_000.0],
+                       index=pd.to_datetime(["2021-01-04", "2021-12-31", "2022-12-30"]))
+    form = pd.DataFrame({"sold": pd.to_datetime(["2021-03-01", "2021-06-01"]),
+                         "gain": [-500.0, -250.0]})
+    table = harvest_yield(form, values)
+    assert table["harvest_yield"].tolist() == [0.075, 0.0]  # 2022: no activity, shown as 0
+    with pytest.raises(MetricsError, match="row 1 has gain nan"):
+        harvest_yield(form.assign(gain=[-500.0, np.nan]), values)  # it counted as 0 before
+    with pytest.raises(MetricsError, match="row 0 has gain -500.0 sold on NaT"):
+        harvested_losses_by_year(form.assign(sold=[pd.NaT, pd.Timestamp("2021-06-01")]))
+
+
+def test_drift_targets_must_name_the_same_assets():
+    weights = pd.DataFrame({"A": [0.6, 0.5], "B": [0.4, 0.5]},
+                           index=pd.date_range("2024-01-01", periods=2))
+    with pytest.raises(MetricsError, match=r"targets \['C'\] have no weights column"):
+        drift(weights, {"A": 0.6, "B": 0.3, "C": 0.1})
+    with pytest.raises(MetricsError, match=r"assets \['B'\] of weights have no target"):
+        drift(weights, {"A": 0.6})
+    assert drift(weights, {"B": 0.4, "A": 0.6}).tolist() == pytest.approx([0.0, 0.1])
+
+
+def test_summary_of_a_run_shorter_than_a_year_says_it_extrapolates():
+    daily = hand_fund().iloc[:3]  # 2023-01-03 .. 2023-12-29: 360 days
+    run = SimpleNamespace(
+        daily=lambda: daily, conventions={}, tax_payable=None, twins={},
+        ledger=SimpleNamespace(form_8949=lambda: pd.DataFrame({"sold": [], "gain": []}),
+                               annual_tax=lambda: pd.DataFrame(), tax_profile=TaxProfile()),
+        trades_frame=lambda: pd.DataFrame({"date": pd.to_datetime(["2023-01-03"]),
+                                           "shares": [100.0], "price": [100.0]}))
+    summary = summarize(run)
+    cumulative = (daily["total_value"].iloc[-1] - 47.6) / 10_000 - 1
+    assert summary["after_tax_return_pre_liquidation_cumulative"] == pytest.approx(
+        cumulative, abs=1e-15)
+    assert summary["after_tax_return_pre_liquidation"] == pytest.approx(
+        (1 + cumulative) ** (365.25 / 360) - 1, abs=1e-15)
+    assert "360 days, less than a year" in summary["convention_metric_annualization"]
+    assert "less than a year" not in summarize(SimpleNamespace(
+        **{**vars(run), "daily": lambda: hand_fund()}))["convention_metric_annualization"]
+
+
+def test_decomposition_refuses_an_unknown_term():
+    """A Form 8949 term other than 'short'/'long' was read as short-term without a word."""
+    annual = pd.DataFrame({"year": [2023, 2024], "qualified_dividends": [200.0, 0.0],
+                           "nonqualified_dividends": 0.0, "interest": 0.0,
+                           "st_capital_gain_distributions": 0.0,
+                           "lt_capital_gain_distributions": 0.0})
+    form = pd.DataFrame({"sold": pd.to_datetime(["2024-01-02"]), "gain": [ST_GAIN],
+                         "term": ["short"]})
+    good = RunTables(hand_fund(), annual, form)
+    assert (tax_alpha_decomposition(good, good).to_numpy() == 0.0).all()
+    bad = RunTables(hand_fund(), annual, form.assign(term="long_term"))
+    with pytest.raises(MetricsError, match="term 'long_term' on row 0; use 'short' or 'long'"):
+        tax_alpha_decomposition(bad, good)

@@ -408,3 +408,37 @@ GOOD_PRICES = {"2023-01-10": 10.0, "2023-06-01": 11.0, "2024-01-10": 12.0}
 def test_bad_input_names_the_field_and_date(prices, distributions, kwargs, message):
     with pytest.raises(ValueError, match=message):
         sec_after_tax_returns(prices, distributions, **kwargs)
+
+
+def test_a_fractional_period_is_refused_by_name():
+    with pytest.raises(MetricsError, match=r"periods: 1.5 is not a number of years"):
+        sec_after_tax_returns(series(GOOD_PRICES), None, periods=1.5)
+
+
+def test_two_year_losses_of_both_characters_each_worth_its_rate():
+    """Independent case: $1,000 at $20 (50 shares) on 2022-01-03; a $1.00 long-term gain
+    distribution on 2022-12-15 at $18 and a $0.20 non-qualified dividend on 2023-03-01 at $17,
+    each taxed then (23.8% and 40.8%) and reinvested net; all redeemed at $15 on 2024-01-03.
+    The initial and first reinvested lots are long-term losses, the last a short-term loss;
+    N-1A Instr. 7(d): each net loss is worth its character's rate."""
+    prices = pd.Series([20.0, 18.0, 17.0, 15.0],
+                       index=pd.to_datetime(["2022-01-03", "2022-12-15", "2023-03-01",
+                                             "2024-01-03"]))
+    distributions = pd.DataFrame({"date": ["2022-12-15", "2023-03-01"],
+                                  "kind": ["lt_capital_gain", "nonqualified_dividend"],
+                                  "amount": [1.0, 0.2]})
+    out = sec_after_tax_returns(prices, distributions, periods=2, tax_profile=TaxRates())
+    row = out["returns"].loc["2y"]
+    net_b = 50 * (1 - 0.238)                 # 38.10 reinvested at 18
+    income = (50 + net_b / 18) * 0.2         # paid on the shares held before reinvesting
+    net_c = income * (1 - 0.408)
+    shares = 50 + net_b / 18 + net_c / 17
+    long_term = (50 * 15 - 1000) + (net_b / 18 * 15 - net_b)   # -256.35
+    short_term = net_c / 17 * 15 - net_c
+    assert row["long_term_net"] == pytest.approx(-256.35, abs=1e-9)
+    assert row["short_term_net"] == pytest.approx(short_term, abs=1e-12)
+    assert row["atv_d"] == pytest.approx(shares * 15, abs=1e-9)
+    atv_dr = shares * 15 - long_term * 0.238 - short_term * 0.408
+    assert row["atv_dr"] == pytest.approx(atv_dr, abs=1e-9)
+    assert row["after_taxes_on_distributions_and_redemption"] == pytest.approx(
+        (atv_dr / 1000) ** 0.5 - 1, abs=1e-13)

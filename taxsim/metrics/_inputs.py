@@ -75,6 +75,12 @@ def window(dates: pd.DatetimeIndex | None, n: int, start: Any, end: Any) -> tupl
         return 0, n - 1
     if len(dates) != n:
         raise MetricsError(f"dates: length {len(dates)} differs from values' {n}")
+    if dates.hasnans:
+        raise MetricsError(f"dates: missing date (NaT) at row {int(np.argmax(dates.isna()))}")
+    if not (dates.is_monotonic_increasing and dates.is_unique):
+        bad = int(np.argmin(np.asarray(dates[1:] > dates[:-1]))) + 1
+        raise MetricsError(f"dates: must be strictly increasing; {dates[bad].date()} comes "
+                           f"after {dates[bad - 1].date()}")
     i0 = 0 if start is None else int(dates.searchsorted(pd.Timestamp(start), side="right")) - 1
     i1 = n - 1 if end is None else int(dates.searchsorted(pd.Timestamp(end), side="right")) - 1
     if i0 < 0:

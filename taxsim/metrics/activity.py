@@ -27,11 +27,21 @@ def _start_of_year_values(values: pd.Series) -> pd.Series:
     return start
 
 
+def _check_realized(gain: np.ndarray, sold: pd.DatetimeIndex) -> None:
+    """Refuse a row without a finite gain or a sale date: it would silently not count."""
+    bad = ~np.isfinite(gain) | np.asarray(sold.isna())
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise MetricsError(f"form_8949: row {row} has gain {gain[row]} sold on {sold[row]}; "
+                           "every realized row needs a finite gain (dollars) and a sale date")
+
+
 def _loss_rows(form_8949: pd.DataFrame) -> pd.DataFrame:
     """Rows with a realized loss (only those flagged ``harvest`` where the column exists)."""
     for column in ("sold", "gain"):
         if column not in form_8949.columns:
             raise MetricsError(f"form_8949: needs a {column!r} column")
+    _check_realized(form_8949["gain"].to_numpy(np.float64), pd.DatetimeIndex(form_8949["sold"]))
     rows = form_8949
     if "harvest" in rows.columns:
         rows = rows[rows["harvest"].astype(bool)]
@@ -197,7 +207,9 @@ def _loss_arrays(form_8949: pd.DataFrame, rows: Any = None) -> tuple[np.ndarray,
             raise MetricsError(f"form_8949: needs a {column!r} column")
     if rows is None:
         gain = form_8949["gain"].to_numpy(np.float64)
-        years = np.asarray(pd.DatetimeIndex(form_8949["sold"]).year, np.int64)
+        sold = pd.DatetimeIndex(form_8949["sold"])
+        _check_realized(gain, sold)
+        years = np.asarray(sold.year, np.int64)
     else:
         gain, years = rows.gain, rows.year
     keep = gain < 0
@@ -294,7 +306,14 @@ def _weights_and_targets(weights: Any, targets: Any) -> tuple[np.ndarray, np.nda
     if isinstance(weights, pd.DataFrame):
         w = weights.to_numpy(np.float64)
         if isinstance(targets, Mapping | pd.Series):
-            t = np.array([float(dict(targets).get(c, 0.0)) for c in weights.columns])
+            targets = dict(targets)
+            missing = [c for c in weights.columns if c not in targets]
+            extra = [k for k in targets if k not in weights.columns]
+            if missing or extra:
+                raise MetricsError(
+                    f"targets: assets {missing} of weights have no target and targets {extra} "
+                    "have no weights column; name every asset in both (0 for none)")
+            t = np.array([float(targets[c]) for c in weights.columns])
         else:
             t = np.asarray(targets, np.float64)
     else:

@@ -63,6 +63,8 @@ from taxsim.metrics._inputs import (
 )
 from taxsim.metrics.returns import (
     _chained_return,
+    _daily_returns,
+    _require_finite,
     annualize,
     daily_returns,
     money_weighted_return,
@@ -83,6 +85,12 @@ def _check_daily(daily: pd.DataFrame, name: str = "daily") -> pd.DataFrame:
         raise MetricsError(f"{name}: the index must be the dates (a DatetimeIndex)")
     if len(daily) < 2:
         raise MetricsError(f"{name}: needs at least two days")
+    index = daily.index
+    if not (index.is_monotonic_increasing and index.is_unique) or index.hasnans:
+        steps = np.asarray(index[1:] > index[:-1])
+        bad = int(np.argmin(steps)) + 1
+        raise MetricsError(f"{name}: dates must be strictly increasing; {index[bad].date()} comes "
+                           f"after {index[bad - 1].date()}")
     return daily
 
 
@@ -111,7 +119,7 @@ class _DailyArrays:
     read-only views: nothing here writes into them.
     """
 
-    __slots__ = ("frame", "index", "n", "end_only", "_columns", "_cache")
+    __slots__ = ("frame", "index", "n", "end_only", "_columns", "_cache", "_checked")
 
     def __init__(self, daily: pd.DataFrame, name: str = "daily") -> None:
         daily = _check_daily(daily, name)
@@ -125,17 +133,22 @@ class _DailyArrays:
             block = daily.to_numpy(np.float64)  # one float block: a view, no copy
             self._columns = {column: block[:, k] for k, column in enumerate(columns)}
         self._cache: dict = {}
+        self._checked: set = set()
 
     def has(self, name: str) -> bool:
         return name in self._columns or name in self.frame.columns
 
     def column(self, name: str) -> np.ndarray:
-        """The column as float64 (zeros where the frame has none)."""
+        """The column as float64 (zeros where the frame has none); NaN or infinite dollars
+        raise, naming the column and the date."""
         values = self._columns.get(name)
         if values is None:
             if name not in self.frame.columns:
                 return np.zeros(self.n)
             values = self._columns[name] = self.frame[name].to_numpy(dtype=np.float64)
+        if name not in self._checked:
+            _require_finite(f"daily[{name!r}]", values, self.index)
+            self._checked.add(name)
         return values
 
     def cached(self, key, compute):
@@ -229,12 +242,17 @@ def _window_cumulative(d: _DailyArrays, kind, i0, i1, liquidated, annualized, me
     money-weighted one."""
     values, flows, liquidation = _streams(d, kind, liquidated, tax_payable_at_end)
     values = values[i0 : i1 + 1].copy()
-    flows = flows[i0 : i1 + 1]
+    # The window starts from the value at the close of its first day, which already holds
+    # that day's flows (and, pre-tax, its tax payments): they are not flows of the window.
+    flows = flows[i0 : i1 + 1].copy()
+    flows[0] = 0.0
     if liquidation is not None:
         values[-1] = liquidation[i1]
+    dates = d.index[i0 : i1 + 1]
     if method == "money_weighted":
-        return money_weighted_return(values, flows, d.index[i0 : i1 + 1], annualized=annualized)
-    return _chained_return(daily_returns(values, flows, ENGINE_FLOW_TIMING), 0, len(values) - 1)
+        return money_weighted_return(values, flows, dates, annualized=annualized)
+    return _chained_return(_daily_returns(values, flows, ENGINE_FLOW_TIMING, dates), 0,
+                           len(values) - 1)
 
 
 def _window_return(daily, kind, start, end, liquidated, annualized, method,

@@ -118,9 +118,25 @@ class _RealizedArrays(NamedTuple):
         for column in ("sold", "gain", "term") if needs_term else ("sold", "gain"):
             if column not in form_8949.columns:
                 raise MetricsError(f"form_8949: needs a {column!r} column")
-        long_term = (np.asarray(form_8949["term"].to_numpy() == "long", bool)
-                     if "term" in form_8949.columns else np.zeros(len(form_8949), bool))
-        return cls(_years(form_8949["sold"]), form_8949["gain"].to_numpy(np.float64), long_term)
+        if "term" in form_8949.columns:
+            terms = form_8949["term"].to_numpy()
+            long_term = np.asarray(terms == "long", bool)
+            known = long_term | np.asarray(terms == "short", bool)
+            if not known.all():
+                row = int(np.argmin(known))
+                raise MetricsError(f"form_8949: term {terms[row]!r} on row {row}; use 'short' "
+                                   "or 'long' (Form 8949 Part I or II)")
+        else:
+            long_term = np.zeros(len(form_8949), bool)
+        gain = form_8949["gain"].to_numpy(np.float64)
+        if not np.isfinite(gain).all():
+            row = int(np.argmin(np.isfinite(gain)))
+            raise MetricsError(f"form_8949: gain {gain[row]} on row {row} is not a finite "
+                               "number of dollars")
+        if form_8949["sold"].isna().any():
+            raise MetricsError(f"form_8949: row {int(np.argmax(form_8949['sold'].isna()))} "
+                               "has no sale date")
+        return cls(_years(form_8949["sold"]), gain, long_term)
 
 
 def _years(dates: pd.Series) -> np.ndarray:

@@ -68,10 +68,27 @@ def daily_returns(values: Any, flows: Any = None, flow_timing: str = "start") ->
     MetricsError
         If a day's base (the money invested over the day) is negative.
     """
-    if flow_timing not in _FLOW_TIMINGS:
-        raise MetricsError(f"flow_timing must be one of {_FLOW_TIMINGS}, got {flow_timing!r}")
     v = as_float_array(values, "values")
     f = optional_flows(flows, v.shape[0])
+    return like(_daily_returns(v, f, flow_timing, dates_of(values)), values)
+
+
+def _require_finite(name: str, array: np.ndarray, where: pd.DatetimeIndex | None) -> None:
+    """Refuse NaN or infinite dollars, naming the first bad day (its date, or its row)."""
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = int(np.argmin(finite))
+        label = where[first].date() if where is not None else f"row {first}"
+        raise MetricsError(f"{name}: {array[first]} on {label} is not a finite number of dollars")
+
+
+def _daily_returns(v: np.ndarray, f: np.ndarray, flow_timing: str,
+                   where: pd.DatetimeIndex | None = None) -> np.ndarray:
+    """:func:`daily_returns` on float64 arrays; ``where``: their dates, to name a bad day."""
+    if flow_timing not in _FLOW_TIMINGS:
+        raise MetricsError(f"flow_timing must be one of {_FLOW_TIMINGS}, got {flow_timing!r}")
+    _require_finite("values", v, where)
+    _require_finite("flows", f, where)
     previous = np.concatenate([[0.0], v[:-1]])
     empty_before = previous <= _EMPTY
     if flow_timing == "start":
@@ -81,12 +98,10 @@ def daily_returns(values: Any, flows: Any = None, flow_timing: str = "start") ->
         grown = np.where(empty_before, v, v - f)
     if np.any(base < -_EMPTY):
         first = int(np.argmax(base < -_EMPTY))
-        where = dates_of(values)
-        label = where[first].date() if where is not None else first
+        label = where[first].date() if where is not None else f"row {first}"
         raise MetricsError(f"values/flows: negative invested base on {label} ({base[first]:.2f})")
     with np.errstate(divide="ignore", invalid="ignore"):
-        returns = np.where(base > _EMPTY, grown / base - 1.0, 0.0)
-    return like(returns, values)
+        return np.where(base > _EMPTY, grown / base - 1.0, 0.0)
 
 
 def annualize(cumulative: float, days: float) -> float:
@@ -195,7 +210,7 @@ def time_weighted_return(
         raise MetricsError("an annualized return needs dates: a Series with a DatetimeIndex or "
                            "dates=")
     i0, i1 = window(when, v.shape[0], start, end)
-    r = daily_returns(v, optional_flows(flows, v.shape[0]), flow_timing)
+    r = _daily_returns(v, optional_flows(flows, v.shape[0]), flow_timing, when)
     cumulative = _chained_return(r, i0, i1)
     if not annualized:
         return cumulative
@@ -315,6 +330,8 @@ def money_weighted_return(
                            "dates=")
     f = optional_flows(flows, v.shape[0])
     i0, i1 = window(when, v.shape[0], start, end)
+    _require_finite("values", v[i0 : i1 + 1], when[i0 : i1 + 1])
+    _require_finite("flows", f[i0 : i1 + 1], when[i0 : i1 + 1])
     amounts = np.concatenate([[-v[i0]], -f[i0 + 1 : i1 + 1], [v[i1]]])
     flow_dates = when[i0 : i1 + 1].append(when[i1 : i1 + 1])
     rate = internal_rate_of_return(amounts, flow_dates)

@@ -326,7 +326,7 @@ def _periods(periods: Any, first: int, end: int) -> list[tuple[str, int, float]]
         periods = [k for k in STANDARD_YEARS if _years_ago(end, k) >= first]
         if _years_ago(end, max(STANDARD_YEARS)) < first:
             periods.append(SINCE_INCEPTION)
-    elif isinstance(periods, int | np.integer | str):
+    elif isinstance(periods, str) or np.ndim(periods) == 0:
         periods = [periods]
     out = []
     for period in periods:

@@ -223,6 +223,12 @@ def summarize(result: Any, twin: Any = None) -> dict:
         summary["twin_strategy"] = getattr(twin, "conventions", {}).get("strategy", "twin")
     summary.update({f"convention_{k}": v
                     for k, v in _conventions(result, int(index[-1].year)).items()})
+    days = (index[-1] - index[0]).days
+    if days < 365:  # GIPS: a period under a year is not annualized; say so
+        summary["convention_metric_annualization"] += (
+            f"; this run covers {days} days, less than a year: its annualized returns, tax "
+            "cost ratios and tax alphas extrapolate it to a year, and the *_cumulative "
+            "entries are the period's own returns")
     return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in summary.items()}
 
 
