@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import offset_copy
 
 from taxsim.charts.plots import (
     draw_growth,
@@ -30,20 +31,44 @@ from taxsim.charts.style import (
 )
 
 PAGE = (8.5, 11.0)  # US Letter, inches
+LEGEND_OFFSET = 0.3  # inches from a panel's bottom edge to its legend
 
 DISCLOSURES = (
     "Hypothetical performance. These results come from a simulation (taxsim) that replays "
     "market data day by day through the strategy with a US tax-lot ledger; they do not "
     "reflect actual trading or any client account, and were prepared with the benefit of "
     "hindsight. Past or simulated performance does not guarantee future results. Taxes are "
-    "computed at the marginal rates stated, for a household assumed to owe the net investment "
-    "income tax and to use its loss deduction in full; actual taxes depend on each investor's "
-    "situation. After-tax returns are modelled on SEC Form N-1A Item 26(b)(2)-(3): pre-liquidation "
-    "values are net of taxes on distributions and realized gains; post-liquidation values "
-    "also assume every taxable lot sold on the last day. Tax alpha is the annualized after-tax "
-    "return minus that of the non-managed twin (same targets, flows, costs and taxes, FIFO, "
-    "no loss harvesting or tax awareness). Not tax, legal or investment advice."
+    "computed at the marginal rates stated (federal, net investment income tax and state, as "
+    "shown), the same for every year of the period; {losses} Actual taxes depend on each "
+    "investor's situation. After-tax returns are modelled on SEC Form N-1A Item "
+    "26(b)(2)-(3): pre-liquidation values are net of taxes on distributions and realized "
+    "gains; post-liquidation values also assume every taxable lot sold on the last day. Tax "
+    "alpha is the annualized after-tax return minus that of the non-managed twin (same "
+    "targets, flows, costs and taxes, FIFO, no loss harvesting or tax awareness). Not tax, "
+    "legal or investment advice."
 )
+"""The factsheet's disclosures; ``{losses}`` is the sentence of the run's loss convention
+(:data:`LOSS_DISCLOSURES`)."""
+
+LOSS_DISCLOSURES = {
+    "offset": "losses are assumed to offset other gains of the same character in full, so "
+    "that a realized loss is worth its tax rate at once (the loss convention 'offset', as in "
+    "SEC Form N-1A); an investor without such gains would benefit less or later.",
+    "standalone": "losses offset only the household's own gains, then up to $3,000 of "
+    "ordinary income a year, the rest carried forward (the loss convention 'standalone').",
+}
+UNKNOWN_LOSS_DISCLOSURE = "losses follow the loss convention stated in the assumptions."
+
+
+def disclosures(conventions: Mapping[str, Any]) -> str:
+    """The disclosures of a factsheet, with the sentence of the run's loss convention (a
+    household that deducts its losses in full is said so only when the run assumed it)."""
+    convention = str(conventions.get("loss_convention", "")).strip()
+    text = DISCLOSURES.format(losses=LOSS_DISCLOSURES.get(convention,
+                                                          UNKNOWN_LOSS_DISCLOSURE))
+    if "rates by year" in str(conventions.get("tax_rates", "")):
+        text = text.replace(", the same for every year of the period;", " for each year;")
+    return text
 
 RETURN_ROWS = (
     ("pre_tax_return", "Pre-tax return (a year)", "percent"),
@@ -131,9 +156,9 @@ def factsheet(
         FigureCanvasAgg(figure)
         figure.text(1 - 0.6 / width, 1 - 0.32 / height, "HYPOTHETICAL", fontsize=8.5,
                     fontweight="bold", va="top", ha="right", color=ROLE["loss"])
-        figure.text(0.6 / width, 1 - 0.5 / height, title, va="top", color=TEXT_COLOR,
-                    fontsize=15 if len(title) <= 60 else max(10.5, 15 * 60 / len(title)),
-                    fontweight="bold")
+        heading = figure.text(0.6 / width, 1 - 0.5 / height, title, va="top",
+                              color=TEXT_COLOR, fontsize=15, fontweight="bold")
+        title_lines = _fit_title(heading, width - 1.2)
         strategy = conventions.get("strategy")
         subtitle = " | ".join(
             str(part) for part in (
@@ -145,8 +170,9 @@ def factsheet(
                 else None,
             ) if part
         )
-        figure.text(0.6 / width, 1 - 0.82 / height,
-                    "\n".join(textwrap.wrap(subtitle, 118, max_lines=2, placeholder=" ...")),
+        figure.text(0.6 / width, 1 - (0.82 if title_lines == 1 else 0.98) / height,
+                    "\n".join(textwrap.wrap(subtitle, 118, max_lines=3 - title_lines,
+                                             placeholder=" ...")),
                     fontsize=8.8, va="top", color=ROLE["neutral"], linespacing=1.25)
 
         _draw_table(figure.add_axes(rect(0.6, 7.85, 3.45, 1.9)), "Returns (annualized)",
@@ -158,11 +184,12 @@ def factsheet(
         # tick labels and a two-row legend
         panels = [figure.add_axes(rect(left, bottom, 3.05, 1.85))
                   for bottom in (5.65, 2.83) for left in (0.95, 4.85)]
-        draw_growth(panels[0], growth, title="Growth of wealth", legend_offset=0.3,
+        draw_growth(panels[0], growth, title="Growth of wealth", legend_offset=LEGEND_OFFSET,
                     legend_columns=2)
         if by_year is not None and len(by_year):
             draw_tax_alpha_by_year(panels[1], by_year, title="Tax alpha by year",
-                                   legend_offset=0.3, legend_columns=2)
+                                   legend_offset=LEGEND_OFFSET, legend_columns=2,
+                                   max_year_ticks=6)
         else:
             panels[1].set_axis_off()
             panels[1].set_title("Tax alpha by year")
@@ -170,8 +197,10 @@ def factsheet(
                            ha="center", va="center", color=ROLE["neutral"],
                            transform=panels[1].transAxes)
         draw_realized(panels[2], form_8949, title="Realized gains and losses by year",
-                      legend_offset=0.3, legend_columns=3)
-        draw_harvested(panels[3], form_8949, title="Cumulative realized losses",
+                      legend_offset=LEGEND_OFFSET, legend_columns=3, max_year_ticks=6)
+        draw_harvested(panels[3], form_8949,
+                       title="Cumulative harvested losses" if "harvest" in form_8949.columns
+                       else "Cumulative realized losses",
                        start=growth.index[0], end=growth.index[-1])
         for ax in panels:
             ax.title.set_fontsize(10)
@@ -183,7 +212,8 @@ def factsheet(
                 for text in legend.get_texts():
                     text.set_fontsize(7.2)
         for ax in (panels[0], panels[3]):
-            ax.xaxis.set_major_locator(_year_locator())
+            if ax.lines:  # an empty panel ("No losses realized") keeps no ticks
+                ax.xaxis.set_major_locator(_year_locator())
 
         characters = int((width - 1.2) * 72.0 / (FOOTNOTE_SIZE * 0.53))
         note = figure.text(0.6 / width, 2.05 / height,
@@ -191,13 +221,61 @@ def factsheet(
                            fontsize=FOOTNOTE_SIZE, va="top", color="#444444", linespacing=1.3)
         note.set_gid("footnote")
         figure.text(0.6 / width, 0.45 / height,
-                    "\n".join(textwrap.wrap(DISCLOSURES, int(characters * 1.07))),
+                    "\n".join(textwrap.wrap(disclosures(conventions), int(characters * 1.07))),
                     fontsize=FOOTNOTE_SIZE - 0.5, va="bottom", color="#555555",
                     linespacing=1.3).set_gid("disclosures")
+        _legends_within(figure, panels, 0.6, width - 0.6)
     if Path(path).suffix.lower() not in (".pdf", ".png", ".svg"):
         raise ChartError(f"path {path}: use .pdf (or .png / .svg for a preview)")
     save(figure, path)
     return figure
+
+
+def _fit_title(text, inches: float) -> int:
+    """Fit the page title into ``inches`` of width: shrink it from 15 to 11 points; if that is
+    not enough, break it into two lines (12 points, down to 9.5) and, past that, end the
+    second line with an ellipsis. Returns the number of lines (1 or 2)."""
+    figure = text.figure
+    renderer = figure.canvas.get_renderer()
+
+    def wide() -> bool:
+        return text.get_window_extent(renderer).width / figure.dpi > inches
+
+    while wide() and text.get_fontsize() > 11:
+        text.set_fontsize(text.get_fontsize() - 0.5)
+    if not wide():
+        return 1
+    title = text.get_text()
+    text.set_linespacing(1.15)
+    for size in (12.0, 11.0, 10.0, 9.5):
+        text.set_fontsize(size)
+        characters = int(inches * 72.0 / (size * 0.6))
+        while True:  # the widest line decides: fewer characters a line until it fits
+            text.set_text("\n".join(textwrap.wrap(title, characters, max_lines=2,
+                                                  placeholder=" \N{HORIZONTAL ELLIPSIS}")))
+            if not wide() or characters <= 40:
+                break
+            characters -= 3
+        if not wide():
+            break
+    return 2
+
+
+def _legends_within(figure, panels, left: float, right: float) -> None:
+    """Move each panel's legend sideways so that it lies between ``left`` and ``right``
+    inches (the page margins): a centred legend wider than its panel would overhang."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for ax in panels:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        x0, x1 = box.x0 / figure.dpi, box.x1 / figure.dpi
+        shift = (right - x1) if x1 > right else (left - x0) if x0 < left else 0.0
+        if shift:  # as legend_below placed it, moved by ``shift`` inches
+            legend.set_bbox_to_anchor((0.5, 0.0), transform=offset_copy(
+                ax.transAxes, fig=figure, x=shift, y=-LEGEND_OFFSET, units="inches"))
 
 
 def _year_locator():

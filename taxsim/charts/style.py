@@ -15,6 +15,7 @@ kept alive by pyplot; functions return the Figure.
 from __future__ import annotations
 
 import contextlib
+import math
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, NullLocator
 
 OKABE_ITO = {
     "black": "#000000",
@@ -82,6 +83,7 @@ RC = {
     "lines.linewidth": 1.8,
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
+    "axes.unicode_minus": False,  # "-1.2%" on ticks, as in value labels, tables and footnotes
     "svg.fonttype": "none",
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
@@ -139,8 +141,14 @@ def footnote_text(conventions: Mapping[str, Any], extra: str | None = None) -> s
             continue
         value = conventions.get(key)
         if value not in (None, ""):
-            parts.append(f"{label}: {value}")
+            parts.append(f"{label}: {_readable(value)}")
     return ". ".join(parts) + "."
+
+
+def _readable(value: Any) -> str:
+    """A convention's text for readers: column names spelled out ("liquidation_value" is
+    "liquidation value")."""
+    return str(value).replace("liquidation_value", "liquidation value")
 
 
 def _footnote_lines(text: str, width_inches: float, size: float = FOOTNOTE_SIZE) -> list[str]:
@@ -221,10 +229,57 @@ dollar_formatter = FuncFormatter(lambda value, _: _compact(value))
 """Axis formatter: $950, $12k, $1.2M."""
 
 
-def percent_formatter(decimals: int | None = None) -> PercentFormatter:
-    """Axis formatter for fractions: 0.012 -> "1.2%" (decimals from the axis range by
-    default, so ticks are never rounded into wrong labels)."""
-    return PercentFormatter(xmax=1.0, decimals=decimals)
+class PercentTicks(Formatter):
+    """Axis formatter for fractions: 0.012 -> "1.2%".
+
+    With ``decimals`` None, the decimals are the fewest that write the spacing of the axis's
+    ticks exactly (ticks 0.2% apart: "0.2%", "0.4%"; 0.25% apart: "0.25%", "0.50%"), so ticks
+    are never rounded into wrong labels nor padded with zeros ("0.300%")."""
+
+    def __init__(self, decimals: int | None = None) -> None:
+        self.decimals = decimals
+
+    def _decimals(self) -> int:
+        if self.decimals is not None:
+            return self.decimals
+        locs = sorted(float(v) for v in (self.axis.get_majorticklocs() if self.axis else []))
+        steps = [b - a for a, b in zip(locs, locs[1:], strict=False) if b - a > 0]
+        if not steps:
+            return 1
+        step = 100.0 * min(steps)
+        decimals = max(0, math.ceil(-math.log10(step) - 1e-9))
+        while decimals < 6 and abs(round(step, decimals) - step) > 1e-6 * step:
+            decimals += 1
+        return decimals
+
+    def __call__(self, value: float, pos: int | None = None) -> str:
+        decimals = self._decimals()
+        text = f"{100.0 * value:.{decimals}f}"
+        if float(text) == 0.0:
+            text = text.lstrip("-")
+        return text + "%"
+
+
+def percent_formatter(decimals: int | None = None) -> PercentTicks:
+    """Axis formatter for fractions: 0.012 -> "1.2%" (decimals from the ticks' spacing by
+    default: :class:`PercentTicks`)."""
+    return PercentTicks(decimals)
+
+
+def year_ticks(ax: Any, years: Iterable[int], max_ticks: int = 12) -> None:
+    """Year ticks on the x axis of a chart by year: every year when at most ``max_ticks``,
+    else every 2nd, 5th, 10th... year on round numbers, so labels never run together."""
+    years = sorted({int(y) for y in years})
+    if not years:
+        return
+    span = years[-1] - years[0]
+    step = next((s for s in (1, 2, 5, 10, 20, 25, 50, 100) if span // s + 1 <= max(max_ticks, 1)),
+                100)
+    first = years[0] if step == 1 else int(math.ceil(years[0] / step) * step)
+    ticks = list(range(first, years[-1] + 1, step)) or [years[0]]
+    ax.set_xticks(ticks)
+    ax.xaxis.set_minor_locator(FixedLocator(years) if step > 1
+                               else NullLocator())
 
 
 def format_dollars(value: float) -> str:
