@@ -296,8 +296,9 @@ def fetch(tickers: tuple[str, ...], cache_dir: str | None, refresh: bool) -> Non
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Charts folder (default: RESULTS/charts).")
 def report(results: str, out: str | None) -> None:
-    """Factsheet and charts (PNG) of RESULTS, a folder written by `taxsim run`, `taxsim demo`
-    or Result.to_parquet; prints the files and the run's conventions (the rates it stored).
+    """Factsheet (one-page PDF, PNG preview) and charts (PNG and SVG) of RESULTS, a folder
+    written by `taxsim run`, `taxsim demo` or Result.to_parquet; prints the files and the
+    run's conventions (the rates it stored).
 
     A folder written before taxsim stored the rates (no tax_rates.parquet, no config.json)
     gets a warning, and its charts say that the rates are unknown.

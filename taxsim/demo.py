@@ -202,8 +202,16 @@ def load_run_folder(folder) -> StoredResult:
     return StoredResult(main, tax_profile, twins)
 
 
+REPORT_FORMATS = (".png", ".svg")
+"""Each single chart of :func:`write_report` in these formats (a raster preview and a vector
+file for print); the factsheet is a one-page PDF plus a PNG preview."""
+
+
 def write_report(folder, out=None, result=None) -> list:
-    """Factsheet and single charts of a results folder; returns the files written.
+    """Factsheet (``factsheet.pdf``, one US Letter page, and a ``factsheet.png`` preview) and
+    single charts (each as PNG and SVG: growth of wealth, realized gains and losses, harvested
+    losses and, with a non-managed twin, tax alpha by year) of a results folder; returns the
+    files written.
 
     ``result``: the folder already read (:func:`load_run_folder`), else it is read here."""
     from pathlib import Path
@@ -220,29 +228,32 @@ def write_report(folder, out=None, result=None) -> list:
         realized_gains_chart,
         tax_alpha_by_year_chart,
     )
+    from taxsim.charts.style import save
     from taxsim.metrics import conventions_of, growth_frame, tax_alpha_by_year
 
     result = result if result is not None else load_run_folder(folder)
     out = Path(out) if out is not None else Path(folder) / "charts"
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    factsheet_from_result(result, out / "factsheet.png")
-    written.append(out / "factsheet.png")
+    written = [out / "factsheet.pdf"]
+    written += save(factsheet_from_result(result, written[0]), out / "factsheet.png")
+
+    def saved(chart, name: str, *arguments) -> None:
+        paths = [out / f"{name}{suffix}" for suffix in REPORT_FORMATS]
+        chart(*arguments, paths)
+        written.extend(paths)
+
     conventions = conventions_of(result)
     daily = result.daily()
     pre_tax = result.twins.get("pre_tax")
     growth = growth_frame(daily, pre_tax.daily() if pre_tax is not None else None, None)
-    growth_of_wealth(growth, conventions, out / "growth.png")
-    written.append(out / "growth.png")
+    saved(growth_of_wealth, "growth", growth, conventions)
     form_8949 = result.ledger.form_8949()
-    realized_gains_chart(form_8949, conventions, out / "realized_gains.png")
-    harvested_losses_chart(form_8949, conventions, out / "harvested_losses.png")
-    written += [out / "realized_gains.png", out / "harvested_losses.png"]
+    saved(realized_gains_chart, "realized_gains", form_8949, conventions)
+    saved(harvested_losses_chart, "harvested_losses", form_8949, conventions)
     twin = result.twins.get("non_managed")
     if twin is not None:
         by_year = tax_alpha_by_year(daily, twin.daily())
-        tax_alpha_by_year_chart(by_year, conventions, out / "tax_alpha_by_year.png")
-        written.append(out / "tax_alpha_by_year.png")
+        saved(tax_alpha_by_year_chart, "tax_alpha_by_year", by_year, conventions)
     plt.close("all")
     return written
 

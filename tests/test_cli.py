@@ -92,6 +92,13 @@ def test_run_then_report(config_file, tmp_path):
     assert "Rates: 37% ordinary" in completed.stdout and not completed.stderr
     assert (out / "charts" / "factsheet.png").stat().st_size > 10_000
     assert (out / "charts" / "tax_alpha_by_year.png").exists()
+    # the factsheet as a one-page PDF, each chart also as a vector file (text kept as text)
+    factsheet_pdf = (out / "charts" / "factsheet.pdf").read_bytes()
+    assert factsheet_pdf.startswith(b"%PDF") and b"/Count 1 >>" in factsheet_pdf
+    for name in ("growth", "realized_gains", "harvested_losses", "tax_alpha_by_year"):
+        assert str(out / "charts" / f"{name}.svg") in completed.stdout
+        svg = (out / "charts" / f"{name}.svg").read_text()
+        assert svg.lstrip().startswith("<?xml") and "Hypothetical" in svg, name
     # a bare Result.to_parquet folder works too
     completed = taxsim("report", out / "result", "--out", tmp_path / "bare")
     assert completed.returncode == 0, completed.stderr

@@ -699,3 +699,69 @@ def test_decomposition_refuses_an_unknown_term():
     bad = RunTables(hand_fund(), annual, form.assign(term="long_term"))
     with pytest.raises(MetricsError, match="term 'long_term' on row 0; use 'short' or 'long'"):
         tax_alpha_decomposition(bad, good)
+
+
+# --------------------------------------------------------------------------- headline figures
+def engine_run(tax_payment: str, daily_liquidation: bool, twins: bool = True):
+    """Two years of loss harvesting on a synthetic market, taxable + IRA, with a later
+    contribution and a withdrawal, so that every flow column moves."""
+    from strategies import loss_harvest
+    from taxsim import Account, Household
+    from taxsim.engine import simulate
+    from taxsim.market.synthetic import synthetic_market
+
+    market = synthetic_market(seed=11, years=2.0)
+    household = Household([Account("taxable", reinvest=False),
+                           Account("ira", kind="tax_deferred")])
+    targets = {"taxable": {"USTOTAL": 0.6, "INTL": 0.4}, "ira": {"BOND": 1.0}}
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": [dates[100], dates[300]], "account": ["taxable", "taxable"],
+                          "amount": [50_000.0, -30_000.0]})
+    strategy = loss_harvest(list(market.tickers), [["USTOTAL", "USLARGE"]], n_accounts=2,
+                            threshold=0.03)
+    return simulate(market, household, strategy, targets,
+                    contributions={"taxable": 500_000.0, "ira": 200_000.0}, flows=flows,
+                    tax_payment=tax_payment, cost_bps=2.0, twins=twins,
+                    daily_liquidation=daily_liquidation)
+
+
+@pytest.mark.parametrize("tax_payment", ["portfolio", "outside"])
+@pytest.mark.parametrize("daily_liquidation", [True, False])
+def test_headline_equals_summarize_from_the_arrays(tax_payment, daily_liquidation):
+    from taxsim.metrics import headline
+    from taxsim.metrics.after_tax import whole_run_chains, whole_run_chains_nb
+
+    result = engine_run(tax_payment, daily_liquidation)
+    figures, full = headline(result), summarize(result)
+    keys = ["pre_tax_return", "after_tax_return_pre_liquidation",
+            "after_tax_return_post_liquidation", "tax_alpha_pre_liquidation",
+            "tax_alpha_post_liquidation"]
+    assert sorted(k for k in figures if not k.startswith("convention_")) == sorted(keys)
+    for key in keys:
+        assert figures[key] == pytest.approx(full[key], rel=1e-12, abs=1e-15), key
+    assert figures["tax_alpha_post_liquidation"] != 0.0
+    for key in ("convention_metric_tax_alpha", "convention_metric_annualization"):
+        assert figures[key] == full[key]
+    # the plain-Python pass equals the compiled one
+    from taxsim.engine.enums import RECORD_NAMES
+    from taxsim.metrics.after_tax import _CHAIN_COLUMNS
+
+    columns = np.array([RECORD_NAMES.index(name) for name in _CHAIN_COLUMNS], np.int64)
+    arguments = (result.account_values, result.account_cash, result.record, columns)
+    plain, compiled = np.empty(3), np.empty(3)
+    assert whole_run_chains(*arguments, plain) and whole_run_chains_nb(*arguments, compiled)
+    np.testing.assert_array_equal(plain, compiled)
+
+
+def test_headline_without_twins_and_with_bad_numbers():
+    from taxsim.metrics import headline
+
+    result = engine_run("portfolio", True, twins=False)
+    figures = headline(result)
+    assert "tax_alpha_post_liquidation" not in figures
+    assert figures["pre_tax_return"] == pytest.approx(summarize(result)["pre_tax_return"],
+                                                      rel=1e-12)
+    result.record[5, 8] = np.nan  # accrued tax: the frame path names the day
+    with pytest.raises(MetricsError, match=r"accrued_tax'\]: nan on "
+                       + str(result.market.pandas_dates[5].date())):
+        headline(result)

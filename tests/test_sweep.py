@@ -86,6 +86,24 @@ def test_summarize_metrics_with_twins_on_a_process_pool_and_threads_equal_in_pro
         "after_tax_return_post_liquidation"]
 
 
+def test_the_fast_summary_carries_the_tax_alphas_of_summarize(tmp_path):
+    base = apply_overrides(TINY, {"run.twins": True, "run.daily_liquidation": False,
+                                  "strategy.params.lot_method": "tax_optimal"})
+    product = {"market.seed": [1, 2], "strategy.params.frequency": ["monthly", "quarterly"]}
+    fast = run_sweep(_spec(product, metrics="summary", base=base), tmp_path / "fast",
+                     progress=False)
+    full = run_sweep(_spec(product, metrics="summarize", base=base), tmp_path / "full",
+                     progress=False)
+    assert (fast["status"] == "ok").all() and (full["status"] == "ok").all()
+    for column in ("pre_tax_return", "after_tax_return_pre_liquidation",
+                   "after_tax_return_post_liquidation", "tax_alpha_pre_liquidation",
+                   "tax_alpha_post_liquidation"):
+        assert fast[column].tolist() == pytest.approx(full[column].tolist(), rel=1e-12,
+                                                      abs=1e-15), column
+    assert (fast["tax_alpha_post_liquidation"] != 0.0).any()
+    assert "end_value" in fast.columns and "tracking_error" not in fast.columns
+
+
 def test_a_failing_scenario_is_recorded_and_the_sweep_goes_on(tmp_path):
     # every scenario's config is valid (the spec checks them all when it loads); the second
     # fails while running: its withdrawal is larger than the account

@@ -48,7 +48,7 @@ from taxsim.metrics.returns import (
     time_weighted_return,
 )
 from taxsim.metrics.sec_after_tax import sec_after_tax_returns, sec_inputs_from_market
-from taxsim.metrics.summary import conventions_of, rates_text, summarize
+from taxsim.metrics.summary import conventions_of, headline, rates_text, summarize
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -74,6 +74,7 @@ __all__ = [
     "growth_frame",
     "harvest_yield",
     "harvested_losses_by_year",
+    "headline",
     "hypothetical_after_tax_return",
     "internal_rate_of_return",
     "liquidation_value",

@@ -48,6 +48,7 @@ All returns are time-weighted (``taxsim.metrics.returns``) with the engine's flo
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,7 @@ from taxsim.metrics._inputs import (
     years_between,
 )
 from taxsim.metrics.returns import (
+    _EMPTY,
     _chained_return,
     _daily_returns,
     _require_finite,
@@ -103,7 +105,11 @@ before it)."""
 def _require_daily_liquidation(daily: pd.DataFrame, what: str, name: str = "daily") -> None:
     """Refuse a figure that needs accrued and liquidation tax before the last day when the run
     recorded them only on its last day (the zeros in between are not values)."""
-    if daily.attrs.get(END_ONLY_ATTR, False):
+    _refuse_end_only(daily.attrs.get(END_ONLY_ATTR, False), what, name)
+
+
+def _refuse_end_only(end_only: bool, what: str, name: str = "daily") -> None:
+    if end_only:
         raise MetricsError(
             f"{name}: {what} needs accrued and liquidation tax on every day, but this run "
             "recorded them on its last day only; run simulate(..., daily_liquidation=True)"
@@ -135,15 +141,39 @@ class _DailyArrays:
         self._cache: dict = {}
         self._checked: set = set()
 
+    @classmethod
+    def from_result(cls, result) -> _DailyArrays:
+        """The columns of ``result.daily()`` straight from an engine Result's arrays (the same
+        numbers, without building the frame: ``frame`` is None). For the per-scenario
+        figures of sweeps."""
+        from taxsim.engine.enums import RECORD_NAMES  # the engine imports this module
+
+        self = cls.__new__(cls)
+        self.frame = None
+        self.index = result.market.pandas_dates
+        self.n = len(self.index)
+        self.end_only = not result.daily_liquidation
+        total_value = result.account_values.sum(axis=1) + result.account_cash.sum(axis=1)
+        self._columns = {name: result.record[:, column]
+                         for column, name in enumerate(RECORD_NAMES)}
+        self._columns["total_value"] = total_value
+        self._columns["liquidation_value"] = (total_value - self._columns["accrued_tax"]
+                                              - self._columns["liquidation_tax"])
+        self._cache = {}
+        self._checked = set()
+        if self.n < 2:
+            raise MetricsError("daily: needs at least two days")
+        return self
+
     def has(self, name: str) -> bool:
-        return name in self._columns or name in self.frame.columns
+        return name in self._columns or (self.frame is not None and name in self.frame.columns)
 
     def column(self, name: str) -> np.ndarray:
         """The column as float64 (zeros where the frame has none); NaN or infinite dollars
         raise, naming the column and the date."""
         values = self._columns.get(name)
         if values is None:
-            if name not in self.frame.columns:
+            if self.frame is None or name not in self.frame.columns:
                 return np.zeros(self.n)
             values = self._columns[name] = self.frame[name].to_numpy(dtype=np.float64)
         if name not in self._checked:
@@ -262,8 +292,8 @@ def _window_return(daily, kind, start, end, liquidated, annualized, method,
     d = _arrays(daily)
     i0, i1 = window(d.index, d.n, start, end)
     if kind == "after_tax" and i1 != d.n - 1 and d.end_only:
-        _require_daily_liquidation(d.frame, f"an after-tax return ending "
-                                   f"{d.index[i1].date()} (before the last day)")
+        _refuse_end_only(True, f"an after-tax return ending {d.index[i1].date()} (before the "
+                         "last day)")
     key = ("return", kind, i0, i1, liquidated, method, tax_payable_at_end,
            annualized if method == "money_weighted" else None)
     value = d.cached(key, lambda: _window_cumulative(d, kind, i0, i1, liquidated, annualized,
@@ -361,6 +391,125 @@ def after_tax_return_post_liquidation(
     """After-tax return after a full redemption at ``end`` (SEC Form N-1A Item 26(b)(3)); see
     :func:`after_tax_return` (``liquidated=True``)."""
     return after_tax_return(daily, start, end, True, annualized, method, None)
+
+
+# --------------------------------------------------------------------------- whole runs
+def _day_return(previous, value, flow):
+    """A day's return with its flow at the close (:func:`daily_returns`, ``"end"``); NaN for
+    a negative invested base."""
+    empty_before = previous <= _EMPTY
+    base = previous + flow if empty_before else previous
+    grown = value if empty_before else value - flow
+    if base < -_EMPTY:
+        return math.nan
+    return grown / base - 1.0 if base > _EMPTY else 0.0
+
+
+_day_return_nb = njit(cache=True)(_day_return)
+
+def whole_run_chains(account_values, account_cash, record, columns, out):
+    """Cumulative returns of a whole engine run in one pass over its arrays: what
+    :func:`_window_cumulative` computes for the window of every day, time-weighted, flows at
+    the close (``"end"``), the first day's flows inside its close.
+
+    Parameters
+    ----------
+    account_values, account_cash : float64 arrays (days, accounts)
+        Dollars at each close.
+    record : float64 array (days, fields)
+        The engine's daily record (cumulative flows, accrued and liquidation tax).
+    columns : int64 array
+        Record columns of contributions, withdrawals, tax paid from the portfolio, tax paid
+        from outside, accrued tax and liquidation tax (cumulative dollars; the last two not).
+    out : float64 array (3,)
+        Written: pre-tax (taxes paid from the portfolio are withdrawals), after-tax
+        pre-liquidation (wealth = value - accrued tax; tax paid from outside is a
+        contribution) and after-tax post-liquidation (the last day's wealth is the
+        liquidation value) cumulative returns, fractions.
+
+    Returns
+    -------
+    bool
+        False when a value or flow is not finite or a day's invested base is negative (the
+        caller then runs the frame path, which names the day); ``out`` is not valid then.
+    """
+    contributions, withdrawals, tax_paid, tax_outside, accrued, liquidation = (
+        columns[0], columns[1], columns[2], columns[3], columns[4], columns[5])
+    n_days = record.shape[0]
+    growth_pre_tax = 1.0
+    growth_after_tax = 1.0
+    previous_value = 0.0
+    previous_wealth = 0.0
+    last_after_tax_return = 0.0
+    post_liquidation_return = 0.0
+    for day in range(n_days):
+        value = 0.0
+        for account in range(account_values.shape[1]):
+            value += account_values[day, account]
+        cash = 0.0
+        for account in range(account_cash.shape[1]):
+            cash += account_cash[day, account]
+        value += cash
+        wealth = value - record[day, accrued]
+        liquidation_value = wealth - record[day, liquidation]
+        if day == 0:
+            external = record[0, contributions] - record[0, withdrawals]
+            pre_tax_flow = external - record[0, tax_paid]
+            after_tax_flow = external + record[0, tax_outside]
+        else:
+            external = ((record[day, contributions] - record[day - 1, contributions])
+                        - (record[day, withdrawals] - record[day - 1, withdrawals]))
+            pre_tax_flow = external - (record[day, tax_paid] - record[day - 1, tax_paid])
+            after_tax_flow = external + (record[day, tax_outside] - record[day - 1, tax_outside])
+        if not (math.isfinite(value) and math.isfinite(wealth) and math.isfinite(liquidation_value)
+                and math.isfinite(pre_tax_flow) and math.isfinite(after_tax_flow)):
+            return False
+        if day > 0:
+            pre_tax_return = _day_return_nb(previous_value, value, pre_tax_flow)
+            after_tax_return = _day_return_nb(previous_wealth, wealth, after_tax_flow)
+            post_liquidation_return = _day_return_nb(previous_wealth, liquidation_value,
+                                                  after_tax_flow)
+            if (math.isnan(pre_tax_return) or math.isnan(after_tax_return)
+                    or math.isnan(post_liquidation_return)):
+                return False
+            growth_pre_tax *= 1.0 + pre_tax_return
+            if day < n_days - 1:
+                growth_after_tax *= 1.0 + after_tax_return
+            else:
+                last_after_tax_return = after_tax_return
+        previous_value = value
+        previous_wealth = wealth
+    out[0] = growth_pre_tax - 1.0
+    out[1] = growth_after_tax * (1.0 + last_after_tax_return) - 1.0
+    out[2] = growth_after_tax * (1.0 + post_liquidation_return) - 1.0
+    return True
+
+
+whole_run_chains_nb = njit(cache=True)(whole_run_chains)
+
+_CHAIN_COLUMNS = ("contributions_cumulative", "withdrawals_cumulative", "tax_paid_cumulative",
+                  "tax_outside_cumulative", "accrued_tax", "liquidation_tax")
+
+
+def whole_run_returns(result) -> tuple[float, float, float] | None:
+    """Annualized (pre-tax, after-tax pre-liquidation, after-tax post-liquidation) returns of
+    a whole engine run from its arrays (:func:`whole_run_chains`), the figures the frame path
+    gives to about 1e-15; None where that path must run instead (a result without arrays, or
+    bad numbers, which it names)."""
+    record = getattr(result, "record", None)
+    if not isinstance(record, np.ndarray) or record.shape[0] < 2:
+        return None
+    from taxsim.engine.enums import RECORD_NAMES  # the engine imports this module
+
+    columns = np.array([RECORD_NAMES.index(name) for name in _CHAIN_COLUMNS], np.int64)
+    out = np.empty(3)
+    if not whole_run_chains_nb(np.ascontiguousarray(result.account_values, np.float64),
+                               np.ascontiguousarray(result.account_cash, np.float64),
+                               np.ascontiguousarray(record, np.float64), columns, out):
+        return None
+    days = result.market.dates
+    calendar_days = float(days[-1] - days[0])
+    return tuple(annualize(cumulative, calendar_days) for cumulative in out)
 
 
 # --------------------------------------------------------------------------- wealth series

@@ -55,7 +55,9 @@ def result_metrics(result, metrics: str = "summarize", conventions: bool = False
     """The metrics of a run as a flat dict of scalars.
 
     ``"summarize"``: :func:`taxsim.metrics.summarize` (returns, tax alpha with twins, ...);
-    ``"summary"``: :meth:`Result.summary` (end values and totals; much faster).
+    ``"summary"``: :meth:`Result.summary` (end values and totals) plus
+    :func:`taxsim.metrics.headline` (pre-tax and after-tax returns and, with twins, the tax
+    alphas, the same numbers as ``"summarize"``'s); much faster.
     ``conventions``: keep the ``convention_*`` entries (sweeps do; see :func:`split_conventions`);
     by default they are left out.
     """
@@ -64,7 +66,9 @@ def result_metrics(result, metrics: str = "summarize", conventions: bool = False
 
         values = summarize(result)
     elif metrics == "summary":
-        values = result.summary()
+        from taxsim.metrics import headline
+
+        values = {**result.summary(), **headline(result)}
     else:
         raise ValueError(f"metrics must be 'summarize' or 'summary', got {metrics!r}")
     out = {}

@@ -5,7 +5,8 @@ TOML form (``examples/sweep.toml``)::
     [sweep]
     name = "threshold x seed"
     base = "run.toml"             # a run config file (relative to this file), or a [base] table
-    metrics = "summarize"         # "summarize" (taxsim.metrics.summarize) or "summary" (fast)
+    metrics = "summarize"         # "summarize" (every metric) or "summary" (fast: totals,
+                                  # returns and tax alphas, taxsim.metrics.headline)
     chunk_size = 8
 
     [product]                     # every combination (dotted paths into the run config)
