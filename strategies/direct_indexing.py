@@ -60,6 +60,12 @@ dividends kept as cash) buys the stocks below target, largest shortfall first (f
 never a stock inside its window; a shortfall of cash (withdrawal, tax) is raised pro rata by
 value with the same wash-safe sales.
 
+Position limits: a replacement (or a peer standing in for a stock inside its window) is
+bought up to :data:`PEER_MAX_MULTIPLE` times its index weight; cash beyond every shortfall goes
+to the buyable stocks up to ``(1 + band)`` times their target, never to a stock sold today; the
+rest stays cash. A replacement queued today is cut before a rebalance sells held shares of the
+same stock. A cash shortfall is sold from the stocks furthest above their weight first.
+
 The harvest check skips a stock in O(1) while its price is above ``(1 - threshold)`` times the
 highest basis per share of its lots (``strategies.harvest_scan``).
 
@@ -127,6 +133,12 @@ PARAM_MAX_GAIN = 19  # fraction of a lot's value a rebalancing sale may realize 
 PARAM_ROWS_SEEN = 20  # state: realized rows of the ledger already seen by the scan cache
 PARAM_PER_ASSET = 21  # start of the per-asset blocks
 NO_DAY = -1.0
+PEER_MAX_MULTIPLE = 2.0
+"""A stock bought in place of a harvested stock, or of one inside its wash-sale window, is
+filled up to at most this multiple of its own index weight (of the account's investable
+value); what its peers cannot take stays cash for the day's other buys. Without a cap a sector
+selloff funnels: every harvest of the sector feeds its few buyable stocks, which are harvested
+in turn (a 500-stock equal-weight index once held 31% in one stock)."""
 
 
 def weight_offset(n_assets):
@@ -235,12 +247,15 @@ buyable_nb = njit(cache=True)(buyable)
 
 
 def spread_to_peers(state, params, account, asset, prices, holdings, day, today, target,
-                    pending, dollars, out):
-    """Add ``dollars`` to ``out`` for up to ``PARAM_N_REPLACEMENTS`` stocks of ``asset``'s
-    sector, pro rata to their index weights: those furthest below their index weight (weight
-    minus the account's, counting ``pending`` buys; ties in decreasing index weight), each
-    priced, in another identity group, outside a wash-sale window and not sold at a loss today
-    (IRC §1091(a)); they are marked as bought today. Returns how many were found."""
+                    pending, dollars, out, investable, out_is_pending):
+    """Add up to ``dollars`` to ``out`` for up to ``PARAM_N_REPLACEMENTS`` stocks of
+    ``asset``'s sector, pro rata to their index weights: those furthest below their index
+    weight (weight minus the account's, counting ``pending`` buys; ties in decreasing index
+    weight), each priced, in another identity group, outside a wash-sale window and not sold
+    at a loss today (IRC §1091(a)); they are marked as bought today. Each is filled up to
+    :data:`PEER_MAX_MULTIPLE` times its index weight of ``investable`` (dollars), counting its
+    holding, ``pending`` and (unless ``out_is_pending``) what ``out`` already gives it.
+    Returns how many were found."""
     n_assets = target.shape[0]
     n_sectors = int(params[PARAM_N_SECTORS])
     sector = int(params[sector_of_offset_nb(n_assets, n_sectors) + asset])
@@ -289,18 +304,29 @@ def spread_to_peers(state, params, account, asset, prices, holdings, day, today,
     for j in range(found):
         chosen_weight += target[chosen[j]]
     for j in range(found):
-        out[chosen[j]] += dollars * target[chosen[j]] / chosen_weight
-        today[TODAY_BUY, chosen[j]] = 1.0
+        peer = chosen[j]
+        already = holdings[account, peer] * prices[peer] + pending[peer]
+        if not out_is_pending:
+            already += out[peer]
+        room = PEER_MAX_MULTIPLE * target[peer] * investable - already
+        share = min(dollars * target[peer] / chosen_weight, max(room, 0.0))
+        if share > 0.0:
+            out[peer] += share
+            today[TODAY_BUY, peer] = 1.0
     return found
 
 
 spread_to_peers_nb = njit(cache=True)(spread_to_peers)
 
 
-def harvest_account(state, params, account, day, prices, holdings, orders, n_orders, target,
-                    pending, committed, today):
-    """Sell the lots at a loss beyond the thresholds and queue same-sector replacements."""
+def harvest_account(state, params, account, day, prices, holdings, cash, orders, n_orders,
+                    target, pending, committed, today):
+    """Sell the lots at a loss beyond the thresholds and queue same-sector replacements (each
+    up to :data:`PEER_MAX_MULTIPLE` times its index weight; the rest of the proceeds is left
+    to the day's other buys)."""
     n_assets = holdings.shape[1]
+    investable = account_value_nb(prices, holdings, cash, account) * (
+        1.0 - params[PARAM_CASH_RESERVE])
     n_sectors = int(params[PARAM_N_SECTORS])
     sector_of = sector_of_offset_nb(n_assets, n_sectors)
     harvest_days = harvest_day_offset_nb(n_assets)
@@ -325,7 +351,7 @@ def harvest_account(state, params, account, day, prices, holdings, orders, n_ord
             continue
         proceeds = sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
         if spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                              target, pending, proceeds, pending) == 0:
+                              target, pending, proceeds, pending, investable, True) == 0:
             continue  # no same-sector replacement today: keep the exposure, try later
         n_orders = write_order_nb(orders, n_orders, account, asset, -sold_shares, TAX_OPTIMAL)
         today[TODAY_LOSS_SALE, asset] += sold_shares
@@ -439,10 +465,17 @@ def rebalance_account(state, params, account, day, prices, holdings, cash, order
             if buyable_nb(state, params, asset, prices, day, today):
                 buys[asset] = delta
         elif delta < -gate:
-            n_orders, sold = sell_asset_nb(state, params, account, day, prices, holdings,
-                                           orders, n_orders, committed, today, asset, -delta,
-                                           smallest, True)
-            funds += sold * (1.0 - params[PARAM_COST_ALLOWANCE])
+            # a replacement queued today makes it overweight: buy less before selling shares
+            # held (selling them to make room for the buy is a round trip for nothing)
+            cut = min(pending[asset], -delta)
+            pending[asset] -= cut
+            funds += cut
+            delta += cut
+            if delta < -gate:
+                n_orders, sold = sell_asset_nb(state, params, account, day, prices, holdings,
+                                               orders, n_orders, committed, today, asset,
+                                               -delta, smallest, True)
+                funds += sold * (1.0 - params[PARAM_COST_ALLOWANCE])
     # buys go to the largest gaps first, each in full, as far as cash and the sales pay: a
     # sale held back by the gain cap leaves a few stocks short, not every stock a little short
     order = np.argsort(-buys, kind="mergesort")
@@ -481,6 +514,8 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
     for asset in range(n_assets):
         if target[asset] <= 0.0 or not math.isfinite(prices[asset]):
             continue
+        if committed[asset] > 0.0:
+            continue  # sold today: not bought back the same day (a round trip for nothing)
         current = (holdings[account, asset] - committed[asset]) * prices[asset] + pending[asset]
         missing = max(0.0, target[asset] * investable - current)
         if buyable_nb(state, params, asset, prices, day, today):
@@ -488,7 +523,7 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
             weight_total += target[asset]
         elif missing > 0.0:
             spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                               target, pending, missing, short)
+                               target, pending, missing, short, investable, False)
     if weight_total <= 0.0:
         return
     short_total = 0.0
@@ -522,9 +557,14 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
                 target[asset] <= 0.0 or not buyable_nb(state, params, asset, prices, day, today)):
             continue
         dollars = short[asset]
-        if rest > 0.0 and target[asset] > 0.0 and buyable_nb(state, params, asset, prices, day,
-                                                              today):
-            dollars += rest * target[asset] / weight_total
+        if (rest > 0.0 and target[asset] > 0.0 and committed[asset] <= 0.0
+                and buyable_nb(state, params, asset, prices, day, today)):
+            # up to the band's upper edge: while much of the index is inside wash-sale windows
+            # the rest must neither pile into the few stocks that can be bought nor make
+            # stocks that the next rebalance sells again; what is left stays cash
+            held = (holdings[account, asset] - committed[asset]) * prices[asset] + pending[asset]
+            room = (1.0 + params[PARAM_BAND]) * target[asset] * investable - held - dollars
+            dollars += min(rest * target[asset] / weight_total, max(room, 0.0))
         if dollars > 0.0:
             pending[asset] += dollars
             today[TODAY_BUY, asset] = 1.0
@@ -533,29 +573,49 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
 invest_cash_nb = njit(cache=True)(invest_cash)
 
 
-def raise_shortfall(state, params, account, day, prices, holdings, cash, orders, n_orders,
-                    committed, today):
-    """Sell, pro rata to value and wash-safe, enough to bring negative cash back to zero;
-    whatever is left the engine sells pro rata."""
+def raise_shortfall(state, params, account, day, prices, holdings, cash, target, orders,
+                    n_orders, committed, today):
+    """Sell, wash-safe, enough to bring negative cash back to zero: first from the stocks
+    most above their index weight (down to it), then from the largest positions; whatever is
+    left the engine sells pro rata. Sales below ``PARAM_MIN_TRADE`` are not made: a shortfall
+    of trading costs is not spread over every stock in sales of a few dollars, each a loss
+    sale that would close its stock to buys for 30 days."""
     if cash[account] >= -params[PARAM_MIN_TRADE]:
         return n_orders
     needed = -cash[account] / (1.0 - params[PARAM_COST_ALLOWANCE])
-    invested = account_value_nb(prices, holdings, cash, account) - cash[account]
-    if invested <= 0.0:
-        return n_orders
+    investable = account_value_nb(prices, holdings, cash, account) * (
+        1.0 - params[PARAM_CASH_RESERVE])
+    n_assets = holdings.shape[1]
+    excess = np.zeros(n_assets)
+    for asset in range(n_assets):
+        if holdings[account, asset] > 0.0 and math.isfinite(prices[asset]):
+            value = holdings[account, asset] * prices[asset]
+            excess[asset] = value - target[asset] * investable
     raised = 0.0
+    smallest = params[PARAM_MIN_TRADE]
     for sweep in range(2):
-        for asset in range(holdings.shape[1]):
-            if raised >= needed - 0.01:
-                break
+        # sweep 0: the overweight part, most overweight first; sweep 1: largest positions
+        order = np.argsort(-excess, kind="mergesort")
+        for k in range(n_assets):
+            asset = order[k]
+            left = needed - raised
+            if left <= 0.01:
+                return n_orders
             if holdings[account, asset] <= 0.0 or not math.isfinite(prices[asset]):
                 continue
-            value = holdings[account, asset] * prices[asset]
-            share = needed * value / invested if sweep == 0 else needed - raised
+            if sweep == 0:
+                if excess[asset] <= smallest:
+                    break
+                dollars = min(left, excess[asset])
+            else:
+                dollars = left
             n_orders, sold = sell_asset_nb(state, params, account, day, prices, holdings,
-                                           orders, n_orders, committed, today, asset, share,
-                                           0.01, False)
+                                           orders, n_orders, committed, today, asset,
+                                           max(dollars, min(smallest, left)), 0.01, False)
             raised += sold
+        for asset in range(n_assets):  # sweep 1 ranks what is left by value
+            excess[asset] = (holdings[account, asset] - committed[asset]) * prices[asset] if (
+                holdings[account, asset] > 0.0 and math.isfinite(prices[asset])) else 0.0
     return n_orders
 
 
@@ -620,8 +680,8 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
     n_orders = 0
     if (managed and state.account_kind[account] == TAXABLE
             and day_index % int(params[PARAM_CHECK_EVERY]) == 0):
-        n_orders = harvest_account_nb(state, params, account, day, prices, holdings, orders,
-                                      n_orders, target, pending, committed, today)
+        n_orders = harvest_account_nb(state, params, account, day, prices, holdings, cash,
+                                      orders, n_orders, target, pending, committed, today)
     if managed and params[PARAM_RETURN] > 0.0:
         harvest_days = harvest_day_offset_nb(n_assets)
         sector_of = sector_of_offset_nb(n_assets, n_sectors)
@@ -638,7 +698,7 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
                                         sector_due)
     else:
         n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
-                                      orders, n_orders, committed, today)
+                                      target, orders, n_orders, committed, today)
     sold = sale_proceeds_nb(orders, 0, n_orders, prices)
     invest_cash_nb(state, params, account, day, prices, holdings, cash, target, stock_fraction,
                    pending, committed, today, sold * (1.0 - params[PARAM_COST_ALLOWANCE]))

@@ -12,6 +12,7 @@ from strategies import direct_indexing
 from strategies.direct_indexing import (
     PARAM_HARVESTED_LOSS,
     PARAM_HARVESTS,
+    PEER_MAX_MULTIPLE,
     direct_indexing_decide,
     index_returns,
     tracking,
@@ -87,7 +88,8 @@ def test_no_harvest_below_the_threshold_and_only_on_check_days():
 
 def test_one_replacement_is_a_single_same_sector_name():
     market = hand_market(FALLING)
-    strategy = direct_indexing(market, {"A": 0.4, "B": 0.2, "C": 0.3, "D": 0.1},
+    # A (20%) is smaller than either peer, so one peer takes all of it within its cap
+    strategy = direct_indexing(market, {"A": 0.2, "B": 0.3, "C": 0.4, "D": 0.1},
                                n_replacements=1, rebalance=None, return_after_window=False)
     trades = strategy_trades(run(market, Household([Account("taxable")]), strategy,
                                  contributions={"taxable": 10_000.0}))
@@ -95,7 +97,33 @@ def test_one_replacement_is_a_single_same_sector_name():
     # both peers sit at their weight (a tie up to rounding): one of them gets all the money
     assert len(day3) == 2 and day3["asset"].iloc[0] == "A" and day3["asset"].iloc[1] in "BC"
     price = {"B": 50.0, "C": 25.0}[day3["asset"].iloc[1]]
-    assert day3["shares"].tolist() == pytest.approx([-40.0, 40 * 94.0 * 0.999 / price])
+    assert day3["shares"].tolist() == pytest.approx([-20.0, 20 * 94.0 * 0.999 / price])
+
+
+def test_a_replacement_is_filled_to_twice_its_weight_at_most():
+    """A harvested stock bigger than its peers: the replacement takes up to
+    PEER_MAX_MULTIPLE times its own weight, the rest goes to the other buyable stocks up to
+    their band's edge or stays cash; no stock is pushed past twice its weight (a sector
+    selloff once funnelled 31% of a 500-stock index into one stock)."""
+    market = hand_market(FALLING)
+    weights = {"A": 0.4, "B": 0.2, "C": 0.3, "D": 0.1}
+    strategy = direct_indexing(market, weights, cap_weighted=False, n_replacements=1,
+                               rebalance=None, return_after_window=False)
+    result = run(market, Household([Account("taxable")]), strategy,
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    day3 = trades[trades["date"] == DATES[3]].set_index("asset")
+    assert day3.loc["A", "shares"] == -40.0  # all of A harvested, as before
+    value = result.daily()["total_value"].iloc[3]
+    held = trades[trades["date"] <= DATES[3]].groupby("asset")["shares"].sum()
+    prices = {"A": 94.0, "B": 50.0, "C": 25.0, "D": 40.0}
+    for ticker, weight in weights.items():
+        dollars = held.get(ticker, 0.0) * prices[ticker]
+        assert dollars <= PEER_MAX_MULTIPLE * weight * value + 1e-6, ticker
+    # the single replacement (B, first of the tied peers) is filled to its cap: $3,904 of
+    # the $9,760 account instead of all $3,756 of A's proceeds on top of its $2,000
+    assert held["B"] * 50.0 == pytest.approx(PEER_MAX_MULTIPLE * 0.2 * value, rel=1e-12)
+    assert result.ledger.realized()["wash_disallowed"].sum() == 0.0
 
 
 def test_returns_to_the_index_after_the_window():
@@ -332,3 +360,23 @@ def test_per_account_targets_are_refused_not_ignored():
     with pytest.raises(SimulationError, match="holds its own target"):
         simulate(market, Household([Account("taxable")]), strategy, {"taxable": {"A": 0.5}},
                  contributions={"taxable": 10_000.0}, twins=True)
+
+
+def test_a_cash_shortfall_is_sold_from_the_most_overweight_stock_not_from_every_stock():
+    """The first day's trading costs leave cash short: it is raised from the stock furthest
+    above its weight (at a gain), not by a few dollars of every stock, each a loss sale that
+    would close it to buys for 30 days."""
+    closes = {"A": [100.0] + [105.0] * (N_DAYS - 1), "B": [50.0] + [49.0] * (N_DAYS - 1),
+              "C": [25.0] * N_DAYS, "D": [40.0] * N_DAYS}
+    market = hand_market(closes)
+    strategy = direct_indexing(market, rebalance=None, threshold=0.5)
+    result = run(market, Household([Account("taxable")]), strategy,
+                 contributions={"taxable": 100_000.0}, cost_bps=50.0)
+    trades = strategy_trades(result)
+    day1 = trades[trades["date"] == DATES[1]]
+    shortfall = 100_000.0 * 0.005  # the first day's costs, dollars
+    assert day1["asset"].tolist() == ["A"]
+    proceeds = -day1["shares"].iloc[0] * 105.0
+    assert proceeds == pytest.approx(shortfall / (1 - 0.001), rel=1e-9)  # cost allowance
+    realized = result.ledger.realized()
+    assert (realized["gain"] > 0).all() and len(realized) == 1
