@@ -263,7 +263,7 @@ def sweep(spec: str, out: str | None, workers: int, backend: str, scheduler: str
 @main.command()
 @click.argument("tickers", nargs=-1, required=True)
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Cache root (default: TAXSIM_CACHE or ~/.cache/taxsim).")
+              help="Cache root (default: $TAXSIM_CACHE_DIR, else data/cache).")
 @click.option("--refresh", is_flag=True, help="Download again even when cached.")
 def fetch(tickers: tuple[str, ...], cache_dir: str | None, refresh: bool) -> None:
     """Download the Yahoo Finance history of TICKERS into the local cache (needs network)."""

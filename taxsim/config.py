@@ -400,9 +400,10 @@ class TaxConfig(_Model):
     def _check(self):
         if self.profile != "flat":
             # the profile has its own rates by year: a flat rate given with it would be ignored
+            # any rate written in the config, even one equal to the flat default, is refused:
+            # the historical profile would not use it
             ignored = [f"tax.{name}" for name in RatesConfig.model_fields
-                       if name != "state"
-                       and getattr(self, name) != TaxConfig.model_fields[name].default]
+                       if name != "state" and name in self.model_fields_set]
             if self.by_year:
                 ignored.append("tax.by_year")
             if ignored:

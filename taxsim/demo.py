@@ -106,8 +106,31 @@ def write_run_folder(result, folder, config=None) -> dict:
     summary = summarize(result)
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     if config is not None:
-        (folder / "config.json").write_text(config.model_dump_json(indent=2))
+        (folder / "config.json").write_text(config.model_dump_json(
+            indent=2, exclude={"tax": set(_PROFILE_RATES)} if config.tax.profile != "flat"
+            else None))
     return summary
+
+
+# The flat rates of a tax config: a profile with rates by year has none (config.TaxConfig
+# refuses them), so a run folder's config.json leaves them out.
+_PROFILE_RATES = ("ordinary", "long_term", "qualified_dividend", "niit")
+
+
+def _read_config(text: str):
+    """A run folder's config.json as a RunConfig; the flat rates that folders written before
+    config.TaxConfig refused them carry beside a profile with rates by year (the defaults,
+    dumped, never used) are dropped."""
+    import json
+
+    from taxsim.config import RunConfig
+
+    data = json.loads(text)
+    tax = data.get("tax") or {}
+    if tax.get("profile", "flat") != "flat":
+        for name in _PROFILE_RATES:
+            tax.pop(name, None)
+    return RunConfig.model_validate(data)
 
 
 class _StoredLedger:
@@ -188,10 +211,9 @@ def load_run_folder(folder) -> StoredResult:
         raise FileNotFoundError(f"{folder}: no such folder")
     tax_profile = None
     if (folder / "config.json").exists():
-        from taxsim.config import RunConfig, build_tax_profile
+        from taxsim.config import build_tax_profile
 
-        config = RunConfig.model_validate_json((folder / "config.json").read_text())
-        tax_profile = build_tax_profile(config.tax)
+        tax_profile = build_tax_profile(_read_config((folder / "config.json").read_text()).tax)
     main = folder / "result" if (folder / "result" / "daily.parquet").exists() else folder
     twins = {}
     twin_root = folder / "twins"

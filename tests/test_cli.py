@@ -331,6 +331,14 @@ def test_report_on_a_folder_without_rates_says_they_are_unknown(historical_run, 
     stored = load_run_folder(folder)
     assert stored.rates_recorded
     assert conventions_of(stored)["tax_rates"] == conventions_of(historical_run)["tax_rates"]
+    # a folder written now keeps no flat rates beside the historical profile: its config.json
+    # validates as it is (a written rate would be refused there)
+    from taxsim.config import RunConfig, load_config
+
+    (tmp_path / "historical.toml").write_text(HISTORICAL_TOML)
+    write_run_folder(historical_run, tmp_path / "new", load_config(tmp_path / "historical.toml"))
+    config = RunConfig.model_validate_json((tmp_path / "new" / "config.json").read_text())
+    assert config.tax.profile == "us_top_historical" and config.tax.state == 0.05
 
 
 def _config_of(toml_text: str, tmp_path) -> str:

@@ -316,10 +316,15 @@ def test_options_that_would_be_ignored_or_are_ambiguous_are_refused(override, ex
     assert "\n" not in str(info.value)
 
 
-def test_historical_profile_with_its_default_rates_and_a_state_tax_is_accepted():
+def test_historical_profile_with_a_state_tax_is_accepted_and_any_written_rate_refused():
     config = config_from_dict(apply_overrides(TINY, {"tax.profile": "us_top_historical",
-                                                     "tax.state": 0.05, "tax.ordinary": 0.37}))
+                                                     "tax.state": 0.05}))
     assert config.tax.profile == "us_top_historical" and config.tax.state == 0.05
+    # a rate equal to the flat default is still a rate the profile would ignore (2005's top
+    # ordinary rate was 35%, not the 37% written)
+    with pytest.raises(RunConfigError, match="tax.ordinary: not used with tax.profile"):
+        config_from_dict(apply_overrides(TINY, {"tax.profile": "us_top_historical",
+                                                "tax.state": 0.05, "tax.ordinary": 0.37}))
 
 
 def test_market_errors_found_when_the_market_is_built_name_the_field():

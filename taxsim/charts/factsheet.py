@@ -53,7 +53,8 @@ DISCLOSURES = (
 LOSS_DISCLOSURES = {
     "offset": "losses are assumed to offset other gains of the same character in full, so "
     "that a realized loss is worth its tax rate at once (the loss convention 'offset', as in "
-    "SEC Form N-1A); an investor without such gains would benefit less or later.",
+    "SEC Form N-1A), so after-tax returns can exceed pre-tax ones and taxes paid can be "
+    "negative (the losses' value); an investor without such gains would benefit less or later.",
     "standalone": "losses offset only the household's own gains, then up to $3,000 of "
     "ordinary income a year, the rest carried forward (the loss convention 'standalone').",
 }
