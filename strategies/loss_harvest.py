@@ -288,6 +288,28 @@ def family_value(holdings, prices, params, account, target, n_assets):
 family_value_nb = njit(cache=True)(family_value)
 
 
+def family_value_today(holdings, prices, params, account, target, n_assets, work):
+    """:func:`family_value` after today's orders so far: shares already sold today
+    (``work[WORK_COMMITTED]``) out, buys already queued (``work[WORK_PENDING]``, dollars) in.
+    A rebalance measured without them sells again what a cash need has just sold."""
+    ring = ring_offset_nb(n_assets)
+    value = 0.0
+    member = target
+    while True:
+        if math.isfinite(prices[member]):
+            held = holdings[account, member] - work[WORK_COMMITTED, member]
+            if held > 0.0:
+                value += held * prices[member]
+        value += work[WORK_PENDING, member]
+        member = int(params[ring + member])
+        if member < 0 or member == target:
+            break
+    return value
+
+
+family_value_today_nb = njit(cache=True)(family_value_today)
+
+
 def harvest_size(state, today, account, asset, day, price, threshold, threshold_dollars,
                  min_trade):
     """A due harvest of ``asset`` in ``account``: ``(shares, selling_all, realized_gain)``,
@@ -862,14 +884,15 @@ def rebalance_families(state, params, account, day, prices, holdings, cash, targ
             if family_head_nb(params, target, n_assets) == target:
                 shortfall_sum += max(0.0, family_weight_nb(params, targets, account, target,
                                                            n_assets) * investable
-                                     - family_value_nb(holdings, prices, params, account,
-                                                       target, n_assets))
+                                     - family_value_today_nb(holdings, prices, params, account,
+                                                             target, n_assets, work))
     for target in range(n_assets):
         if family_head_nb(params, target, n_assets) != target:
             continue  # a family is handled once, at its head
         weight = family_weight_nb(params, targets, account, target, n_assets)
         holder = int(params[holder_block + account * n_assets + target])
-        current = family_value_nb(holdings, prices, params, account, target, n_assets)
+        current = family_value_today_nb(holdings, prices, params, account, target, n_assets,
+                                        work)
         delta = weight * investable - current
         if not rebalance:
             if weight > 0.0 and delta > 0.0:

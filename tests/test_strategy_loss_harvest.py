@@ -472,3 +472,25 @@ def test_a_rebalancing_loss_sale_waits_while_another_reinvesting_account_holds_t
     trades = strategy_trades(result)
     assert not (trades["shares"] < 0).any()
     assert_no_wash(result)
+
+
+def test_a_cash_need_on_a_rebalance_day_is_sold_once():
+    """A withdrawal on the first trading day of a month (a monthly rebalance): the strategy
+    raises it, and the rebalance, measuring the families after that sale, does not sell it a
+    second time (the surplus used to sit in cash overnight and be bought back the next day)."""
+    rising = {"A": [100.0 * 1.001 ** i for i in range(N_DAYS)], "B": [50.0] * N_DAYS,
+              "C": [40.0 * 1.0005 ** i for i in range(N_DAYS)]}
+    household = Household([Account("taxable")])
+    strategy = loss_harvest(["A", "B", "C"], [("A", "B")], n_accounts=1, rebalance="monthly")
+    april = DATES.get_loc(pd.Timestamp("2024-04-01"))
+    flows = pd.DataFrame({"date": [DATES[april]], "account": ["taxable"],
+                          "amount": [-2_000.0]})
+    result = run(hand_market(rising), household, strategy, {"taxable": {"A": 0.5, "C": 0.5}},
+                 contributions={"taxable": 10_000.0}, flows=flows)
+    trades = result.trades_frame()
+    day = trades[trades["date"] == DATES[april]]
+    sold = -(day["shares"].clip(upper=0.0) * day["price"]).sum()
+    assert 1_950.0 < sold < 2_020.0  # the need less the cash on hand, once (not about 4,000)
+    assert abs(result.daily()["cash_taxable"].iloc[april]) < 25.0
+    assert trades[trades["date"] == DATES[april + 1]].empty  # nothing bought back
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
