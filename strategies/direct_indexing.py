@@ -22,7 +22,8 @@ remaining lot would reinvest a dividend inside the 30-day window). A harvest is 
 washed (IRC §1091(a); Pub 550 "Wash Sales"), when shares of the stock's identity group were
 acquired in the last 30 days anywhere in the household (other than the lots sold), another
 account that reinvests holds the group, a purchase of the group was written earlier today, the
-sale is below ``min_trade``, or no replacement can be bought.
+sale is below ``min_trade``, or no replacement can be bought (or take any of it: each is
+capped at :data:`PEER_MAX_MULTIPLE` times its weight).
 
 Replacements: the proceeds (less ``cost_allowance``) buy up to ``n_replacements`` other index
 stocks of the **same sector** (``market.sector``), those furthest below their index weight
@@ -64,7 +65,8 @@ Position limits: a replacement (or a peer standing in for a stock inside its win
 bought up to :data:`PEER_MAX_MULTIPLE` times its index weight; cash beyond every shortfall goes
 to the buyable stocks up to ``(1 + band)`` times their target, never to a stock sold today; the
 rest stays cash. A replacement queued today is cut before a rebalance sells held shares of the
-same stock. A cash shortfall is sold from the stocks furthest above their weight first.
+same stock. A cash shortfall is raised every day, a rebalance day too (before the
+rebalance), from the stocks furthest above their weight first.
 
 The harvest check skips a stock in O(1) while its price is above ``(1 - threshold)`` times the
 highest basis per share of its lots (``strategies.harvest_scan``).
@@ -247,7 +249,7 @@ buyable_nb = njit(cache=True)(buyable)
 
 
 def spread_to_peers(state, params, account, asset, prices, holdings, day, today, target,
-                    pending, dollars, out, investable, out_is_pending):
+                    pending, dollars, out, investable, out_is_pending, commit):
     """Add up to ``dollars`` to ``out`` for up to ``PARAM_N_REPLACEMENTS`` stocks of
     ``asset``'s sector, pro rata to their index weights: those furthest below their index
     weight (weight minus the account's, counting ``pending`` buys; ties in decreasing index
@@ -255,7 +257,8 @@ def spread_to_peers(state, params, account, asset, prices, holdings, day, today,
     at a loss today (IRC §1091(a)); they are marked as bought today. Each is filled up to
     :data:`PEER_MAX_MULTIPLE` times its index weight of ``investable`` (dollars), counting its
     holding, ``pending`` and (unless ``out_is_pending``) what ``out`` already gives it.
-    Returns how many were found."""
+    Returns the dollars placed; with ``commit`` False nothing is written (how much could be
+    placed)."""
     n_assets = target.shape[0]
     n_sectors = int(params[PARAM_N_SECTORS])
     sector = int(params[sector_of_offset_nb(n_assets, n_sectors) + asset])
@@ -299,10 +302,11 @@ def spread_to_peers(state, params, account, asset, prices, holdings, day, today,
             if found < limit:
                 found += 1
     if found == 0:
-        return 0
+        return 0.0
     chosen_weight = 0.0
     for j in range(found):
         chosen_weight += target[chosen[j]]
+    placed = 0.0
     for j in range(found):
         peer = chosen[j]
         already = holdings[account, peer] * prices[peer] + pending[peer]
@@ -311,9 +315,11 @@ def spread_to_peers(state, params, account, asset, prices, holdings, day, today,
         room = PEER_MAX_MULTIPLE * target[peer] * investable - already
         share = min(dollars * target[peer] / chosen_weight, max(room, 0.0))
         if share > 0.0:
-            out[peer] += share
-            today[TODAY_BUY, peer] = 1.0
-    return found
+            placed += share
+            if commit:
+                out[peer] += share
+                today[TODAY_BUY, peer] = 1.0
+    return placed
 
 
 spread_to_peers_nb = njit(cache=True)(spread_to_peers)
@@ -351,8 +357,11 @@ def harvest_account(state, params, account, day, prices, holdings, cash, orders,
             continue
         proceeds = sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
         if spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                              target, pending, proceeds, pending, investable, True) == 0:
-            continue  # no same-sector replacement today: keep the exposure, try later
+                              target, pending, proceeds, pending, investable, True,
+                              False) <= 0.0:
+            continue  # no same-sector replacement can take any of it: keep it, try later
+        spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
+                           target, pending, proceeds, pending, investable, True, True)
         n_orders = write_order_nb(orders, n_orders, account, asset, -sold_shares, TAX_OPTIMAL)
         today[TODAY_LOSS_SALE, asset] += sold_shares
         committed[asset] += sold_shares
@@ -523,7 +532,7 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
             weight_total += target[asset]
         elif missing > 0.0:
             spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                               target, pending, missing, short, investable, False)
+                               target, pending, missing, short, investable, False, True)
     if weight_total <= 0.0:
         return
     short_total = 0.0
@@ -692,13 +701,15 @@ def direct_indexing_decide(day_index, day, prices, holdings, cash, targets, stat
                 rebalance = True
                 sector = int(params[sector_of + asset])
                 sector_due[sector if sector >= 0 else n_sectors] = True
+    # a cash need (tax, withdrawal) is raised by the strategy every day, a rebalance day too
+    # (the rebalance then measures the stocks after those sales): left to the engine it is
+    # sold pro rata over every stock, losses first, and the day's buys wash those losses
+    n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
+                                  target, orders, n_orders, committed, today)
     if rebalance:
         n_orders = rebalance_account_nb(state, params, account, day, prices, holdings, cash,
                                         orders, n_orders, target, pending, committed, today,
                                         sector_due)
-    else:
-        n_orders = raise_shortfall_nb(state, params, account, day, prices, holdings, cash,
-                                      target, orders, n_orders, committed, today)
     sold = sale_proceeds_nb(orders, 0, n_orders, prices)
     invest_cash_nb(state, params, account, day, prices, holdings, cash, target, stock_fraction,
                    pending, committed, today, sold * (1.0 - params[PARAM_COST_ALLOWANCE]))

@@ -380,3 +380,26 @@ def test_a_cash_shortfall_is_sold_from_the_most_overweight_stock_not_from_every_
     assert proceeds == pytest.approx(shortfall / (1 - 0.001), rel=1e-9)  # cost allowance
     realized = result.ledger.realized()
     assert (realized["gain"] > 0).all() and len(realized) == 1
+
+
+def test_a_withdrawal_on_a_rebalance_day_is_raised_by_the_strategy():
+    """The first trading day of a quarter rebalances; a withdrawal that day is raised by the
+    strategy from the most overweight stocks too, not left to the engine's pro-rata sales
+    (losses first, which the day's buys would wash)."""
+    closes = {"A": [100.0 * 1.002 ** i for i in range(N_DAYS)], "B": [50.0] * N_DAYS,
+              "C": [25.0 * 0.999 ** i for i in range(N_DAYS)], "D": [40.0] * N_DAYS}
+    market = hand_market(closes)
+    april = DATES.get_loc(pd.Timestamp("2024-04-01"))
+    flows = pd.DataFrame({"date": [DATES[april]], "account": ["taxable"],
+                          "amount": [-3_000.0]})
+    strategy = direct_indexing(market, rebalance="quarterly", threshold=0.5)
+    result = run(market, Household([Account("taxable")]), strategy,
+                 contributions={"taxable": 100_000.0}, flows=flows)
+    trades = result.trades_frame()
+    day = trades[trades["date"] == DATES[april]]
+    assert set(day["reason"]) == {"strategy"}  # no engine sale for the withdrawal
+    sold = -(day["shares"].clip(upper=0.0) * day["price"]).sum()
+    assert sold >= 3_000.0 - 50.0
+    assert day.loc[day["shares"] < 0, "asset"].iloc[0] == "A"  # the most overweight first
+    assert result.ledger.realized()["wash_disallowed"].sum() == 0.0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
