@@ -18,7 +18,10 @@ On the first trading day of each period (monthly, quarterly or yearly) the strat
 3. **Buys.** Each account's spare cash plus its own sales buy the household's underweight
    assets (scaled down pro rata when the budget left some overweight unsold). Cash never moves
    between accounts; buys never spend more than the account's cash above its reserve plus the
-   same day's sales (the engine executes sells first).
+   same day's sales (the engine executes sells first). No buy washes a loss (IRC §1091(a); in
+   an IRA or Roth the loss would be lost for good, Rev. Rul. 2008-5): an asset whose identity
+   group had a loss sale in the last 30 days (the engine's withdrawal sales included,
+   ``buy_would_wash``) or is sold at an estimated loss today is not bought; its cash waits.
 
 Tax budgets (either, both or neither):
 
@@ -68,6 +71,7 @@ from taxsim.ledger.enums import (
 )
 from taxsim.ledger.lots import marginal_gain_rates_nb, relief_order_nb
 from taxsim.ledger.state import year_index_nb
+from taxsim.ledger.wash_sales import buy_would_wash_nb
 
 PARAM_MONTHS = 0  # months per period
 PARAM_MAX_GAIN = 1  # dollars of net realized gain per calendar year; DISABLED: no cap
@@ -315,6 +319,7 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
         taxable[account] = members[account] and kinds[account] == TAXABLE
     sold = np.zeros((n_accounts, n_assets))
     bought = np.zeros((n_accounts, n_assets))
+    loss_group = np.zeros(n_assets, np.bool_)  # identity groups sold at a loss today
     # 1. overweights sold in the tax-deferred and tax-exempt accounts first
     for asset in range(n_assets):
         if math.isfinite(prices[asset]) and gap[asset] <= -smallest:
@@ -349,6 +354,9 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
             room = max(params[PARAM_MAX_GAIN] - income[YEAR_ST_GAIN] - income[YEAR_LT_GAIN], 0.0)
         weight = max(params[PARAM_TAX_COST_WEIGHT], 0.0)
         taken = np.zeros(n_candidates, np.bool_)
+        loss_tax = np.empty(n_candidates)  # estimated tax of each candidate's whole sale
+        for c in range(n_candidates):
+            loss_tax[c] = key[c]
         for _ in range(n_candidates):
             best = -1
             for c in range(n_candidates):
@@ -367,6 +375,8 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
                 sold[account, asset] += shares * prices[asset]
                 gap[asset] += shares * prices[asset]
                 room -= used
+                if loss_tax[best] < 0.0:  # a loss sale: its group is not bought today
+                    loss_group[state.asset_group[asset]] = True
     # 3. buys: each account's spare cash and its own sales, for the underweight assets
     funds = np.zeros(n_accounts)
     for account in range(n_accounts):
@@ -376,7 +386,9 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
                 funds[account] += sold[account, asset]
     need = np.zeros(n_assets)
     for asset in range(n_assets):
-        if math.isfinite(prices[asset]) and gap[asset] > 0.0:
+        if (math.isfinite(prices[asset]) and gap[asset] > 0.0
+                and not loss_group[state.asset_group[asset]]
+                and not buy_would_wash_nb(state, asset, day)):
             need[asset] = gap[asset]
     buy_with_funds_nb(members, need, funds, bought)
     return write_trades_nb(prices, holdings, sold, bought, orders, n_orders, TAX_OPTIMAL,

@@ -374,3 +374,31 @@ def test_the_factory_packs_its_params_and_names_the_fifo_calendar_twin():
 def test_bad_input_names_the_field(options, message):
     with pytest.raises(ValueError, match=message):
         tax_aware_rebalance(**options)
+
+
+def test_a_loss_from_a_withdrawal_is_not_washed_into_the_ira():
+    """A withdrawal on a rebalance day (March 1, more than 30 days after the first purchases)
+    sells the taxable account's A at a loss (the engine, tax-aware lots); the household
+    rebalance then wants more A. Bought in the IRA, it would disallow the loss for good (IRC
+    §1091(a), Rev. Rul. 2008-5); the strategy waits instead."""
+    n_days = 60
+    march = pd.bdate_range(START, periods=n_days).get_loc(pd.Timestamp("2024-03-01"))
+    market = hand_market({"A": steps(n_days, 100.0, 80.0, march),
+                          "B": steps(n_days, 100.0, 130.0, march)})
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred")])
+    flows = pd.DataFrame({"date": [market.pandas_dates[march]], "account": ["taxable"],
+                          "amount": [-2_000.0]})
+    targets = {"taxable": {"A": 0.5, "B": 0.5}, "ira": {"A": 0.5, "B": 0.5}}
+    result = simulate(market, household, tax_aware_rebalance("monthly", threshold=0.01),
+                      targets, contributions={"taxable": 10_000.0, "ira": 10_000.0},
+                      flows=flows, tax_payment="outside")
+    realized = result.ledger.realized()
+    assert (realized["gain"] < 0).any()  # the withdrawal realized A's loss, kept
+    assert realized["wash_lost"].sum() == 0.0 and realized["wash_disallowed"].sum() == 0.0
+    trades = strategy_trades(result)
+    window_end = pd.Timestamp("2024-03-31")
+    bought_a = trades[(trades["asset"] == "A") & (trades["shares"] > 0)
+                      & (trades["date"] <= window_end)]
+    assert bought_a.empty  # not within 30 days of the loss sale
+    assert not trades[(trades["asset"] == "A") & (trades["shares"] > 0)].empty  # April: yes
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
