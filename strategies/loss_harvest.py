@@ -732,7 +732,8 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
     families pro rata to their value, then whatever a skipped member left from the others;
     then, in an account that does not reinvest, the smallest LIFO sale that relieves every
     share acquired in the last 30 days; last, a whole position (preferring one whose family can
-    buy a substitute at once with the rest of the proceeds).
+    buy a substitute at once with the rest of the proceeds; without one, a position worth at
+    most ``WHOLE_SALE_MAX_MULTIPLE`` times what is still needed).
     Any shortfall beyond a dollar is raised, however small: what the strategy leaves after a
     withdrawal or a tax payment the engine sells pro rata, without regard to wash sales."""
     if cash[account] >= -1.0:
@@ -802,6 +803,10 @@ def raise_shortfall(state, params, account, day, prices, holdings, cash, orders,
                                                                substitute):
                         continue
                 value = held * prices[asset]
+                if not replaceable and value > WHOLE_SALE_MAX_MULTIPLE * (needed - raised):
+                    # no substitute takes the rest: a whole position far beyond the need
+                    # would sit in cash for 31 days; the engine sells the need pro rata
+                    continue
                 if best < 0:
                     best, best_substitute = asset, substitute
                     continue

@@ -494,3 +494,34 @@ def test_a_cash_need_on_a_rebalance_day_is_sold_once():
     assert abs(result.daily()["cash_taxable"].iloc[april]) < 25.0
     assert trades[trades["date"] == DATES[april + 1]].empty  # nothing bought back
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_small_cash_need_does_not_sell_a_large_position_without_a_substitute():
+    """A $2,282 tax bill once sold the whole $185k INTL position (no substitute: its cash sat
+    31 days, 19% of the account): a last-resort whole sale without a substitute is now at
+    most WHOLE_SALE_MAX_MULTIPLE times the need, and the engine sells the rest pro rata."""
+    market = synthetic_market(seed=2, years=20)
+    dates = market.pandas_dates
+
+    def yearly(account, amount, month, first):
+        rows = []
+        for year in sorted(set(dates.year))[first:]:
+            days = dates[(dates.year == year) & (dates.month >= month)]
+            if len(days):
+                rows.append({"date": days[0], "account": account, "amount": amount})
+        return rows
+
+    flows = pd.DataFrame(yearly("taxable", 50_000.0, 2, 1) + yearly("taxable", -80_000.0, 7, 12)
+                         + yearly("ira", 10_000.0, 3, 1))
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred")])
+    targets = {"taxable": {"USTOTAL": 0.6, "INTL": 0.2, "MUNI": 0.2},
+               "ira": {"BOND": 0.7, "REIT": 0.3}}
+    strategy = loss_harvest(list(market.tickers), [("USTOTAL", "USLARGE")], n_accounts=2)
+    result = simulate(market, household, strategy, targets,
+                      contributions={"taxable": 1e6, "ira": 5e5}, flows=flows, cost_bps=2.0,
+                      tax_payment="portfolio", daily_liquidation=False)
+    daily = result.daily()
+    cash_share = daily["cash_taxable"] / (daily["value_taxable"] + daily["cash_taxable"])
+    assert cash_share.max() < 0.01
+    assert result.ledger.realized()["wash_lost"].sum() == 0.0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-4)
