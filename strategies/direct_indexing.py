@@ -58,8 +58,8 @@ gain cap (``max_gain`` not None, taxable account) relieve lots ``tax_optimal`` w
 ``lot_method`` (the cap counts losses first, then the cheapest lots; the trade log records
 ``tax_optimal``). On other days spare cash (contributions: ``invests_flows``;
 dividends kept as cash) buys the stocks below target, largest shortfall first (fewest trades),
-never a stock inside its window; a shortfall of cash (withdrawal, tax) is raised pro rata by
-value with the same wash-safe sales.
+never a stock inside its window; a shortfall of cash (withdrawal, tax) is raised with the
+same wash-safe sales (see the position limits below).
 
 Position limits: a replacement (or a peer standing in for a stock inside its window) is
 bought up to :data:`PEER_MAX_MULTIPLE` times its index weight; cash beyond every shortfall goes
