@@ -249,7 +249,7 @@ buyable_nb = njit(cache=True)(buyable)
 
 
 def spread_to_peers(state, params, account, asset, prices, holdings, day, today, target,
-                    pending, dollars, out, investable, out_is_pending, commit):
+                    pending, dollars, out, investable, out_is_pending):
     """Add up to ``dollars`` to ``out`` for up to ``PARAM_N_REPLACEMENTS`` stocks of
     ``asset``'s sector, pro rata to their index weights: those furthest below their index
     weight (weight minus the account's, counting ``pending`` buys; ties in decreasing index
@@ -257,8 +257,7 @@ def spread_to_peers(state, params, account, asset, prices, holdings, day, today,
     at a loss today (IRC §1091(a)); they are marked as bought today. Each is filled up to
     :data:`PEER_MAX_MULTIPLE` times its index weight of ``investable`` (dollars), counting its
     holding, ``pending`` and (unless ``out_is_pending``) what ``out`` already gives it.
-    Returns the dollars placed; with ``commit`` False nothing is written (how much could be
-    placed)."""
+    Returns the dollars placed (0: nothing was written)."""
     n_assets = target.shape[0]
     n_sectors = int(params[PARAM_N_SECTORS])
     sector = int(params[sector_of_offset_nb(n_assets, n_sectors) + asset])
@@ -316,9 +315,8 @@ def spread_to_peers(state, params, account, asset, prices, holdings, day, today,
         share = min(dollars * target[peer] / chosen_weight, max(room, 0.0))
         if share > 0.0:
             placed += share
-            if commit:
-                out[peer] += share
-                today[TODAY_BUY, peer] = 1.0
+            out[peer] += share
+            today[TODAY_BUY, peer] = 1.0
     return placed
 
 
@@ -357,11 +355,8 @@ def harvest_account(state, params, account, day, prices, holdings, cash, orders,
             continue
         proceeds = sold_shares * prices[asset] * (1.0 - params[PARAM_COST_ALLOWANCE])
         if spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                              target, pending, proceeds, pending, investable, True,
-                              False) <= 0.0:
+                              target, pending, proceeds, pending, investable, True) <= 0.0:
             continue  # no same-sector replacement can take any of it: keep it, try later
-        spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                           target, pending, proceeds, pending, investable, True, True)
         n_orders = write_order_nb(orders, n_orders, account, asset, -sold_shares, TAX_OPTIMAL)
         today[TODAY_LOSS_SALE, asset] += sold_shares
         committed[asset] += sold_shares
@@ -532,7 +527,7 @@ def invest_cash(state, params, account, day, prices, holdings, cash, target, sto
             weight_total += target[asset]
         elif missing > 0.0:
             spread_to_peers_nb(state, params, account, asset, prices, holdings, day, today,
-                               target, pending, missing, short, investable, False, True)
+                               target, pending, missing, short, investable, False)
     if weight_total <= 0.0:
         return
     short_total = 0.0

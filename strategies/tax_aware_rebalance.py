@@ -354,9 +354,6 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
             room = max(params[PARAM_MAX_GAIN] - income[YEAR_ST_GAIN] - income[YEAR_LT_GAIN], 0.0)
         weight = max(params[PARAM_TAX_COST_WEIGHT], 0.0)
         taken = np.zeros(n_candidates, np.bool_)
-        loss_tax = np.empty(n_candidates)  # estimated tax of each candidate's whole sale
-        for c in range(n_candidates):
-            loss_tax[c] = key[c]
         for _ in range(n_candidates):
             best = -1
             for c in range(n_candidates):
@@ -375,7 +372,7 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
                 sold[account, asset] += shares * prices[asset]
                 gap[asset] += shares * prices[asset]
                 room -= used
-                if loss_tax[best] < 0.0:  # a loss sale: its group is not bought today
+                if key[best] < 0.0:  # a loss sale (negative tax): its group waits today
                     loss_group[state.asset_group[asset]] = True
     # 3. buys: each account's spare cash and its own sales, for the underweight assets
     funds = np.zeros(n_accounts)

@@ -378,6 +378,11 @@ class RatesConfig(_Model):
     state: float = Field(0.0, ge=0, lt=1)
 
 
+FLAT_ONLY_RATES = tuple(name for name in RatesConfig.model_fields if name != "state")
+"""The rates a profile with rates by year ("us_top_historical") fixes itself: written beside
+it, they are refused (only ``state`` adds to it)."""
+
+
 class TaxConfig(_Model):
     profile: Literal["flat", "us_top_historical"] = "flat"
     """"flat": the rates below every year; "us_top_historical": top federal rates by year since
@@ -402,8 +407,8 @@ class TaxConfig(_Model):
             # the profile has its own rates by year: a flat rate given with it would be ignored
             # any rate written in the config, even one equal to the flat default, is refused:
             # the historical profile would not use it
-            ignored = [f"tax.{name}" for name in RatesConfig.model_fields
-                       if name != "state" and name in self.model_fields_set]
+            ignored = [f"tax.{name}" for name in FLAT_ONLY_RATES
+                       if name in self.model_fields_set]
             if self.by_year:
                 ignored.append("tax.by_year")
             if ignored:

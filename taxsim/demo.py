@@ -105,16 +105,14 @@ def write_run_folder(result, folder, config=None) -> dict:
         twin.to_parquet(folder / "twins" / name)
     summary = summarize(result)
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    if config is not None:
+    if config is not None:  # a profile with rates by year has no flat rates to record
+        from taxsim.config import FLAT_ONLY_RATES
+
         (folder / "config.json").write_text(config.model_dump_json(
-            indent=2, exclude={"tax": set(_PROFILE_RATES)} if config.tax.profile != "flat"
+            indent=2, exclude={"tax": set(FLAT_ONLY_RATES)} if config.tax.profile != "flat"
             else None))
     return summary
 
-
-# The flat rates of a tax config: a profile with rates by year has none (config.TaxConfig
-# refuses them), so a run folder's config.json leaves them out.
-_PROFILE_RATES = ("ordinary", "long_term", "qualified_dividend", "niit")
 
 
 def _read_config(text: str):
@@ -123,12 +121,12 @@ def _read_config(text: str):
     dumped, never used) are dropped."""
     import json
 
-    from taxsim.config import RunConfig
+    from taxsim.config import FLAT_ONLY_RATES, RunConfig
 
     data = json.loads(text)
     tax = data.get("tax") or {}
     if tax.get("profile", "flat") != "flat":
-        for name in _PROFILE_RATES:
+        for name in FLAT_ONLY_RATES:
             tax.pop(name, None)
     return RunConfig.model_validate(data)
 

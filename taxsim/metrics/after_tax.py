@@ -105,11 +105,7 @@ before it)."""
 def _require_daily_liquidation(daily: pd.DataFrame, what: str, name: str = "daily") -> None:
     """Refuse a figure that needs accrued and liquidation tax before the last day when the run
     recorded them only on its last day (the zeros in between are not values)."""
-    _refuse_end_only(daily.attrs.get(END_ONLY_ATTR, False), what, name)
-
-
-def _refuse_end_only(end_only: bool, what: str, name: str = "daily") -> None:
-    if end_only:
+    if daily.attrs.get(END_ONLY_ATTR, False):
         raise MetricsError(
             f"{name}: {what} needs accrued and liquidation tax on every day, but this run "
             "recorded them on its last day only; run simulate(..., daily_liquidation=True)"
@@ -141,39 +137,15 @@ class _DailyArrays:
         self._cache: dict = {}
         self._checked: set = set()
 
-    @classmethod
-    def from_result(cls, result) -> _DailyArrays:
-        """The columns of ``result.daily()`` straight from an engine Result's arrays (the same
-        numbers, without building the frame: ``frame`` is None). For the per-scenario
-        figures of sweeps."""
-        from taxsim.engine.enums import RECORD_NAMES  # the engine imports this module
-
-        self = cls.__new__(cls)
-        self.frame = None
-        self.index = result.market.pandas_dates
-        self.n = len(self.index)
-        self.end_only = not result.daily_liquidation
-        total_value = result.account_values.sum(axis=1) + result.account_cash.sum(axis=1)
-        self._columns = {name: result.record[:, column]
-                         for column, name in enumerate(RECORD_NAMES)}
-        self._columns["total_value"] = total_value
-        self._columns["liquidation_value"] = (total_value - self._columns["accrued_tax"]
-                                              - self._columns["liquidation_tax"])
-        self._cache = {}
-        self._checked = set()
-        if self.n < 2:
-            raise MetricsError("daily: needs at least two days")
-        return self
-
     def has(self, name: str) -> bool:
-        return name in self._columns or (self.frame is not None and name in self.frame.columns)
+        return name in self._columns or name in self.frame.columns
 
     def column(self, name: str) -> np.ndarray:
         """The column as float64 (zeros where the frame has none); NaN or infinite dollars
         raise, naming the column and the date."""
         values = self._columns.get(name)
         if values is None:
-            if self.frame is None or name not in self.frame.columns:
+            if name not in self.frame.columns:
                 return np.zeros(self.n)
             values = self._columns[name] = self.frame[name].to_numpy(dtype=np.float64)
         if name not in self._checked:
@@ -292,8 +264,8 @@ def _window_return(daily, kind, start, end, liquidated, annualized, method,
     d = _arrays(daily)
     i0, i1 = window(d.index, d.n, start, end)
     if kind == "after_tax" and i1 != d.n - 1 and d.end_only:
-        _refuse_end_only(True, f"an after-tax return ending {d.index[i1].date()} (before the "
-                         "last day)")
+        _require_daily_liquidation(d.frame, f"an after-tax return ending "
+                                   f"{d.index[i1].date()} (before the last day)")
     key = ("return", kind, i0, i1, liquidated, method, tax_payable_at_end,
            annualized if method == "money_weighted" else None)
     value = d.cached(key, lambda: _window_cumulative(d, kind, i0, i1, liquidated, annualized,
