@@ -30,8 +30,10 @@ contributions, distributions kept as cash; once it exceeds the account's cash re
 ``min_trade``, whichever is larger) buys the account group's underweight assets (buys
 only), and a cash shortfall the engine leaves to the strategy (a withdrawal, tax paid from the
 portfolio; cash below zero) is raised, back to the reserve, by selling the account's holdings
-of its group's overweight assets (what that cannot raise the engine sells pro rata). On a
-rebalance day the accounts short of cash sell first.
+of its group's overweight assets, then (after a rebalance's sales) its other positions whose
+sale cannot realize a washed loss, then the others' oldest gain lots, FIFO
+(:func:`raise_shortfalls`); the engine sells what is still short, pro rata. On a rebalance day
+the accounts short of cash sell first.
 
 **No wash sale from the strategy's own trades** (IRC §1091; a replacement bought in an IRA or
 Roth makes the loss permanent, Rev. Rul. 2008-5). A taxable position "may realize a loss" when
@@ -40,14 +42,16 @@ one of its lots has a basis above its value (assumed sold first, whatever the lo
 1. no asset is bought in any account while its identity group has a loss sale with an open
    window (``buy_would_wash``: sold in the last 30 days); the cash waits for the window's end;
 2. a taxable account does not sell a position that may realize a loss when a purchase of the
-   group is planned today anywhere in the household or the group was acquired in the last 30
-   days (``sale_would_wash``); on a rebalance day another account group that plans to hold the
-   asset holds that much less of it and buys the taxable group's underweight assets instead
-   (:func:`swap_kept`), so the household stays on target while the location bends;
+   group is planned today anywhere in the household, the group was acquired in the last 30
+   days (``sale_would_wash``) or another account that reinvests its distributions holds it;
+   on a rebalance day another account group that plans to hold the asset holds that much less
+   of it and buys the taxable group's underweight assets instead (:func:`swap_kept`), so the
+   household stays on target while the location bends;
 3. no purchase today of a group a taxable account sells at a loss today.
 
-Not covered: a loss made only by the selling costs of a lot at or just above its basis, and
-dividend reinvestment inside a window (the engine's purchase). The twin has no guard.
+Not covered: a loss made only by the selling costs of a lot at or just above its basis, the
+account's own reinvested dividend after a partial loss sale (a deferral, not a lost loss), and
+the engine's sales of a shortfall the strategy cannot raise safely. The twin has no guard.
 
 **The non-managed twin** (:func:`household_mix`, the same decide in ``MODE_MIX``): every
 account holds the household mix (its investable value times the target), rebalanced to it on
@@ -71,6 +75,7 @@ import numpy as np
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES
+from strategies.loss_harvest import fifo_gain_shares_nb
 from strategies.rebalance import account_value_nb, period_index_nb
 from strategies.tax_aware_rebalance import (
     buy_with_funds_nb,
@@ -78,7 +83,11 @@ from strategies.tax_aware_rebalance import (
 )
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import LOT_METHOD_CODES, NO_SLOT, TAX_DEFERRED, TAX_EXEMPT, TAXABLE
-from taxsim.ledger.wash_sales import buy_would_wash_nb, sale_would_wash_nb
+from taxsim.ledger.wash_sales import (
+    buy_would_wash_nb,
+    group_held_elsewhere_nb,
+    sale_would_wash_nb,
+)
 
 MODE_LOCATION = 0  # account groups by kind, filled by tax efficiency
 MODE_MIX = 1  # every account holds the household mix (the non-managed twin)
@@ -133,13 +142,16 @@ group_flagged_nb = njit(cache=True)(group_flagged)
 def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_today):
     """True if selling ``dollars`` of ``asset`` (``held`` dollars held) in a taxable
     ``account`` today could realize a loss that a purchase washes: a lot is at a loss and the
-    group was acquired in the last 30 days anywhere in the household (``sale_would_wash``), or
-    ``buying_today`` (a purchase of the group is planned today). False outside taxable
-    accounts (no loss is recognized there)."""
+    group was acquired in the last 30 days anywhere in the household (``sale_would_wash``),
+    ``buying_today`` (a purchase of the group is planned today), or another account that
+    reinvests its distributions holds the group (``group_held_elsewhere``: its next reinvested
+    distribution inside the 30 days after the sale would be a replacement, Pub 550 "Wash
+    Sales"; in an IRA or Roth the loss is then lost for good, Rev. Rul. 2008-5). False outside
+    taxable accounts (no loss is recognized there)."""
     if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
                                                                      price):
         return False
-    if buying_today:
+    if buying_today or group_held_elsewhere_nb(state, account, asset, True):
         return True
     return sale_would_wash_nb(state, account, asset, day, dollars >= held * (1.0 - 1e-9))
 
@@ -147,38 +159,73 @@ def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_to
 loss_sale_unsafe_nb = njit(cache=True)(loss_sale_unsafe)
 
 
-def raise_shortfalls(prices, holdings, members, spare, delta, sold, smallest, state, day,
-                     guard):
-    """Raise each member account's cash shortfall (``-spare``, dollars: a withdrawal or tax
-    the engine left for the strategy) by selling its holdings of the group's overweight assets
-    (``delta`` < 0, dollars; updated in place), pro rata to what it can sell of each. Adds to
-    ``sold``; what this cannot raise the engine sells pro rata after the strategy's trades.
-    With ``guard``, a taxable position whose sale could realize a loss washed by a purchase of
-    the last 30 days (:func:`loss_sale_unsafe`) is not sold."""
+SHORTFALL_OVERWEIGHT = 0  # the group's overweight assets
+SHORTFALL_SAFE = 1  # every position whose sale cannot realize a washed loss
+SHORTFALL_GAIN_LOTS = 2  # the others' oldest lots before one within LOSS_MARGIN of a
+#                          loss, sold FIFO
+
+
+def shortfall_available(state, account, asset, day, price, held, delta, guard, source):
+    """Dollars of ``asset`` that :func:`raise_shortfalls` may sell from ``account`` (``held``
+    dollars left) by ``source``."""
+    if held <= 0.0 or (source == SHORTFALL_OVERWEIGHT and delta >= 0.0):
+        return 0.0
+    unsafe = guard and loss_sale_unsafe_nb(state, account, asset, day, price, 0.0, held, False)
+    if source == SHORTFALL_GAIN_LOTS:
+        return min(held, fifo_gain_shares_nb(state, account, asset, price, 0.0) * price) \
+            if unsafe else 0.0
+    if unsafe:
+        return 0.0
+    return held if source == SHORTFALL_SAFE else min(-delta, held)
+
+
+shortfall_available_nb = njit(cache=True)(shortfall_available)
+
+
+def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smallest, state,
+                     day, guard, source, fifo_sales):
+    """Raise what each member account's cash shortfall (``-spare``, dollars: a withdrawal or
+    tax the engine left for the strategy) still needs after its sales so far (``sold``), pro
+    rata to what ``source`` may sell of each asset: ``SHORTFALL_OVERWEIGHT``, the group's
+    overweight assets (``delta`` < 0, dollars; updated in place). Adds to ``sold``; the engine
+    sells what is left, the account's holdings pro rata, losses first.
+
+    With ``guard`` (the location plan), a taxable position whose sale could realize a washed
+    loss (:func:`loss_sale_unsafe`) is not sold, and the plan calls this again after its
+    rebalancing sales, so that little is left to the engine, whose loss sales a purchase of the
+    last 30 days or an IRA's reinvested dividend would wash (a loss lost for good, Rev. Rul.
+    2008-5), for the accounts whose ``cash`` is below zero (those the engine would sell): with
+    ``SHORTFALL_SAFE``, from every safe position; then with ``SHORTFALL_GAIN_LOTS``, from the
+    unsafe positions' oldest lots before the first one within ``LOSS_MARGIN`` of a loss
+    (``loss_harvest.fifo_gain_shares``), sold FIFO (``fifo_sales`` set). A loss sold here
+    blocks today's purchases of its group (``loss_sold`` in :func:`location_orders`)."""
     for account in range(holdings.shape[0]):
-        if not members[account] or spare[account] > -smallest:
+        if not members[account] or spare[account] > -smallest or (
+                source != SHORTFALL_OVERWEIGHT and cash[account] >= 0.0):
             continue
-        available = 0.0
+        short = -spare[account]
         for asset in range(holdings.shape[1]):
-            if delta[asset] < 0.0:
-                held = holdings[account, asset] * prices[asset] - sold[account, asset]
-                if guard and held > 0.0 and loss_sale_unsafe_nb(
-                        state, account, asset, day, prices[asset], 0.0, held, False):
-                    continue
-                available += max(min(-delta[asset], held), 0.0)
-        if available <= 0.0:
+            short -= sold[account, asset]
+        if short < smallest:
             continue
-        fraction = min(1.0, -spare[account] / available)
+        available = np.zeros(holdings.shape[1])
+        total = 0.0
         for asset in range(holdings.shape[1]):
-            if delta[asset] < 0.0:
-                held = holdings[account, asset] * prices[asset] - sold[account, asset]
-                if guard and held > 0.0 and loss_sale_unsafe_nb(
-                        state, account, asset, day, prices[asset], 0.0, held, False):
-                    continue
-                take = max(min(-delta[asset], held), 0.0) * fraction
-                if take >= smallest:
-                    sold[account, asset] += take
-                    delta[asset] += take
+            available[asset] = shortfall_available_nb(
+                state, account, asset, day, prices[asset],
+                holdings[account, asset] * prices[asset] - sold[account, asset], delta[asset],
+                guard, source)
+            total += available[asset]
+        if total <= 0.0:
+            continue
+        fraction = min(1.0, short / total)
+        for asset in range(holdings.shape[1]):
+            take = available[asset] * fraction
+            if take >= smallest:
+                sold[account, asset] += take
+                delta[asset] += take
+                if source == SHORTFALL_GAIN_LOTS:
+                    fifo_sales[account, asset] = True
 
 
 raise_shortfalls_nb = njit(cache=True)(raise_shortfalls)
@@ -345,6 +392,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
             if not cash_event[account]:
                 spare[account] = 0.0
     sold = np.zeros((n_accounts, n_assets))
+    fifo_sales = np.zeros((n_accounts, n_assets), np.bool_)
     bought = np.zeros((n_accounts, n_assets))
     members = np.zeros(n_accounts, np.bool_)
     funds = np.zeros(n_accounts)
@@ -378,8 +426,8 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
             any_member = any_member or members[account]
         if not any_member:
             continue
-        raise_shortfalls_nb(prices, holdings, members, spare, delta[pool], sold, smallest,
-                            state, day, guard)
+        raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
+                            smallest, state, day, guard, SHORTFALL_OVERWEIGHT, fifo_sales)
         for asset in range(n_assets):
             if sells and delta[pool, asset] <= -smallest:
                 delta[pool, asset] += sell_safely_nb(
@@ -388,9 +436,14 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
         if guard and pool == TAXABLE and sells:
             swap_kept_nb(plan, delta, kept, blocked, smallest)
         if guard:
+            for source in (SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
+                raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
+                                    smallest, state, day, guard, source, fifo_sales)
+        if guard:
             for account in range(n_accounts):
                 for asset in range(n_assets):
                     if (members[account] and sold[account, asset] > 0.0
+                            and not fifo_sales[account, asset]
                             and state.account_kind[account] == TAXABLE
                             and has_loss_lot_nb(state, account, asset, prices[asset])):
                         loss_sold[asset] = True
@@ -406,7 +459,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
                     funds[account] += sold[account, asset]
         buy_with_funds_nb(members, need, funds, bought)
     return write_trades_nb(prices, holdings, sold, bought, orders, n_orders,
-                           params[PARAM_LOT_METHOD], smallest)
+                           params[PARAM_LOT_METHOD], smallest, fifo_sales)
 
 
 location_orders_nb = njit(cache=True)(location_orders)

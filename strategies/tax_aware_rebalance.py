@@ -64,6 +64,7 @@ from strategies.rebalance import (
 from taxsim.dates import year_of_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
+    FIFO,
     TAX_OPTIMAL,
     TAXABLE,
     YEAR_LT_GAIN,
@@ -246,19 +247,23 @@ def buy_with_funds(members, need, funds, bought):
 buy_with_funds_nb = njit(cache=True)(buy_with_funds)
 
 
-def write_trades(prices, holdings, sold, bought, orders, n_orders, lot_method, smallest):
+def write_trades(prices, holdings, sold, bought, orders, n_orders, lot_method, smallest,
+                 fifo_sales):
     """Orders for the dollars ``sold`` and ``bought`` (accounts × assets); returns the count.
 
-    A sale within a millionth of a share of the holding sells the holding; buys under
-    ``smallest`` dollars are skipped (the cash stays).
+    Sales relieve lots by ``lot_method``, or FIFO where ``fifo_sales`` (bool, accounts ×
+    assets; an empty array for none) is set. A sale within a millionth of a share of the
+    holding sells the holding; buys under ``smallest`` dollars are skipped (the cash stays).
     """
+    any_fifo = fifo_sales.shape[0] > 0
     for account in range(holdings.shape[0]):
         for asset in range(holdings.shape[1]):
             if sold[account, asset] > 0.0:
                 shares = sold[account, asset] / prices[asset]
                 if shares >= holdings[account, asset] - 1e-6:
                     shares = holdings[account, asset]
-                n_orders = write_order_nb(orders, n_orders, account, asset, -shares, lot_method)
+                method = FIFO if any_fifo and fifo_sales[account, asset] else lot_method
+                n_orders = write_order_nb(orders, n_orders, account, asset, -shares, method)
     for account in range(holdings.shape[0]):
         for asset in range(holdings.shape[1]):
             if bought[account, asset] >= smallest:
@@ -389,7 +394,7 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
             need[asset] = gap[asset]
     buy_with_funds_nb(members, need, funds, bought)
     return write_trades_nb(prices, holdings, sold, bought, orders, n_orders, TAX_OPTIMAL,
-                           smallest)
+                           smallest, np.zeros((0, 0), np.bool_))
 
 
 tax_aware_orders_nb = njit(cache=True)(tax_aware_orders)

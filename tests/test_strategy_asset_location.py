@@ -214,6 +214,66 @@ def test_a_withdrawal_is_raised_from_the_accounts_overweight_assets():
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
 
 
+def washed_rows(result) -> pd.DataFrame:
+    realized = result.ledger.realized()
+    return realized[(realized["wash_disallowed"] != 0.0) | (realized["wash_lost"] != 0.0)]
+
+
+def test_a_withdrawal_beyond_the_overweight_assets_is_sold_from_safe_positions():
+    # Jan 29: taxable 60,000 (INTL 20,000, US 40,000), IRA 40,000 (BOND 30,000, INTL 10,000).
+    # Jan 30: INTL 80 (the taxable INTL lot is at a loss, and the IRA, which reinvests, bought
+    # INTL yesterday: a loss sale would be washed and lost, Rev. Rul. 2008-5); 5,000 leaves the
+    # taxable account. Household 89,000: BOND 26,700, INTL 26,700, US 35,600; the IRA (38,000)
+    # holds BOND 26,700 and INTL 11,300, the taxable account INTL 15,400 and US 35,600: US is
+    # 4,400 over, INTL 600. The 4,400 of US and then 600 more of US (the one safe position)
+    # raise the withdrawal; the engine sells nothing, so no INTL loss is washed into the IRA.
+    n_days = 4
+    market = hand_market({"BOND": [100.0] * n_days, "INTL": [100.0] + [80.0] * (n_days - 1),
+                          "US": [100.0] * n_days})
+    target = {"BOND": 0.3, "INTL": 0.3, "US": 0.4}
+    flows = pd.DataFrame({"date": [market.pandas_dates[1]], "account": ["taxable"],
+                          "amount": [-5_000.0]})
+    strategy = asset_location(market, target, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows)
+    trades = result.trades_frame()
+    on_day_1 = trades[trades["date"] == market.pandas_dates[1]]
+    assert set(on_day_1["reason"]) == {"strategy"}
+    sales = on_day_1[on_day_1["shares"] < 0]
+    assert (sales.set_index(["account", "asset"])["shares"] * 100.0).to_dict() == \
+        pytest.approx({("taxable", "US"): -5_000.0})
+    assert len(washed_rows(result)) == 0
+    assert result.daily()["cash_taxable"].iloc[1] == pytest.approx(0.0, abs=1e-6)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_a_withdrawal_from_unsafe_positions_sells_their_oldest_gain_lots_fifo():
+    # Jan 29: taxable 60,000 (600 US at 100), IRA 40,000 (BOND 30,000, 100 US). Jan 30: US
+    # 120; 12,000 contributed to the taxable account buys 100 US at 120. Jan 31: US 110 (the
+    # 120 lot is at a loss; the IRA reinvests and bought US two days ago) and 5,000 leaves the
+    # taxable account, which holds only US: every sale of it is unsafe, so the oldest lots at
+    # a gain are sold, FIFO: 45.45 shares of the 100 lot, a gain of 454.55. Left to the engine
+    # (pro rata, losses first), the 120 lot would have realized a loss washed into the IRA.
+    n_days = 4
+    market = hand_market({"BOND": [100.0] * n_days, "US": [100.0, 120.0, 110.0, 110.0]})
+    target = {"BOND": 0.3, "US": 0.7}
+    flows = pd.DataFrame({"date": [market.pandas_dates[1], market.pandas_dates[2]],
+                          "account": ["taxable", "taxable"], "amount": [12_000.0, -5_000.0]})
+    strategy = asset_location(market, target, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows)
+    trades = result.trades_frame()
+    bought = trades[(trades["date"] == market.pandas_dates[1]) & (trades["account"] == "taxable")]
+    assert (bought["shares"] * bought["price"]).sum() == pytest.approx(12_000.0)
+    on_day_2 = trades[trades["date"] == market.pandas_dates[2]]
+    assert set(on_day_2["reason"]) == {"strategy"}
+    sale = on_day_2[on_day_2["shares"] < 0]
+    assert sale[["account", "asset", "lot_method"]].values.tolist() == [["taxable", "US", "fifo"]]
+    assert float(sale["shares"].iloc[0]) == pytest.approx(-5_000.0 / 110.0)
+    realized = result.ledger.realized()
+    assert realized["gain"].tolist() == pytest.approx([5_000.0 / 110.0 * 10.0])
+    assert len(washed_rows(result)) == 0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
 def test_the_twin_holds_the_household_mix_in_every_account_with_fifo():
     n_days = 6
     closes = {name: [100.0] * n_days for name in TARGET}
