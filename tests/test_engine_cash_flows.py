@@ -146,6 +146,54 @@ def test_a_tax_paid_from_the_portfolio_sells_by_the_strategys_lot_method(lot_met
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-9)
 
 
+# The same year as above: the tax of 204 is due on 2025-01-02, the day of a contribution.
+TAX_DAY_MARKET = (["2024-12-27", "2024-12-30", "2024-12-31", "2025-01-02"],
+                  {"A": [100.0, 150.0, 200.0, 200.0]})
+
+
+def run_tax_day(january_flows):
+    dates = ["2024-12-30", "2024-12-31"] + ["2025-01-02"] * len(january_flows)
+    flows = pd.DataFrame({"date": pd.to_datetime(dates), "account": "taxable",
+                          "amount": [3_000.0, -2_000.0, *january_flows]})
+    return simulate(market_of(*TAX_DAY_MARKET), Household([Account("taxable")]),
+                    buy_and_hold("fifo"), {"taxable": {"A": 1.0}},
+                    contributions={"taxable": 10_000.0}, flows=flows)
+
+
+def test_a_contribution_on_the_tax_day_pays_the_tax_instead_of_a_sale_and_a_purchase():
+    # The 1,000 contributed on 2025-01-02 pays the 204 of tax; 796 buys 3.98 shares. Nothing
+    # is sold (it used to sell 1.02 shares, a gain of 102, and buy 5 shares back).
+    result = run_tax_day([1_000.0])
+    trades = result.trades_frame()
+    on_tax_day = trades[trades["date"] == pd.Timestamp("2025-01-02")]
+    assert on_tax_day["reason"].tolist() == ["contribution"]
+    assert on_tax_day["shares"].tolist() == pytest.approx([796.0 / 200.0])
+    assert result.ledger.realized()["gain"].tolist() == pytest.approx([500.0])
+    assert result.summary()["tax_paid_from_portfolio"] == pytest.approx(204.0)
+    assert result.daily()["cash_taxable"].iloc[-1] == pytest.approx(0.0, abs=1e-9)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("january_flows", [[100.0], [100.0, -400.0], [-400.0, 100.0]])
+def test_a_contribution_smaller_than_the_tax_pays_part_of_it_in_either_flow_order(january_flows):
+    # 100 contributed pays 100 of the 204; 104 is sold for the tax (0.52 shares, FIFO: a gain
+    # of 52) and nothing is bought. A withdrawal of 400 the same day sells 2 shares more,
+    # tax-aware (lot 2 at 150: a gain of 100), before or after the contribution; cash ends
+    # at zero either way.
+    result = run_tax_day(january_flows)
+    trades = result.trades_frame()
+    on_tax_day = trades[trades["date"] == pd.Timestamp("2025-01-02")]
+    sold = on_tax_day.groupby("reason", observed=True)["shares"].sum().to_dict()
+    expected = {"tax payment": -0.52}
+    if len(january_flows) > 1:
+        expected["withdrawal"] = -2.0
+    assert sold == pytest.approx(expected)
+    assert result.ledger.realized()["gain"].sum() == pytest.approx(
+        500.0 + 0.52 * 100.0 + (2.0 * 50.0 if len(january_flows) > 1 else 0.0))
+    assert result.daily()["cash_taxable"].iloc[-1] == pytest.approx(0.0, abs=1e-9)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_whole_share_withdrawals_round_up_so_cash_stays_covered():
     market = market_of(["2024-01-02", "2024-01-03", "2024-01-04"], {"A": [100.0, 101.0, 102.0]})
     flows = pd.DataFrame({"date": pd.to_datetime(["2024-01-03"]), "account": ["taxable"],

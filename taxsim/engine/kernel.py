@@ -6,9 +6,10 @@ Each trading day, in this order (taxsim's contract for every run):
 2. distributions on their ex-dates (tax accrues in the ledger; reinvested or kept as cash);
 3. the day's market gain is measured (value now minus the previous record);
 4. on a year's first trading day, the previous year's tax is paid (from the tax account's
-   cash, selling pro rata by the strategy's lot method, ``SET_TAX_SELL_METHOD``, if needed; or
-   from outside);
-5. scheduled external cash flows: contributions are invested at the account's targets,
+   cash and that day's contributions to it, selling pro rata by the strategy's lot method,
+   ``SET_TAX_SELL_METHOD``, only for the rest; or from outside);
+5. scheduled external cash flows: contributions are invested at the account's targets (less
+   what paid the day's tax),
    withdrawals sell the account's holdings pro rata, choosing lots tax-aware:
    ``SET_WITHDRAWAL_METHOD`` (``Strategy.withdrawal_lot_method``: ``tax_optimal`` for every
    strategy, i.e. short-term losses, long-term losses, then gains by least tax per dollar;
@@ -387,11 +388,21 @@ def simulate_days(
         record[t, REC_MARKET_GAIN] = value_now - totals[TOT_PREVIOUS_VALUE]
         trades_before = trade_count[0]  # every change of holdings from here on is a trade
         # 4. last year's tax, on this year's first trading day
+        tax_to_contributions = 0.0  # dollars of it that today's contributions pay
         due = totals[TOT_TAX_DUE_PENDING]
         if due != 0.0:
             totals[TOT_TAX_DUE_PENDING] = 0.0
             if settings[SET_TAX_PAYMENT] == PAY_FROM_PORTFOLIO:
-                need = due - state.cash[tax_account]  # dollars to raise by selling
+                # today's contributions to the tax account pay the tax before anything is sold
+                # for it (selling, then investing the contribution, would be a round trip: its
+                # costs, a gain realized, a loss washed by the purchase)
+                incoming = 0.0
+                later = flow
+                while later < flow_index.shape[0] and flow_index[later] == t:
+                    if flow_account[later] == tax_account and flow_amount[later] > 0.0:
+                        incoming += flow_amount[later]
+                    later += 1
+                need = due - state.cash[tax_account] - incoming  # dollars to raise by selling
                 if need > 0.0:
                     short = cash_shortfall_nb(holdings, settings, tax_account, need, prices)
                     if short > 0.0:
@@ -403,10 +414,11 @@ def simulate_days(
                 if state.cash[tax_account] < 0.0 and strategy_raises_cash:
                     short_of_cash[tax_account] = tax_method + 1
                 elif state.cash[tax_account] < 0.0:
+                    tax_to_contributions = min(incoming, -state.cash[tax_account])
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day,
-                        tax_account, -state.cash[tax_account], prices, REASON_TAX_PAYMENT,
-                        tax_method,
+                        tax_account, -state.cash[tax_account] - tax_to_contributions, prices,
+                        REASON_TAX_PAYMENT, tax_method,
                     )
                     if status != SIM_OK:
                         return t, status, ledger_status
@@ -416,13 +428,19 @@ def simulate_days(
         while flow < flow_index.shape[0] and flow_index[flow] == t:
             account = flow_account[flow]
             amount = flow_amount[flow]
+            # tax that a contribution later today pays (step 4) is not sold for here
+            awaited = tax_to_contributions if account == tax_account else 0.0
             if amount < 0.0:
-                need = -(state.cash[account] + amount)  # dollars to raise by selling
+                need = -(state.cash[account] + amount) - awaited  # dollars to raise by selling
                 if need > 0.0:
                     short = cash_shortfall_nb(holdings, settings, account, need, prices)
                     if short > 0.0:  # refused before any of it is applied
                         note_shortfall_nb(totals, account, -amount, short, REASON_WITHDRAWAL)
                         return t, SIM_SHORTFALL, OK
+            invested = amount
+            if account == tax_account and amount > 0.0:  # less what paid today's tax (step 4)
+                invested = amount - min(amount, tax_to_contributions)
+                tax_to_contributions -= amount - invested
             state.cash[account] += amount
             status, ledger_status = SIM_OK, OK
             if amount > 0.0:
@@ -430,16 +448,17 @@ def simulate_days(
             if amount > 0.0 and settings[SET_STRATEGY_INVESTS_FLOWS] == 0.0:
                 status, ledger_status = invest_cash_nb(
                     state, holdings, trades, trade_count, totals, settings, day, account,
-                    amount, prices, targets[target_row, account],
+                    invested, prices, targets[target_row, account],
                 )
             elif amount < 0.0:
                 totals[TOT_WITHDRAWALS] -= amount
                 if state.cash[account] < 0.0 and strategy_raises_cash:
                     short_of_cash[account] = withdrawal_method + 1
-                elif state.cash[account] < 0.0:
+                elif state.cash[account] + awaited < 0.0:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day, account,
-                        -state.cash[account], prices, REASON_WITHDRAWAL, withdrawal_method,
+                        -state.cash[account] - awaited, prices, REASON_WITHDRAWAL,
+                        withdrawal_method,
                     )
             if status != SIM_OK:
                 return t, status, ledger_status
