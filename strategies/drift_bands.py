@@ -209,8 +209,11 @@ def drift_band_orders(day_index, prices, holdings, cash, targets, account, param
     spare = cash[account] - (total_value - investable)
     for asset in range(n_assets):
         spare -= desired[asset] - current[asset]
-    if not only_breached:
-        # the other assets of the account absorb the net cash, moving toward their targets
+    if not only_breached or spare < 0.0:
+        # the other assets of the account absorb the net cash, moving toward their targets;
+        # in the breached scope only a shortfall: the breached buys the cash cannot pay are
+        # paid by selling the other overweight assets (else an underweight breach in an
+        # account without cash would never be bought)
         room = 0.0
         for asset in range(n_assets):
             if primary[asset] or not math.isfinite(prices[asset]):
@@ -377,8 +380,11 @@ def drift_bands(
         its interval, so volatile assets can be checked more often than stable ones.
     scope : {"account", "breached"}
         What a breach rebalances. "account": the whole account (every listed asset of it);
-        "breached": only the assets found out of band that day; the cash freed or needed
-        stays with, or limits, those trades.
+        "breached": only the assets found out of band that day go to their target (or
+        edge); the cash their sales free stays in cash, and what their buys need beyond the
+        account's cash and those sales is raised by selling the account's other overweight
+        assets in proportion to their excess over target, never below it (what that cannot
+        raise limits the buys).
     rebalance_to : {"target", "edge"}
         "target": traded assets go back to their target weights. "edge": a breached asset goes
         only back to its nearest band edge (``target ± half_width``); with ``scope="account"``

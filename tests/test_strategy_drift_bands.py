@@ -124,6 +124,26 @@ def test_breached_scope_trades_only_the_breached_asset_and_keeps_the_cash():
     assert result.daily()["cash_taxable"].iloc[2] == pytest.approx(10_800 * 0.0593, rel=1e-2)
 
 
+def test_breached_scope_pays_an_underweight_breach_by_selling_the_overweight_assets():
+    # 10,000 at 20/40/40, no cash. Day 2: A halves, 1,000 of 9,000 (weight 0.111, 8.9 points
+    # under): back to 0.2 is 1,800, a buy of 800 that the cash cannot pay. B and C are 400
+    # over their targets (3,600 each): each sells 400, and all three end on target. (Before,
+    # the buy was cut to the cash, nothing, and the breach stayed for good.)
+    market = hand_market({"A": [100.0, 100.0, 50.0, 50.0], "B": [100.0] * 4,
+                          "C": [100.0] * 4})
+    strategy = drift_bands(absolute=0.05, relative=None, scope="breached", min_trade=0.0)
+    result = run(market, strategy, TIERED_TARGETS)
+    trades = strategy_trades(result)
+    on_day_2 = trades[trades["date"] == market.pandas_dates[2]]
+    dollars = (on_day_2["shares"] * on_day_2["price"]).groupby(on_day_2["asset"],
+                                                               observed=True).sum()
+    assert dollars.to_dict() == pytest.approx({"A": 800.0, "B": -400.0, "C": -400.0})
+    assert weights_on(result, 2, "taxable") == pytest.approx({"A": 0.2, "B": 0.4, "C": 0.4},
+                                                            abs=1e-12)
+    assert len(trades[trades["date"] > market.pandas_dates[2]]) == 0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
 def test_relative_and_absolute_thresholds_differ_on_a_small_weight_asset():
     # S is 5% of the account; on day 2 it rises 45%: weight 725 / 10225 = 0.0709 (+2.1 pts).
     market = hand_market({"S": [100.0, 100.0, 145.0, 145.0],
