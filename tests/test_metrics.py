@@ -655,6 +655,10 @@ def test_harvest_yield_refuses_a_row_without_a_gain():
         harvest_yield(form.assign(gain=[-500.0, np.nan]), values)  # it counted as 0 before
     with pytest.raises(MetricsError, match="row 0 has gain -500.0 sold on NaT"):
         harvested_losses_by_year(form.assign(sold=[pd.NaT, pd.Timestamp("2021-06-01")]))
+    # a loss in a year the values do not cover was dropped silently before
+    with pytest.raises(MetricsError, match=r"losses in \[2020\], outside the years of values "
+                                           r"\(2021-2022\)"):
+        harvest_yield(form.assign(sold=pd.to_datetime(["2020-03-02", "2021-06-01"])), values)
 
 
 def test_drift_targets_must_name_the_same_assets():

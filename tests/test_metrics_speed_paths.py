@@ -33,7 +33,7 @@ from taxsim.metrics import (
     turnover,
     window_years,
 )
-from taxsim.metrics._inputs import DAYS_PER_YEAR
+from taxsim.metrics._inputs import DAYS_PER_YEAR, MetricsError
 from taxsim.metrics.activity import (
     _harvest_yield_arrays,
     _series_mean,
@@ -174,12 +174,17 @@ def test_harvest_yield_and_turnover_arrays_equal_the_frames(seed):
     rng = np.random.default_rng(seed)
     values = dated(rng.lognormal(13.0, 0.3, 900) * 10 ** rng.uniform(0, 3, 900))
     n = int(rng.integers(0, 60))
-    sold = pd.to_datetime("2018-01-01") + pd.to_timedelta(rng.integers(0, 365 * 6, n), "D")
+    # sales in the years of values (harvest_yield refuses losses outside them)
+    sold = pd.to_datetime("2019-01-01") + pd.to_timedelta(rng.integers(0, 365 * 4, n), "D")
     form = pd.DataFrame({"sold": sold, "gain": rng.normal(-1e3, 1e4, n) * 10 ** rng.uniform(
         0, 4, n), "term": "short"})
     if seed % 2:  # sales flagged as harvests count alone
         form["harvest"] = rng.random(n) < 0.6
     frame = harvest_yield(form, values)
+    early = pd.DataFrame({"sold": [pd.Timestamp("2018-12-31")], "gain": [-1.0],
+                          "term": "short", "harvest": True}).reindex(columns=form.columns)
+    with pytest.raises(MetricsError, match=r"losses in \[2018\]"):
+        harvest_yield(pd.concat([form, early], ignore_index=True), values)
     gain = form["gain"].to_numpy()
     keep = gain < 0
     if "harvest" in form.columns:

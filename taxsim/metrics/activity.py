@@ -92,7 +92,7 @@ def harvest_yield(form_8949: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
     values : Series
         Portfolio value by date, dollars (the taxable account's, or the household's: say
         which). A year's start value is the previous year's last close (the first year: its
-        first close).
+        first close). Harvested losses in a year outside ``values`` are an error, not dropped.
 
     Returns
     -------
@@ -102,7 +102,15 @@ def harvest_yield(form_8949: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
     """
     values = _dated_values(values)
     start = _start_of_year_values(values)
-    losses = harvested_losses_by_year(form_8949).reindex(start.index, fill_value=0.0)
+    by_year = harvested_losses_by_year(form_8949)
+    outside = sorted(int(year) for year, loss in by_year.items()
+                     if loss != 0.0 and year not in start.index)
+    if outside:
+        raise MetricsError(
+            f"harvest_yield: form_8949 has harvested losses in {outside}, outside the years of "
+            f"values ({int(start.index.min())}-{int(start.index.max())}); pass the values that "
+            "cover them, or only the rows of the years to measure")
+    losses = by_year.reindex(start.index, fill_value=0.0)
     frame = pd.DataFrame({"harvested_losses": losses, "start_value": start})
     frame["harvest_yield"] = frame["harvested_losses"] / frame["start_value"]
     frame.index.name = "year"
