@@ -60,7 +60,8 @@ def check(figure: Figure, title: str, xlabel: str, ylabel: str) -> None:
     assert ylabel in found["ylabels"]
     assert "Hypothetical" in found["footnote"]
     assert RATES in found["footnote"]
-    for piece in ("Loss convention: offset", "Lot method: fifo",
+    for piece in ("Loss convention: offset (every loss assumed used at once against outside "
+                  "gains)", "Lot method: fifo (first in, first out)",
                   "Period: 2021-01-04 .. 2023-12-29", "Data: seeded normal"):
         assert piece in found["footnote"]
 

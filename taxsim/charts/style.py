@@ -141,14 +141,30 @@ def footnote_text(conventions: Mapping[str, Any], extra: str | None = None) -> s
             continue
         value = conventions.get(key)
         if value not in (None, ""):
-            parts.append(f"{label}: {_readable(value)}")
+            parts.append(f"{label}: {_readable(value, key)}")
     return ". ".join(parts) + "."
 
 
-def _readable(value: Any) -> str:
+# what a convention's code name means, for readers of a chart (the code name stays, so that
+# the footnote still names the setting)
+READER_NOTES = {
+    ("loss_convention", "standalone"): "losses offset this household's own gains, then up to "
+    "the yearly limit of ordinary income; the rest carries forward",
+    ("loss_convention", "offset"): "every loss assumed used at once against outside gains",
+    ("lot_method", "fifo"): "first in, first out",
+    ("lot_method", "lifo"): "last in, first out",
+    ("lot_method", "hifo"): "highest cost first",
+    ("lot_method", "tax_optimal"): "losses first, then the gains with the least tax",
+    ("lot_method", "average"): "average cost",
+}
+
+
+def _readable(value: Any, key: str = "") -> str:
     """A convention's text for readers: column names spelled out ("liquidation_value" is
-    "liquidation value")."""
-    return str(value).replace("liquidation_value", "liquidation value")
+    "liquidation value") and a code name followed by what it means (``READER_NOTES``)."""
+    text = str(value).replace("liquidation_value", "liquidation value")
+    note = READER_NOTES.get((key, text))
+    return f"{text} ({note})" if note else text
 
 
 def _footnote_lines(text: str, width_inches: float, size: float = FOOTNOTE_SIZE) -> list[str]:
