@@ -31,7 +31,7 @@ contributions, distributions kept as cash; once it exceeds the account's cash re
 only), and a cash shortfall the engine leaves to the strategy (a withdrawal, tax paid from the
 portfolio; cash below zero) is raised, back to the reserve, by selling the account's holdings
 of its group's overweight assets, then (after a rebalance's sales) its other positions whose
-sale cannot realize a washed loss, then the others' oldest gain lots, FIFO
+sale cannot realize a washed loss, then the others' oldest or newest gain lots, FIFO or LIFO
 (:func:`raise_shortfalls`); the engine sells what is still short, pro rata. On a rebalance day
 the accounts short of cash sell first.
 
@@ -75,14 +75,22 @@ import numpy as np
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES
-from strategies.loss_harvest import fifo_gain_shares_nb
+from strategies.loss_harvest import LOSS_MARGIN, fifo_gain_shares_nb
 from strategies.rebalance import account_value_nb, period_index_nb
 from strategies.tax_aware_rebalance import (
     buy_with_funds_nb,
     write_trades_nb,
 )
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import LOT_METHOD_CODES, NO_SLOT, TAX_DEFERRED, TAX_EXEMPT, TAXABLE
+from taxsim.ledger.enums import (
+    FIFO,
+    LIFO,
+    LOT_METHOD_CODES,
+    NO_SLOT,
+    TAX_DEFERRED,
+    TAX_EXEMPT,
+    TAXABLE,
+)
 from taxsim.ledger.wash_sales import (
     buy_would_wash_nb,
     group_held_elsewhere_nb,
@@ -161,29 +169,52 @@ loss_sale_unsafe_nb = njit(cache=True)(loss_sale_unsafe)
 
 SHORTFALL_OVERWEIGHT = 0  # the group's overweight assets
 SHORTFALL_SAFE = 1  # every position whose sale cannot realize a washed loss
-SHORTFALL_GAIN_LOTS = 2  # the others' oldest lots before one within LOSS_MARGIN of a
-#                          loss, sold FIFO
+SHORTFALL_GAIN_LOTS = 2  # the others' oldest (FIFO) or newest (LIFO) lots before the first
+#                          one within LOSS_MARGIN of a loss, whichever reach further
+
+
+def newest_gain_dollars(state, account, asset, price):
+    """Dollars of ``asset`` in ``account`` that a LIFO sale relieves before it reaches a lot
+    at a loss or within ``LOSS_MARGIN`` of one (``loss_harvest.fifo_gain_shares`` from the
+    other end): the newest lots, which hold the smallest gains after a rise."""
+    dollars = 0.0
+    slot = state.tail[account, asset]
+    while slot != NO_SLOT:
+        value = price * state.lot_shares[slot]
+        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * value:
+            break
+        dollars += value
+        slot = state.lot_prev[slot]
+    return dollars
+
+
+newest_gain_dollars_nb = njit(cache=True)(newest_gain_dollars)
 
 
 def shortfall_available(state, account, asset, day, price, held, delta, guard, source):
     """Dollars of ``asset`` that :func:`raise_shortfalls` may sell from ``account`` (``held``
-    dollars left) by ``source``."""
+    dollars left) by ``source``, and the lot method of that sale (-1: the strategy's)."""
     if held <= 0.0 or (source == SHORTFALL_OVERWEIGHT and delta >= 0.0):
-        return 0.0
+        return 0.0, -1
     unsafe = guard and loss_sale_unsafe_nb(state, account, asset, day, price, 0.0, held, False)
     if source == SHORTFALL_GAIN_LOTS:
-        return min(held, fifo_gain_shares_nb(state, account, asset, price, 0.0) * price) \
-            if unsafe else 0.0
+        if not unsafe:
+            return 0.0, -1
+        oldest = fifo_gain_shares_nb(state, account, asset, price, 0.0) * price
+        newest = newest_gain_dollars_nb(state, account, asset, price)
+        if newest > oldest:
+            return min(held, newest), LIFO
+        return min(held, oldest), FIFO
     if unsafe:
-        return 0.0
-    return held if source == SHORTFALL_SAFE else min(-delta, held)
+        return 0.0, -1
+    return (held if source == SHORTFALL_SAFE else min(-delta, held)), -1
 
 
 shortfall_available_nb = njit(cache=True)(shortfall_available)
 
 
 def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smallest, state,
-                     day, guard, source, fifo_sales):
+                     day, guard, source, sale_methods):
     """Raise what each member account's cash shortfall (``-spare``, dollars: a withdrawal or
     tax the engine left for the strategy) still needs after its sales so far (``sold``), pro
     rata to what ``source`` may sell of each asset: ``SHORTFALL_OVERWEIGHT``, the group's
@@ -196,8 +227,9 @@ def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smalle
     last 30 days or an IRA's reinvested dividend would wash (a loss lost for good, Rev. Rul.
     2008-5), for the accounts whose ``cash`` is below zero (those the engine would sell): with
     ``SHORTFALL_SAFE``, from every safe position; then with ``SHORTFALL_GAIN_LOTS``, from the
-    unsafe positions' oldest lots before the first one within ``LOSS_MARGIN`` of a loss
-    (``loss_harvest.fifo_gain_shares``), sold FIFO (``fifo_sales`` set). A loss sold here
+    unsafe positions' oldest lots (FIFO) or newest lots (LIFO), whichever reach further before
+    the first lot within ``LOSS_MARGIN`` of a loss (``loss_harvest.fifo_gain_shares``,
+    :func:`newest_gain_dollars`), the method written to ``sale_methods``. A loss sold here
     blocks today's purchases of its group (``loss_sold`` in :func:`location_orders`)."""
     for account in range(holdings.shape[0]):
         if not members[account] or spare[account] > -smallest or (
@@ -209,9 +241,10 @@ def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smalle
         if short < smallest:
             continue
         available = np.zeros(holdings.shape[1])
+        method = np.full(holdings.shape[1], -1, np.int64)
         total = 0.0
         for asset in range(holdings.shape[1]):
-            available[asset] = shortfall_available_nb(
+            available[asset], method[asset] = shortfall_available_nb(
                 state, account, asset, day, prices[asset],
                 holdings[account, asset] * prices[asset] - sold[account, asset], delta[asset],
                 guard, source)
@@ -224,8 +257,8 @@ def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smalle
             if take >= smallest:
                 sold[account, asset] += take
                 delta[asset] += take
-                if source == SHORTFALL_GAIN_LOTS:
-                    fifo_sales[account, asset] = True
+                if method[asset] >= 0:
+                    sale_methods[account, asset] = method[asset]
 
 
 raise_shortfalls_nb = njit(cache=True)(raise_shortfalls)
@@ -392,7 +425,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
             if not cash_event[account]:
                 spare[account] = 0.0
     sold = np.zeros((n_accounts, n_assets))
-    fifo_sales = np.zeros((n_accounts, n_assets), np.bool_)
+    sale_methods = np.full((n_accounts, n_assets), -1, np.int64)  # -1: the strategy's
     bought = np.zeros((n_accounts, n_assets))
     members = np.zeros(n_accounts, np.bool_)
     funds = np.zeros(n_accounts)
@@ -427,7 +460,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
         if not any_member:
             continue
         raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
-                            smallest, state, day, guard, SHORTFALL_OVERWEIGHT, fifo_sales)
+                            smallest, state, day, guard, SHORTFALL_OVERWEIGHT, sale_methods)
         for asset in range(n_assets):
             if sells and delta[pool, asset] <= -smallest:
                 delta[pool, asset] += sell_safely_nb(
@@ -438,12 +471,12 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
         if guard:
             for source in (SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
                 raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
-                                    smallest, state, day, guard, source, fifo_sales)
+                                    smallest, state, day, guard, source, sale_methods)
         if guard:
             for account in range(n_accounts):
                 for asset in range(n_assets):
                     if (members[account] and sold[account, asset] > 0.0
-                            and not fifo_sales[account, asset]
+                            and sale_methods[account, asset] < 0
                             and state.account_kind[account] == TAXABLE
                             and has_loss_lot_nb(state, account, asset, prices[asset])):
                         loss_sold[asset] = True
@@ -459,7 +492,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
                     funds[account] += sold[account, asset]
         buy_with_funds_nb(members, need, funds, bought)
     return write_trades_nb(prices, holdings, sold, bought, orders, n_orders,
-                           params[PARAM_LOT_METHOD], smallest, fifo_sales)
+                           params[PARAM_LOT_METHOD], smallest, sale_methods)
 
 
 location_orders_nb = njit(cache=True)(location_orders)

@@ -64,7 +64,6 @@ from strategies.rebalance import (
 from taxsim.dates import year_of_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
-    FIFO,
     TAX_OPTIMAL,
     TAXABLE,
     YEAR_LT_GAIN,
@@ -248,21 +247,24 @@ buy_with_funds_nb = njit(cache=True)(buy_with_funds)
 
 
 def write_trades(prices, holdings, sold, bought, orders, n_orders, lot_method, smallest,
-                 fifo_sales):
+                 sale_methods):
     """Orders for the dollars ``sold`` and ``bought`` (accounts × assets); returns the count.
 
-    Sales relieve lots by ``lot_method``, or FIFO where ``fifo_sales`` (bool, accounts ×
-    assets; an empty array for none) is set. A sale within a millionth of a share of the
-    holding sells the holding; buys under ``smallest`` dollars are skipped (the cash stays).
+    Sales relieve lots by ``lot_method``, or by the lot method code in ``sale_methods`` (int,
+    accounts × assets, -1: ``lot_method``; an empty array for none). A sale within a millionth
+    of a share of the holding sells the holding; buys under ``smallest`` dollars are skipped
+    (the cash stays).
     """
-    any_fifo = fifo_sales.shape[0] > 0
+    own_methods = sale_methods.shape[0] > 0
     for account in range(holdings.shape[0]):
         for asset in range(holdings.shape[1]):
             if sold[account, asset] > 0.0:
                 shares = sold[account, asset] / prices[asset]
                 if shares >= holdings[account, asset] - 1e-6:
                     shares = holdings[account, asset]
-                method = FIFO if any_fifo and fifo_sales[account, asset] else lot_method
+                method = lot_method
+                if own_methods and sale_methods[account, asset] >= 0:
+                    method = sale_methods[account, asset]
                 n_orders = write_order_nb(orders, n_orders, account, asset, -shares, method)
     for account in range(holdings.shape[0]):
         for asset in range(holdings.shape[1]):
@@ -394,7 +396,7 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
             need[asset] = gap[asset]
     buy_with_funds_nb(members, need, funds, bought)
     return write_trades_nb(prices, holdings, sold, bought, orders, n_orders, TAX_OPTIMAL,
-                           smallest, np.zeros((0, 0), np.bool_))
+                           smallest, np.zeros((0, 0), np.int64))
 
 
 tax_aware_orders_nb = njit(cache=True)(tax_aware_orders)

@@ -274,6 +274,30 @@ def test_a_withdrawal_from_unsafe_positions_sells_their_oldest_gain_lots_fifo():
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
 
 
+def test_a_withdrawal_sells_the_newest_gain_lots_lifo_when_the_oldest_lot_is_at_a_loss():
+    # Jan 29: taxable 600 US at 100, IRA BOND 30,000 and 100 US. Jan 30: US 80; 12,000
+    # contributed to the taxable account buys 150 US at 80. Jan 31: US 90 (the 100 lot is at a
+    # loss, the 80 lot at a gain; the IRA holds US and bought it two days ago) and 5,000 leaves
+    # the taxable account: no FIFO sale avoids the loss, so the newest lots go first, LIFO:
+    # 55.56 shares of the 80 lot, a gain of 555.56.
+    n_days = 4
+    market = hand_market({"BOND": [100.0] * n_days, "US": [100.0, 80.0, 90.0, 90.0]})
+    flows = pd.DataFrame({"date": [market.pandas_dates[1], market.pandas_dates[2]],
+                          "account": ["taxable", "taxable"], "amount": [12_000.0, -5_000.0]})
+    strategy = asset_location(market, {"BOND": 0.3, "US": 0.7}, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows)
+    trades = result.trades_frame()
+    bought = trades[(trades["date"] == market.pandas_dates[1]) & (trades["account"] == "taxable")]
+    assert bought["shares"].tolist() == pytest.approx([150.0])
+    on_day_2 = trades[trades["date"] == market.pandas_dates[2]]
+    assert on_day_2[["account", "asset", "lot_method", "reason"]].values.tolist() == [
+        ["taxable", "US", "lifo", "strategy"]]
+    assert float(on_day_2["shares"].iloc[0]) == pytest.approx(-5_000.0 / 90.0)
+    assert result.ledger.realized()["gain"].tolist() == pytest.approx([5_000.0 / 90.0 * 10.0])
+    assert len(washed_rows(result)) == 0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
 def test_the_twin_holds_the_household_mix_in_every_account_with_fifo():
     n_days = 6
     closes = {name: [100.0] * n_days for name in TARGET}
