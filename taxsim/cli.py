@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 # Errors whose message is meant for the user (config, data, I/O); anything else is a bug and
 # still prints one line (with its type) unless TAXSIM_DEBUG is set.
@@ -154,6 +155,39 @@ def _print_summary(summary: dict) -> None:
                         if key.startswith("convention_")})
 
 
+_RUN_OUTPUTS = ("result", "twins", "summary.json", "config.json", "charts")
+"""What ``run`` and ``demo`` write into OUT (``charts`` with --charts or ``report``)."""
+
+
+def _refuse_another_run(out: str | Path, config) -> None:
+    """Stop before writing a run into ``out`` when it holds the results of another
+    configuration (its ``config.json`` differs, or run outputs without one): writing over
+    them would leave that run's twins and charts beside the new results, and ``report``
+    would mix the two. The same configuration again overwrites its own results."""
+    from taxsim.config import RunConfigError
+
+    folder = Path(out)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise RunConfigError(f"{folder}: not a folder (--out names the results folder)")
+    stored = folder / "config.json"
+    if stored.exists():
+        from taxsim.demo import _read_config
+
+        try:
+            if _read_config(stored.read_text()).fingerprint() == config.fingerprint():
+                return
+        except ValueError:  # unreadable or invalid config.json: not this run's
+            pass
+    elif not any((folder / name).exists() for name in _RUN_OUTPUTS):
+        return
+    held = ", ".join(name for name in _RUN_OUTPUTS if (folder / name).exists())
+    raise RunConfigError(f"{folder}: holds the results of another run ({held}); writing this "
+                         "run there would leave that run's files beside it: give another --out,"
+                         " or remove the folder first")
+
+
 @main.command()
 @click.option("--out", "out", type=click.Path(file_okay=False), default="taxsim-demo",
               show_default=True, help="Results folder (parquet, summary.json, charts/).")
@@ -166,14 +200,16 @@ def demo(out: str, years: float, seed: int, no_charts: bool) -> None:
 
     Prints the ledger walkthrough, then runs tax-loss harvesting for a two-account household
     on a synthetic market (with its non-managed and pre-tax twins), writes parquet, a summary
-    and a factsheet to OUT, and prints the summary. No network needed.
+    and a factsheet to OUT, and prints the summary. No network needed. An OUT holding the
+    results of another run (another --years or --seed) is refused before anything runs.
     """
     from taxsim.config import run_config
     from taxsim.demo import demo_config, ledger_walkthrough, write_report, write_run_folder
 
+    config = demo_config(years, seed)
+    _refuse_another_run(out, config)
     click.echo(ledger_walkthrough())
     click.echo()
-    config = demo_config(years, seed)
     click.echo(f"Simulation: {config.name} ({years:g} synthetic years, seed {seed}; the first "
                "run compiles the strategy, about 20-40 s)")
     result = run_config(config)
@@ -197,13 +233,15 @@ def run(config: str, out: str | None, charts: bool) -> None:
     Writes OUT/result/*.parquet (daily, trades, lots, form_8949, annual_tax, conventions,
     tax_rates), OUT/twins/<name>/ with twins, OUT/summary.json and OUT/config.json, and prints
     the summary with its conventions (rates, loss convention, tax payment, lot method,
-    liquidation).
+    liquidation). An OUT holding the results of another configuration is refused before
+    anything runs (the same configuration again overwrites its results).
     """
     from taxsim.config import load_config, run_config
     from taxsim.demo import write_report, write_run_folder
 
     parsed = load_config(config)
     out = out or str(Path("results") / Path(config).stem)
+    _refuse_another_run(out, parsed)
     result = run_config(parsed)
     summary = write_run_folder(result, out, parsed)
     click.echo(f"{parsed.name}")
@@ -223,9 +261,11 @@ def run(config: str, out: str | None, charts: bool) -> None:
 @click.option("--backend", type=click.Choice(["inprocess", "process"]), default="inprocess",
               show_default=True,
               help="inprocess: threads sharing the market (the day loop releases the GIL); "
-              "process: a process pool. --scheduler runs on dask instead.")
+              "process: a process pool. --scheduler runs on dask instead (not with "
+              "--backend or --workers).")
 @click.option("--scheduler", default=None,
-              help="dask.distributed scheduler address (tcp://host:8786); runs there.")
+              help="dask.distributed scheduler address (tcp://host:8786); runs there, on the "
+              "cluster's workers.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help="Scenarios per task and parquet part (default: the spec's).")
 @click.option("--retry-failed", is_flag=True, help="Run again the scenarios that failed.")
@@ -242,6 +282,14 @@ def sweep(spec: str, out: str | None, workers: int, backend: str, scheduler: str
     """
     from taxsim.sweep import load_spec, run_sweep
 
+    context = click.get_current_context()
+    if scheduler:  # given options that dask would ignore are errors, not silently dropped
+        given = [f"--{name}" for name in ("backend", "workers")
+                 if context.get_parameter_source(name) is not ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"{' and '.join(given)}: not used with --scheduler (the "
+                                   "dask cluster's workers run the scenarios); remove "
+                                   f"{'them' if len(given) > 1 else 'it'}")
     parsed = load_spec(spec)
     out = out or str(Path("results") / Path(spec).stem)
     table = run_sweep(parsed, out, backend="dask" if scheduler else backend, workers=workers,

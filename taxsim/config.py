@@ -80,6 +80,7 @@ BUILTIN_STRATEGIES = (
     "tax_aware_rebalance",
     "household_mix",
     "asset_location",
+    "direct_indexing",
 )
 ACCOUNT_KINDS = ("taxable", "tax_deferred", "tax_exempt")
 FILING_STATUSES = ("single", "married_joint", "married_separate", "head_of_household")
@@ -628,29 +629,42 @@ def _deep_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def _list_index(dotted: str, node: list, part: str) -> int:
+    """The list index ``part`` of override ``dotted`` (an integer within ``node``), else a
+    :class:`RunConfigError` naming the override."""
+    try:
+        index = int(part)
+    except ValueError:
+        raise RunConfigError(
+            f"override {dotted!r}: {part!r} is not a list index (an integer: the list has "
+            f"{len(node)} item(s))") from None
+    if not -len(node) <= index < len(node):
+        raise RunConfigError(f"override {dotted!r}: no item {index} in the list "
+                             f"({len(node)} item(s))")
+    return index
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict:
     """A deep copy of ``data`` with dotted-path overrides, e.g. ``{"strategy.params.threshold":
     0.1, "household.accounts.0.cash": 5e5}`` (integer parts index lists; missing tables are
-    created)."""
+    created). A part that is not an index of an existing list item, or a path through a value
+    that is not a table, raises :class:`RunConfigError` naming the override."""
     out = _deep_copy(dict(data))
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         node: Any = out
         for position, part in enumerate(parts[:-1]):
-            key: Any = int(part) if isinstance(node, list) else part
             if isinstance(node, list):
-                if not -len(node) <= key < len(node):
-                    raise RunConfigError(f"override {dotted!r}: no item {key} in the list")
-                node = node[key]
+                node = node[_list_index(dotted, node, part)]
                 continue
             if not isinstance(node, dict):
                 raise RunConfigError(
                     f"override {dotted!r}: {'.'.join(parts[:position])} is not a table"
                 )
-            node = node.setdefault(key, {})
+            node = node.setdefault(part, {})
         last = parts[-1]
         if isinstance(node, list):
-            node[int(last)] = _deep_copy(value)
+            node[_list_index(dotted, node, last)] = _deep_copy(value)
         elif isinstance(node, dict):
             node[last] = _deep_copy(value)
         else:

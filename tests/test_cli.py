@@ -399,3 +399,29 @@ def test_bad_config_values_give_one_line_naming_the_field(tmp_path, old, new, fr
     path = tmp_path / "bad.toml"
     path.write_text(TINY_TOML.replace(old, new, 1))
     assert_one_line_error(taxsim("run", path, "--out", tmp_path / "out"), *fragments)
+
+
+def test_sweep_refuses_backend_or_workers_with_a_scheduler(tmp_path):
+    """--scheduler ran on dask and silently ignored --backend and --workers."""
+    for options in (["--backend", "process"], ["--workers", "2"]):
+        completed = invoke("sweep", tmp_path / "missing.toml", "--scheduler",
+                           "tcp://127.0.0.1:9", *options)
+        assert completed.exit_code == 2, completed.output
+        assert f"{options[0]}: not used with --scheduler" in completed.output
+
+
+def test_run_refuses_a_folder_holding_another_run(config_file, tmp_path):
+    """Writing a run over another run's folder left that run's twins and charts beside the
+    new results (report then charted the new run against the old twins)."""
+    from taxsim.config import load_config
+
+    out = tmp_path / "out"
+    (out / "twins" / "non_managed").mkdir(parents=True)
+    other = load_config(config_file).model_copy(update={"name": "another run"})
+    (out / "config.json").write_text(other.model_dump_json())
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    completed = invoke("run", config_file, "--out", out)
+    assert completed.exit_code == 1
+    assert (f"error: {out}: holds the results of another run (twins, config.json)"
+            in completed.output)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before

@@ -379,3 +379,28 @@ def test_shipped_configs_validate():
     assert load_config(REPO / "examples" / "run.toml").market.seed == 7
     config_from_dict(BASE)
     assert len(spec(40, "summary").scenarios) == 40
+
+
+def test_direct_indexing_is_a_builtin_strategy_of_configs():
+    """The README runs asset location and direct_indexing from configs with ``targets = {}``;
+    "direct_indexing" was an unknown strategy."""
+    config = config_from_dict(apply_overrides(TINY, {
+        "targets": {}, "strategy": {"name": "direct_indexing",
+                                    "params": {"threshold": 0.05}}}))
+    assert config.strategy.name == "direct_indexing"
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"household.accounts.taxable.cash": 1.0},
+         "override 'household.accounts.taxable.cash': 'taxable' is not a list index (an "
+         "integer: the list has 1 item(s))"),
+        ({"household.accounts.2": {"name": "x"}},
+         "override 'household.accounts.2': no item 2 in the list (1 item(s))"),
+    ],
+)
+def test_bad_list_indexes_in_overrides_name_the_override(override, expected):
+    with pytest.raises(RunConfigError) as info:
+        apply_overrides(TINY, override)
+    assert str(info.value) == expected

@@ -319,3 +319,98 @@ def test_sweep_table_states_its_conventions(tmp_path):
     again = run_sweep(spec, tmp_path / "s", progress=False)
     assert again.attrs["conventions"] == conventions
     pd.testing.assert_frame_equal(again, table)
+
+
+@pytest.mark.parametrize(
+    ("product", "explicit", "expected"),
+    [
+        ({"costs.cost_bps": [0, 5, 0]}, None,
+         "sweep: product: costs.cost_bps: 0 is given twice (as 0 and 0)"),
+        ({"costs.cost_bps": [0, 0.0]}, None,
+         "sweep: product: costs.cost_bps: 0.0 is given twice (as 0 and 0.0)"),
+        (None, [{"tax.ordinary": 0.3}, {"tax.ordinary": 0.3}],
+         "sweep: list[2]: the same overrides as list[1] (tax.ordinary = 0.3)"),
+        ({"tax.ordinary": [0.2, 0.3]}, [{"tax.ordinary": 0.4}],
+         "sweep: list[1]: tax.ordinary: also swept in product"),
+        ({"strategy.params": [{"frequency": "monthly"}],
+          "strategy.params.frequency": ["quarterly"]}, None,
+         "sweep: strategy.params: swept together with strategy.params.frequency"),
+        ({"costs.cost_bps": {"start": 0, "stop": 0}}, None,
+         "sweep: product: costs.cost_bps: empty range (start 0, stop 0, step 1"),
+        ({"costs.cost_bps": {"start": 0, "stop": 5, "step": -1}}, None,
+         "sweep: product: costs.cost_bps: empty range (start 0, stop 5, step -1"),
+        ({"costs.cost_bps": {"start": 0, "stop": float("inf")}}, None,
+         "product.costs.cost_bps._Range.stop.float: Input should be a finite number"),
+        ({"costs.cost_bps": {"start": 0, "stop": float("nan")}}, None,
+         "product.costs.cost_bps._Range.stop.float: Input should be a finite number"),
+        ({"market.seed": {"start": 0, "stop": 10**9}}, None,
+         "sweep: product: market.seed: range of 1,000,000,000 values (at most 1,000,000)"),
+        ({"household.accounts.taxable.cash": [1.0]}, None,
+         "override 'household.accounts.taxable.cash': 'taxable' is not a list index"),
+        ({"household.accounts.3": [{"name": "x"}]}, None,
+         "override 'household.accounts.3': no item 3 in the list (1 item(s))"),
+    ],
+)
+def test_values_that_would_be_dropped_overridden_or_never_end_are_refused(product, explicit,
+                                                                           expected):
+    """A repeated value, a key swept in two places, an empty or endless range and a bad list
+    index were silently dropped, overridden, hung or raised a bare ValueError/IndexError."""
+    from taxsim.config import RunConfigError
+
+    with pytest.raises(RunConfigError) as info:
+        _spec(product, explicit)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_float_ranges_are_exact_decimal_steps():
+    spec = _spec({"tax.ordinary": {"start": 0.1, "stop": 0.4, "step": 0.1},
+                  "market.seed": {"start": 3, "stop": 0, "step": -2}})
+    assert [s.parameters["tax.ordinary"] for s in spec.scenarios] == [0.1, 0.1, 0.2, 0.2,
+                                                                      0.3, 0.3]
+    assert [s.parameters["market.seed"] for s in spec.scenarios][:2] == [3, 1]
+    assert all(type(s.parameters["market.seed"]) is int for s in spec.scenarios)
+
+
+def test_swept_dates_given_as_toml_dates_and_strings_are_written_as_iso_strings(tmp_path):
+    """A column of TOML dates and date strings failed to be written (ArrowTypeError) after
+    every scenario had run, and the sweep lost its rows."""
+    import datetime
+
+    spec = _spec({"market.start": [datetime.date(2006, 1, 3), "2007-01-03"]})
+    table = run_sweep(spec, tmp_path / "s", progress=False)
+    assert list(table["status"]) == ["ok", "ok"]
+    assert list(table["market.start"]) == ["2006-01-03", "2007-01-03"]
+    assert list(table["convention_period"].str[:10]) == ["2006-01-03", "2007-01-03"]
+    saved = pd.read_parquet(tmp_path / "s" / "results.parquet")
+    assert list(saved["market.start"]) == ["2006-01-03", "2007-01-03"]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"backend": "process", "scheduler": "tcp://127.0.0.1:9"},
+         "backend 'process' with a dask scheduler: the scenarios would not run on dask"),
+        ({"backend": "inprocess", "client": object()},
+         "backend 'inprocess' with a dask client"),
+        ({"scheduler": "tcp://127.0.0.1:9", "workers": 4},
+         "workers = 4 with the dask backend"),
+        ({"workers": 0}, "workers must be an integer >= 1, got 0"),
+        ({"chunk_size": 0}, "chunk_size must be an integer >= 1, got 0"),
+    ],
+)
+def test_run_sweep_refuses_options_its_backend_would_ignore(tmp_path, options, expected):
+    from taxsim.config import RunConfigError
+
+    with pytest.raises(RunConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        run_sweep(_spec({"costs.cost_bps": [1]}), tmp_path / "s", progress=False, **options)
+    assert not (tmp_path / "s").exists()  # nothing written
+
+
+def test_a_missing_base_file_names_sweep_base(tmp_path):
+    from taxsim.config import RunConfigError
+
+    path = tmp_path / "spec.toml"
+    path.write_text('[sweep]\nbase = "nothere.toml"\n[product]\n"costs.cost_bps" = [0]\n')
+    with pytest.raises(RunConfigError) as info:
+        load_spec(path)
+    assert str(info.value) == f"{path}: sweep.base: {tmp_path / 'nothere.toml'}: no such file"

@@ -2,7 +2,8 @@
 
     from taxsim.sweep import load_spec, run_sweep
     spec = load_spec("examples/sweep.toml")
-    table = run_sweep(spec, "results/sweep", workers=2)          # process pool
+    table = run_sweep(spec, "results/sweep", workers=2)          # 2 threads in this process
+    table = run_sweep(spec, "results/sweep", backend="process", workers=2)  # process pool
     table = run_sweep(spec, "results/sweep", client=dask_client)  # dask.distributed
 
 See :mod:`taxsim.sweep.spec` for the TOML form and :mod:`taxsim.sweep.runner` for the backends.

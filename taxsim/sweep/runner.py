@@ -15,6 +15,7 @@ conventions every successful scenario shares are stated once: in the table's
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 import time
@@ -83,8 +84,17 @@ def result_metrics(result, metrics: str = "summarize", conventions: bool = False
 
 
 def _parameter_value(value: Any) -> Any:
+    """A swept value as its table cell: lists and tables as JSON, dates (TOML dates, and
+    date-times at midnight, which the config reads as dates) as ``YYYY-MM-DD`` strings, as the
+    config keeps them (a column mixing TOML dates and date strings could not be written to
+    parquet); anything else as is."""
     if isinstance(value, (list, dict, tuple)):
-        return json.dumps(value, sort_keys=True)
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, _dt.datetime):
+        return (value.date().isoformat() if value.time() == _dt.time(0) and value.tzinfo is None
+                else value.isoformat())
+    if isinstance(value, _dt.date):
+        return value.isoformat()
     return value
 
 
@@ -375,8 +385,10 @@ def run_sweep(
         Default: "dask" with a ``client`` or ``scheduler``, else "inprocess" (sequential, or
         ``workers`` threads sharing the market: the compiled day loop releases the GIL).
     workers : int
-        Threads of the in-process backend, or the process-pool size.
+        Threads of the in-process backend, or the process-pool size (1 with dask: the
+        cluster's workers run the scenarios; another number is an error).
     client, scheduler : dask ``Client`` or scheduler address (``"tcp://host:8786"``).
+        Only with the dask backend (the default when given; another backend is an error).
     chunk_size : int, optional
         Scenarios per task and per parquet part (default ``spec.chunk_size``).
     retry_failed : bool
@@ -389,6 +401,19 @@ def run_sweep(
         backend = "dask" if (client is not None or scheduler) else "inprocess"
     if backend not in _RUNNERS:
         raise RunConfigError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise RunConfigError(f"workers must be an integer >= 1, got {workers!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(
+            chunk_size, int) or chunk_size < 1):
+        raise RunConfigError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    if backend != "dask" and (client is not None or scheduler):
+        raise RunConfigError(
+            f"backend {backend!r} with a dask {'client' if client is not None else 'scheduler'}"
+            ": the scenarios would not run on dask; leave backend out (or give 'dask')")
+    if backend == "dask" and workers != 1:
+        raise RunConfigError(
+            f"workers = {workers} with the dask backend: dask runs the scenarios on its own "
+            "workers; workers sets threads (inprocess) or processes (process)")
     _manifest(spec, out)
     done = finished_ids(out, retry_failed)
     todo = [s for s in spec.scenarios if s.id not in done]

@@ -28,8 +28,11 @@ naming the scenario and the field, before anything runs.
 from __future__ import annotations
 
 import itertools
+import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,10 +49,15 @@ from taxsim.config import (
 
 
 class _Range(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     start: int | float = 0
     stop: int | float
     step: int | float = 1
+
+
+MAX_RANGE_VALUES = 1_000_000
+"""The most values one ``{start, stop, step}`` range may expand to (a typo in ``stop`` or
+``step`` should be an error, not a sweep that never starts)."""
 
 
 class SweepOptions(BaseModel):
@@ -76,16 +84,44 @@ class _SpecModel(BaseModel):
         return product
 
 
-def _expand(values) -> list:
-    if isinstance(values, _Range):
-        out, value = [], values.start
-        if values.step == 0:
-            raise RunConfigError("product range: step must not be 0")
-        while (value < values.stop) if values.step > 0 else (value > values.stop):
-            out.append(value)
-            value += values.step
-        return out
-    return list(values)
+def _expand(values, key: str = "product") -> list:
+    """The values of one product entry: a list as given, or a range's values computed exactly
+    in decimal (``{start = 0.1, stop = 0.4, step = 0.1}`` is 0.1, 0.2, 0.3, not
+    0.30000000000000004). An empty range is an error naming ``key``."""
+    if not isinstance(values, _Range):
+        return list(values)
+    if values.step == 0:
+        raise RunConfigError(f"product: {key}: range step must not be 0")
+    start, stop, step = (Decimal(repr(v)) for v in (values.start, values.stop, values.step))
+    count = max(0, math.ceil((stop - start) / step))
+    if count == 0:
+        raise RunConfigError(
+            f"product: {key}: empty range (start {values.start!r}, stop {values.stop!r}, step "
+            f"{values.step!r}; stop is excluded)")
+    if count > MAX_RANGE_VALUES:
+        raise RunConfigError(f"product: {key}: range of {count:,} values (at most "
+                             f"{MAX_RANGE_VALUES:,})")
+    exact = all(isinstance(v, int) for v in (values.start, values.step))
+    return [int(start + i * step) if exact else float(start + i * step) for i in range(count)]
+
+
+def _value_key(value) -> Any:
+    """A hashable key under which two swept values that configure the same thing meet: 0 and
+    0.0 do; True and 1 do not; lists and tables by their JSON."""
+    if isinstance(value, (dict, list, tuple)):
+        return ("json", json.dumps(value, sort_keys=True, default=str))
+    return (type(value) is bool, value)
+
+
+def _check_duplicates(what: str, values: Sequence) -> None:
+    """A value given twice would be one scenario run once: refuse it, naming it."""
+    seen: dict = {}
+    for value in values:
+        key = _value_key(value)
+        if key in seen:
+            raise RunConfigError(f"{what}: {value!r} is given twice (as {seen[key]!r} and "
+                                 f"{value!r}); each scenario must differ")
+        seen[key] = value
 
 
 def scenario_id(parameters: Mapping[str, Any]) -> str:
@@ -123,21 +159,46 @@ class SweepSpec:
 
 def build_scenarios(product: Mapping[str, Sequence] | None = None,
                     explicit: Sequence[Mapping[str, Any]] | None = None) -> list[Scenario]:
-    """Scenarios = every ``explicit`` entry (or one empty entry) x the ``product`` grid."""
+    """Scenarios = every ``explicit`` entry (or one empty entry) x the ``product`` grid.
+
+    Nothing is dropped or overridden silently: a value given twice in a product list, two
+    identical ``explicit`` entries, a key set by both an entry and the product, or a key inside
+    another swept key (``strategy.params`` and ``strategy.params.threshold``) raise
+    :class:`~taxsim.config.RunConfigError` naming the key.
+    """
     product = dict(product or {})
     keys = list(product)
+    expanded = {key: _expand(product[key], key) for key in keys}
+    for key, values in expanded.items():
+        if not isinstance(product[key], _Range):  # a range never repeats a value
+            _check_duplicates(f"product: {key}", values)
+    rows = [dict(row) for row in (explicit or [{}])]
+    for number, row in enumerate(rows, 1):
+        both = sorted(set(row) & set(keys))
+        if both:
+            raise RunConfigError(
+                f"list[{number}]: {', '.join(both)}: also swept in product (the product would "
+                "override this entry's value); give each key in one place")
+    seen_rows: dict = {}
+    for number, row in enumerate(rows, 1):
+        key = frozenset((name, _value_key(value)) for name, value in row.items())
+        if key in seen_rows:
+            raise RunConfigError(f"list[{number}]: the same overrides as list[{seen_rows[key]}]"
+                                 f" ({_shown(row) or 'none'}); each scenario must differ")
+        seen_rows[key] = number
+    swept = sorted({*keys, *(key for row in rows for key in row)})
+    for key in swept:
+        inner = [other for other in swept if other.startswith(key + ".")]
+        if inner:
+            raise RunConfigError(f"{key}: swept together with {inner[0]}, which it contains "
+                                 "(which value wins would depend on the order); sweep one")
     grid = [dict(zip(keys, combo, strict=True))
-            for combo in itertools.product(*(_expand(product[k]) for k in keys))]
-    rows = list(explicit or [{}])
-    scenarios, seen = [], set()
+            for combo in itertools.product(*(expanded[k] for k in keys))]
+    scenarios = []
     for row in rows:
         for point in grid:
-            parameters = {**dict(row), **point}
-            sid = scenario_id(parameters)
-            if sid in seen:
-                continue
-            seen.add(sid)
-            scenarios.append(Scenario(sid, parameters))
+            parameters = {**row, **point}
+            scenarios.append(Scenario(scenario_id(parameters), parameters))
     return scenarios
 
 
@@ -156,12 +217,18 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "sweep",
         path = Path(model.sweep.base)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        base = read_toml(path)
+        try:
+            base = read_toml(path)
+        except RunConfigError as error:
+            raise RunConfigError(f"{source}: sweep.base: {error}") from None
     else:
         raise RunConfigError(f"{source}: sweep.base: missing (a run config file or [base] table)")
-    scenarios = build_scenarios(
-        {k: v for k, v in model.product.items()}, model.explicit or None
-    )
+    try:
+        scenarios = build_scenarios(
+            {k: v for k, v in model.product.items()}, model.explicit or None
+        )
+    except RunConfigError as error:
+        raise RunConfigError(f"{source}: {error}") from None
     swept = sorted({key for s in scenarios for key in s.parameters})
     spec = SweepSpec(base=base, scenarios=scenarios, name=model.sweep.name,
                      metrics=model.sweep.metrics, chunk_size=model.sweep.chunk_size,
