@@ -75,27 +75,21 @@ import numpy as np
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES
-from strategies.loss_harvest import LOSS_MARGIN, fifo_gain_shares_nb
+from strategies.cash_raising import (
+    GUARD_ANY_WASH,
+    GUARD_NONE,
+    SHORTFALL_GAIN_LOTS,
+    SHORTFALL_OVERWEIGHT,
+    SHORTFALL_SAFE,
+    has_loss_lot_nb,
+    loss_sale_unsafe_nb,
+    raise_shortfalls_nb,
+)
 from strategies.rebalance import account_value_nb, period_index_nb
-from strategies.tax_aware_rebalance import (
-    buy_with_funds_nb,
-    write_trades_nb,
-)
+from strategies.tax_aware_rebalance import buy_with_funds_nb, write_trades_nb
 from taxsim.engine import Strategy
-from taxsim.ledger.enums import (
-    FIFO,
-    LIFO,
-    LOT_METHOD_CODES,
-    NO_SLOT,
-    TAX_DEFERRED,
-    TAX_EXEMPT,
-    TAXABLE,
-)
-from taxsim.ledger.wash_sales import (
-    buy_would_wash_nb,
-    group_held_elsewhere_nb,
-    sale_would_wash_nb,
-)
+from taxsim.ledger.enums import LOT_METHOD_CODES, TAX_DEFERRED, TAX_EXEMPT, TAXABLE
+from taxsim.ledger.wash_sales import buy_would_wash_nb
 
 MODE_LOCATION = 0  # account groups by kind, filled by tax efficiency
 MODE_MIX = 1  # every account holds the household mix (the non-managed twin)
@@ -120,21 +114,6 @@ INTERNATIONAL_WORDS = ("intl", "international", "foreign", "emerging", "ex_us", 
                        "developed")
 
 
-def has_loss_lot(state, account, asset, price):
-    """True if a lot of ``asset`` in ``account`` is at a loss at ``price``: its basis (wash-sale
-    adjustment and purchase costs included) above its value. A sale of the position may then
-    realize a loss (tax-optimal and HIFO relieve loss lots first; assumed for every method)."""
-    slot = state.head[account, asset]
-    while slot != NO_SLOT:
-        if state.lot_basis[slot] > price * state.lot_shares[slot]:
-            return True
-        slot = state.lot_next[slot]
-    return False
-
-
-has_loss_lot_nb = njit(cache=True)(has_loss_lot)
-
-
 def group_flagged(state, flags, asset):
     """True if ``flags`` is set for any asset of ``asset``'s identity group."""
     group = state.asset_group[asset]
@@ -145,123 +124,6 @@ def group_flagged(state, flags, asset):
 
 
 group_flagged_nb = njit(cache=True)(group_flagged)
-
-
-def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_today):
-    """True if selling ``dollars`` of ``asset`` (``held`` dollars held) in a taxable
-    ``account`` today could realize a loss that a purchase washes: a lot is at a loss and the
-    group was acquired in the last 30 days anywhere in the household (``sale_would_wash``),
-    ``buying_today`` (a purchase of the group is planned today), or another account that
-    reinvests its distributions holds the group (``group_held_elsewhere``: its next reinvested
-    distribution inside the 30 days after the sale would be a replacement, Pub 550 "Wash
-    Sales"; in an IRA or Roth the loss is then lost for good, Rev. Rul. 2008-5). False outside
-    taxable accounts (no loss is recognized there)."""
-    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
-                                                                     price):
-        return False
-    if buying_today or group_held_elsewhere_nb(state, account, asset, True):
-        return True
-    return sale_would_wash_nb(state, account, asset, day, dollars >= held * (1.0 - 1e-9))
-
-
-loss_sale_unsafe_nb = njit(cache=True)(loss_sale_unsafe)
-
-
-SHORTFALL_OVERWEIGHT = 0  # the group's overweight assets
-SHORTFALL_SAFE = 1  # every position whose sale cannot realize a washed loss
-SHORTFALL_GAIN_LOTS = 2  # the others' oldest (FIFO) or newest (LIFO) lots before the first
-#                          one within LOSS_MARGIN of a loss, whichever reach further
-
-
-def newest_gain_dollars(state, account, asset, price):
-    """Dollars of ``asset`` in ``account`` that a LIFO sale relieves before it reaches a lot
-    at a loss or within ``LOSS_MARGIN`` of one (``loss_harvest.fifo_gain_shares`` from the
-    other end): the newest lots, which hold the smallest gains after a rise."""
-    dollars = 0.0
-    slot = state.tail[account, asset]
-    while slot != NO_SLOT:
-        value = price * state.lot_shares[slot]
-        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * value:
-            break
-        dollars += value
-        slot = state.lot_prev[slot]
-    return dollars
-
-
-newest_gain_dollars_nb = njit(cache=True)(newest_gain_dollars)
-
-
-def shortfall_available(state, account, asset, day, price, held, delta, guard, source):
-    """Dollars of ``asset`` that :func:`raise_shortfalls` may sell from ``account`` (``held``
-    dollars left) by ``source``, and the lot method of that sale (-1: the strategy's)."""
-    if held <= 0.0 or (source == SHORTFALL_OVERWEIGHT and delta >= 0.0):
-        return 0.0, -1
-    unsafe = guard and loss_sale_unsafe_nb(state, account, asset, day, price, 0.0, held, False)
-    if source == SHORTFALL_GAIN_LOTS:
-        if not unsafe:
-            return 0.0, -1
-        oldest = fifo_gain_shares_nb(state, account, asset, price, 0.0) * price
-        newest = newest_gain_dollars_nb(state, account, asset, price)
-        if newest > oldest:
-            return min(held, newest), LIFO
-        return min(held, oldest), FIFO
-    if unsafe:
-        return 0.0, -1
-    return (held if source == SHORTFALL_SAFE else min(-delta, held)), -1
-
-
-shortfall_available_nb = njit(cache=True)(shortfall_available)
-
-
-def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smallest, state,
-                     day, guard, source, sale_methods):
-    """Raise what each member account's cash shortfall (``-spare``, dollars: a withdrawal or
-    tax the engine left for the strategy) still needs after its sales so far (``sold``), pro
-    rata to what ``source`` may sell of each asset: ``SHORTFALL_OVERWEIGHT``, the group's
-    overweight assets (``delta`` < 0, dollars; updated in place). Adds to ``sold``; the engine
-    sells what is left, the account's holdings pro rata, losses first.
-
-    With ``guard`` (the location plan), a taxable position whose sale could realize a washed
-    loss (:func:`loss_sale_unsafe`) is not sold, and the plan calls this again after its
-    rebalancing sales, so that little is left to the engine, whose loss sales a purchase of the
-    last 30 days or an IRA's reinvested dividend would wash (a loss lost for good, Rev. Rul.
-    2008-5), for the accounts whose ``cash`` is below zero (those the engine would sell): with
-    ``SHORTFALL_SAFE``, from every safe position; then with ``SHORTFALL_GAIN_LOTS``, from the
-    unsafe positions' oldest lots (FIFO) or newest lots (LIFO), whichever reach further before
-    the first lot within ``LOSS_MARGIN`` of a loss (``loss_harvest.fifo_gain_shares``,
-    :func:`newest_gain_dollars`), the method written to ``sale_methods``. A loss sold here
-    blocks today's purchases of its group (``loss_sold`` in :func:`location_orders`)."""
-    for account in range(holdings.shape[0]):
-        if not members[account] or spare[account] > -smallest or (
-                source != SHORTFALL_OVERWEIGHT and cash[account] >= 0.0):
-            continue
-        short = -spare[account]
-        for asset in range(holdings.shape[1]):
-            short -= sold[account, asset]
-        if short < smallest:
-            continue
-        available = np.zeros(holdings.shape[1])
-        method = np.full(holdings.shape[1], -1, np.int64)
-        total = 0.0
-        for asset in range(holdings.shape[1]):
-            available[asset], method[asset] = shortfall_available_nb(
-                state, account, asset, day, prices[asset],
-                holdings[account, asset] * prices[asset] - sold[account, asset], delta[asset],
-                guard, source)
-            total += available[asset]
-        if total <= 0.0:
-            continue
-        fraction = min(1.0, short / total)
-        for asset in range(holdings.shape[1]):
-            take = available[asset] * fraction
-            if take >= smallest:
-                sold[account, asset] += take
-                delta[asset] += take
-                if method[asset] >= 0:
-                    sale_methods[account, asset] = method[asset]
-
-
-raise_shortfalls_nb = njit(cache=True)(raise_shortfalls)
 
 
 def sell_safely(prices, holdings, members, asset, amount, sold, smallest, state, day, guard,
@@ -460,7 +322,8 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
         if not any_member:
             continue
         raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
-                            smallest, state, day, guard, SHORTFALL_OVERWEIGHT, sale_methods)
+                            smallest, state, day, GUARD_ANY_WASH if guard else GUARD_NONE,
+                            SHORTFALL_OVERWEIGHT, sale_methods)
         for asset in range(n_assets):
             if sells and delta[pool, asset] <= -smallest:
                 delta[pool, asset] += sell_safely_nb(
@@ -471,7 +334,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
         if guard:
             for source in (SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
                 raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
-                                    smallest, state, day, guard, source, sale_methods)
+                                    smallest, state, day, GUARD_ANY_WASH, source, sale_methods)
         if guard:
             for account in range(n_accounts):
                 for asset in range(n_assets):

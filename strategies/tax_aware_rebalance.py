@@ -23,6 +23,15 @@ On the first trading day of each period (monthly, quarterly or yearly) the strat
    group had a loss sale in the last 30 days (the engine's withdrawal sales included,
    ``buy_would_wash``) or is sold at an estimated loss today is not bought; its cash waits.
 
+**Withdrawals and taxes** (``Strategy.raises_cash``): on any day an account's cash is below
+zero (a withdrawal, or a tax paid from the portfolio), the strategy raises it with
+``cash_raising.raise_shortfalls``: pro rata, lots tax-optimal, from its positions whose loss
+no shares in an IRA or Roth could wash for good (``cash_raising.lasting_loss_risk``: such an
+account holds the group and bought it in the last 30 days or reinvests its distributions; a
+wash into a taxable account only defers the loss and is accepted), then the others' oldest or
+newest gain lots (FIFO or LIFO); the engine sells what is left. A loss sold for it blocks its
+group's purchases that day. Contributions are invested by the engine at the account's targets.
+
 Tax budgets (either, both or neither):
 
 - ``max_gain``: dollars of net realized gain per calendar year. The room is ``max_gain`` minus
@@ -54,6 +63,13 @@ import numpy as np
 from numba import njit
 
 from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES, calendar_rebalance
+from strategies.cash_raising import (
+    GUARD_LASTING,
+    SHORTFALL_GAIN_LOTS,
+    SHORTFALL_SAFE,
+    has_loss_lot_nb,
+    raise_shortfalls_nb,
+)
 from strategies.rebalance import (
     DISABLED,
     account_value_nb,
@@ -280,8 +296,10 @@ write_trades_nb = njit(cache=True)(write_trades)
 # ----------------------------------------------------------------------- the strategy
 
 
-def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders, n_orders):
-    """Orders of one tax-aware household rebalance (see the module docstring); returns the
+def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders, n_orders,
+                     rebalance):
+    """Orders of one tax-aware household rebalance (see the module docstring), or with
+    ``rebalance`` False only the sales that raise the accounts' cash shortfalls; returns the
     order count. Accounts whose listed targets sum to zero are left alone; assets without a
     price (not listed) keep their target weight in cash."""
     n_accounts, n_assets = holdings.shape
@@ -316,7 +334,11 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
     worst = 0.0
     for asset in range(n_assets):
         worst = max(worst, abs(gap[asset]) / total)
-    if worst <= params[PARAM_THRESHOLD] + 1e-12:
+    short = False  # a withdrawal or a tax left cash below zero (``Strategy.raises_cash``)
+    for account in range(n_accounts):
+        short = short or (members[account] and cash[account] < 0.0)
+    rebalance = rebalance and worst > params[PARAM_THRESHOLD] + 1e-12
+    if not rebalance and not short:
         return n_orders
     kinds = state.account_kind
     advantaged = np.zeros(n_accounts, np.bool_)
@@ -328,13 +350,13 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
     bought = np.zeros((n_accounts, n_assets))
     loss_group = np.zeros(n_assets, np.bool_)  # identity groups sold at a loss today
     # 1. overweights sold in the tax-deferred and tax-exempt accounts first
-    for asset in range(n_assets):
+    for asset in range(n_assets if rebalance else 0):
         if math.isfinite(prices[asset]) and gap[asset] <= -smallest:
             gap[asset] += sell_from_accounts_nb(prices, holdings, advantaged, asset, -gap[asset],
                                                 sold, smallest)
     # 2. what is left, in taxable accounts: least tax per dollar (losses) first, within budget
     n_candidates = 0
-    for account in range(n_accounts):
+    for account in range(n_accounts if rebalance else 0):
         for asset in range(n_assets):
             if (taxable[account] and math.isfinite(prices[asset]) and gap[asset] <= -smallest
                     and holdings[account, asset] > 0.0):
@@ -381,6 +403,19 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
                 room -= used
                 if key[best] < 0.0:  # a loss sale (negative tax): its group waits today
                     loss_group[state.asset_group[asset]] = True
+    # the cash shortfalls of a withdrawal or a tax: positions whose loss no IRA or Roth shares
+    # could wash for good, then the others' gain lots (``cash_raising``); a loss sold for them
+    # also waits for its group today
+    sale_methods = np.full((n_accounts, n_assets), -1, np.int64)  # -1: tax-optimal
+    for source in (SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
+        raise_shortfalls_nb(prices, holdings, cash, members, spare, gap, sold, smallest,
+                            state, day, GUARD_LASTING, source, sale_methods)
+    for account in range(n_accounts):
+        for asset in range(n_assets):
+            if (taxable[account] and sold[account, asset] > 0.0
+                    and sale_methods[account, asset] < 0
+                    and has_loss_lot_nb(state, account, asset, prices[asset])):
+                loss_group[state.asset_group[asset]] = True
     # 3. buys: each account's spare cash and its own sales, for the underweight assets
     funds = np.zeros(n_accounts)
     for account in range(n_accounts):
@@ -394,21 +429,28 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
                 and not loss_group[state.asset_group[asset]]
                 and not buy_would_wash_nb(state, asset, day)):
             need[asset] = gap[asset]
-    buy_with_funds_nb(members, need, funds, bought)
+    if rebalance:
+        buy_with_funds_nb(members, need, funds, bought)
     return write_trades_nb(prices, holdings, sold, bought, orders, n_orders, TAX_OPTIMAL,
-                           smallest, np.zeros((0, 0), np.int64))
+                           smallest, sale_methods)
 
 
 tax_aware_orders_nb = njit(cache=True)(tax_aware_orders)
 
 
 def tax_aware_decide(day_index, day, prices, holdings, cash, targets, state, params, orders):
-    """On the first trading day of each period, a tax-aware household rebalance."""
+    """On the first trading day of each period, a tax-aware household rebalance; on other days
+    the sales that raise a cash shortfall (a withdrawal or a tax paid from the portfolio)."""
     period = period_index_nb(day, int(params[PARAM_MONTHS]))
-    if period == params[PARAM_LAST_PERIOD]:
-        return 0
-    params[PARAM_LAST_PERIOD] = period
-    return tax_aware_orders_nb(day, prices, holdings, cash, targets, state, params, orders, 0)
+    if period != params[PARAM_LAST_PERIOD]:
+        params[PARAM_LAST_PERIOD] = period
+        return tax_aware_orders_nb(day, prices, holdings, cash, targets, state, params, orders,
+                                   0, True)
+    for account in range(cash.shape[0]):
+        if cash[account] < 0.0:
+            return tax_aware_orders_nb(day, prices, holdings, cash, targets, state, params,
+                                       orders, 0, False)
+    return 0
 
 
 tax_aware_decide_nb = njit(cache=True)(tax_aware_decide)
@@ -495,5 +537,5 @@ def tax_aware_rebalance(
         + (" within " + " and ".join(budget) if budget else "")
     )
     return Strategy(f"tax-aware rebalancing ({label})", tax_aware_decide_nb, params,
-                    lot_method="tax_optimal", description=description,
+                    lot_method="tax_optimal", description=description, raises_cash=True,
                     twin=calendar_rebalance(frequency, "fifo", cash_reserve, min_trade))

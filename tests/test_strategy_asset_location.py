@@ -214,6 +214,28 @@ def test_a_withdrawal_is_raised_from_the_accounts_overweight_assets():
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
 
 
+def test_the_costs_of_the_strategys_own_sales_leave_cash_below_zero_not_engine_sales():
+    # The withdrawal case above with 10 bps of costs. Jan 29: the first purchases cost 60 and
+    # 40 on top (cash -60 and -40). Jan 30: household 95,900; the IRA (35,960 investable) plans
+    # BOND 23,975 and REIT 11,985 and sells 1,025 and 3,015, its 4,040 shortfall, whose 4.04
+    # of costs leave its cash at -4.04, like any cost (the strategy does not see the run's
+    # costs). The engine used to sell about 4 dollars of every holding for them.
+    n_days = 4
+    market = hand_market({name: [100.0] * n_days for name in TARGET})
+    flows = pd.DataFrame({"date": [market.pandas_dates[1]], "account": ["ira"],
+                          "amount": [-4_000.0]})
+    strategy = asset_location(market, TARGET, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows,
+                 cost_bps=10.0)
+    trades = result.trades_frame()
+    on_day_1 = trades[trades["date"] == market.pandas_dates[1]]
+    assert set(on_day_1["reason"]) == {"strategy"}
+    assert (on_day_1.set_index(["account", "asset"])["shares"] * 100.0).to_dict() == \
+        pytest.approx({("ira", "BOND"): -1_025.0, ("ira", "REIT"): -3_015.0})
+    assert result.daily()["cash_ira"].iloc[1] == pytest.approx(-4.04)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
 def washed_rows(result) -> pd.DataFrame:
     realized = result.ledger.realized()
     return realized[(realized["wash_disallowed"] != 0.0) | (realized["wash_lost"] != 0.0)]

@@ -378,14 +378,17 @@ def test_bad_input_names_the_field(options, message):
 
 def test_a_loss_from_a_withdrawal_is_not_washed_into_the_ira():
     """A withdrawal on a rebalance day (March 1, more than 30 days after the first purchases)
-    sells the taxable account's A at a loss (the engine, tax-aware lots); the household
-    rebalance then wants more A. Bought in the IRA, it would disallow the loss for good (IRC
-    §1091(a), Rev. Rul. 2008-5); the strategy waits instead."""
+    sells the taxable account's A at a loss (the strategy raises it, tax-aware lots: no IRA
+    bought A in the last 30 days and the IRA keeps its distributions in cash, so nothing can
+    wash it yet); the household rebalance then wants more A. Bought in the IRA, it would
+    disallow the loss for good (IRC §1091(a), Rev. Rul. 2008-5); the strategy waits instead.
+    (With the IRA reinvesting, the strategy would not sell A for the withdrawal at all.)"""
     n_days = 60
     march = pd.bdate_range(START, periods=n_days).get_loc(pd.Timestamp("2024-03-01"))
     market = hand_market({"A": steps(n_days, 100.0, 80.0, march),
                           "B": steps(n_days, 100.0, 130.0, march)})
-    household = Household([Account("taxable"), Account("ira", kind="tax_deferred")])
+    household = Household([Account("taxable"),
+                           Account("ira", kind="tax_deferred", reinvest=False)])
     flows = pd.DataFrame({"date": [market.pandas_dates[march]], "account": ["taxable"],
                           "amount": [-2_000.0]})
     targets = {"taxable": {"A": 0.5, "B": 0.5}, "ira": {"A": 0.5, "B": 0.5}}
@@ -394,6 +397,7 @@ def test_a_loss_from_a_withdrawal_is_not_washed_into_the_ira():
                       flows=flows, tax_payment="outside")
     realized = result.ledger.realized()
     assert (realized["gain"] < 0).any()  # the withdrawal realized A's loss, kept
+    assert set(result.trades_frame()["reason"]) == {"contribution", "strategy"}
     assert realized["wash_lost"].sum() == 0.0 and realized["wash_disallowed"].sum() == 0.0
     trades = strategy_trades(result)
     window_end = pd.Timestamp("2024-03-31")
@@ -401,4 +405,33 @@ def test_a_loss_from_a_withdrawal_is_not_washed_into_the_ira():
                       & (trades["date"] <= window_end)]
     assert bought_a.empty  # not within 30 days of the loss sale
     assert not trades[(trades["asset"] == "A") & (trades["shares"] > 0)].empty  # April: yes
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_strategy_raises_a_withdrawal_from_its_safe_positions_not_the_engine():
+    """Jan 29: taxable and IRA each 5,000 of A and 5,000 of B (quarterly: no rebalance before
+    April). Jan 31: A 80, B 130, and 2,000 leaves the taxable account. Selling A would realize
+    a loss that the IRA's A (bought two days ago, and reinvesting) washes for good (Rev. Rul.
+    2008-5); B is at a gain. The strategy (``raises_cash``) sells 2,000 of B: 15.38 shares, a
+    gain of 461.54, and the engine sells nothing. (The engine's pro-rata sale, losses first,
+    realized A's loss and lost it.)"""
+    market = hand_market({"A": [100.0, 100.0, 80.0, 80.0], "B": [100.0, 100.0, 130.0, 130.0]})
+    household = Household([Account("taxable"), Account("ira", kind="tax_deferred")])
+    flows = pd.DataFrame({"date": [market.pandas_dates[2]], "account": ["taxable"],
+                          "amount": [-2_000.0]})
+    targets = {"taxable": {"A": 0.5, "B": 0.5}, "ira": {"A": 0.5, "B": 0.5}}
+    strategy = tax_aware_rebalance("quarterly")
+    assert strategy.raises_cash and not strategy.invests_flows
+    result = simulate(market, household, strategy, targets,
+                      contributions={"taxable": 10_000.0, "ira": 10_000.0},
+                      flows=flows, tax_payment="outside")
+    trades = result.trades_frame()
+    on_day_2 = trades[trades["date"] == market.pandas_dates[2]]
+    assert on_day_2[["account", "asset", "reason"]].values.tolist() == [
+        ["taxable", "B", "strategy"]]
+    assert on_day_2["shares"].tolist() == pytest.approx([-2_000.0 / 130.0])
+    realized = result.ledger.realized()
+    assert realized["gain"].tolist() == pytest.approx([2_000.0 / 130.0 * 30.0])
+    assert realized["wash_lost"].sum() == 0.0 and realized["wash_disallowed"].sum() == 0.0
+    assert result.daily()["cash_taxable"].iloc[2] == pytest.approx(0.0, abs=1e-9)
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)

@@ -25,7 +25,9 @@ SET_DAILY_LIQUIDATION = 8  # 1: record unrealized gain, accrued and liquidation 
 SET_STRATEGY_INVESTS_FLOWS = 9  # 1: contributions stay in cash for the strategy to invest
 SET_WITHDRAWAL_METHOD = 10  # lot method of the engine's sales for a withdrawal
 # (Strategy.withdrawal_lot_method: tax_optimal by default, fifo for the non-managed twin)
-N_SETTINGS = 11
+SET_STRATEGY_RAISES_CASH = 11  # 1: withdrawals and taxes leave cash negative for the strategy
+# to raise the same day (Strategy.raises_cash, or invests_flows); the engine sells the rest
+N_SETTINGS = 12
 
 PAY_FROM_PORTFOLIO = 0
 PAY_FROM_OUTSIDE = 1

@@ -14,9 +14,11 @@ Each trading day, in this order (taxsim's contract for every run):
    ``SET_WITHDRAWAL_METHOD`` (``Strategy.withdrawal_lot_method``: ``tax_optimal`` for every
    strategy, i.e. short-term losses, long-term losses, then gains by least tax per dollar;
    FIFO for the non-managed twin). The method picks the lots within each sale only; which
-   accounts and assets are sold is the same (the account's holdings, pro rata). What a
-   strategy that raises its own cash leaves short is sold the same way, by the withdrawal
-   method where a withdrawal is part of the shortfall, else by the tax method. A withdrawal or
+   accounts and assets are sold is the same (the account's holdings, pro rata). A strategy
+   that raises its own cash (``SET_STRATEGY_RAISES_CASH``: ``Strategy.raises_cash`` or
+   ``invests_flows``) sees the cash below zero at step 6; what it leaves short, less the costs
+   of its own trades that day, is sold the same way after step 7, by the withdrawal method
+   where a withdrawal is part of the shortfall, else by the tax method. A withdrawal or
    tax payment that the account cannot raise even by selling everything stops the run
    (``SIM_SHORTFALL``, before any of it is applied) instead of overdrawing the account;
 6. the strategy decides, writing orders (unless its ``idle`` test says that it has nothing to
@@ -72,6 +74,7 @@ from taxsim.engine.enums import (
     SET_DAILY_LIQUIDATION,
     SET_NO_TAX,
     SET_STRATEGY_INVESTS_FLOWS,
+    SET_STRATEGY_RAISES_CASH,
     SET_TAX_ACCOUNT,
     SET_TAX_PAYMENT,
     SET_TAX_SELL_METHOD,
@@ -211,6 +214,10 @@ def note_shortfall(totals, account, amount, short, reason):
 note_shortfall_nb = njit(cache=True)(note_shortfall)
 
 
+# dollars: float noise of a strategy raising exactly its shortfall, not a shortfall to sell for
+CASH_NOISE = 1e-6
+
+
 def raise_cash(state, holdings, trades, trade_count, totals, settings, day, account, amount,
                prices, reason, lot_method):
     """Sell the account's holdings pro rata to raise ``amount`` dollars after costs, relieving
@@ -314,8 +321,9 @@ def simulate_days(
     tax_account = int(settings[SET_TAX_ACCOUNT])
     tax_method = int(settings[SET_TAX_SELL_METHOD])  # lots of the engine's sales for taxes
     withdrawal_method = int(settings[SET_WITHDRAWAL_METHOD])  # ... and for withdrawals
-    # a strategy that invests flows also raises the cash withdrawals and taxes need
-    strategy_raises_cash = settings[SET_STRATEGY_INVESTS_FLOWS] > 0.0
+    # a strategy that raises its own cash (or invests flows) raises what withdrawals and taxes
+    # need
+    strategy_raises_cash = settings[SET_STRATEGY_RAISES_CASH] > 0.0
     # an account a strategy that raises its own cash must refill: the lot method + 1 (0: none)
     short_of_cash = np.zeros(n_accounts, np.int64)
     target_row = 0
@@ -411,10 +419,11 @@ def simulate_days(
                         return t, SIM_SHORTFALL, OK
                 state.cash[tax_account] -= due
                 totals[TOT_TAX_PAID] += due
+                if state.cash[tax_account] < 0.0 and settings[SET_STRATEGY_INVESTS_FLOWS] == 0.0:
+                    tax_to_contributions = min(incoming, -state.cash[tax_account])
                 if state.cash[tax_account] < 0.0 and strategy_raises_cash:
                     short_of_cash[tax_account] = tax_method + 1
                 elif state.cash[tax_account] < 0.0:
-                    tax_to_contributions = min(incoming, -state.cash[tax_account])
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day,
                         tax_account, -state.cash[tax_account] - tax_to_contributions, prices,
@@ -464,6 +473,7 @@ def simulate_days(
                 return t, status, ledger_status
             flow += 1
         # 6. the strategy, 7. execution: sells first, then buys
+        strategy_trades_start = trade_count[0]
         n_orders = 0
         if not idle(t, day, prices, holdings, cash, targets_now, state, params, orders):
             n_orders = decide(t, day, prices, holdings, cash, targets_now, state, params, orders)
@@ -493,15 +503,22 @@ def simulate_days(
                 if status != SIM_OK:
                     return t, status, ledger_status
         totals[TOT_ERROR_ORDER] = -1.0  # later refusals are the engine's own trades
-        # what a strategy that raises its own cash left short is sold pro rata
+        # what a strategy that raises its own cash left short is sold pro rata, except the
+        # costs of the strategy's own trades today: like any cost they may leave cash below
+        # zero (the strategy does not see the run's costs; selling cents for them would realize
+        # tiny gains and losses across the account)
         for account in range(n_accounts):
             if short_of_cash[account] > 0:
                 method = short_of_cash[account] - 1
                 short_of_cash[account] = 0
-                if state.cash[account] < 0.0:
+                own_costs = 0.0
+                for row in range(strategy_trades_start, trade_count[0]):
+                    if trades[row]["account"] == account:
+                        own_costs += trades[row]["cost"]
+                if state.cash[account] + own_costs < -CASH_NOISE:
                     status, ledger_status = raise_cash_nb(
                         state, holdings, trades, trade_count, totals, settings, day, account,
-                        -state.cash[account], prices, REASON_CASH_SHORTFALL, method,
+                        -state.cash[account] - own_costs, prices, REASON_CASH_SHORTFALL, method,
                     )
                     if status != SIM_OK:
                         return t, status, ledger_status

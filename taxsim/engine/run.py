@@ -61,7 +61,13 @@ class Strategy:
     """True: contributions stay in cash for the strategy to invest, and withdrawals and taxes
     paid from the portfolio leave cash negative for the strategy to raise the same day (a
     harvester must not buy into, or sell a loss inside, an open wash-sale window); whatever it
-    leaves unraised the engine sells pro rata. False: the engine does both itself."""
+    leaves unraised the engine sells pro rata. False: the engine does both itself (see
+    ``raises_cash``)."""
+    raises_cash: bool = False
+    """True: withdrawals and taxes paid from the portfolio leave cash negative for the strategy
+    to raise the same day, as with ``invests_flows``, while the engine still invests
+    contributions at the account's targets; whatever it leaves unraised the engine sells pro
+    rata. ``invests_flows`` implies it."""
     twin: Strategy | None = None
     """The non-managed twin: same targets and schedule, FIFO, no harvesting, no tax awareness
     (None: this strategy has no tax management and is its own twin)."""
@@ -376,7 +382,7 @@ class TwinCache:
             getattr(strategy.decide, "__qualname__", None), id(strategy.decide), id(strategy.idle),
             np.asarray(strategy.params, np.float64).tobytes(), strategy.lot_method,
             strategy.withdrawal_lot_method, strategy.max_orders, strategy.invests_flows,
-            strategy.name, bool(taxes), arguments_digest,
+            strategy.raises_cash, strategy.name, bool(taxes), arguments_digest,
         )
         return hashlib.sha256(pickle.dumps(definition, protocol=5)).digest()
 
@@ -835,6 +841,8 @@ def simulate(
     settings[sim.SET_NO_TAX] = 0.0 if taxes else 1.0
     settings[sim.SET_DAILY_LIQUIDATION] = 1.0 if daily_liquidation else 0.0
     settings[sim.SET_STRATEGY_INVESTS_FLOWS] = 1.0 if strategy.invests_flows else 0.0
+    settings[sim.SET_STRATEGY_RAISES_CASH] = (
+        1.0 if strategy.invests_flows or strategy.raises_cash else 0.0)
 
     n_dates, n_assets = market.close.shape
     holdings = np.zeros((len(names), n_assets))

@@ -1,0 +1,192 @@
+"""Raising a cash shortfall without washing a loss: the sales a strategy that raises its own
+cash (``Strategy.raises_cash``) makes for a withdrawal or a tax paid from the portfolio.
+
+A taxable position whose sale could realize a loss that a purchase would wash (IRC §1091(a);
+Pub 550 "Wash Sales") is "unsafe" (:func:`loss_sale_unsafe`); in an IRA or Roth the loss
+would be lost for good (Rev. Rul. 2008-5). :func:`raise_shortfalls` sells, pro rata, from one
+source at a time: an asset location group's overweight assets, every safe position, then the
+unsafe positions' gain lots (oldest or newest, FIFO or LIFO). The engine sells what is left.
+Used by ``asset_location`` and ``tax_aware_rebalance``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from strategies.loss_harvest import LOSS_MARGIN, fifo_gain_shares_nb
+from taxsim.ledger.enums import FIFO, LIFO, NO_SLOT, TAXABLE
+from taxsim.ledger.wash_sales import (
+    WASH_WINDOW_DAYS,
+    group_held_elsewhere_nb,
+    sale_would_wash_nb,
+)
+
+
+def has_loss_lot(state, account, asset, price):
+    """True if a lot of ``asset`` in ``account`` is at a loss at ``price``: its basis (wash-sale
+    adjustment and purchase costs included) above its value. A sale of the position may then
+    realize a loss (tax-optimal and HIFO relieve loss lots first; assumed for every method)."""
+    slot = state.head[account, asset]
+    while slot != NO_SLOT:
+        if state.lot_basis[slot] > price * state.lot_shares[slot]:
+            return True
+        slot = state.lot_next[slot]
+    return False
+
+
+has_loss_lot_nb = njit(cache=True)(has_loss_lot)
+
+
+def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_today):
+    """True if selling ``dollars`` of ``asset`` (``held`` dollars held) in a taxable
+    ``account`` today could realize a loss that a purchase washes: a lot is at a loss and the
+    group was acquired in the last 30 days anywhere in the household (``sale_would_wash``),
+    ``buying_today`` (a purchase of the group is planned today), or another account that
+    reinvests its distributions holds the group (``group_held_elsewhere``: its next reinvested
+    distribution inside the 30 days after the sale would be a replacement, Pub 550 "Wash
+    Sales"; in an IRA or Roth the loss is then lost for good, Rev. Rul. 2008-5). False outside
+    taxable accounts (no loss is recognized there)."""
+    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
+                                                                     price):
+        return False
+    if buying_today or group_held_elsewhere_nb(state, account, asset, True):
+        return True
+    return sale_would_wash_nb(state, account, asset, day, dollars >= held * (1.0 - 1e-9))
+
+
+loss_sale_unsafe_nb = njit(cache=True)(loss_sale_unsafe)
+
+
+def lasting_loss_risk(state, account, asset, day, price):
+    """True if a sale of ``asset`` in a taxable ``account`` today could realize a loss that
+    shares in a tax-deferred or tax-exempt account would wash, the loss then lost for good
+    (Rev. Rul. 2008-5): a lot is at a loss, and such an account holds the group and either
+    acquired it in the last 30 days (IRC §1091(a)) or reinvests its distributions (its next
+    reinvested dividend inside the window would be a replacement, Pub 550). A wash by shares
+    in a taxable account only defers the loss (its basis goes to the replacement) and is not
+    counted. False outside taxable accounts."""
+    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
+                                                                     price):
+        return False
+    group = state.asset_group[asset]
+    for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
+        member_asset = state.group_assets[member]
+        for other_account in range(state.head.shape[0]):
+            if state.account_kind[other_account] == TAXABLE:
+                continue
+            slot = state.tail[other_account, member_asset]
+            if slot != NO_SLOT and (state.lot_acquired[slot] >= day - WASH_WINDOW_DAYS
+                                    or state.account_reinvest[other_account]):
+                return True
+    return False
+
+
+lasting_loss_risk_nb = njit(cache=True)(lasting_loss_risk)
+
+GUARD_NONE = 0  # every position may be sold (the non-managed twin)
+GUARD_ANY_WASH = 1  # no sale that may realize a washed loss (loss_sale_unsafe)
+GUARD_LASTING = 2  # no sale that may realize a loss lost for good (lasting_loss_risk)
+
+
+SHORTFALL_OVERWEIGHT = 0  # the group's overweight assets
+SHORTFALL_SAFE = 1  # every position whose sale cannot realize a washed loss
+SHORTFALL_GAIN_LOTS = 2  # the others' oldest (FIFO) or newest (LIFO) lots before the first
+#                          one within LOSS_MARGIN of a loss, whichever reach further
+
+
+def newest_gain_dollars(state, account, asset, price):
+    """Dollars of ``asset`` in ``account`` that a LIFO sale relieves before it reaches a lot
+    at a loss or within ``LOSS_MARGIN`` of one (``loss_harvest.fifo_gain_shares`` from the
+    other end): the newest lots, which hold the smallest gains after a rise."""
+    dollars = 0.0
+    slot = state.tail[account, asset]
+    while slot != NO_SLOT:
+        value = price * state.lot_shares[slot]
+        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * value:
+            break
+        dollars += value
+        slot = state.lot_prev[slot]
+    return dollars
+
+
+newest_gain_dollars_nb = njit(cache=True)(newest_gain_dollars)
+
+
+def shortfall_available(state, account, asset, day, price, held, delta, guard, source):
+    """Dollars of ``asset`` that :func:`raise_shortfalls` may sell from ``account`` (``held``
+    dollars left) by ``source``, and the lot method of that sale (-1: the strategy's)."""
+    if held <= 0.0 or (source == SHORTFALL_OVERWEIGHT and delta >= 0.0):
+        return 0.0, -1
+    unsafe = False
+    if guard == GUARD_ANY_WASH:
+        unsafe = loss_sale_unsafe_nb(state, account, asset, day, price, 0.0, held, False)
+    elif guard == GUARD_LASTING:
+        unsafe = lasting_loss_risk_nb(state, account, asset, day, price)
+    if source == SHORTFALL_GAIN_LOTS:
+        if not unsafe:
+            return 0.0, -1
+        oldest = fifo_gain_shares_nb(state, account, asset, price, 0.0) * price
+        newest = newest_gain_dollars_nb(state, account, asset, price)
+        if newest > oldest:
+            return min(held, newest), LIFO
+        return min(held, oldest), FIFO
+    if unsafe:
+        return 0.0, -1
+    return (held if source == SHORTFALL_SAFE else min(-delta, held)), -1
+
+
+shortfall_available_nb = njit(cache=True)(shortfall_available)
+
+
+def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smallest, state,
+                     day, guard, source, sale_methods):
+    """Raise what each member account's cash shortfall (``-spare``, dollars: a withdrawal or
+    tax the engine left for the strategy) still needs after its sales so far (``sold``), pro
+    rata to what ``source`` may sell of each asset: ``SHORTFALL_OVERWEIGHT``, the group's
+    overweight assets (``delta`` < 0, dollars: what the caller still wants bought; updated in
+    place). Adds to ``sold``; the engine sells what is left, the account's holdings pro rata.
+
+    ``guard`` says which taxable positions are not sold: ``GUARD_ANY_WASH`` (asset location's
+    plan) a position whose sale could realize a washed loss (:func:`loss_sale_unsafe`),
+    ``GUARD_LASTING`` (tax-aware rebalancing) one whose loss shares in an IRA or Roth could
+    wash for good (:func:`lasting_loss_risk`), ``GUARD_NONE`` none. With a guard the caller
+    calls this again after its own sales, for the accounts whose ``cash`` is below zero (those
+    the engine would sell, pro rata, losses first, whatever washes them): with
+    ``SHORTFALL_SAFE``, from every position the guard allows; then with
+    ``SHORTFALL_GAIN_LOTS``, from the others' oldest lots (FIFO) or newest lots (LIFO),
+    whichever reach further before the first lot within ``LOSS_MARGIN`` of a loss
+    (``loss_harvest.fifo_gain_shares``, :func:`newest_gain_dollars`), the method written to
+    ``sale_methods``. A loss sold here must block its group's purchases that day (the
+    caller's)."""
+    for account in range(holdings.shape[0]):
+        if not members[account] or spare[account] > -smallest or (
+                source != SHORTFALL_OVERWEIGHT and cash[account] >= 0.0):
+            continue
+        short = -spare[account]
+        for asset in range(holdings.shape[1]):
+            short -= sold[account, asset]
+        if short < smallest:
+            continue
+        available = np.zeros(holdings.shape[1])
+        method = np.full(holdings.shape[1], -1, np.int64)
+        total = 0.0
+        for asset in range(holdings.shape[1]):
+            available[asset], method[asset] = shortfall_available_nb(
+                state, account, asset, day, prices[asset],
+                holdings[account, asset] * prices[asset] - sold[account, asset], delta[asset],
+                guard, source)
+            total += available[asset]
+        if total <= 0.0:
+            continue
+        fraction = min(1.0, short / total)
+        for asset in range(holdings.shape[1]):
+            take = available[asset] * fraction
+            if take >= smallest:
+                sold[account, asset] += take
+                delta[asset] += take
+                if method[asset] >= 0:
+                    sale_methods[account, asset] = method[asset]
+
+
+raise_shortfalls_nb = njit(cache=True)(raise_shortfalls)
