@@ -30,9 +30,10 @@ contributions, distributions kept as cash; once it exceeds the account's cash re
 ``min_trade``, whichever is larger) buys the account group's underweight assets (buys
 only), and a cash shortfall the engine leaves to the strategy (a withdrawal, tax paid from the
 portfolio; cash below zero) is raised, back to the reserve, by selling the account's holdings
-of its group's overweight assets, then (after a rebalance's sales) its other positions whose
-sale cannot realize a washed loss, then the others' oldest or newest gain lots, FIFO or LIFO
-(:func:`raise_shortfalls`); the engine sells what is still short, pro rata. On a rebalance day
+of its group's overweight assets, then (after a rebalance's sales) its positions with no lot
+at a loss, then its other positions whose sale cannot realize a washed loss, then the others'
+oldest or newest gain lots, FIFO or LIFO (``cash_raising.raise_shortfalls``); the engine sells
+what is still short, pro rata. On a rebalance day
 the accounts short of cash sell first.
 
 **No wash sale from the strategy's own trades** (IRC §1091; a replacement bought in an IRA or
@@ -79,6 +80,7 @@ from strategies.cash_raising import (
     GUARD_ANY_WASH,
     GUARD_NONE,
     SHORTFALL_GAIN_LOTS,
+    SHORTFALL_NO_LOSS,
     SHORTFALL_OVERWEIGHT,
     SHORTFALL_SAFE,
     has_loss_lot_nb,
@@ -130,7 +132,7 @@ def sell_safely(prices, holdings, members, asset, amount, sold, smallest, state,
                 buying_today, kept):
     """Sell up to ``amount`` dollars of ``asset`` from the ``members`` accounts in account
     order, as ``sell_from_accounts`` does, skipping each taxable account whose sale could
-    realize a washed loss (:func:`loss_sale_unsafe`; ``buying_today``: the group is bought
+    realize a washed loss (``cash_raising.loss_sale_unsafe``; ``buying_today``: the group is bought
     today; without ``guard`` nothing is skipped). Returns the dollars sold; what unsafe
     accounts would have sold and no other account did is added to ``kept[asset]``."""
     remaining = amount
@@ -332,7 +334,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
         if guard and pool == TAXABLE and sells:
             swap_kept_nb(plan, delta, kept, blocked, smallest)
         if guard:
-            for source in (SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
+            for source in (SHORTFALL_NO_LOSS, SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
                 raise_shortfalls_nb(prices, holdings, cash, members, spare, delta[pool], sold,
                                     smallest, state, day, GUARD_ANY_WASH, source, sale_methods)
         if guard:

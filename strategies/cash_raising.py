@@ -90,6 +90,7 @@ GUARD_LASTING = 2  # no sale that may realize a loss lost for good (lasting_loss
 
 
 SHORTFALL_OVERWEIGHT = 0  # the group's overweight assets
+SHORTFALL_NO_LOSS = 3  # every position none of whose lots is at a loss
 SHORTFALL_SAFE = 1  # every position whose sale cannot realize a washed loss
 SHORTFALL_GAIN_LOTS = 2  # the others' oldest (FIFO) or newest (LIFO) lots before the first
 #                          one within LOSS_MARGIN of a loss, whichever reach further
@@ -118,6 +119,10 @@ def shortfall_available(state, account, asset, day, price, held, delta, guard, s
     dollars left) by ``source``, and the lot method of that sale (-1: the strategy's)."""
     if held <= 0.0 or (source == SHORTFALL_OVERWEIGHT and delta >= 0.0):
         return 0.0, -1
+    if source == SHORTFALL_NO_LOSS:
+        at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
+            state, account, asset, price)
+        return (0.0 if at_loss else held), -1
     unsafe = False
     if guard == GUARD_ANY_WASH:
         unsafe = loss_sale_unsafe_nb(state, account, asset, day, price, 0.0, held, False)
@@ -153,6 +158,9 @@ def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smalle
     wash for good (:func:`lasting_loss_risk`), ``GUARD_NONE`` none. With a guard the caller
     calls this again after its own sales, for the accounts whose ``cash`` is below zero (those
     the engine would sell, pro rata, losses first, whatever washes them): with
+    ``SHORTFALL_NO_LOSS``, from every position with no lot at a loss (a loss sale, even one
+    nothing washes, closes its group to the strategy's purchases for 30 days: sold for every
+    monthly withdrawal, it would keep the group out of reach for good); with
     ``SHORTFALL_SAFE``, from every position the guard allows; then with
     ``SHORTFALL_GAIN_LOTS``, from the others' oldest lots (FIFO) or newest lots (LIFO),
     whichever reach further before the first lot within ``LOSS_MARGIN`` of a loss

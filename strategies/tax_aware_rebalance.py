@@ -25,8 +25,9 @@ On the first trading day of each period (monthly, quarterly or yearly) the strat
 
 **Withdrawals and taxes** (``Strategy.raises_cash``): on any day an account's cash is below
 zero (a withdrawal, or a tax paid from the portfolio), the strategy raises it with
-``cash_raising.raise_shortfalls``: pro rata, lots tax-optimal, from its positions whose loss
-no shares in an IRA or Roth could wash for good (``cash_raising.lasting_loss_risk``: such an
+``cash_raising.raise_shortfalls``: pro rata, lots tax-optimal, from its positions with no lot
+at a loss (a loss sale closes its group to purchases for 30 days), then those whose loss no
+shares in an IRA or Roth could wash for good (``cash_raising.lasting_loss_risk``: such an
 account holds the group and bought it in the last 30 days or reinvests its distributions; a
 wash into a taxable account only defers the loss and is accepted), then the others' oldest or
 newest gain lots (FIFO or LIFO); the engine sells what is left. A loss sold for it blocks its
@@ -66,6 +67,7 @@ from strategies.calendar_rebalance import PERIOD_MONTHS, PERIOD_NAMES, calendar_
 from strategies.cash_raising import (
     GUARD_LASTING,
     SHORTFALL_GAIN_LOTS,
+    SHORTFALL_NO_LOSS,
     SHORTFALL_SAFE,
     has_loss_lot_nb,
     raise_shortfalls_nb,
@@ -407,7 +409,7 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
     # could wash for good, then the others' gain lots (``cash_raising``); a loss sold for them
     # also waits for its group today
     sale_methods = np.full((n_accounts, n_assets), -1, np.int64)  # -1: tax-optimal
-    for source in (SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
+    for source in (SHORTFALL_NO_LOSS, SHORTFALL_SAFE, SHORTFALL_GAIN_LOTS):
         raise_shortfalls_nb(prices, holdings, cash, members, spare, gap, sold, smallest,
                             state, day, GUARD_LASTING, source, sale_methods)
     for account in range(n_accounts):

@@ -377,16 +377,17 @@ def test_bad_input_names_the_field(options, message):
 
 
 def test_a_loss_from_a_withdrawal_is_not_washed_into_the_ira():
-    """A withdrawal on a rebalance day (March 1, more than 30 days after the first purchases)
-    sells the taxable account's A at a loss (the strategy raises it, tax-aware lots: no IRA
-    bought A in the last 30 days and the IRA keeps its distributions in cash, so nothing can
-    wash it yet); the household rebalance then wants more A. Bought in the IRA, it would
-    disallow the loss for good (IRC §1091(a), Rev. Rul. 2008-5); the strategy waits instead.
-    (With the IRA reinvesting, the strategy would not sell A for the withdrawal at all.)"""
+    """March 1, a rebalance day more than 30 days after the first purchases: A is at 80 and B
+    at 95, both at a loss in both accounts, and 2,000 leaves the taxable account. No position
+    is without a loss lot, and nothing can wash one (no purchase in the last 30 days, the IRA
+    keeps its distributions in cash), so the strategy raises it from A and B pro rata,
+    tax-aware lots: both losses realized. A purchase of A or B in the next 30 days, in the IRA
+    above all, would disallow them (for good there: IRC §1091(a), Rev. Rul. 2008-5); the
+    strategy buys neither, that day or in the window."""
     n_days = 60
     march = pd.bdate_range(START, periods=n_days).get_loc(pd.Timestamp("2024-03-01"))
     market = hand_market({"A": steps(n_days, 100.0, 80.0, march),
-                          "B": steps(n_days, 100.0, 130.0, march)})
+                          "B": steps(n_days, 100.0, 95.0, march)})
     household = Household([Account("taxable"),
                            Account("ira", kind="tax_deferred", reinvest=False)])
     flows = pd.DataFrame({"date": [market.pandas_dates[march]], "account": ["taxable"],
@@ -395,16 +396,22 @@ def test_a_loss_from_a_withdrawal_is_not_washed_into_the_ira():
     result = simulate(market, household, tax_aware_rebalance("monthly", threshold=0.01),
                       targets, contributions={"taxable": 10_000.0, "ira": 10_000.0},
                       flows=flows, tax_payment="outside")
+    trades = result.trades_frame()
+    assert set(trades["reason"]) == {"contribution", "strategy"}
+    taxable_sales = trades[(trades["date"] == market.pandas_dates[march])
+                           & (trades["account"] == "taxable")]
+    dollars = (-taxable_sales["shares"] * taxable_sales["price"]).groupby(
+        taxable_sales["asset"], observed=True).sum().to_dict()
+    assert dollars == pytest.approx({"A": 2_000.0 * 4_000.0 / 8_750.0,
+                                     "B": 2_000.0 * 4_750.0 / 8_750.0})
     realized = result.ledger.realized()
-    assert (realized["gain"] < 0).any()  # the withdrawal realized A's loss, kept
-    assert set(result.trades_frame()["reason"]) == {"contribution", "strategy"}
+    assert (realized.groupby("asset", observed=True)["gain"].sum() < 0).all()  # both losses
     assert realized["wash_lost"].sum() == 0.0 and realized["wash_disallowed"].sum() == 0.0
-    trades = strategy_trades(result)
     window_end = pd.Timestamp("2024-03-31")
-    bought_a = trades[(trades["asset"] == "A") & (trades["shares"] > 0)
-                      & (trades["date"] <= window_end)]
-    assert bought_a.empty  # not within 30 days of the loss sale
-    assert not trades[(trades["asset"] == "A") & (trades["shares"] > 0)].empty  # April: yes
+    bought = trades[(trades["shares"] > 0) & (trades["reason"] == "strategy")
+                    & (trades["date"] >= market.pandas_dates[march])
+                    & (trades["date"] <= window_end)]
+    assert bought.empty
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
 
 
