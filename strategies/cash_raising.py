@@ -4,8 +4,9 @@ cash (``Strategy.raises_cash``) makes for a withdrawal or a tax paid from the po
 A taxable position whose sale could realize a loss that a purchase would wash (IRC §1091(a);
 Pub 550 "Wash Sales") is "unsafe" (:func:`loss_sale_unsafe`); in an IRA or Roth the loss
 would be lost for good (Rev. Rul. 2008-5). :func:`raise_shortfalls` sells, pro rata, from one
-source at a time: an asset location group's overweight assets, every safe position, then the
-unsafe positions' gain lots (oldest or newest, FIFO or LIFO). The engine sells what is left.
+source at a time: an asset location group's overweight assets, every position with no lot at a
+loss, every other safe position, then the unsafe positions' gain lots (oldest or newest, FIFO
+or LIFO). The engine sells what is left.
 Used by ``asset_location`` and ``tax_aware_rebalance``.
 """
 
@@ -180,6 +181,8 @@ def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smalle
         method = np.full(holdings.shape[1], -1, np.int64)
         total = 0.0
         for asset in range(holdings.shape[1]):
+            if source == SHORTFALL_GAIN_LOTS and sold[account, asset] > 0.0:
+                continue  # one lot method per sale: the caller's sale of it stands
             available[asset], method[asset] = shortfall_available_nb(
                 state, account, asset, day, prices[asset],
                 holdings[account, asset] * prices[asset] - sold[account, asset], delta[asset],
