@@ -91,9 +91,9 @@ GUARD_LASTING = 2  # no sale that may realize a loss lost for good (lasting_loss
 
 
 SHORTFALL_OVERWEIGHT = 0  # the group's overweight assets
-SHORTFALL_NO_LOSS = 3  # every position none of whose lots is at a loss
-SHORTFALL_SAFE = 1  # every position whose sale cannot realize a washed loss
-SHORTFALL_GAIN_LOTS = 2  # the others' oldest (FIFO) or newest (LIFO) lots before the first
+SHORTFALL_NO_LOSS = 1  # every position none of whose lots is at a loss
+SHORTFALL_SAFE = 2  # every position whose sale cannot realize a washed loss
+SHORTFALL_GAIN_LOTS = 3  # the others' oldest (FIFO) or newest (LIFO) lots before the first
 #                          one within LOSS_MARGIN of a loss, whichever reach further
 
 

@@ -448,8 +448,10 @@ def tax_aware_decide(day_index, day, prices, holdings, cash, targets, state, par
         params[PARAM_LAST_PERIOD] = period
         return tax_aware_orders_nb(day, prices, holdings, cash, targets, state, params, orders,
                                    0, True)
+    # a shortfall under min_trade (the costs of earlier trades, which may leave cash below
+    # zero) is not raised (see raise_shortfalls): the day needs no household pass
     for account in range(cash.shape[0]):
-        if cash[account] < 0.0:
+        if cash[account] < 0.0 and cash[account] <= -params[PARAM_MIN_TRADE]:
             return tax_aware_orders_nb(day, prices, holdings, cash, targets, state, params,
                                        orders, 0, False)
     return 0
