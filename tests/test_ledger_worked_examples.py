@@ -188,6 +188,74 @@ def test_replacement_bought_before_the_sale_and_split_into_a_piece():
     assert piece["holding_start"] == pd.Timestamp("2024-02-15") - pd.Timedelta(days=59)
 
 
+@pytest.mark.parametrize("method", ["fifo", "specific"])
+def test_pub_550_wash_sale_with_fewer_shares_bought_before_the_sale(method):
+    # Pub 550 "Wash Sales", the example of replacements bought before the sale: 100 shares
+    # bought September 24 for $5,000; 50 bought December 21 for $2,750; 25 bought December 28
+    # for $1,125; the September shares sold January 4 for $4,000. The $1,000 loss is
+    # disallowed on the 75 replacement shares ($750) and allowed on 25 ($250). The December 21
+    # shares' basis grows by 50/75 of $750 to $3,250, the December 28 shares' by 25/75 to
+    # $1,375.
+    ledger = ledger_for(Account("taxable"))
+    september = ledger.buy("taxable", "XYZ", 100, 50.0, "2024-09-24")
+    december_21 = ledger.buy("taxable", "XYZ", 50, 55.0, "2024-12-21")
+    december_28 = ledger.buy("taxable", "XYZ", 25, 45.0, "2024-12-28")
+    lots = {september: 100.0} if method == "specific" else None
+    ledger.sell("taxable", "XYZ", 100, 40.0, "2025-01-04", method=method, lots=lots)
+    sale = ledger.realized().iloc[0]
+    assert sale["lot_id"] == september
+    assert sale["wash_disallowed"] == pytest.approx(750.0)
+    assert sale["gain"] == pytest.approx(-250.0)
+    held = ledger.lots().set_index("lot_id")
+    assert held.loc[december_21, "basis"] == pytest.approx(3250.0)
+    assert held.loc[december_28, "basis"] == pytest.approx(1375.0)
+    # both take the September shares' holding period (102 days) on top of their own
+    days_held = (pd.Timestamp("2025-01-04") - pd.Timestamp("2024-09-24")).days
+    assert days_held == 102
+    for lot_id, bought in ((december_21, "2024-12-21"), (december_28, "2024-12-28")):
+        assert held.loc[lot_id, "holding_start"] == (
+            pd.Timestamp(bought) - pd.Timedelta(days=days_held)
+        )
+    assert ledger.close_year(2024) == pytest.approx(0.0)
+    assert ledger.close_year(2025) == pytest.approx(-250.0 * 0.37, abs=CENT)
+
+
+@pytest.mark.parametrize("replacement_day", ["2024-02-20", "2024-03-15"])
+@pytest.mark.parametrize("method", ["tax_optimal", "lifo"])
+def test_one_sale_of_two_loss_lots_washes_the_earliest_acquired_first(method, replacement_day):
+    # Treas. Reg. §1.1091-1(b): losses go in the order the shares were disposed of, and shares
+    # disposed of on one day in an order that cannot be determined (two lots delivered in one
+    # sale) count as disposed of in the order they were originally acquired. So 100
+    # replacement shares take the loss of lot A (bought first), not of lot B, which the lot
+    # method relieved first (tax-optimal: short-term losses first; LIFO: newest first),
+    # whether they were bought before the sale or after it (§1.1091-1(c)).
+    ledger = ledger_for(Account("taxable"), Account("spouse", owner="spouse"))
+    lot_a = ledger.buy("taxable", "XYZ", 100, 50.0, "2022-01-03")  # long-term at the sale
+    lot_b = ledger.buy("taxable", "XYZ", 100, 40.0, "2023-11-01")  # short-term at the sale
+    before = replacement_day < "2024-03-01"
+    if before:
+        replacement = ledger.buy("spouse", "XYZ", 100, 35.0, replacement_day)
+    rows = ledger.sell("taxable", "XYZ", 200, 30.0, "2024-03-01", method=method)
+    assert list(rows["lot_id"]) == [lot_b, lot_a]  # relieved B first
+    if not before:
+        replacement = ledger.buy("spouse", "XYZ", 100, 35.0, replacement_day)
+    realized = ledger.realized().set_index("lot_id")
+    assert realized.loc[lot_a, "wash_disallowed"] == pytest.approx(2000.0)  # $20 x 100
+    assert realized.loc[lot_a, "gain"] == pytest.approx(0.0)
+    assert realized.loc[lot_a, "term"] == "long"
+    assert realized.loc[lot_b, "wash_disallowed"] == 0.0
+    assert realized.loc[lot_b, "gain"] == pytest.approx(-1000.0)  # $10 x 100, allowed
+    assert realized.loc[lot_b, "term"] == "short"
+    lot = ledger.lots().set_index("lot_id").loc[replacement]
+    assert lot["basis"] == pytest.approx(3500.0 + 2000.0)
+    # lot A's holding period, 2022-01-03 .. 2024-03-01 (788 days), is tacked on
+    held = (pd.Timestamp("2024-03-01") - pd.Timestamp("2022-01-03")).days
+    assert held == 788
+    assert lot["holding_start"] == pd.Timestamp(replacement_day) - pd.Timedelta(days=held)
+    # the allowed $1,000 short-term loss offsets ordinary income at 37% (NIIT floored at 0)
+    assert ledger.close_year(2024) == pytest.approx(-1000.0 * 0.37, abs=CENT)
+
+
 def test_remaining_shares_of_the_same_purchase_are_not_replacements():
     ledger = ledger_for(Account("taxable"))
     ledger.buy("taxable", "XYZ", 100, 10.0, "2024-03-01")

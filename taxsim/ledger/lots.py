@@ -710,6 +710,42 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
 relieve_nb = njit(cache=True, error_model="numpy")(relieve)
 
 
+def loss_rows_by_acquisition(state, first_row, n_rows):
+    """Write to ``scratch_categories`` the loss rows among the ``n_rows`` realized rows from
+    ``first_row`` (one sale), in the order the wash-sale rule takes them; returns how many.
+
+    Treas. Reg. §1.1091-1(b): losses are taken in the order the shares were disposed of, and
+    shares disposed of at a loss on the same day in an order that cannot be determined (the
+    lots of one sale are delivered together) in the order they were originally acquired,
+    earliest first. So a sale's loss rows go by acquisition day, then lot id, whatever order
+    its lot method relieved them in. A row is a loss when its basis exceeds its proceeds by
+    more than ``LOSS_EPSILON`` of the basis (a sale at cost is no loss).
+    """
+    order = state.scratch_categories
+    realized = state.realized
+    count = 0
+    for row in range(first_row, first_row + n_rows):
+        basis = realized[row]["basis"]
+        if basis - realized[row]["proceeds"] > LOSS_EPSILON * max(1.0, basis):
+            acquired = realized[row]["acquired"]
+            lot_id = realized[row]["lot_id"]
+            # insertion sort: a sale has few loss rows, and FIFO ones arrive in order
+            k = count
+            while k > 0 and (
+                realized[order[k - 1]]["acquired"] > acquired
+                or (realized[order[k - 1]]["acquired"] == acquired
+                    and realized[order[k - 1]]["lot_id"] > lot_id)
+            ):
+                order[k] = order[k - 1]
+                k -= 1
+            order[k] = row
+            count += 1
+    return count
+
+
+loss_rows_by_acquisition_nb = njit(cache=True, error_model="numpy")(loss_rows_by_acquisition)
+
+
 def sell(state, account, asset, shares, price, day, method, specific_ids, specific_shares):
     """Sell ``shares`` of ``asset`` from ``account`` at ``price``, relieving lots by ``method``.
 
@@ -802,13 +838,11 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
         drop_relieved_nb(state, position, n_relieved)
     n_rows = state.counters[CNT_SALE_ROWS] - first_row
     if state.account_kind[account] == TAXABLE:
-        n_lists = 0  # wash-sale windows are found at the first loss row
-        for row in range(first_row, first_row + n_rows):
-            basis = state.realized[row]["basis"]
-            if basis - state.realized[row]["proceeds"] > LOSS_EPSILON * max(1.0, basis):
-                if n_lists == 0:
-                    n_lists = wash_window_starts_nb(state, asset, day)
-                match_sale_portion_nb(state, row, n_lists)
+        n_loss_rows = loss_rows_by_acquisition_nb(state, first_row, n_rows)
+        if n_loss_rows > 0:
+            n_lists = wash_window_starts_nb(state, asset, day)
+            for k in range(n_loss_rows):
+                match_sale_portion_nb(state, state.scratch_categories[k], n_lists)
     state.cash[account] += price * shares
     return OK, first_row, n_rows
 

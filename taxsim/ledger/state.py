@@ -179,7 +179,8 @@ class LedgerState(structref.StructRefProxy):
 
     - ``scratch_slots``: int64 (slots,): a position's open slots in acquisition order
     - ``scratch_keys``: float64 (slots,): relief-order key of each of them
-    - ``scratch_categories``: int64 (slots,): relief-order category of each of them
+    - ``scratch_categories``: int64 (slots,): relief-order category of each of them; after
+      the relief, a sale's loss rows in wash-sale order (``lots.loss_rows_by_acquisition``)
     - ``scratch_order``: int64 (slots,): the slots a sale relieves, in relief order
     - ``scratch_window_first``: int64 (accounts * assets,): per (member asset, account) of
       an identity group, the first open slot inside a sale's wash-sale window

@@ -513,6 +513,8 @@ class ReferenceLedger:
         self._lots: dict[int, Lot] = {}  # open lots by lot id
         self._next_lot_id = 1
         self._portions: list[SalePortion] = []  # every sale portion, in sale then relief order
+        # the same portions in the wash-sale rule's order: sale, then acquisition within a sale
+        self._wash_order: list[SalePortion] = []
         self._next_sale_id = 1
         self._income: dict[int, YearIncome] = {}
         self._cash = {name: 0.0 for name in self.account_names}
@@ -584,6 +586,7 @@ class ReferenceLedger:
                 "_lots",
                 "_next_lot_id",
                 "_portions",
+                "_wash_order",
                 "_next_sale_id",
                 "_income",
                 "_cash",
@@ -710,8 +713,11 @@ class ReferenceLedger:
     def _match_sale(self, portions: list[SalePortion]) -> None:
         """Match a new sale's loss portions against open replacement shares.
 
-        Contract rule 4 "Matching": portions in relief order; each takes replacement shares in
-        acquisition order (acquisition date, then lot id), one share per sold share.
+        Contract rule 4 "Matching": portions in the order their lots were acquired (acquisition
+        date, then lot id: Treas. Reg. §1.1091-1(b), shares of one sale are disposed of together
+        and so count as disposed of in the order they were originally acquired), not in the
+        order the lot method relieved them; each takes replacement shares in acquisition order
+        (acquisition date, then lot id), one share per sold share (§1.1091-1(c)-(d)).
         """
         for portion in portions:
             if portion.unmatched_loss_shares <= 0.0:
@@ -734,10 +740,11 @@ class ReferenceLedger:
         """Match a new acquisition retroactively to earlier sales' open loss shares.
 
         Contract rule 4: a later acquisition within 30 days after a sale is matched to open
-        loss shares in sale order (sale id, then portion order), adjusting the earlier sale
-        (IRC §1091(a) counts purchases up to 30 days *after* the sale).
+        loss shares in sale order (sale id, then the acquisition order of ``_match_sale``),
+        adjusting the earlier sale (IRC §1091(a) counts purchases up to 30 days *after* the
+        sale).
         """
-        for portion in self._portions:
+        for portion in self._wash_order:
             if lot.replacement or lot.shares <= SHARE_EPSILON:
                 break
             if portion.unmatched_loss_shares <= 0.0:
@@ -902,9 +909,11 @@ class ReferenceLedger:
         for lot, taken in plan:
             new_portions.append(self._relieve(lot, taken, price, day, sale_id, taxable))
         self._portions.extend(new_portions)
+        wash_order = sorted(new_portions, key=lambda portion: (portion.acquired, portion.lot_id))
+        self._wash_order.extend(wash_order)
         if self.cash_includes_trades:
             self._cash[account] += sum(portion.proceeds for portion in new_portions)
-        self._match_sale(new_portions)
+        self._match_sale(wash_order)
         return self._realized_frame(new_portions)
 
     def _relieve(

@@ -242,6 +242,33 @@ def test_partial_replacement():
     assert lots.loc[4, "acquired"] == date(2024, 3, 2)
 
 
+@pytest.mark.parametrize("method", ["tax_optimal", "lifo"])
+def test_one_sale_of_two_loss_lots_washes_the_earliest_acquired_first(method):
+    """Treas. Reg. §1.1091-1(b): the lots of one sale are disposed of together, in an order
+    that cannot be determined, so they count as disposed of in the order they were originally
+    acquired: 100 replacement shares take the loss of the lot bought first ($20 a share,
+    long-term), although the lot method relieved the newer lot ($10 a share, short-term)
+    first. A second 100 replacement shares take the newer lot's loss."""
+    ledger = make_ledger()
+    ledger.buy("alice_taxable", "SPY", shares=100, price=50.0, date="2022-01-03")  # lot 1
+    ledger.buy("alice_taxable", "SPY", shares=100, price=40.0, date="2023-11-01")  # lot 2
+    rows = ledger.sell("alice_taxable", "SPY", 200, 30.0, "2024-03-01", method=method)
+    assert list(rows.lot_id) == [2, 1]
+    ledger.buy("bob_taxable", "IVV", shares=100, price=35.0, date="2024-03-15")  # lot 3
+    realized = ledger.realized().set_index("lot_id")
+    assert realized.loc[1, "wash_disallowed"] == pytest.approx(2000.0)
+    assert realized.loc[2, "wash_disallowed"] == 0.0
+    assert realized.loc[2, "gain"] == pytest.approx(-1000.0)
+    assert lot_by_id(ledger, 3).basis == pytest.approx(5500.0)
+    assert lot_by_id(ledger, 3).holding_start == date(2024, 3, 15) - (
+        date(2024, 3, 1) - date(2022, 1, 3)
+    )
+    ledger.buy("bob_taxable", "IVV", shares=100, price=35.0, date="2024-03-20")  # lot 4
+    realized = ledger.realized().set_index("lot_id")
+    assert realized.loc[2, "wash_disallowed"] == pytest.approx(1000.0)
+    assert lot_by_id(ledger, 4).basis == pytest.approx(4500.0)
+
+
 def test_window_is_thirty_days():
     """IRC §1091(a): 30 days after the sale is inside the window, 31 days is outside."""
     ledger = make_ledger()
