@@ -320,6 +320,33 @@ def test_a_withdrawal_sells_the_newest_gain_lots_lifo_when_the_oldest_lot_is_at_
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
 
 
+def test_a_withdrawal_from_gain_lots_at_both_ends_sells_the_end_with_less_tax():
+    # Jan 29: taxable 600 US at 100, IRA BOND 30,000 and 100 US. Jan 30: US 130; 13,000
+    # contributed buys 100 US at 130. Jan 31: US 105; 10,500 contributed buys 100 US at 105.
+    # Feb 1: US 110 (the 130 lot is at a loss, the IRA bought US three days ago) and 5,000
+    # leaves the taxable account. Both ends are gains that cover it: the oldest lot (600 at
+    # 100) owes 5,000 x 10/110 x 40.8% = $185.45 of short-term tax, the newest (100 at 105)
+    # 5,000 x 5/110 x 40.8% = $92.73, so the newest goes, LIFO, although the oldest reach
+    # further ($66,000 against $11,000).
+    n_days = 5
+    market = hand_market({"BOND": [100.0] * n_days, "US": [100.0, 130.0, 105.0, 110.0, 110.0]})
+    dates = market.pandas_dates
+    flows = pd.DataFrame({"date": [dates[1], dates[2], dates[3]],
+                          "account": ["taxable"] * 3, "amount": [13_000.0, 10_500.0, -5_000.0]})
+    strategy = asset_location(market, {"BOND": 0.3, "US": 0.7}, "quarterly", min_trade=0.0)
+    result = run(market, strategy, {"taxable": 60_000.0, "ira": 40_000.0}, flows=flows)
+    trades = result.trades_frame()
+    taxable_buys = trades[(trades["account"] == "taxable") & (trades["shares"] > 0)]
+    assert taxable_buys["shares"].tolist() == pytest.approx([600.0, 100.0, 100.0])
+    on_day_3 = trades[trades["date"] == dates[3]]
+    assert on_day_3[["account", "asset", "lot_method", "reason"]].values.tolist() == [
+        ["taxable", "US", "lifo", "strategy"]]
+    assert float(on_day_3["shares"].iloc[0]) == pytest.approx(-5_000.0 / 110.0)
+    assert result.ledger.realized()["gain"].tolist() == pytest.approx([5_000.0 / 110.0 * 5.0])
+    assert len(washed_rows(result)) == 0
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-8)
+
+
 def test_the_twin_holds_the_household_mix_in_every_account_with_fifo():
     n_days = 6
     closes = {name: [100.0] * n_days for name in TARGET}

@@ -442,3 +442,50 @@ def test_the_strategy_raises_a_withdrawal_from_its_safe_positions_not_the_engine
     assert realized["wash_lost"].sum() == 0.0 and realized["wash_disallowed"].sum() == 0.0
     assert result.daily()["cash_taxable"].iloc[2] == pytest.approx(0.0, abs=1e-9)
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def gain_lots_ledger(oldest_cost: float, newest_cost: float, oldest_shares: float = 100.0):
+    """One taxable account holding X: an old lot (long-term), a lot at a loss, a new lot
+    (short-term), every cost in dollars per share; X is at $100 on 2024-10-01."""
+    ledger = Ledger(Household([Account("taxable")]), ["X"])
+    ledger.buy("taxable", "X", oldest_shares, oldest_cost, "2020-01-02")
+    ledger.buy("taxable", "X", 100.0, 110.0, "2024-06-03")  # at a loss at $100
+    ledger.buy("taxable", "X", 100.0, newest_cost, "2024-09-03")
+    return ledger._state
+
+
+@pytest.mark.parametrize("jitted", [False, True])
+def test_gain_lot_sales_take_the_end_with_less_tax(jitted):
+    """A sale that must not reach a lot at a loss sells gain lots from one end: the one that
+    covers it with less tax at the household's rates (2025 top federal: 37% + 3.8% short-term,
+    20% + 3.8% long-term), else the one that covers it, else the one that reaches further
+    (``cash_raising``: shortfall sales from positions whose loss lots must not be sold)."""
+    from strategies.cash_raising import (
+        gain_lots_method,
+        gain_lots_method_nb,
+        gain_run_sale,
+        gain_run_sale_nb,
+    )
+    from taxsim.ledger.enums import FIFO, LIFO
+
+    method_of = gain_lots_method_nb if jitted else gain_lots_method
+    run_of = gain_run_sale_nb if jitted else gain_run_sale
+    day = to_day("2024-10-01")
+    # old lot up 100% (long-term), new lot up 2% (short-term): $5,000 of the old lots owe
+    # 5,000 x 0.5 x 23.8% = $595, of the new ones 5,000 x 0.02 x 40.8% = $40.80
+    state = gain_lots_ledger(50.0, 98.0)
+    assert run_of(state, 0, 0, 100.0, day, 5_000.0, False) == pytest.approx((10_000.0, 595.0))
+    assert run_of(state, 0, 0, 100.0, day, 5_000.0, True) == pytest.approx((10_000.0, 40.8))
+    assert method_of(state, 0, 0, 100.0, day, 5_000.0) == pytest.approx((10_000.0, LIFO))
+    # old lot up 5%, new lot up 25%: the old lots owe less (5,000 x 0.05 x 23.8% = $59.50
+    # against 5,000 x 0.2 x 40.8% = $408)
+    state = gain_lots_ledger(95.0, 80.0)
+    assert method_of(state, 0, 0, 100.0, day, 5_000.0) == pytest.approx((10_000.0, FIFO))
+    # only the newest lots cover $8,000 (the old lot holds $5,000)
+    state = gain_lots_ledger(95.0, 80.0, oldest_shares=50.0)
+    assert method_of(state, 0, 0, 100.0, day, 8_000.0) == pytest.approx((10_000.0, LIFO))
+    # neither covers $12,000: the end that reaches further
+    assert method_of(state, 0, 0, 100.0, day, 12_000.0) == pytest.approx((10_000.0, LIFO))
+    # a new lot within 1% of its basis is no gain lot: only the old lot can be sold
+    state = gain_lots_ledger(50.0, 99.5)
+    assert method_of(state, 0, 0, 100.0, day, 5_000.0) == pytest.approx((10_000.0, FIFO))
