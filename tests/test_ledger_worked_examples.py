@@ -605,6 +605,12 @@ def snapshot(ledger: Ledger):
             ),
             "not enough shares",
         ),
+        (
+            lambda L: L.sell(
+                "taxable", "XYZ", 4, 10.0, "2024-05-01", method="specific", lots={1: 3.0}
+            ),
+            r"the lots' shares add up to 3\.0, not 4\.0",
+        ),
         (lambda L: L.sell("taxable", "XYZ", 1, 10.0, "2024-05-01", method="best"), "lot method"),
         (lambda L: L.split("XYZ", "2024-05-01", 0.0), "split ratio"),
         (lambda L: L.distribute("XYZ", "2024-05-01", 10.0, dividend=-1.0), "amounts"),

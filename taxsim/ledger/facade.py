@@ -28,6 +28,7 @@ from taxsim.ledger.lots import buy_nb, sell_nb
 from taxsim.ledger.state import (
     AUDIT_FIELD_NAMES,
     NO_SLOT,
+    SHARE_EPSILON,
     LedgerState,
     copy_state,
     has_room_nb,
@@ -163,8 +164,15 @@ class Ledger:
                 raise LedgerError("method 'specific' needs lots={lot_id: shares, ...}")
             ids = np.array([int(lot_id) for lot_id in lots], np.int64)
             amounts = np.array([self._number(v, "lot shares") for v in lots.values()], np.float64)
+            total = float(amounts.sum())
             if shares is None:
-                shares = float(amounts.sum())
+                shares = total
+            elif abs(self._number(shares, "shares") - total) > SHARE_EPSILON * max(1.0, total):
+                asked = self._number(shares, "shares")
+                raise LedgerError(
+                    f"sell {asked} {asset} from {account}: the lots' shares add up to "
+                    f"{total}, not {asked} (lots {dict(lots)}; shares=None sells their sum)"
+                )
         else:
             if lots is not None:
                 raise LedgerError(f"lots= is only for method 'specific', not {method!r}")
