@@ -83,7 +83,7 @@ from strategies.cash_raising import (
     SHORTFALL_NO_LOSS,
     SHORTFALL_OVERWEIGHT,
     SHORTFALL_SAFE,
-    has_loss_lot_nb,
+    has_lot_below_basis_nb,
     loss_sale_unsafe_nb,
     raise_shortfalls_nb,
 )
@@ -343,7 +343,7 @@ def location_orders(day, prices, holdings, cash, state, params, orders, n_orders
                     if (members[account] and sold[account, asset] > 0.0
                             and sale_methods[account, asset] < 0
                             and state.account_kind[account] == TAXABLE
-                            and has_loss_lot_nb(state, account, asset, prices[asset])):
+                            and has_lot_below_basis_nb(state, account, asset, prices[asset])):
                         loss_sold[asset] = True
         for asset in range(n_assets):
             need[asset] = max(delta[pool, asset], 0.0)

@@ -25,10 +25,12 @@ from taxsim.ledger.wash_sales import (
 )
 
 
-def has_loss_lot(state, account, asset, price):
+def has_lot_below_basis(state, account, asset, price):
     """True if a lot of ``asset`` in ``account`` is at a loss at ``price``: its basis (wash-sale
     adjustment and purchase costs included) above its value. A sale of the position may then
-    realize a loss (tax-optimal and HIFO relieve loss lots first; assumed for every method)."""
+    realize a loss (tax-optimal and HIFO relieve loss lots first; assumed for every method).
+    Stricter than ``loss_harvest.has_loss_lot``, which also counts lots within ``LOSS_MARGIN``
+    of a loss (its sales are sized before costs it does not see)."""
     slot = state.head[account, asset]
     while slot != NO_SLOT:
         if state.lot_basis[slot] > price * state.lot_shares[slot]:
@@ -37,7 +39,7 @@ def has_loss_lot(state, account, asset, price):
     return False
 
 
-has_loss_lot_nb = njit(cache=True)(has_loss_lot)
+has_lot_below_basis_nb = njit(cache=True)(has_lot_below_basis)
 
 
 def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_today):
@@ -49,8 +51,8 @@ def loss_sale_unsafe(state, account, asset, day, price, dollars, held, buying_to
     distribution inside the 30 days after the sale would be a replacement, Pub 550 "Wash
     Sales"; in an IRA or Roth the loss is then lost for good, Rev. Rul. 2008-5). False outside
     taxable accounts (no loss is recognized there)."""
-    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
-                                                                     price):
+    if state.account_kind[account] != TAXABLE or not has_lot_below_basis_nb(
+            state, account, asset, price):
         return False
     if buying_today or group_held_elsewhere_nb(state, account, asset, True):
         return True
@@ -68,8 +70,8 @@ def lasting_loss_risk(state, account, asset, day, price):
     reinvested dividend inside the window would be a replacement, Pub 550). A wash by shares
     in a taxable account only defers the loss (its basis goes to the replacement) and is not
     counted. False outside taxable accounts."""
-    if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
-                                                                     price):
+    if state.account_kind[account] != TAXABLE or not has_lot_below_basis_nb(
+            state, account, asset, price):
         return False
     group = state.asset_group[asset]
     for member in range(state.group_offsets[group], state.group_offsets[group + 1]):
@@ -173,7 +175,7 @@ def shortfall_available(state, account, asset, day, price, held, delta, guard, s
     if held <= 0.0 or (source == SHORTFALL_OVERWEIGHT and delta >= 0.0):
         return 0.0, -1
     if source == SHORTFALL_NO_LOSS:
-        at_loss = state.account_kind[account] == TAXABLE and has_loss_lot_nb(
+        at_loss = state.account_kind[account] == TAXABLE and has_lot_below_basis_nb(
             state, account, asset, price)
         return (0.0 if at_loss else held), -1
     unsafe = False

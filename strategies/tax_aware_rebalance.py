@@ -69,7 +69,7 @@ from strategies.cash_raising import (
     SHORTFALL_GAIN_LOTS,
     SHORTFALL_NO_LOSS,
     SHORTFALL_SAFE,
-    has_loss_lot_nb,
+    has_lot_below_basis_nb,
     raise_shortfalls_nb,
 )
 from strategies.rebalance import (
@@ -416,7 +416,7 @@ def tax_aware_orders(day, prices, holdings, cash, targets, state, params, orders
         for asset in range(n_assets):
             if (taxable[account] and sold[account, asset] > 0.0
                     and sale_methods[account, asset] < 0
-                    and has_loss_lot_nb(state, account, asset, prices[asset])):
+                    and has_lot_below_basis_nb(state, account, asset, prices[asset])):
                 loss_group[state.asset_group[asset]] = True
     # 3. buys: each account's spare cash and its own sales, for the underweight assets
     funds = np.zeros(n_accounts)
