@@ -256,6 +256,23 @@ def test_one_sale_of_two_loss_lots_washes_the_earliest_acquired_first(method, re
     assert ledger.close_year(2024) == pytest.approx(-1000.0 * 0.37, abs=CENT)
 
 
+def test_separate_loss_sales_on_one_day_are_matched_in_the_order_they_were_made():
+    # Treas. Reg. §1.1091-1(b): losses are taken in the order of disposition, which separate
+    # sales give even on one day (the acquisition-order fallback is for shares whose order
+    # cannot be determined). The spouse's sale is made first, so the 100 replacement shares
+    # take its $10-a-share loss; the taxable account's later $20-a-share loss stays allowed.
+    ledger = ledger_for(Account("taxable"), Account("spouse", owner="spouse"))
+    older = ledger.buy("taxable", "XYZ", 100, 50.0, "2023-01-03")
+    newer = ledger.buy("spouse", "XYZ", 100, 40.0, "2023-06-01")
+    ledger.sell("spouse", "XYZ", 100, 30.0, "2024-03-01")
+    ledger.sell("taxable", "XYZ", 100, 30.0, "2024-03-01")
+    ledger.buy("taxable", "XYZ", 100, 31.0, "2024-03-20")
+    realized = ledger.realized().set_index("lot_id")
+    assert realized.loc[newer, "wash_disallowed"] == pytest.approx(1000.0)
+    assert realized.loc[older, "wash_disallowed"] == 0.0
+    assert realized.loc[older, "gain"] == pytest.approx(-2000.0)
+
+
 def test_remaining_shares_of_the_same_purchase_are_not_replacements():
     ledger = ledger_for(Account("taxable"))
     ledger.buy("taxable", "XYZ", 100, 10.0, "2024-03-01")
