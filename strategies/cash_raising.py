@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from strategies.loss_harvest import LOSS_MARGIN, fifo_gain_shares_nb
+from strategies.loss_harvest import LOSS_MARGIN
 from taxsim.ledger.enums import FIFO, LIFO, NO_SLOT, TAXABLE
 from taxsim.ledger.lots import marginal_gain_rates_nb
 from taxsim.ledger.wash_sales import (
@@ -101,24 +101,6 @@ SHORTFALL_GAIN_LOTS = 3  # the others' oldest (FIFO) or newest (LIFO) lots befor
 #                          further, sold from the covering end with less tax
 
 
-def newest_gain_dollars(state, account, asset, price):
-    """Dollars of ``asset`` in ``account`` that a LIFO sale relieves before it reaches a lot
-    at a loss or within ``LOSS_MARGIN`` of one (``loss_harvest.fifo_gain_shares`` from the
-    other end): the newest lots, which hold the smallest gains after a rise."""
-    dollars = 0.0
-    slot = state.tail[account, asset]
-    while slot != NO_SLOT:
-        value = price * state.lot_shares[slot]
-        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * value:
-            break
-        dollars += value
-        slot = state.lot_prev[slot]
-    return dollars
-
-
-newest_gain_dollars_nb = njit(cache=True)(newest_gain_dollars)
-
-
 def gain_run_sale(state, account, asset, price, day, amount, newest_first):
     """The oldest (FIFO) or newest (``newest_first``: LIFO) lots of ``asset`` in ``account``
     before the first one at a loss or within ``LOSS_MARGIN`` of one: returns ``(dollars,
@@ -186,8 +168,8 @@ def shortfall_available(state, account, asset, day, price, held, delta, guard, s
     if source == SHORTFALL_GAIN_LOTS:
         if not unsafe:
             return 0.0, -1
-        oldest = fifo_gain_shares_nb(state, account, asset, price, 0.0) * price
-        newest = newest_gain_dollars_nb(state, account, asset, price)
+        oldest, _ = gain_run_sale_nb(state, account, asset, price, day, 0.0, False)
+        newest, _ = gain_run_sale_nb(state, account, asset, price, day, 0.0, True)
         if newest > oldest:
             return min(held, newest), LIFO
         return min(held, oldest), FIFO
@@ -219,7 +201,7 @@ def raise_shortfalls(prices, holdings, cash, members, spare, delta, sold, smalle
     ``SHORTFALL_SAFE``, from every position the guard allows; then with
     ``SHORTFALL_GAIN_LOTS``, from the others' oldest lots (FIFO) or newest lots (LIFO),
     whichever reach further before the first lot within ``LOSS_MARGIN`` of a loss
-    (``loss_harvest.fifo_gain_shares``, :func:`newest_gain_dollars`), pro rata to those; each
+    (:func:`gain_run_sale`), pro rata to those; each
     position's share is then sold from the end with less estimated tax among those that cover
     it (:func:`gain_lots_method`), the method written to ``sale_methods``. A loss
     sold here must block its group's purchases that day (the caller's)."""

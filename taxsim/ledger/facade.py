@@ -165,14 +165,13 @@ class Ledger:
             ids = np.array([int(lot_id) for lot_id in lots], np.int64)
             amounts = np.array([self._number(v, "lot shares") for v in lots.values()], np.float64)
             total = float(amounts.sum())
-            if shares is None:
-                shares = total
-            elif abs(self._number(shares, "shares") - total) > SHARE_EPSILON * max(1.0, total):
-                asked = self._number(shares, "shares")
+            asked = total if shares is None else self._number(shares, "shares")
+            if abs(asked - total) > SHARE_EPSILON * max(1.0, total):
                 raise LedgerError(
                     f"sell {asked} {asset} from {account}: the lots' shares add up to "
                     f"{total}, not {asked} (lots {dict(lots)}; shares=None sells their sum)"
                 )
+            shares = asked
         else:
             if lots is not None:
                 raise LedgerError(f"lots= is only for method 'specific', not {method!r}")
