@@ -53,6 +53,7 @@ ACCOUNT_SPECS = (
 )
 ACCOUNT_NAMES = tuple(spec[0] for spec in ACCOUNT_SPECS)
 ASSETS = ("SPY", "IVV", "QQQ", "BND")
+ACCOUNT_KIND = {name: kind for name, kind, _, _ in ACCOUNT_SPECS}
 IDENTITY_GROUPS = {"SPY": "sp500", "IVV": "sp500"}
 SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "average", "specific")
 FILING_STATUSES = ("single", "married_joint", "married_separate", "head_of_household")
@@ -60,7 +61,8 @@ FILING_STATUSES = ("single", "married_joint", "married_separate", "head_of_house
 LOT_COLUMNS = ("account", "asset", "shares", "basis", "acquired", "holding_start")
 LOT_MONEY = ("basis", "wash_adjustment")
 REALIZED_EXACT = ("lot_id", "account", "asset", "taxable", "acquired", "holding_start", "sold")
-REALIZED_MONEY = ("proceeds", "basis", "wash_disallowed", "wash_lost", "gain", "long_term_loss")
+REALIZED_MONEY = ("proceeds", "basis", "wash_disallowed", "wash_lost", "exempt_interest_disallowed",
+                  "gain", "long_term_loss")
 ANNUAL_MONEY = (
     "st_gain",
     "lt_gain",
@@ -547,12 +549,32 @@ def _distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
         "dividend": data.draw(st.sampled_from((0.0, 0.12, 0.5, 1.0)), label="dividend"),
         "qualified_fraction": data.draw(st.sampled_from((1.0, 0.0, 0.6)), label="qualified"),
         "interest": data.draw(st.sampled_from((0.0, 0.0, 0.2)), label="interest"),
-        "exempt_interest": data.draw(st.sampled_from((0.0, 0.0, 0.1)), label="exempt"),
+        "exempt_interest": data.draw(st.sampled_from((0.0, 0.0, 0.1, 2.0)), label="exempt"),
         "st_capital_gain": data.draw(st.sampled_from((0.0, 0.0, 0.3)), label="st_cg"),
         "lt_capital_gain": data.draw(st.sampled_from((0.0, 0.0, 0.8)), label="lt_cg"),
         "return_of_capital": data.draw(
             st.sampled_from((0.0, 0.0, 0.0, 0.5, price * 0.7)), label="roc"
         ),
+    }
+    if amounts["exempt_interest"] > 0.0:
+        # a fund declaring exempt-interest dividends daily is outside §852(b)(4)(B)
+        amounts["exempt_interest_daily"] = data.draw(st.booleans(), label="exempt_daily")
+    driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
+
+
+def _fund_distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
+    """A fund's distribution of the amounts IRC §852(b)(4) follows for six months: exempt
+    interest (sometimes from a fund declaring it daily) and long-term capital gains, mostly
+    on an asset a taxable account holds (the rules bind only there)."""
+    held = sorted({lot["asset"] for lot in _open_lots(driver)
+                   if ACCOUNT_KIND[lot["account"]] == "taxable"})
+    asset = data.draw(st.sampled_from(held + held + list(ASSETS)), label="asset")
+    price = _move_price(data, state, asset)
+    amounts = {
+        "exempt_interest": data.draw(st.sampled_from((0.5, 0.1, 3.0, 0.0)), label="exempt"),
+        "lt_capital_gain": data.draw(st.sampled_from((0.8, 0.0, 0.0)), label="lt_cg"),
+        "exempt_interest_daily": data.draw(st.sampled_from((False, False, True)),
+                                           label="exempt_daily"),
     }
     driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
 
@@ -676,6 +698,16 @@ EVENT_KINDS = (
     (_close_years, 1),
     (_invalid, 2),
 )
+#: Fund shares bought, paid, sold and rebought within months: the six-month rules of IRC
+#: §852(b)(4) meet the wash-sale rule.
+FUND_EVENT_KINDS = (
+    (_buy, 5),
+    (_sell, 8),
+    (_rebuy, 3),
+    (_fund_distribute, 6),
+    (_split, 1),
+    (_close_years, 1),
+)
 
 
 def run_events(
@@ -683,13 +715,15 @@ def run_events(
     driver: Driver,
     start: date,
     max_events: int = 30,
+    event_kinds: tuple = EVENT_KINDS,
 ) -> EventState:
-    """Draw and apply a random event sequence; returns the generator's final state."""
+    """Draw and apply a random event sequence (kinds drawn by their weights in
+    ``event_kinds``); returns the generator's final state."""
     state = EventState(
         today=start,
         prices={"SPY": 100.0, "IVV": 50.0, "QQQ": 20.0, "BND": 10.0},
     )
-    kinds = [kind for kind, weight in EVENT_KINDS for _ in range(weight)]
+    kinds = [kind for kind, weight in event_kinds for _ in range(weight)]
     n_events = data.draw(st.integers(1, max_events), label="n_events")
     for _ in range(n_events):
         _advance_date(data, driver, state)
@@ -716,6 +750,21 @@ def test_ledger_matches_reference(data: st.DataObject, scenario: Scenario) -> No
     note(repr(scenario))
     driver = Driver(build_ledgers(scenario), check=check_against_reference)
     run_events(data, driver, scenario.start)
+    check_against_reference(driver, "end")
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), scenario=scenarios)
+def test_fund_six_month_rules_match_reference(data: st.DataObject, scenario: Scenario) -> None:
+    """The same comparison on fund shares that receive exempt interest and capital gain
+    distributions and are sold within months: IRC §852(b)(4)(A)-(B) with the wash-sale rule."""
+    note(repr(scenario))
+    driver = Driver(build_ledgers(scenario), check=check_against_reference)
+    run_events(data, driver, scenario.start, max_events=60, event_kinds=FUND_EVENT_KINDS)
     check_against_reference(driver, "end")
 
 

@@ -864,3 +864,172 @@ def test_form_8949_reports_the_long_term_part_of_a_young_fund_loss_in_part_two()
     assert list(form["gain"]) == [pytest.approx(-50.0), pytest.approx(-100.0)]
     assert list(form["proceeds"]) == [pytest.approx(1850 / 3), pytest.approx(3700 / 3)]
     assert form["basis"].sum() == pytest.approx(2000.0)
+
+
+# ------------------------------------------------- fund losses and exempt interest, §852(b)(4)(B)
+def fund_ledgers():
+    """The numba ledger and the plain-Python reference, each a taxable account that keeps its
+    distributions as cash (no reinvestment, so no wash sale unless a test buys)."""
+    from tests.reference.ledger import ReferenceLedger
+
+    house = household(Account("taxable", reinvest=False))
+    return [Ledger(house, ["F"], TaxProfile()), ReferenceLedger(house, ["F"], TaxProfile())]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["taxsim", "reference"])
+def test_loss_on_fund_shares_held_six_months_is_disallowed_up_to_exempt_interest(which):
+    # IRC §852(b)(4)(B); Pub 550 "Loss on mutual fund or REIT stock held 6 months or less":
+    # "You can deduct only the amount of loss that is more than the exempt-interest
+    # dividends." 100 shares bought at $10, $0.20 of exempt interest per share ($20), sold four
+    # months later at $9.50: of the $50 loss, $20 is disallowed for good and $30 allowed.
+    ledger = fund_ledgers()[which]
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.20)
+    rows = ledger.sell("taxable", "F", 100, 9.5, "2025-05-15")
+    row = rows.iloc[0]
+    assert row["exempt_interest_disallowed"] == pytest.approx(20.0)
+    assert row["gain"] == pytest.approx(-30.0)
+    assert row["term"] == "short"
+    assert row["wash_disallowed"] == 0.0
+    assert ledger.lots().empty  # nothing moves to a basis
+    ledger.close_year(2025)
+    year = ledger.annual_tax().set_index("year").loc[2025]
+    assert year["st_gain"] == pytest.approx(-30.0)
+    assert year["exempt_interest"] == pytest.approx(20.0)
+    # a $30 net loss deducted from ordinary income at 37% (no NIIT below zero)
+    assert year["total_tax"] == pytest.approx(-30.0 * 0.37)
+
+
+def test_form_8949_reports_the_exempt_interest_disallowance_with_code_l():
+    # Form 8949 instructions, column (f) code L: "a nondeductible loss other than a wash sale",
+    # entered as a positive adjustment in column (g)
+    ledger = fund_ledgers()[0]
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.20)
+    ledger.sell("taxable", "F", 100, 9.5, "2025-05-15")
+    form = ledger.form_8949()
+    assert list(form["code"]) == ["L"]
+    assert form["adjustment"].iloc[0] == pytest.approx(20.0)
+    assert form["gain"].iloc[0] == pytest.approx(-30.0)
+    assert (form["proceeds"].iloc[0], form["basis"].iloc[0]) == (950.0, 1000.0)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["taxsim", "reference"])
+def test_exempt_interest_above_the_loss_disallows_all_of_it_and_no_more(which):
+    ledger = fund_ledgers()[which]
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=1.00)  # $100 against a $50 loss
+    row = ledger.sell("taxable", "F", 100, 9.5, "2025-05-15").iloc[0]
+    assert row["exempt_interest_disallowed"] == pytest.approx(50.0)
+    assert row["gain"] == pytest.approx(0.0)
+    # a gain is untouched
+    ledger.buy("taxable", "F", 100, 10.0, "2025-06-02")
+    ledger.distribute("F", "2025-06-30", 10.0, exempt_interest=0.20)
+    row = ledger.sell("taxable", "F", 100, 10.5, "2025-08-01").iloc[0]
+    assert row["exempt_interest_disallowed"] == 0.0
+    assert row["gain"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["taxsim", "reference"])
+def test_exempt_interest_rule_counts_six_calendar_months_from_the_lot_itself(which):
+    # §852(b)(4)(C) applies §246(c)(3): bought 2025-01-10, held six months through 2025-07-10
+    for sold, disallowed in (("2025-07-10", 20.0), ("2025-07-11", 0.0)):
+        ledger = fund_ledgers()[which]
+        ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+        ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.20)
+        row = ledger.sell("taxable", "F", 100, 9.5, sold).iloc[0]
+        assert row["exempt_interest_disallowed"] == pytest.approx(disallowed), sold
+        assert row["gain"] == pytest.approx(-50.0 + disallowed)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["taxsim", "reference"])
+def test_fund_declaring_exempt_interest_daily_is_outside_the_rule(which):
+    # §852(b)(4)(E)(ii): not applied to a regular dividend of a fund that declares
+    # exempt-interest dividends daily and pays them at least monthly
+    ledger = fund_ledgers()[which]
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.20, exempt_interest_daily=True)
+    row = ledger.sell("taxable", "F", 100, 9.5, "2025-05-15").iloc[0]
+    assert row["exempt_interest_disallowed"] == 0.0
+    assert row["gain"] == pytest.approx(-50.0)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["taxsim", "reference"])
+def test_exempt_interest_disallowance_comes_before_the_wash_sale_and_capital_gain_rules(which):
+    # 100 shares at $20, then $0.50 of exempt interest and a $1 capital gain distribution per
+    # share; sold at $18: a $200 loss. §852(b)(4)(B) disallows $50 for good; of the $150 left,
+    # §852(b)(4)(A) ("to the extent not disallowed under subparagraph (B)") makes $100
+    # long-term. 50 shares rebought within 30 days: §1091 disallows $1.50 of each of 50 sold
+    # shares' remaining loss ($75, to the new lot's basis); the allowed $75 keeps the 2/3
+    # long-term fraction.
+    ledger = fund_ledgers()[which]
+    ledger.buy("taxable", "F", 100, 20.0, "2024-01-02")
+    ledger.distribute("F", "2024-02-01", 19.0, exempt_interest=0.50, lt_capital_gain=1.0)
+    row = ledger.sell("taxable", "F", 100, 18.0, "2024-03-01").iloc[0]
+    assert row["exempt_interest_disallowed"] == pytest.approx(50.0)
+    assert row["long_term_loss"] == pytest.approx(-100.0)
+    assert row["gain"] == pytest.approx(-150.0)
+    ledger.buy("taxable", "F", 50, 18.5, "2024-03-15")
+    row = ledger.realized().iloc[0]
+    assert row["wash_disallowed"] == pytest.approx(75.0)
+    assert row["exempt_interest_disallowed"] == pytest.approx(50.0)
+    assert row["gain"] == pytest.approx(-75.0)
+    assert row["long_term_loss"] == pytest.approx(-50.0)
+    lot = ledger.lots().iloc[0]
+    assert lot["basis"] == pytest.approx(50 * 18.5 + 75.0)
+    ledger.close_year(2024)
+    year = ledger.annual_tax().set_index("year").loc[2024]
+    assert year["st_gain"] == pytest.approx(-25.0)
+    assert year["lt_gain"] == pytest.approx(-50.0)
+    assert year["lt_capital_gain_distributions"] == pytest.approx(100.0)
+    # net long-term 100 - 50 = 50 less the short-term 25: a $25 long-term gain
+    assert year["total_tax"] == pytest.approx(25.0 * 0.238)
+
+
+def test_form_8949_splits_a_fund_loss_with_every_rule_applied():
+    ledger = fund_ledgers()[0]
+    ledger.buy("taxable", "F", 100, 20.0, "2024-01-02")
+    ledger.distribute("F", "2024-02-01", 19.0, exempt_interest=0.50, lt_capital_gain=1.0)
+    ledger.sell("taxable", "F", 100, 18.0, "2024-03-01")
+    ledger.buy("taxable", "F", 50, 18.5, "2024-03-15")
+    form = ledger.form_8949()
+    assert list(form["code"]) == ["LW", "LW"]
+    assert list(form["term"]) == ["short", "long"]
+    assert list(form["gain"]) == [pytest.approx(-25.0), pytest.approx(-50.0)]
+    assert list(form["adjustment"]) == [pytest.approx(125.0 / 3), pytest.approx(250.0 / 3)]
+    assert form["proceeds"].sum() == pytest.approx(1800.0)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["taxsim", "reference"])
+def test_exempt_interest_rule_binds_a_replacement_lot_long_term_by_tacking(which):
+    # The six months run from the replacement's own purchase (§246(c)(3) leaves out the
+    # wash-sale tacking of §1223(3)): a replacement that is long-term by tacking, sold at a
+    # loss two months after its purchase, still loses its exempt interest's part.
+    ledger = fund_ledgers()[which]
+    ledger.buy("taxable", "F", 100, 20.0, "2022-01-03")
+    ledger.sell("taxable", "F", 100, 15.0, "2024-03-01")  # $500 long-term loss
+    ledger.buy("taxable", "F", 100, 15.0, "2024-03-10")  # replacement: basis $2,000
+    ledger.distribute("F", "2024-04-01", 15.0, exempt_interest=0.30)
+    row = ledger.sell("taxable", "F", 100, 14.0, "2024-05-01").iloc[0]
+    assert row["term"] == "long"
+    assert row["basis"] == pytest.approx(2000.0)
+    assert row["exempt_interest_disallowed"] == pytest.approx(30.0)
+    assert row["gain"] == pytest.approx(1400.0 - 2000.0 + 30.0)
+
+
+def test_liquidation_applies_the_exempt_interest_rule_as_a_sale_would():
+    ledger = fund_ledgers()[0]
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.20)
+    liquidation = ledger.liquidation("2025-05-15", {"F": 9.5})["liquidation_tax"]
+    what_if = ledger.what_if_sell("taxable", "F", 100, 9.5, "2025-05-15")
+    assert liquidation == pytest.approx(what_if["tax_change"])
+    assert liquidation == pytest.approx(-30.0 * 0.37)
+
+
+def test_exempt_interest_daily_flag_must_be_a_boolean():
+    ledger = fund_ledgers()[0]
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    with pytest.raises(LedgerError, match="exempt_interest_daily must be True or False"):
+        ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.2, exempt_interest_daily=1)
+    assert ledger.cash("taxable") == -1000.0  # no distribution paid: nothing changed

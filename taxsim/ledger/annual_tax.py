@@ -65,7 +65,7 @@ from taxsim.ledger.enums import (
 from taxsim.ledger.state import (
     QUALIFIED_HOLDING_DAYS,
     reclassify_early_sale_dividends_nb,
-    six_month_capital_gain_per_share_nb,
+    six_month_loss_rule_nb,
     year_index_nb,
 )
 
@@ -219,8 +219,9 @@ def deferred_tax(state, day, prices):
     - ``liquidation_tax``: the extra tax if every open taxable lot were sold on ``day``
       (negative when the losses are worth a refund under the convention). The hypothetical
       sales follow the sale rules: a lot sold before its 61st day turns its provisional
-      qualified dividends ordinary (§246(c)), and a short-term loss on a lot held six months
-      or less is long-term up to its capital gain distributions (§852(b)(4)(A); see
+      qualified dividends ordinary (§246(c)), and a loss on a lot held six months or less is
+      disallowed up to its exempt-interest dividends (§852(b)(4)(B)), what is left of a
+      short-term one being long-term up to its capital gain distributions (§852(b)(4)(A); see
       ``lots.relieve``).
     """
     year = year_of_nb(day)
@@ -236,13 +237,16 @@ def deferred_tax(state, day, prices):
                 shares = state.lot_shares[slot]
                 gain = prices[asset] * shares - state.lot_basis[slot]
                 unrealized += gain
-                if day >= state.lot_long_from[slot]:
+                long_term = day >= state.lot_long_from[slot]
+                long_term_part = 0.0
+                if state.lot_six_month_rule[slot] and gain < 0.0:
+                    disallowed, per_share = six_month_loss_rule_nb(state, slot, day, shares,
+                                                                   -gain, long_term)
+                    gain += disallowed
+                    long_term_part = min(0.0, max(gain, -shares * per_share))
+                if long_term:
                     income[row, YEAR_LT_GAIN] += gain
                 else:
-                    long_term_part = 0.0
-                    if state.lot_capital_gain_distributed[slot] and gain < 0.0:
-                        per_share = six_month_capital_gain_per_share_nb(state, slot, day)
-                        long_term_part = min(0.0, max(gain, -shares * per_share))
                     income[row, YEAR_ST_GAIN] += gain - long_term_part
                     income[row, YEAR_LT_GAIN] += long_term_part
                 if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:

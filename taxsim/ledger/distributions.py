@@ -45,6 +45,8 @@ from taxsim.ledger.state import (
     AUDIT_ROC_BASIS_REDUCTION,
     AUDIT_ROC_EXCESS_GAIN,
     CAPITAL_GAIN_COLUMN,
+    EXEMPT_INTEREST_COLUMN,
+    N_PENDING_COLUMNS,
     N_PENDING_QUALIFIED,
     SIX_MONTHS_AT_MOST_DAYS,
     position_shares_nb,
@@ -97,6 +99,7 @@ def distribute(
     st_capital_gain,
     lt_capital_gain,
     return_of_capital,
+    exempt_interest_daily=False,
 ):
     """Pay a distribution of ``asset`` (all amounts dollars per share) to every open lot.
 
@@ -108,7 +111,14 @@ def distribute(
     gain of the lot's term (Pub 550 "Nondividend Distributions"). Each account then reinvests
     its cash at ``price`` as one new lot (an acquisition for the wash-sale rule) or keeps it.
     Only lots acquired before ``day`` (the ex-date) are entitled; a lot bought on it gets
-    nothing (Pub 550, "Ex-dividend date"). Returns the status.
+    nothing (Pub 550, "Ex-dividend date").
+
+    Fund shares at most six months old remember their long-term capital gain distributions
+    and exempt-interest dividends per share, for a loss sale within six months (IRC
+    §852(b)(4)(A)-(B): ``state.six_month_loss_rule``). ``exempt_interest_daily``: the fund
+    declares exempt-interest dividends daily (at least 90% of its net tax-exempt interest) and
+    pays them at least monthly, so this is a regular dividend to which §852(b)(4)(B) does not
+    apply (§852(b)(4)(E)(ii), added by the RIC Modernization Act of 2010). Returns the status.
     """
     for amount in (
         dividend,
@@ -193,15 +203,19 @@ def distribute(
         state.year_income[row, YEAR_EXEMPT_INTEREST] += entitled * exempt_interest
         state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * st_capital_gain
         state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * lt_capital_gain
-        if lt_capital_gain > 0.0:
-            # a loss on these shares within six months is long-term up to this amount (IRC
-            # §852(b)(4)(A), §857(b)(8)): remembered on the lots young enough to be sold so
+        six_month_exempt = 0.0 if exempt_interest_daily else exempt_interest
+        if lt_capital_gain > 0.0 or six_month_exempt > 0.0:
+            # a loss on these shares within six months is long-term up to the capital gain
+            # distributions (IRC §852(b)(4)(A), §857(b)(8)) and disallowed up to the
+            # exempt-interest dividends (§852(b)(4)(B)): remembered on the lots young enough
+            # to be sold so
             pending_per_share = state.lot_pending_per_share
             slot = state.tail[account, asset]
             while slot != NO_SLOT and day - state.lot_acquired[slot] <= SIX_MONTHS_AT_MOST_DAYS:
                 if state.lot_acquired[slot] < day:
                     pending_per_share[slot, CAPITAL_GAIN_COLUMN] += lt_capital_gain
-                    state.lot_capital_gain_distributed[slot] = True
+                    pending_per_share[slot, EXEMPT_INTEREST_COLUMN] += six_month_exempt
+                    state.lot_six_month_rule[slot] = True
                 slot = state.lot_prev[slot]
         state.year_income[row, YEAR_RETURN_OF_CAPITAL] += entitled * return_of_capital
     for account in range(n_accounts):
@@ -240,7 +254,7 @@ def split(state, asset, day, ratio):
         while slot != NO_SLOT:
             state.lot_shares[slot] *= ratio
             exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], 1)
-            for k in range(N_PENDING_QUALIFIED + 1):  # with the capital gain column
+            for k in range(N_PENDING_COLUMNS):  # with the §852(b)(4) columns
                 state.lot_pending_per_share[slot, k] /= ratio
             slot = state.lot_next[slot]
     row = state.pending_head[state.asset_group[asset]]

@@ -157,7 +157,7 @@ NO_SLOT = -1
 NO_DAY = -(2**40)
 
 # Realized sale records, one per (sale, lot) portion.
-# 104 bytes a row (rows are written once, in order, 1.9 per event in the ledger benchmark: their
+# 112 bytes a row (rows are written once, in order, 1.9 per event in the ledger benchmark: their
 # fresh memory is a tenth of its time): the dollar and share amounts as float64, lot ids, day
 # numbers and the row link as int32 (lot ids stop at MAX_LOT_ID; day numbers of the supported
 # years fit), the account as int16, then the flags
@@ -174,6 +174,10 @@ realized_dtype = np.dtype(
         # capital gain distributions per sold share of a loss sale held 6 months or less
         # (IRC §852(b)(4)(A)), dollars per share; 0 where the rule does not apply
         ("capital_gain_per_share", np.float64),
+        # loss disallowed for good because the sold shares, held 6 months or less, received
+        # exempt-interest dividends (IRC §852(b)(4)(B)), dollars >= 0; taken off the loss
+        # before the wash-sale rule looks at it
+        ("exempt_interest_disallowed", np.float64),
         ("lot_id", np.int32),
         ("origin", np.int32),
         ("acquired", np.int32),

@@ -248,12 +248,21 @@ class Ledger:
         st_capital_gain: float = 0.0,
         lt_capital_gain: float = 0.0,
         return_of_capital: float = 0.0,
+        exempt_interest_daily: bool = False,
     ) -> None:
         """Pay a distribution to every holder of ``asset``; amounts in dollars per share.
 
         ``price`` (dollars per share) is the reinvestment price. ``qualified_fraction`` is the
         share of ``dividend`` that is qualified before the holding test.
+
+        A later loss on shares held six months or less is disallowed up to the
+        ``exempt_interest`` they received (IRC §852(b)(4)(B)), unless
+        ``exempt_interest_daily``: the fund declares exempt-interest dividends daily and pays
+        them at least monthly (§852(b)(4)(E)(ii)), as most municipal bond mutual funds do.
         """
+        if not isinstance(exempt_interest_daily, bool | np.bool_):
+            raise LedgerError(
+                f"exempt_interest_daily must be True or False, got {exempt_interest_daily!r}")
         asset_index = self._asset(asset)
         day = self._day(date)
         values = [
@@ -269,7 +278,8 @@ class Ledger:
                 ("return_of_capital", return_of_capital),
             )
         ]
-        status = distribute_nb(self._roomy_state(), asset_index, day, *values)
+        status = distribute_nb(self._roomy_state(), asset_index, day, *values,
+                               bool(exempt_interest_daily))
         self._raise(status, f"distribution of {asset} on {to_timestamp(day).date()}")
 
     def split(self, asset: str, date, ratio: float) -> None:
@@ -333,9 +343,12 @@ class Ledger:
     def form_8949(self) -> pd.DataFrame:
         """Taxable sales in Form 8949 columns (Part I short-term / Part II long-term).
 
-        ``code`` is "W" where a wash-sale loss was disallowed, with the disallowed amount as a
-        positive ``adjustment`` (Form 8949 instructions, column (g)); ``gain`` = proceeds -
-        basis + adjustment. ``box`` assumes basis reported to the IRS (A for short, D for long).
+        ``code`` is "W" where a wash-sale loss was disallowed and "L" where a loss on fund
+        shares held six months or less was disallowed up to their exempt-interest dividends
+        (IRC §852(b)(4)(B); "LW" for both, codes in alphabetical order), with the disallowed
+        amount as a positive ``adjustment`` (Form 8949 instructions, columns (f) and (g));
+        ``gain`` = proceeds - basis + adjustment. ``box`` assumes basis reported to the IRS (A
+        for short, D for long).
         A short-term loss that is partly long-term under IRC §852(b)(4)(A) (fund shares held
         six months or less that received capital gain distributions) is reported on two lines,
         Part I and Part II, its shares, proceeds, basis and adjustment split in that proportion
@@ -354,11 +367,14 @@ class Ledger:
             part_two = np.concatenate([np.zeros(len(records), bool),
                                        np.ones(len(split), bool)])[order]
             records = np.concatenate([records, records[split]])[order]
-            for name in ("shares", "proceeds", "basis", "wash_disallowed"):
+            for name in ("shares", "proceeds", "basis", "wash_disallowed",
+                         "exempt_interest_disallowed"):
                 records[name] *= share
             records["long_term"] |= part_two
         assets = self.assets
         shares, wash = records["shares"], records["wash_disallowed"]
+        exempt = records["exempt_interest_disallowed"]
+        code = np.char.add(np.where(exempt > 0, "L", ""), np.where(wash > 0, "W", ""))
         long_term = records["long_term"]
         return pd.DataFrame(
             {
@@ -371,9 +387,9 @@ class Ledger:
                 "sold": to_datetime_index(records["sold"]),
                 "proceeds": records["proceeds"],
                 "basis": records["basis"],
-                "code": np.where(wash > 0, "W", ""),
-                "adjustment": wash,
-                "gain": records["proceeds"] - records["basis"] + wash,
+                "code": code.astype(str),
+                "adjustment": wash + exempt,
+                "gain": records["proceeds"] - records["basis"] + wash + exempt,
                 "term": np.where(long_term, "long", "short"),
                 "box": np.where(long_term, "D", "A"),
                 "account": pd.Categorical.from_codes(
@@ -506,7 +522,9 @@ def _realized_rows_frame(ledger: Ledger, state: LedgerState, start: int, stop: i
             "basis": records["basis"],
             "wash_disallowed": records["wash_disallowed"],
             "wash_lost": records["wash_lost"],
-            "gain": records["proceeds"] - records["basis"] + records["wash_disallowed"],
+            "exempt_interest_disallowed": records["exempt_interest_disallowed"],
+            "gain": (records["proceeds"] - records["basis"] + records["wash_disallowed"]
+                     + records["exempt_interest_disallowed"]),
             "term": np.where(records["long_term"], "long", "short"),
             "long_term_loss": long_term_loss(records),
         }
@@ -518,10 +536,11 @@ def long_term_loss_fraction(records: np.ndarray) -> np.ndarray:
     capital gain distributions and were held six months or less (IRC §852(b)(4)(A),
     §857(b)(8); Pub 550 "Loss on mutual fund or REIT stock held 6 months or less"): the
     distributions per share over the loss per share, at most 1; 0 where the rule does not
-    apply. Fixed at the sale: a later wash-sale disallowance takes the same fraction off the
-    long-term part (``wash_sales.book_disallowed``)."""
+    apply. The loss is what IRC §852(b)(4)(B) left (the statute's "to the extent not
+    disallowed under subparagraph (B)"). Fixed at the sale: a later wash-sale disallowance
+    takes the same fraction off the long-term part (``wash_sales.book_disallowed``)."""
     per_share = records["capital_gain_per_share"]
-    loss = records["basis"] - records["proceeds"]
+    loss = records["basis"] - records["proceeds"] - records["exempt_interest_disallowed"]
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(per_share > 0.0, np.minimum(1.0, per_share * records["shares"] / loss),
                         0.0)
@@ -530,5 +549,6 @@ def long_term_loss_fraction(records: np.ndarray) -> np.ndarray:
 def long_term_loss(records: np.ndarray) -> np.ndarray:
     """The long-term part of each row's allowed loss (see :func:`long_term_loss_fraction`),
     dollars <= 0."""
-    allowed_gain = records["proceeds"] - records["basis"] + records["wash_disallowed"]
+    allowed_gain = (records["proceeds"] - records["basis"] + records["wash_disallowed"]
+                    + records["exempt_interest_disallowed"])
     return np.minimum(0.0, allowed_gain * long_term_loss_fraction(records))

@@ -79,7 +79,7 @@ from taxsim.ledger.state import (
     release_slot_nb,
     room_fits_nb,
     room_needed_nb,
-    six_month_capital_gain_per_share_nb,
+    six_month_loss_rule_nb,
     year_index_nb,
 )
 from taxsim.ledger.wash_sales import (
@@ -654,9 +654,13 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
     proceeds = price * take
     long_term = day >= state.lot_long_from[slot]
     gain = proceeds - portion_basis
-    capital_gain_per_share = 0.0  # IRC §852(b)(4)(A): only a young short-term loss looks
-    if state.lot_capital_gain_distributed[slot] and taxable and not long_term and gain < 0.0:
-        capital_gain_per_share = six_month_capital_gain_per_share_nb(state, slot, day)
+    # IRC §852(b)(4): only a loss on a lot that received such distributions young looks
+    exempt_interest_disallowed = 0.0
+    capital_gain_per_share = 0.0
+    if state.lot_six_month_rule[slot] and taxable and gain < 0.0:
+        exempt_interest_disallowed, capital_gain_per_share = six_month_loss_rule_nb(
+            state, slot, day, take, -gain, long_term)
+        gain += exempt_interest_disallowed
     row = state.counters[CNT_SALE_ROWS]
     state.counters[CNT_SALE_ROWS] += 1
     state.realized[row]["sale_id"] = sale_id
@@ -677,10 +681,11 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
     state.realized[row]["loss_shares_open"] = 0.0
     state.realized[row]["loss_per_open_share"] = 0.0
     state.realized[row]["capital_gain_per_share"] = capital_gain_per_share
+    state.realized[row]["exempt_interest_disallowed"] = exempt_interest_disallowed
     state.realized[row]["next_pending"] = NO_SLOT
     if taxable:
-        # the part of the loss that is long-term (<= 0); its share of a later wash-sale
-        # disallowance moves back with it (wash_sales.book_disallowed)
+        # ``gain`` is after §852(b)(4)(B); the part of the loss that is long-term (<= 0); its
+        # share of a later wash-sale disallowance moves back with it (book_disallowed)
         long_term_part = min(0.0, max(gain, -take * capital_gain_per_share))
         state.year_income[year_row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
             gain - long_term_part
@@ -719,14 +724,16 @@ def loss_rows_by_acquisition(state, first_row, n_rows):
     lots of one sale are delivered together) in the order they were originally acquired,
     earliest first. So a sale's loss rows go by acquisition day, then lot id, whatever order
     its lot method relieved them in. A row is a loss when its basis exceeds its proceeds by
-    more than ``LOSS_EPSILON`` of the basis (a sale at cost is no loss).
+    more than ``LOSS_EPSILON`` of the basis (a sale at cost is no loss), counting only the
+    loss that IRC §852(b)(4)(B) left (``exempt_interest_disallowed``).
     """
     order = state.scratch_categories
     realized = state.realized
     count = 0
     for row in range(first_row, first_row + n_rows):
         basis = realized[row]["basis"]
-        if basis - realized[row]["proceeds"] > LOSS_EPSILON * max(1.0, basis):
+        loss = basis - realized[row]["proceeds"] - realized[row]["exempt_interest_disallowed"]
+        if loss > LOSS_EPSILON * max(1.0, basis):
             acquired = realized[row]["acquired"]
             lot_id = realized[row]["lot_id"]
             # insertion sort: a sale has few loss rows, and FIFO ones arrive in order

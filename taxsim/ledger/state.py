@@ -52,10 +52,13 @@ SHARE_EPSILON = 1e-9  # shares; remainders below this are float noise, not share
 LOSS_EPSILON = 1e-9  # fraction of basis; a loss below it is float noise (a sale at cost)
 N_PENDING_QUALIFIED = 2  # provisional qualified-dividend slots per lot (a lot < 61 days old
 # can receive dividends in at most two calendar years)
-# lot_pending_per_share's last column: capital gain distributions received per share (IRC
-# §852(b)(4)(A), for a loss sale within six months); kept there, beside the provisional
-# dividends that a new lot zeroes anyway, so that a lot costs no extra cache line
+# lot_pending_per_share's last two columns: capital gain distributions (IRC §852(b)(4)(A)) and
+# exempt-interest dividends (§852(b)(4)(B)) received per share, for a loss sale within six
+# months; kept there, beside the provisional dividends that a new lot zeroes anyway, so that a
+# lot costs no extra cache line
 CAPITAL_GAIN_COLUMN = N_PENDING_QUALIFIED
+EXEMPT_INTEREST_COLUMN = N_PENDING_QUALIFIED + 1
+N_PENDING_COLUMNS = N_PENDING_QUALIFIED + 2
 QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
 SIX_MONTHS_AT_MOST_DAYS = 184  # no six calendar months are longer
 
@@ -88,7 +91,7 @@ STATE_FIELDS = (
     "lot_basis",
     "lot_wash_adjustment",
     "lot_replacement",
-    "lot_capital_gain_distributed",
+    "lot_six_month_rule",
     "lot_pending_year",
     "lot_pending_per_share",
     "lot_next",
@@ -148,13 +151,14 @@ class LedgerState(structref.StructRefProxy):
     - ``lot_basis``: float64 total dollars, wash-sale adjustment included
     - ``lot_wash_adjustment``: float64 dollars of disallowed loss added to basis
     - ``lot_replacement``: bool: already absorbed a wash-sale loss
-    - ``lot_capital_gain_distributed``: bool: received a capital gain distribution while at
-      most six months old (its amount per share in ``lot_pending_per_share``), so a sale at a
-      loss must look at IRC §852(b)(4)(A)
+    - ``lot_six_month_rule``: bool: received a capital gain distribution or an
+      exempt-interest dividend while at most six months old (their amounts per share in
+      ``lot_pending_per_share``), so a sale at a loss must look at IRC §852(b)(4)(A)-(B)
     - ``lot_pending_year``: int64 (slots, 2): year of provisional qualified dividends
-    - ``lot_pending_per_share``: float64 (slots, 3): provisional qualified $ per share, and in
-      column ``CAPITAL_GAIN_COLUMN`` the capital gain distributions received per share while
-      at most six months old (IRC §852(b)(4)(A))
+    - ``lot_pending_per_share``: float64 (slots, 4): provisional qualified $ per share, in
+      column ``CAPITAL_GAIN_COLUMN`` the capital gain distributions and in
+      ``EXEMPT_INTEREST_COLUMN`` the exempt-interest dividends received per share while at most
+      six months old (IRC §852(b)(4)(A), (B))
     - ``lot_next``: int32 linked list within (account, asset)
     - ``lot_prev``: int32
     - ``free_slots``: int64 stack of reusable slots
@@ -239,7 +243,7 @@ def state_arrays(state):
         state.lot_basis,
         state.lot_wash_adjustment,
         state.lot_replacement,
-        state.lot_capital_gain_distributed,
+        state.lot_six_month_rule,
         state.lot_pending_year,
         state.lot_pending_per_share,
         state.lot_next,
@@ -314,7 +318,7 @@ LOT_ASSET = 12
 LOT_HOLDING_START = 13
 LOT_LONG_FROM = 14
 LOT_REPLACEMENT = 60  # bool bytes
-LOT_CAPITAL_GAIN_DISTRIBUTED = 61
+LOT_SIX_MONTH_RULE = 61
 LOT_WORDS = 8
 
 
@@ -332,7 +336,7 @@ def lot_views(records):
         halves[:, LOT_LONG_FROM],
         floats[:, LOT_WASH_ADJUSTMENT],
         records.view(np.bool_)[:, LOT_REPLACEMENT],
-        records.view(np.bool_)[:, LOT_CAPITAL_GAIN_DISTRIBUTED],
+        records.view(np.bool_)[:, LOT_SIX_MONTH_RULE],
         halves[:, LOT_ACQUIRED],
         floats[:, LOT_SHARES],
         floats[:, LOT_BASIS],
@@ -351,7 +355,7 @@ LOT_VIEW_FIELDS = (
     "lot_long_from",
     "lot_wash_adjustment",
     "lot_replacement",
-    "lot_capital_gain_distributed",
+    "lot_six_month_rule",
     "lot_acquired",
     "lot_shares",
     "lot_basis",
@@ -389,7 +393,7 @@ def empty_lot_arrays(capacity: int) -> dict:
         "lot_records": records,
         **dict(zip(LOT_VIEW_FIELDS, lot_views(records), strict=True)),
         "lot_pending_year": zeros((capacity, N_PENDING_QUALIFIED), np.int64),
-        "lot_pending_per_share": zeros((capacity, N_PENDING_QUALIFIED + 1), np.float64),
+        "lot_pending_per_share": zeros((capacity, N_PENDING_COLUMNS), np.float64),
         "free_slots": zeros(capacity, np.int64),
         "scratch_slots": zeros(capacity, np.int64),
         "scratch_keys": zeros(capacity, np.float64),
@@ -520,7 +524,7 @@ def make_room(state):
         state.lot_records = records
         (state.lot_id, state.lot_origin, state.lot_account, state.lot_asset,
          state.lot_holding_start, state.lot_long_from, state.lot_wash_adjustment,
-         state.lot_replacement, state.lot_capital_gain_distributed, state.lot_acquired,
+         state.lot_replacement, state.lot_six_month_rule, state.lot_acquired,
          state.lot_shares, state.lot_basis, state.lot_next, state.lot_prev) = lot_views_nb(records)
         state.lot_pending_year = _grow_nb(state.lot_pending_year, new_capacity)
         state.lot_pending_per_share = _grow_nb(state.lot_pending_per_share, new_capacity)
@@ -651,7 +655,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     state.lot_basis[slot] = basis
     state.lot_wash_adjustment[slot] = 0.0
     state.lot_replacement[slot] = False
-    state.lot_capital_gain_distributed[slot] = False
+    state.lot_six_month_rule[slot] = False
     # fetched once, used only here: read from the state inside the loop, each iteration
     # cost a reference-count pair (the largest share of them in the benchmark)
     pending_year = state.lot_pending_year
@@ -660,6 +664,7 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
         pending_year[slot, k] = 0
         pending_per_share[slot, k] = 0.0
     pending_per_share[slot, CAPITAL_GAIN_COLUMN] = 0.0
+    pending_per_share[slot, EXEMPT_INTEREST_COLUMN] = 0.0
     link_slot_nb(state, slot)
     return slot
 
@@ -685,13 +690,15 @@ def split_lot(state, slot, piece_shares):
     piece_adjustment = state.lot_wash_adjustment[slot] * fraction
     state.lot_wash_adjustment[piece] = piece_adjustment
     state.lot_replacement[piece] = state.lot_replacement[slot]
-    state.lot_capital_gain_distributed[piece] = state.lot_capital_gain_distributed[slot]
+    state.lot_six_month_rule[piece] = state.lot_six_month_rule[slot]
     pending_year = state.lot_pending_year  # once: see create_lot
     pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
         pending_year[piece, k] = pending_year[slot, k]
         pending_per_share[piece, k] = pending_per_share[slot, k]
     pending_per_share[piece, CAPITAL_GAIN_COLUMN] = pending_per_share[slot, CAPITAL_GAIN_COLUMN]
+    pending_per_share[piece, EXEMPT_INTEREST_COLUMN] = pending_per_share[slot,
+                                                                         EXEMPT_INTEREST_COLUMN]
     account = state.lot_account[slot]
     asset = state.lot_asset[slot]
     exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], -1)
@@ -736,21 +743,33 @@ def reclassify_early_sale_dividends(state, year_income, slot, sold_shares, day):
             year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
 
 
-def six_month_capital_gain_per_share(state, slot, day):
-    """Capital gain distributions per share that make a loss on lot ``slot`` sold on ``day``
-    long-term, dollars per share (0 when the lot is held more than six months).
+def six_month_loss_rule(state, slot, day, shares, loss, long_term):
+    """How IRC §852(b)(4) treats a loss of ``loss`` dollars (> 0) on ``shares`` shares of lot
+    ``slot`` sold on ``day`` in a taxable account; returns ``(exempt_interest_disallowed,
+    capital_gain_per_share)``, both 0 when the lot was held more than six months.
 
-    IRC §852(b)(4)(A) (regulated investment companies) and §857(b)(8) (REITs); Pub 550 "Loss
-    on mutual fund or REIT stock held 6 months or less": "The loss is treated as long-term
-    capital loss up to the total of any capital gain distributions you received". Six months
-    are counted by the calendar from the lot's own acquisition (§852(b)(4)(C) applies
-    §246(c)(3): acquisition day excluded, disposal day included, no wash-sale tacking). The
-    caller applies it to a short-term loss in a taxable account, on a lot that
-    ``lot_capital_gain_distributed`` marks.
+    - §852(b)(4)(B); Pub 550 "Loss on mutual fund or REIT stock held 6 months or less": "If
+      you received exempt-interest dividends on the stock, at least part of your loss is
+      disallowed. You can deduct only the amount of loss that is more than the exempt-interest
+      dividends." Disallowed for good (no basis moves): the exempt-interest dividends received
+      per share times the shares, at most the loss (dollars). Dividends of a fund declaring
+      them daily never get here (§852(b)(4)(E)(ii): ``distributions.distribute``).
+    - §852(b)(4)(A) (regulated investment companies) and §857(b)(8) (REITs): a short-term
+      loss "to the extent not disallowed under subparagraph (B)" is long-term up to the capital
+      gain distributions received per share (dollars per share; 0 for a long-term loss, which
+      needs no help). The caller applies it to what (B) and §1091 leave.
+
+    Six months are counted by the calendar from the lot's own acquisition (§852(b)(4)(C)
+    applies §246(c)(3): acquisition day excluded, disposal day included, no wash-sale
+    tacking), so a replacement lot made long-term by tacking can still lose its loss to (B).
+    The caller looks only at lots that ``lot_six_month_rule`` marks.
     """
     held_six_months_or_less = day < held_more_than_months_from_nb(state.lot_acquired[slot], 6)
-    per_share = state.lot_pending_per_share[slot, CAPITAL_GAIN_COLUMN]
-    return per_share if held_six_months_or_less else 0.0
+    exempt_per_share = state.lot_pending_per_share[slot, EXEMPT_INTEREST_COLUMN]
+    capital_gain_per_share = state.lot_pending_per_share[slot, CAPITAL_GAIN_COLUMN]
+    if not held_six_months_or_less:
+        return 0.0, 0.0
+    return min(loss, shares * exempt_per_share), 0.0 if long_term else capital_gain_per_share
 
 
 def append_pending(state, row):
@@ -776,8 +795,8 @@ year_index_nb = njit(cache=True, error_model="numpy")(year_index)
 reclassify_early_sale_dividends_nb = njit(cache=True, inline="always")(
     reclassify_early_sale_dividends
 )
-six_month_capital_gain_per_share_nb = njit(cache=True, error_model="numpy", inline="always")(
-    six_month_capital_gain_per_share
+six_month_loss_rule_nb = njit(cache=True, error_model="numpy", inline="always")(
+    six_month_loss_rule
 )
 # inlined into position_shares (its fallback), which stays call-free
 shares_held_nb = njit(cache=True, error_model="numpy", inline="always")(shares_held)

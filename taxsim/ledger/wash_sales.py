@@ -79,7 +79,8 @@ def book_disallowed(state, row, disallowed, lost, year):
     realized[row]["wash_disallowed"] += disallowed
     realized[row]["wash_lost"] += lost
     per_share = realized[row]["capital_gain_per_share"]
-    loss = realized[row]["basis"] - realized[row]["proceeds"]  # > 0: a loss row
+    loss = (realized[row]["basis"] - realized[row]["proceeds"]
+            - realized[row]["exempt_interest_disallowed"])  # > 0: a loss row, after §852(b)(4)(B)
     fraction = min(1.0, per_share * realized[row]["shares"] / loss) if per_share > 0.0 else 0.0
     long_term_part = disallowed if realized[row]["long_term"] else disallowed * fraction
     state.year_income[year, YEAR_LT_GAIN] += long_term_part
@@ -186,7 +187,9 @@ def match_sale_portion(state, row, n_lists):
     # the record's fields are read and written through the state at each use (no record view
     # outliving its basic block: numba's reference counting, see state.py)
     sold_shares = state.realized[row]["shares"]
-    loss = state.realized[row]["basis"] - state.realized[row]["proceeds"]
+    # the loss IRC §852(b)(4)(B) left: exempt-interest dividends disallow their part for good
+    loss = (state.realized[row]["basis"] - state.realized[row]["proceeds"]
+            - state.realized[row]["exempt_interest_disallowed"])
     loss_per_share = loss / sold_shares
     state.realized[row]["loss_per_open_share"] = loss_per_share
     sale_day = state.realized[row]["sold"]

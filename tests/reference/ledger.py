@@ -180,7 +180,11 @@ class Lot:
         Dividends that are qualified only if the shares are held at least 61 days.
     capital_gain_distributions : list of float
         Capital gain distributions received, dollars per (current) share, one per
-        distribution: a loss within six months is long-term up to their total (§852(b)(4)).
+        distribution: a loss within six months is long-term up to their total (§852(b)(4)(A)).
+    exempt_interest_dividends : list of float
+        Exempt-interest dividends received, dollars per (current) share, one per distribution,
+        except those of a fund declaring them daily: a loss within six months is disallowed up
+        to their total (§852(b)(4)(B)).
     """
 
     lot_id: int
@@ -195,6 +199,7 @@ class Lot:
     origin: int = 0
     provisional: list[ProvisionalDividend] = field(default_factory=list)
     capital_gain_distributions: list[float] = field(default_factory=list)
+    exempt_interest_dividends: list[float] = field(default_factory=list)
 
     @property
     def basis_per_share(self) -> float:
@@ -206,8 +211,9 @@ class Lot:
 class SalePortion:
     """The part of one sale relieved from one lot (one ``realized()`` row).
 
-    ``gain = proceeds - basis + wash_disallowed`` (dollars). ``unmatched_loss_shares`` are
-    loss shares of a taxable sale still open to retroactive wash-sale matching.
+    ``gain = proceeds - basis + wash_disallowed + exempt_interest_disallowed`` (dollars).
+    ``unmatched_loss_shares`` are loss shares of a taxable sale still open to retroactive
+    wash-sale matching.
     """
 
     sale_id: int
@@ -227,11 +233,12 @@ class SalePortion:
     loss_per_share: float = 0.0
     unmatched_loss_shares: float = 0.0
     six_month_distributions_per_share: float = 0.0
+    exempt_interest_disallowed: float = 0.0
 
     @property
     def gain(self) -> float:
-        """Realized gain after the wash-sale adjustment, dollars."""
-        return self.proceeds - self.basis + self.wash_disallowed
+        """Realized gain after the wash-sale and §852(b)(4)(B) adjustments, dollars."""
+        return self.proceeds - self.basis + self.wash_disallowed + self.exempt_interest_disallowed
 
     @property
     def long_term_loss(self) -> float:
@@ -241,11 +248,14 @@ class SalePortion:
         stock held 6 months or less": "The loss is treated as long-term capital loss up to
         the total of any capital gain distributions you received". The rule works share by
         share: each sold share whose loss §1091 did not disallow has a loss of
-        (basis - proceeds) / shares, long-term up to the distributions it received.
+        (basis - proceeds - exempt_interest_disallowed) / shares (§852(b)(4)(A): "to the
+        extent not disallowed under subparagraph (B)"), long-term up to the distributions it
+        received.
         """
         if self.six_month_distributions_per_share <= 0.0 or self.gain >= 0.0:
             return 0.0
-        loss_per_share = (self.basis - self.proceeds) / self.shares
+        loss = self.basis - self.proceeds - self.exempt_interest_disallowed
+        loss_per_share = loss / self.shares
         allowed_shares = -self.gain / loss_per_share
         return -allowed_shares * min(loss_per_share, self.six_month_distributions_per_share)
 
@@ -654,6 +664,7 @@ class ReferenceLedger:
             origin=lot.origin,
             provisional=[copy.copy(entry) for entry in lot.provisional],
             capital_gain_distributions=list(lot.capital_gain_distributions),
+            exempt_interest_dividends=list(lot.exempt_interest_dividends),
         )
         lot.shares -= shares
         lot.basis -= piece_basis
@@ -957,13 +968,20 @@ class ReferenceLedger:
             basis=basis,
             origin=lot.origin,
         )
-        if taxable and basis - proceeds > LOSS_EPSILON * max(1.0, basis):
-            portion.loss_per_share = (basis - proceeds) / shares
-            portion.unmatched_loss_shares = shares
         # §852(b)(4)(C) counts six months as §246(c)(3) does: from the lot's own acquisition
-        # (no wash-sale tacking); a long-term loss needs no help
-        if (taxable and proceeds < basis and portion.term == "short"
-                and day < first_day_held_more_than(lot.acquired, 6)):
+        # (no wash-sale tacking)
+        six_months_or_less = day < first_day_held_more_than(lot.acquired, 6)
+        if taxable and proceeds < basis and six_months_or_less:
+            # §852(b)(4)(B), Pub 550: "You can deduct only the amount of loss that is more than
+            # the exempt-interest dividends"; only the rest can be a wash sale's loss
+            portion.exempt_interest_disallowed = min(
+                basis - proceeds, shares * sum(lot.exempt_interest_dividends))
+        loss = basis - proceeds - portion.exempt_interest_disallowed
+        if taxable and loss > LOSS_EPSILON * max(1.0, basis):
+            portion.loss_per_share = loss / shares
+            portion.unmatched_loss_shares = shares
+        # §852(b)(4)(A): a long-term loss needs no help
+        if taxable and proceeds < basis and portion.term == "short" and six_months_or_less:
             portion.six_month_distributions_per_share = sum(lot.capital_gain_distributions)
         return portion
 
@@ -979,6 +997,7 @@ class ReferenceLedger:
         st_capital_gain: float = 0.0,
         lt_capital_gain: float = 0.0,
         return_of_capital: float = 0.0,
+        exempt_interest_daily: bool = False,
     ) -> None:
         """A distribution of dollars per share to every lot of ``asset`` open now.
 
@@ -996,6 +1015,7 @@ class ReferenceLedger:
             st_capital_gain,
             lt_capital_gain,
             return_of_capital,
+            exempt_interest_daily,
         )
 
     def _distribute(
@@ -1010,6 +1030,7 @@ class ReferenceLedger:
         st_capital_gain,
         lt_capital_gain,
         return_of_capital,
+        exempt_interest_daily=False,
     ) -> None:
         """Apply a distribution.
 
@@ -1018,7 +1039,10 @@ class ReferenceLedger:
           younger than 61 days at the ex-date gets the qualified part provisionally; it is
           moved to ordinary if those shares are sold before day 61 (§246(c), see
           :meth:`_relieve`).
-        - Interest: ordinary; exempt interest: untaxed, reported.
+        - Interest: ordinary; exempt interest: untaxed, reported. Each lot remembers its
+          exempt-interest dividends for §852(b)(4)(B) (see :meth:`_relieve`), unless the fund
+          declares them daily and pays them at least monthly (``exempt_interest_daily``,
+          §852(b)(4)(E)(ii)).
         - Short-term capital-gain distributions: ordinary dividends; long-term ones: long-term
           capital gains on Schedule D (Pub 550 "Capital Gain Distributions").
         - Return of capital reduces each lot's basis; the excess over basis is a capital gain
@@ -1079,6 +1103,8 @@ class ReferenceLedger:
                         lot.provisional.append(ProvisionalDividend(day.year, lot_qualified))
                     if per_share["lt_capital_gain"] > 0.0:
                         lot.capital_gain_distributions.append(per_share["lt_capital_gain"])
+                    if per_share["exempt_interest"] > 0.0 and not exempt_interest_daily:
+                        lot.exempt_interest_dividends.append(per_share["exempt_interest"])
                 return_amount = lot.shares * per_share["return_of_capital"]
                 if taxable:
                     income.return_of_capital += return_amount
@@ -1135,6 +1161,9 @@ class ReferenceLedger:
                 entry.qualified_per_share /= ratio
             lot.capital_gain_distributions = [
                 amount / ratio for amount in lot.capital_gain_distributions
+            ]
+            lot.exempt_interest_dividends = [
+                amount / ratio for amount in lot.exempt_interest_dividends
             ]
         for portion in self._portions:
             if portion.asset == asset and portion.unmatched_loss_shares > 0.0:
@@ -1256,6 +1285,7 @@ class ReferenceLedger:
             "basis",
             "wash_disallowed",
             "wash_lost",
+            "exempt_interest_disallowed",
             "gain",
             "term",
             "long_term_loss",
@@ -1275,6 +1305,7 @@ class ReferenceLedger:
                 "basis": portion.basis,
                 "wash_disallowed": portion.wash_disallowed,
                 "wash_lost": portion.wash_lost,
+                "exempt_interest_disallowed": portion.exempt_interest_disallowed,
                 "gain": portion.gain,
                 "term": portion.term,
                 "long_term_loss": portion.long_term_loss,
