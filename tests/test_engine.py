@@ -355,3 +355,39 @@ def test_holdings_kept_by_the_day_loop_equal_the_ledger_lots_exactly():
             if held != 0.0:
                 value += held * prices[asset]
         assert result.account_values[-1, account] == value
+
+
+def municipal_fund_market() -> Market:
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-02", "2024-02-01", "2024-03-01"]),
+            "ticker": ["MUNI"] * 3,
+            "close": [10.0, 10.0, 9.5],
+            "interest": [0.0, 0.2, 0.0],
+        }
+    )
+    market = Market.from_frame(frame, source="hand-made")
+    return market.with_metadata({"MUNI": {"tax_character": "municipal_bond"}})
+
+
+@pytest.mark.parametrize("declared_daily", [False, True])
+def test_withdrawal_loss_on_young_municipal_fund_shares_loses_their_exempt_interest(
+        declared_daily):
+    # 1,000 shares at $10, $0.20 of exempt interest each (kept as cash), then a $5,000
+    # withdrawal at $9.50 sells 526.3 of them at a $0.50 loss a share two months after the
+    # purchase: IRC §852(b)(4)(B) disallows $0.20 of it a share, unless the fund declares its
+    # exempt-interest dividends daily (§852(b)(4)(E)(ii))
+    market = municipal_fund_market()
+    if declared_daily:
+        market = market.with_metadata({"MUNI": {"exempt_interest_daily": True}})
+    household = Household([Account("taxable", reinvest=False)])
+    flows = pd.DataFrame({"date": ["2024-03-01"], "account": ["taxable"], "amount": [-5_000.0]})
+    result = simulate(market, household, buy_and_hold(), {"taxable": {"MUNI": 1.0}},
+                      contributions={"taxable": 10_000.0}, flows=flows)
+    realized = result.ledger.realized()
+    sold = realized["shares"].sum()
+    assert sold == pytest.approx((5_000.0 - 200.0) / 9.5)  # the interest's cash goes first
+    expected = 0.0 if declared_daily else 0.2 * sold
+    assert realized["exempt_interest_disallowed"].sum() == pytest.approx(expected)
+    assert realized["gain"].sum() == pytest.approx(-0.5 * sold + expected)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)

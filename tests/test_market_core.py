@@ -296,3 +296,21 @@ def test_net_of_expenses_takes_the_expense_ratio_out_of_each_years_total_return(
     assert net.source == "model; net of expense ratios (1 of 2 assets)"
     with pytest.raises(MarketDataError, match=r"IDX: expense_ratio 1.5"):
         gross.with_metadata(expense_ratio=[1.5, 0.0]).net_of_expenses()
+
+
+def test_exempt_interest_daily_flag_is_metadata_checked_and_kept_by_subsets():
+    frame = pd.DataFrame({"date": pd.to_datetime(["2024-01-02", "2024-01-03"] * 2),
+                          "ticker": ["MUNI", "MUNI", "SPY", "SPY"],
+                          "close": [10.0, 10.1, 100.0, 101.0]})
+    market = Market.from_frame(frame)
+    assert market.exempt_interest_daily.tolist() == [False, False]  # the statute's default
+    flagged = market.with_metadata({"MUNI": {"tax_character": "municipal_bond",
+                                             "exempt_interest_daily": True}})
+    assert flagged.exempt_interest_daily.tolist() == [True, False]
+    assert flagged.metadata_frame().loc["MUNI", "exempt_interest_daily"]
+    assert flagged.select(["MUNI"]).exempt_interest_daily.tolist() == [True]
+    assert not flagged.exempt_interest_daily.flags.writeable
+    with pytest.raises(MarketDataError, match="MUNI: exempt_interest_daily must be True or False"):
+        market.with_metadata({"MUNI": {"exempt_interest_daily": "yes"}})
+    with pytest.raises(MarketDataError, match="exempt_interest_daily has 1 entries for 2"):
+        market.with_metadata(exempt_interest_daily=[True])

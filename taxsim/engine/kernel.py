@@ -296,7 +296,8 @@ invest_cash_nb = njit(cache=True)(invest_cash)
 
 def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
-    interest, split_ratio, event_day, qualified_fraction, interest_exempt, state, holdings,
+    interest, split_ratio, event_day, qualified_fraction, interest_exempt, exempt_interest_daily,
+    state, holdings,
     target_start,
     targets, flow_index, flow_account, flow_amount, decide, idle, params, orders, settings,
     totals, account_values, account_cash, record, trades, trade_count,
@@ -306,8 +307,11 @@ def simulate_days(
     Market arrays are (dates, assets); ``event_day`` (dates,) is True on the days with a split
     or a distribution of any asset (``Market.event_day``: the others skip the per-asset event
     tests); ``targets`` (schedule rows, accounts, assets) applies from ``target_start[row]``;
-    flows are sorted by ``flow_index``. Outputs (dates, accounts), the daily ``record``
-    (dates, ``N_RECORD``) and running ``totals`` are filled in place;
+    flows are sorted by ``flow_index``. ``interest_exempt`` and ``exempt_interest_daily``
+    (assets,) are True for a municipal bond fund's interest and for such a fund that declares
+    it daily (``distributions.distribute``: IRC §852(b)(4)(B), (E)(ii)). Outputs (dates,
+    accounts), the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in
+    place;
     ``trades`` is a record array whose used length is ``trade_count[0]``. Every cell of
     ``record``, ``account_values`` and ``account_cash`` from ``start`` on is written (they may
     come uninitialized). ``idle`` takes decide's arguments and returns True on days when
@@ -377,7 +381,7 @@ def simulate_days(
                     state, asset, day, prices[asset], dividend[t, asset],
                     qualified_fraction[asset], taxed_interest, interest[t, asset] - taxed_interest,
                     st_capital_gain[t, asset], lt_capital_gain[t, asset],
-                    return_of_capital[t, asset],
+                    return_of_capital[t, asset], exempt_interest_daily[asset],
                 )
                 if status != OK:
                     return t, SIM_LEDGER_ERROR, status

@@ -867,7 +867,8 @@ def simulate(
         day_index, status, ledger_status = kernel(
             day_index, market.dates, market.close, market.dividend, market.st_capital_gain,
             market.lt_capital_gain, market.return_of_capital, market.interest,
-            market.split_ratio, market.event_day, qualified, interest_exempt, ledger._state,
+            market.split_ratio, market.event_day, qualified, interest_exempt,
+            market.exempt_interest_daily, ledger._state,
             holdings, start_schedule,
             target_weights, flow_index, flow_account, flow_amount, strategy.decide, idle,
             params, orders, settings, totals, account_values, account_cash,

@@ -62,6 +62,7 @@ METADATA_FIELDS = (
     "identity_group",
     "expense_ratio",
     "sector",
+    "exempt_interest_daily",
 )
 FRAME_COLUMNS = ("date", "ticker", *ARRAY_FIELDS)
 
@@ -151,6 +152,17 @@ def _frozen_vector(values: Any, dtype=np.float64) -> np.ndarray:
     return array
 
 
+def _frozen_flags(values: Any, tickers: Sequence[str]) -> np.ndarray:
+    """A read-only bool vector of per-ticker flags; a value that is not a bool is an error
+    naming its ticker (1 or "yes" would otherwise pass as True)."""
+    items = list(values) if not isinstance(values, (str, bytes)) else [values]
+    for ticker, value in zip(tickers, items, strict=False):
+        if not isinstance(value, (bool, np.bool_)):
+            raise MarketDataError(
+                f"{ticker}: exempt_interest_daily must be True or False, got {value!r}")
+    return _frozen_vector(items, np.bool_)
+
+
 @dataclass(frozen=True, eq=False)
 class Market:
     """Daily market data for a set of assets: prices, distributions, splits and tax metadata.
@@ -184,6 +196,12 @@ class Market:
         fund prices are already net of it; it is metadata for reports.
     sector : sequence of str
         Sector name, for direct indexing. Default "".
+    exempt_interest_daily : array-like of bool
+        For a ``municipal_bond`` fund: it declares exempt-interest dividends daily (at least
+        90% of its net tax-exempt interest) and pays them at least monthly, as most municipal
+        bond mutual funds do, so a loss on its shares held six months or less is not
+        disallowed up to them (IRC §852(b)(4)(E)(ii)). Default False: the rule of
+        §852(b)(4)(B) applies.
     source : str
         Where the data came from, for chart footnotes.
 
@@ -210,6 +228,7 @@ class Market:
     identity_group: tuple[str, ...] | None = None
     expense_ratio: np.ndarray | None = None
     sector: tuple[str, ...] | None = None
+    exempt_interest_daily: np.ndarray | None = None
     source: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -253,6 +272,9 @@ class Market:
         expense = np.zeros(n) if self.expense_ratio is None else self.expense_ratio
         set_(self, "expense_ratio", _frozen_vector(expense))
         set_(self, "sector", ("",) * n if self.sector is None else tuple(map(str, self.sector)))
+        daily = np.zeros(n, np.bool_) if self.exempt_interest_daily is None else (
+            self.exempt_interest_daily)
+        set_(self, "exempt_interest_daily", _frozen_flags(daily, tickers))
         set_(self, "source", str(self.source))
         check_metadata(
             tickers,
@@ -263,6 +285,7 @@ class Market:
                 "asset_class": self.asset_class,
                 "identity_group": self.identity_group,
                 "sector": self.sector,
+                "exempt_interest_daily": self.exempt_interest_daily,
             },
         )
 
@@ -411,6 +434,7 @@ class Market:
             identity_group=pick(self.identity_group),
             expense_ratio=self.expense_ratio[cols],
             sector=pick(self.sector),
+            exempt_interest_daily=self.exempt_interest_daily[cols],
             source=self.source,
         )
 
