@@ -375,6 +375,7 @@ class Ledger:
         shares, wash = records["shares"], records["wash_disallowed"]
         exempt = records["exempt_interest_disallowed"]
         code = np.char.add(np.where(exempt > 0, "L", ""), np.where(wash > 0, "W", ""))
+        gain = allowed_gain(records)
         long_term = records["long_term"]
         return pd.DataFrame(
             {
@@ -389,7 +390,7 @@ class Ledger:
                 "basis": records["basis"],
                 "code": code.astype(str),
                 "adjustment": wash + exempt,
-                "gain": records["proceeds"] - records["basis"] + wash + exempt,
+                "gain": gain,
                 "term": np.where(long_term, "long", "short"),
                 "box": np.where(long_term, "D", "A"),
                 "account": pd.Categorical.from_codes(
@@ -523,12 +524,18 @@ def _realized_rows_frame(ledger: Ledger, state: LedgerState, start: int, stop: i
             "wash_disallowed": records["wash_disallowed"],
             "wash_lost": records["wash_lost"],
             "exempt_interest_disallowed": records["exempt_interest_disallowed"],
-            "gain": (records["proceeds"] - records["basis"] + records["wash_disallowed"]
-                     + records["exempt_interest_disallowed"]),
+            "gain": allowed_gain(records),
             "term": np.where(records["long_term"], "long", "short"),
             "long_term_loss": long_term_loss(records),
         }
     )
+
+
+def allowed_gain(records: np.ndarray) -> np.ndarray:
+    """Each realized row's gain after the losses disallowed on it (dollars): proceeds - basis
+    + the wash-sale disallowance (IRC §1091) + the exempt-interest one (§852(b)(4)(B))."""
+    return (records["proceeds"] - records["basis"] + records["wash_disallowed"]
+            + records["exempt_interest_disallowed"])
 
 
 def long_term_loss_fraction(records: np.ndarray) -> np.ndarray:
@@ -549,6 +556,4 @@ def long_term_loss_fraction(records: np.ndarray) -> np.ndarray:
 def long_term_loss(records: np.ndarray) -> np.ndarray:
     """The long-term part of each row's allowed loss (see :func:`long_term_loss_fraction`),
     dollars <= 0."""
-    allowed_gain = (records["proceeds"] - records["basis"] + records["wash_disallowed"]
-                    + records["exempt_interest_disallowed"])
-    return np.minimum(0.0, allowed_gain * long_term_loss_fraction(records))
+    return np.minimum(0.0, allowed_gain(records) * long_term_loss_fraction(records))

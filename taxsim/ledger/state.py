@@ -662,9 +662,8 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
         pending_year[slot, k] = 0
+    for k in range(N_PENDING_COLUMNS):  # with the §852(b)(4) columns
         pending_per_share[slot, k] = 0.0
-    pending_per_share[slot, CAPITAL_GAIN_COLUMN] = 0.0
-    pending_per_share[slot, EXEMPT_INTEREST_COLUMN] = 0.0
     link_slot_nb(state, slot)
     return slot
 
@@ -695,10 +694,8 @@ def split_lot(state, slot, piece_shares):
     pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
         pending_year[piece, k] = pending_year[slot, k]
+    for k in range(N_PENDING_COLUMNS):  # with the §852(b)(4) columns
         pending_per_share[piece, k] = pending_per_share[slot, k]
-    pending_per_share[piece, CAPITAL_GAIN_COLUMN] = pending_per_share[slot, CAPITAL_GAIN_COLUMN]
-    pending_per_share[piece, EXEMPT_INTEREST_COLUMN] = pending_per_share[slot,
-                                                                         EXEMPT_INTEREST_COLUMN]
     account = state.lot_account[slot]
     asset = state.lot_asset[slot]
     exact_add_nb(state.position_exact, account, asset, state.lot_shares[slot], -1)
