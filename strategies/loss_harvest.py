@@ -88,7 +88,7 @@ from taxsim.ledger.enums import (
     TAX_OPTIMAL,
     TAXABLE,
 )
-from taxsim.ledger.state import LOSS_EPSILON
+from taxsim.ledger.state import LOSS_EPSILON, six_month_loss_rule_nb
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     buy_would_wash_nb,
@@ -180,9 +180,16 @@ def family_head(params, asset, n_assets):
 family_head_nb = njit(cache=True)(family_head)
 
 
-def position_loss(state, account, asset, price, threshold, threshold_dollars):
+def position_loss(state, account, asset, price, day, threshold, threshold_dollars):
     """(shares at a loss, loss dollars of those lots, net gain of the whole position, shares,
-    whether any lot qualifies) for ``asset`` in ``account`` at ``price``."""
+    whether any lot qualifies) for ``asset`` in ``account`` at ``price`` on ``day``.
+
+    Gains and losses are those a sale would realize, wash sales aside: a loss on fund shares
+    held six months or less counts only beyond the exempt-interest dividends they received
+    (IRC §852(b)(4)(B); Pub 550 "Loss on mutual fund or REIT stock held 6 months or less":
+    ``taxsim.ledger.state.six_month_loss_rule``), so a lot whose loss that rule takes does not
+    qualify for a harvest. Shares at a loss are counted before the rule (the sale relieves
+    them)."""
     loss_shares = 0.0
     loss_dollars = 0.0
     net_gain = 0.0
@@ -192,6 +199,11 @@ def position_loss(state, account, asset, price, threshold, threshold_dollars):
     while slot != NO_SLOT:
         value = state.lot_shares[slot] * price
         gain = value - state.lot_basis[slot]
+        if gain < 0.0 and state.lot_six_month_rule[slot]:
+            gain += six_month_loss_rule_nb(state, slot, day, state.lot_shares[slot], -gain,
+                                           False)[0]
+            if gain >= 0.0:  # all of the loss disallowed: still sold with the loss lots
+                loss_shares += state.lot_shares[slot]
         net_gain += gain
         shares += state.lot_shares[slot]
         if gain < 0.0:
@@ -323,7 +335,7 @@ def harvest_size(state, today, account, asset, day, price, threshold, threshold_
     that holds the group and reinvests, or a purchase of the group written earlier today.
     """
     loss_shares, loss_dollars, net_gain, shares, qualifies = position_loss_nb(
-        state, account, asset, price, threshold, threshold_dollars)
+        state, account, asset, price, day, threshold, threshold_dollars)
     if not qualifies:
         return 0.0, False, 0.0
     selling_all = state.account_reinvest[account] or loss_shares >= shares - 1e-12
@@ -506,7 +518,7 @@ def swap_back_account(state, params, account, day, prices, holdings, orders, n_o
         shares = holdings[account, holder] - work[WORK_COMMITTED, holder]
         if shares > 0.0:
             _, _, net_gain, _, _ = position_loss_nb(state, account, holder, prices[holder],
-                                                   0.0, 0.0)
+                                                   day, 0.0, 0.0)
             value = shares * prices[holder]
             if net_gain > params[PARAM_SWAP_BACK_MAX_GAIN] * value:
                 continue

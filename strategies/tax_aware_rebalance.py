@@ -88,7 +88,7 @@ from taxsim.ledger.enums import (
     YEAR_ST_GAIN,
 )
 from taxsim.ledger.lots import marginal_gain_rates_nb, relief_order_nb
-from taxsim.ledger.state import year_index_nb
+from taxsim.ledger.state import sale_gain_by_term_nb, year_index_nb
 from taxsim.ledger.wash_sales import buy_would_wash_nb
 
 PARAM_MONTHS = 0  # months per period
@@ -116,8 +116,9 @@ def estimate_sale_tax(state, account, asset, shares, price, day):
     ----------
     state : taxsim.ledger.state.LedgerState
         The ledger (read only): ``lot_shares``, ``lot_basis`` (dollars, wash-sale adjustment
-        included) and ``lot_long_from`` (first long-term day) of the lots linked from
-        ``head[account, asset]`` through ``lot_next``; ``rates`` and ``account_kind``.
+        included), ``lot_long_from`` (first long-term day) and the IRC §852(b)(4) amounts of
+        the lots linked from ``head[account, asset]`` through ``lot_next``; ``rates`` and
+        ``account_kind``.
     account, asset : int
         Account and asset index.
     shares : float
@@ -139,14 +140,16 @@ def estimate_sale_tax(state, account, asset, shares, price, day):
     Notes
     -----
     An estimate: it ignores the wash-sale rule, capital loss carryforwards, the $3,000 loss
-    limit and trading costs (which lower the amount realized).
+    limit and trading costs (which lower the amount realized). A loss on fund shares held six
+    months or less is counted as the ledger books it (``state.sale_gain_by_term``): less the
+    exempt-interest dividends they received, IRC §852(b)(4)(B), and long-term up to their
+    capital gain distributions, §852(b)(4)(A).
     """
     if shares <= 0.0 or state.account_kind[account] != TAXABLE:
         return 0.0, 0.0, 0.0
     short_rate, long_rate = marginal_gain_rates_nb(state, day)
     lot_shares = state.lot_shares
     lot_basis = state.lot_basis
-    lot_long_from = state.lot_long_from
     order = relief_order_nb(state, account, asset, TAX_OPTIMAL, price, day, shares)
     remaining = shares
     short_gain = 0.0
@@ -154,11 +157,10 @@ def estimate_sale_tax(state, account, asset, shares, price, day):
     for k in range(order.shape[0]):
         slot = order[k]
         take = min(remaining, lot_shares[slot])
-        gain = take * (price - lot_basis[slot] / lot_shares[slot])
-        if day >= lot_long_from[slot]:
-            long_gain += gain
-        else:
-            short_gain += gain
+        short_part, long_part = sale_gain_by_term_nb(
+            state, slot, take, take * (price - lot_basis[slot] / lot_shares[slot]), day)
+        short_gain += short_part
+        long_gain += long_part
         remaining -= take
         if remaining <= 0.0:
             break

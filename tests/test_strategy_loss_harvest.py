@@ -525,3 +525,37 @@ def test_a_small_cash_need_does_not_sell_a_large_position_without_a_substitute()
     assert cash_share.max() < 0.01
     assert result.ledger.realized()["wash_lost"].sum() == 0.0
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("declared_daily", [False, True], ids=["monthly", "daily"])
+def test_a_young_municipal_fund_loss_counts_only_beyond_its_exempt_interest(declared_daily):
+    # MUNI pays $2 a share of exempt interest on day 1 (kept as cash, which buys a little more
+    # MUNI that day) and falls from 100 to 94 on day 3: a 6% loss on the first lot, but IRC
+    # §852(b)(4)(B) would disallow $2 of the $6 a share (held under six months), so the loss a
+    # sale would realize is 4% of its basis, under the 5% threshold, and the second lot's $12.6
+    # loss is under the $50 minimum: no harvest. A fund declaring its exempt-interest dividends
+    # daily is outside the rule (§852(b)(4)(E)(ii)): the full 6% counts and MUNI is harvested.
+    closes = {"MUNI": [100.0] * 3 + [94.0] * (N_DAYS - 3), "SUB": [50.0] * N_DAYS}
+    rows = [{"date": date, "ticker": ticker, "close": close,
+             "interest": 2.0 if (ticker == "MUNI" and day == 1) else 0.0}
+            for ticker, prices in closes.items()
+            for day, (date, close) in enumerate(zip(DATES, prices, strict=True))]
+    market = Market.from_frame(pd.DataFrame(rows), tickers=list(closes), source="hand-made")
+    market = market.with_metadata({
+        name: {"tax_character": "municipal_bond", "exempt_interest_daily": declared_daily}
+        for name in closes})
+    household = Household([Account("taxable", reinvest=False)])
+    strategy = loss_harvest(["MUNI", "SUB"], [("MUNI", "SUB")], n_accounts=1, rebalance=None,
+                            threshold_dollars=50.0)
+    result = run(market, household, strategy, {"taxable": {"MUNI": 1.0}},
+                 contributions={"taxable": 10_000.0})
+    trades = strategy_trades(result)
+    sales = trades[trades["shares"] < 0.0]
+    if declared_daily:
+        assert sales["asset"].tolist() == ["MUNI"]
+        assert sales["date"].tolist() == [DATES[3]]
+        assert trades.loc[trades["date"] == DATES[3], "asset"].tolist() == ["MUNI", "SUB"]
+        assert result.ledger.realized()["gain"].sum() == pytest.approx(6.0 * sales["shares"].sum())
+    else:
+        assert sales.empty
+        assert trades["asset"].unique().tolist() == ["MUNI"]

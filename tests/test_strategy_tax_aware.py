@@ -145,6 +145,40 @@ def test_the_estimate_is_zero_in_an_ira_and_uses_the_years_rates_with_state_tax(
         pytest.approx(300 * 0.10)
 
 
+@pytest.fixture(scope="module")
+def young_fund_lot():
+    """100 shares of fund F bought at $10 on 2025-01-10 in a taxable account keeping cash;
+    on 2025-02-28 it pays $0.20 a share of exempt interest (declared monthly) and $0.30 of
+    long-term capital gain distribution."""
+    ledger = Ledger(Household([Account("taxable", reinvest=False)]), ["F"])
+    ledger.buy("taxable", "F", 100, 10.0, "2025-01-10")
+    ledger.distribute("F", "2025-02-28", 10.0, exempt_interest=0.20, lt_capital_gain=0.30)
+    return ledger
+
+
+@pytest.mark.parametrize("estimator", [estimate_sale_tax, estimate_sale_tax_nb])
+def test_the_estimate_books_a_young_fund_loss_as_the_ledger_does(young_fund_lot, estimator):
+    # sold at $9 on 2025-05-15, held under six months: of the $100 loss, $20 is disallowed up to
+    # the exempt interest (IRC §852(b)(4)(B)); of the $80 left, $30 is long-term up to the
+    # capital gain distribution (§852(b)(4)(A)) and $50 short-term
+    day = to_day("2025-05-15")
+    tax, short, long = estimator(young_fund_lot._state, 0, 0, 100.0, 9.0, day)
+    assert short == pytest.approx(-50.0, abs=1e-9)
+    assert long == pytest.approx(-30.0, abs=1e-9)
+    assert tax == pytest.approx(-50.0 * SHORT_RATE - 30.0 * LONG_RATE, abs=1e-9)
+    rows = young_fund_lot.what_if_sell("taxable", "F", 100.0, 9.0, "2025-05-15",
+                                      "tax_optimal")["rows"]
+    assert rows["gain"].sum() == pytest.approx(short + long, abs=1e-9)
+    assert rows["long_term_loss"].sum() == pytest.approx(long, abs=1e-9)
+    # half the lot: every amount halves
+    assert estimator(young_fund_lot._state, 0, 0, 50.0, 9.0, day)[1:] == \
+        pytest.approx((-25.0, -15.0), abs=1e-9)
+    # a day after six months (2025-07-11) the full $100 loss is allowed, short-term
+    tax, short, long = estimator(young_fund_lot._state, 0, 0, 100.0, 9.0,
+                                 to_day("2025-07-11"))
+    assert (short, long) == pytest.approx((-100.0, 0.0), abs=1e-9)
+
+
 @pytest.mark.parametrize("walker", [taxable_sale_shares, taxable_sale_shares_nb])
 def test_the_budgeted_sale_walks_losses_first_and_stops_at_the_gain_room(three_lots, walker):
     day = to_day("2024-06-03")

@@ -35,6 +35,11 @@ def test_scenario_ids_are_stable_hashes_of_the_parameters():
     a = scenario_id({"x": 1, "y": "b"})
     assert a == scenario_id({"y": "b", "x": 1}) and len(a) == 12
     assert a != scenario_id({"x": 2, "y": "b"})
+    # a whole float configures what its int does (the duplicate check agrees): one id
+    assert scenario_id({"x": 1.0, "y": "b"}) == a
+    assert scenario_id({"w": {"x": [1.0, 2.5]}}) == scenario_id({"w": {"x": [1, 2.5]}})
+    assert scenario_id({"x": 1.5, "y": "b"}) != scenario_id({"x": 1, "y": "b"})
+    assert scenario_id({"x": True, "y": "b"}) != a
     scenarios = build_scenarios({"a": [1, 2], "b": {"start": 0, "stop": 3}}.copy() and
                                 {"a": [1, 2], "b": [0, 1, 2]}, [{"c": 1}, {"c": 2}])
     assert len(scenarios) == 12 and len({s.id for s in scenarios}) == 12

@@ -65,7 +65,7 @@ from taxsim.ledger.enums import (
 from taxsim.ledger.state import (
     QUALIFIED_HOLDING_DAYS,
     reclassify_early_sale_dividends_nb,
-    six_month_loss_rule_nb,
+    sale_gain_by_term_nb,
     year_index_nb,
 )
 
@@ -237,18 +237,10 @@ def deferred_tax(state, day, prices):
                 shares = state.lot_shares[slot]
                 gain = prices[asset] * shares - state.lot_basis[slot]
                 unrealized += gain
-                long_term = day >= state.lot_long_from[slot]
-                long_term_part = 0.0
-                if state.lot_six_month_rule[slot] and gain < 0.0:
-                    disallowed, per_share = six_month_loss_rule_nb(state, slot, day, shares,
-                                                                   -gain, long_term)
-                    gain += disallowed
-                    long_term_part = min(0.0, max(gain, -shares * per_share))
-                if long_term:
-                    income[row, YEAR_LT_GAIN] += gain
-                else:
-                    income[row, YEAR_ST_GAIN] += gain - long_term_part
-                    income[row, YEAR_LT_GAIN] += long_term_part
+                short_term_gain, long_term_gain = sale_gain_by_term_nb(state, slot, shares,
+                                                                       gain, day)
+                income[row, YEAR_ST_GAIN] += short_term_gain
+                income[row, YEAR_LT_GAIN] += long_term_gain
                 if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
                     reclassify_early_sale_dividends_nb(state, income, slot, shares, day)
                 slot = state.lot_next[slot]

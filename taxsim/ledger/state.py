@@ -769,6 +769,33 @@ def six_month_loss_rule(state, slot, day, shares, loss, long_term):
     return min(loss, shares * exempt_per_share), 0.0 if long_term else capital_gain_per_share
 
 
+def sale_gain_by_term(state, slot, shares, gain, day):
+    """A sale's ``gain`` (dollars; a loss negative) on ``shares`` shares of lot ``slot`` sold
+    on ``day`` in a taxable account, wash sales aside, split as the ledger books it:
+    ``(short_term_gain, long_term_gain)``, dollars.
+
+    - The term is the lot's (IRC §1222; Pub 550 "Holding Period": ``lot_long_from``, the
+      first long-term day, tacked holding periods included).
+    - On a lot that ``lot_six_month_rule`` marks, a loss is first reduced by the part
+      §852(b)(4)(B) disallows for good (exempt-interest dividends received), and what is left
+      of a short-term one is long-term up to the capital gain distributions received
+      (§852(b)(4)(A), §857(b)(8)): :func:`six_month_loss_rule`.
+
+    Used for what-if sales (``annual_tax.deferred_tax``) and strategies' tax estimates; a real
+    sale (``lots.relieve``) also records the parts on its Form 8949 row.
+    """
+    long_term = day >= state.lot_long_from[slot]
+    long_term_part = 0.0  # the part of a short-term loss that is long-term (<= 0)
+    if state.lot_six_month_rule[slot] and gain < 0.0:
+        disallowed, per_share = six_month_loss_rule_nb(state, slot, day, shares, -gain,
+                                                     long_term)
+        gain += disallowed
+        long_term_part = min(0.0, max(gain, -shares * per_share))
+    if long_term:
+        return 0.0, gain
+    return gain - long_term_part, long_term_part
+
+
 def append_pending(state, row):
     """Open a wash-sale window for realized row ``row``: append it to its group's list."""
     group = state.asset_group[state.realized[row]["asset"]]
@@ -795,6 +822,7 @@ reclassify_early_sale_dividends_nb = njit(cache=True, inline="always")(
 six_month_loss_rule_nb = njit(cache=True, error_model="numpy", inline="always")(
     six_month_loss_rule
 )
+sale_gain_by_term_nb = njit(cache=True, error_model="numpy", inline="always")(sale_gain_by_term)
 # inlined into position_shares (its fallback), which stays call-free
 shares_held_nb = njit(cache=True, error_model="numpy", inline="always")(shares_held)
 

@@ -124,9 +124,24 @@ def _check_duplicates(what: str, values: Sequence) -> None:
         seen[key] = value
 
 
+def _id_value(value: Any) -> Any:
+    """``value`` with every whole float as an int (lists and tables through), so that values
+    configuring the same run hash alike: ``1`` and ``1.0`` do (as in :func:`_value_key`),
+    ``True`` and ``1`` do not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _id_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_id_value(item) for item in value]
+    return value
+
+
 def scenario_id(parameters: Mapping[str, Any]) -> str:
-    """Stable id of one scenario: a hash of its swept parameters (12 hex digits)."""
-    return stable_hash(dict(parameters), 12)
+    """Stable id of one scenario: a hash of its swept parameters (12 hex digits); a whole
+    float hashes as its int (``threshold = 1`` and ``threshold = 1.0`` are one scenario, so a
+    resumed sweep finds it under either spelling)."""
+    return stable_hash(_id_value(dict(parameters)), 12)
 
 
 @dataclass(frozen=True)
