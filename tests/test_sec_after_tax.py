@@ -368,9 +368,81 @@ def test_market_inputs_split_adjusted_with_characters():
     assert distributions["amount"].tolist() == pytest.approx([0.30, 0.20, 0.10, 0.30])
     assert distributions["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2023-03-10", "2023-03-10", "2023-06-12", "2024-01-10"]
+    assert distributions.attrs["exempt_interest_daily"] is False
+    # a municipal bond fund's interest is paid as exempt-interest dividends (IRC §852(b)(5)),
+    # its daily-declaration flag travels with them (and its character's default qualified
+    # fraction is 0: the whole dividend is non-qualified)
     municipal = market.with_metadata({"FUND": {"tax_character": "municipal_bond"}})
-    with pytest.raises(MetricsError, match="tax-exempt interest"):
-        sec_inputs_from_market(municipal, "FUND")
+    _, distributions = sec_inputs_from_market(municipal, "FUND")
+    assert distributions["kind"].tolist() == [
+        "nonqualified_dividend", "exempt_interest_dividend", "lt_capital_gain"]
+    assert distributions["amount"].tolist() == pytest.approx([0.50, 0.10, 0.30])
+    assert distributions.attrs["exempt_interest_daily"] is False
+    daily = municipal.with_metadata({"FUND": {"exempt_interest_daily": True}})
+    assert sec_inputs_from_market(daily, "FUND")[1].attrs["exempt_interest_daily"] is True
+
+
+MUNI_PRICES = series({"2023-01-10": 10.0, "2023-08-10": 10.0, "2023-11-10": 10.0,
+                      "2023-12-11": 10.0, "2024-01-10": 8.0})
+MUNI = frame(("2023-08-10", "exempt_interest_dividend", 0.30),
+             ("2023-11-10", "exempt_interest_dividend", 0.30),
+             ("2023-12-11", "lt_capital_gain", 0.50))
+
+
+@pytest.mark.parametrize("declared_daily", [False, True], ids=["monthly", "daily"])
+def test_municipal_fund_exempt_interest_is_untaxed_and_young_losses_follow_852_b_4(
+        declared_daily):
+    # Reinvestments at $10 (Instr. 4: no tax on tax-exempt interest):
+    #   E1 0.30 x [100]    = 30.00, no tax -> lot 1: 3 shares, basis 30.00 (2023-08-10)
+    #   E2 0.30 x [103]    = 30.90, no tax -> lot 2: 3.09 shares, basis 30.90 (2023-11-10);
+    #      lot 1 received 0.30 x 3 = 0.90 of it
+    #   G  0.50 x [106.09] = 53.045, tax 23.8% = 12.62471, net 40.42029 -> lot 3: 4.042029
+    #      shares (2023-12-11); lot 1 received 0.50 x 3 = 1.50 and lot 2 0.50 x 3.09 = 1.545
+    # Redemption at $8 on 2024-01-10 (lots 1-3 held six months or less):
+    #   initial 800 - 1000 = -200 short-term (held exactly a year)
+    #   lot 1   24 - 30 = -6: §852(b)(4)(B) disallows 0.90 (none if declared daily), then
+    #           §852(b)(4)(A) makes 1.50 of the rest long-term
+    #   lot 2   24.72 - 30.90 = -6.18: no exempt interest received; 1.545 long-term
+    #   lot 3   32.336232 - 40.42029 = -8.084058 short-term
+    disallowed = 0.0 if declared_daily else 0.90
+    out = sec_after_tax_returns(MUNI_PRICES, MUNI, periods=1, tax_profile=RATES,
+                                exempt_interest_daily=declared_daily)
+    row = out["returns"].loc["1y"]
+    assert row["distribution_taxes"] == pytest.approx(12.62471, abs=1e-9)
+    assert row["erv"] == pytest.approx((100 + 3 + 3.09 + 5.3045) * 8.0, abs=1e-9)
+    assert row["atv_d"] == pytest.approx((100 + 3 + 3.09 + 4.042029) * 8.0, abs=1e-9)
+    short_term = -200.0 + (-6.0 + disallowed + 1.50) + (-6.18 + 1.545) - 8.084058
+    assert row["short_term_net"] == pytest.approx(short_term, abs=1e-9)
+    assert row["long_term_net"] == pytest.approx(-1.50 - 1.545, abs=1e-9)
+    benefit = -short_term * ORDINARY + 3.045 * LONG_TERM  # 88.982886 (monthly)
+    assert row["redemption_tax"] == pytest.approx(-benefit, abs=1e-9)
+    assert row["atv_dr"] == pytest.approx(881.056232 + benefit, abs=1e-9)
+    lots = out["lots"]
+    assert lots["exempt_interest_disallowed"].tolist() == pytest.approx(
+        [0.0, disallowed, 0.0, 0.0], abs=1e-12)
+    assert lots["long_term_by_852"].tolist() == pytest.approx([0.0, 1.50, 1.545, 0.0],
+                                                              abs=1e-12)
+    assert lots["gain"].tolist() == pytest.approx(
+        [-200.0, -6.0 + disallowed, -6.18, -8.084058], abs=1e-9)
+    assert out["conventions"]["exempt_interest"].startswith("declared daily") == declared_daily
+
+
+def test_exempt_interest_rule_counts_six_months_from_each_lot_and_reads_the_market_flag():
+    # Redeemed on 2024-02-12, lot 1 (2023-08-10) is held more than six months: its loss is
+    # allowed in full; the flag comes from the distributions' attrs when not given
+    prices = series({**{str(k.date()): v for k, v in MUNI_PRICES.items()}, "2024-02-12": 8.0})
+    distributions = MUNI.copy()
+    out = sec_after_tax_returns(prices, distributions, periods=1, end="2024-02-12",
+                                tax_profile=RATES)
+    assert out["lots"]["exempt_interest_disallowed"].tolist() == [0.0] * 4
+    distributions.attrs["exempt_interest_daily"] = True
+    later = sec_after_tax_returns(MUNI_PRICES, distributions, periods=1, tax_profile=RATES)
+    assert later["lots"]["exempt_interest_disallowed"].sum() == 0.0
+    distributions.attrs["exempt_interest_daily"] = False
+    monthly = sec_after_tax_returns(MUNI_PRICES, distributions, periods=1, tax_profile=RATES)
+    assert monthly["lots"]["exempt_interest_disallowed"].sum() == pytest.approx(0.90)
+    with pytest.raises(MetricsError, match="exempt_interest_daily: must be True or False"):
+        sec_after_tax_returns(MUNI_PRICES, MUNI, periods=1, exempt_interest_daily="yes")
 
 
 GOOD_PRICES = {"2023-01-10": 10.0, "2023-06-01": 11.0, "2024-01-10": 12.0}

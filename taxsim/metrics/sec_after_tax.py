@@ -36,8 +36,13 @@ instruction numbers cited here are the FAQ's):
 - [IRC] Internal Revenue Code §1(h) (capital gain and qualified dividend rates), §1222
   (short- and long-term; netting), §301(c)(2)-(3) (return of capital reduces basis, the
   excess is gain), §852(b)(4)(A) (loss on RIC shares held 6 months or less is long-term to the
-  extent of capital gain dividends received on them); IRS Pub 550 "Holding Period" and
-  "Mutual Fund Distributions".
+  extent of capital gain dividends received on them), §852(b)(4)(B) (and disallowed to the
+  extent of exempt-interest dividends received on them; not for a fund declaring them daily,
+  §852(b)(4)(E)(ii)), §852(b)(5) (exempt-interest dividends); IRS Pub 550 "Holding Period",
+  "Mutual Fund Distributions" and "Loss on mutual fund or REIT stock held 6 months or less".
+- [N-1A Instr. 4] of Item 26(b)(2)-(3): distributions are taxed as they would be for an
+  individual, so no tax is due on the part that would not be taxed, such as tax-exempt
+  interest; state and local taxes and the federal alternative minimum tax are disregarded.
 
 Units: prices and distribution amounts are dollars per share, values and taxes dollars,
 returns and rates fractions (0.01 = 1%), ``n`` years.
@@ -72,10 +77,12 @@ NONQUALIFIED_DIVIDEND = "nonqualified_dividend"
 ST_CAPITAL_GAIN = "st_capital_gain"
 LT_CAPITAL_GAIN = "lt_capital_gain"
 RETURN_OF_CAPITAL = "return_of_capital"
+EXEMPT_INTEREST_DIVIDEND = "exempt_interest_dividend"
 KINDS = (QUALIFIED_DIVIDEND, NONQUALIFIED_DIVIDEND, ST_CAPITAL_GAIN, LT_CAPITAL_GAIN,
-         RETURN_OF_CAPITAL)
+         RETURN_OF_CAPITAL, EXEMPT_INTEREST_DIVIDEND)
 """Distribution kinds (tax characters, Form 1099-DIV boxes 1b, 1a less 1b, 1a (short-term
-gain distributions are ordinary dividends), 2a and 3)."""
+gain distributions are ordinary dividends), 2a, 3 and 12 (exempt-interest dividends, IRC
+§852(b)(5))."""
 
 SECTION_852_MONTHS = 6
 """IRC §852(b)(4)(A): shares "held by the taxpayer for 6 months or less"."""
@@ -104,7 +111,12 @@ RULES = (
     "lot's basis is the amount reinvested, net of the tax (Instr. 7(b))",
     "each lot short- or long-term by its own holding period to the redemption date "
     "(Instr. 7(c); IRC §1222; IRS Pub 550, taxsim.dates)",
-    "a loss on a lot held 6 months or less is long-term to the extent of the long-term capital "
+    "exempt-interest dividends (IRC §852(b)(5)) are not taxed and are reinvested in full "
+    "(Instr. 4: no tax is due on the portion of a distribution that would not result in "
+    "federal income tax on an individual, such as tax-exempt interest)",
+    "a loss on a lot held 6 months or less is disallowed up to the exempt-interest dividends "
+    "received on it, unless the fund declares them daily (IRC §852(b)(4)(B), (E)(ii); Pub 550), "
+    "and what is left of a short-term one is long-term to the extent of the long-term capital "
     "gain distributions received on it (IRC §852(b)(4)(A))",
     "ATV_D: the redemption has no tax consequences (Item 26(b)(2), definition of ATV_D)",
     "ATV_DR: the lots' gains and losses are netted under federal law first (short-term and "
@@ -116,7 +128,8 @@ RULES = (
 NOT_MODELLED = (
     "sales loads, redemption fees and recurring account fees (the Item 26(b) instructions on "
     "loads and fees): prices are NAVs",
-    "tax-exempt interest dividends and IRC §852(b)(4)(B), foreign tax credits",
+    "foreign tax credits; the federal alternative minimum tax on private-activity bond "
+    "interest (Instr. 4 disregards the AMT)",
     "the shareholder's 61-day holding requirement for qualified dividends (IRC §1(h)(11)(B)"
     "(iii)): the fund's designation is used as given",
     "wash sales (IRC §1091): the complete redemption leaves no replacement shares",
@@ -133,6 +146,7 @@ class _Lot:
     shares: float
     basis: float  # dollars
     lt_distributions: float = 0.0  # long-term capital gain distributions received, dollars
+    exempt_distributions: float = 0.0  # exempt-interest dividends received (§852(b)(4)(B))
 
 
 def _check_prices(prices: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -288,6 +302,7 @@ class _Rates:
                 ST_CAPITAL_GAIN: r.ordinary + extra,
                 LT_CAPITAL_GAIN: r.long_term + extra,
                 RETURN_OF_CAPITAL: 0.0,
+                EXEMPT_INTEREST_DIVIDEND: 0.0,
                 "short_term_gain": r.ordinary + extra,
                 "long_term_gain": r.long_term + extra,
                 "components": {
@@ -370,6 +385,7 @@ def sec_after_tax_returns(
     end: Any = None,
     tax_profile: TaxProfile | TaxRates | None = None,
     include_state: bool = False,
+    exempt_interest_daily: bool | None = None,
 ) -> dict:
     """SEC Form N-1A average annual total returns before taxes, after taxes on distributions,
     and after taxes on distributions and redemption.
@@ -384,15 +400,18 @@ def sec_after_tax_returns(
       reinvested (Item 26(b)(2)-(3), Instr. 2, 3, 4 and 7(b)). A return of capital is not
       taxed; it reduces each lot's basis pro rata to its shares and the excess over a lot's
       basis is a capital gain of that lot's holding period, taxed at once (IRC §301(c)(2)-(3)).
+      An exempt-interest dividend is not taxed (Instr. 4) and is reinvested in full.
       Distributions of one date are paid on the shares held before that date's reinvestment.
 
     At the end of the period all shares are redeemed at the price in effect on ``end``:
     ``ATV_D`` is their value (no tax on the redemption, Item 26(b)(2)). For ``ATV_DR`` each
     lot's gain or loss (proceeds - basis) is short-term or long-term by its own holding period
     (Instr. 7(c); ``taxsim.dates.is_long_term``: long-term if held more than one year, so the
-    initial lot of a 1-year period, held exactly one year, is short-term), a loss on a lot held
-    6 months or less is long-term up to the long-term capital gain distributions received on
-    it (IRC §852(b)(4)(A); ``taxsim.dates.held_more_than_months_from``), the results are netted
+    initial lot of a 1-year period, held exactly one year, is short-term). A loss on a lot held
+    6 months or less (``taxsim.dates.held_more_than_months_from``) is first disallowed up to
+    the exempt-interest dividends received on it (IRC §852(b)(4)(B); not for a fund declaring
+    them daily, §852(b)(4)(E)(ii)), and what is left of a short-term one is long-term up to the
+    long-term capital gain distributions received on it (§852(b)(4)(A)). The results are netted
     under federal law (IRC §1222), and the net gain of each character is taxed at its rate on
     the redemption date; a net loss left is assumed to offset other gains of the same
     character in full, so it adds its tax benefit (Instr. 7(d); SEC staff FAQ: netting
@@ -409,7 +428,8 @@ def sec_after_tax_returns(
         One row per distribution component: ``date`` (the reinvestment date; a column or a
         DatetimeIndex), ``kind`` (one of :data:`KINDS`: ``qualified_dividend``,
         ``nonqualified_dividend``, ``st_capital_gain``, ``lt_capital_gain``,
-        ``return_of_capital``), ``amount`` (dollars per share, >= 0) and optionally ``price``
+        ``return_of_capital``, ``exempt_interest_dividend``), ``amount`` (dollars per share,
+        >= 0) and optionally ``price``
         (reinvestment price, dollars per share; default the price on ``date``, which must then
         be in ``prices``). Rows may come in any order; a distribution on a period's first day
         is not received (the purchase is at that day's ex-distribution price), one on ``end``
@@ -429,6 +449,12 @@ def sec_after_tax_returns(
     include_state : bool
         Add the profile's flat state rate to every rate. Form N-1A disregards state and local
         taxes (Instr. 4), so the default False is the form's figure; True is not.
+    exempt_interest_daily : bool, optional
+        The fund declares its exempt-interest dividends daily and pays them at least monthly,
+        which takes its shares out of IRC §852(b)(4)(B) (§852(b)(4)(E)(ii)). Default: the
+        ``distributions``' ``attrs["exempt_interest_daily"]`` (set by
+        :func:`sec_inputs_from_market` from the market's metadata), else False (the statute's
+        default).
 
     Returns
     -------
@@ -442,7 +468,9 @@ def sec_after_tax_returns(
         gains after netting, dollars; negative = loss) and ``redemption_tax`` (dollars;
         negative = the benefit of a loss). ``"lots"``: DataFrame, one row per lot redeemed, with
         ``period``, ``acquired``, ``shares``, ``basis``, ``proceeds``, ``gain`` (dollars),
-        ``term`` and ``long_term_by_852`` (dollars of loss made long-term by §852(b)(4)(A)).
+        ``term`` (``gain`` is the recognized gain: ``proceeds - basis`` plus any loss disallowed),
+        ``exempt_interest_disallowed`` (dollars of loss disallowed by §852(b)(4)(B)) and
+        ``long_term_by_852`` (dollars of loss made long-term by §852(b)(4)(A)).
         ``"conventions"``: dict naming the tax profile, the rates used by year (combined per
         character and their components), the state-tax and NIIT treatment, the rules applied
         with their sources and what is not modelled. The returns frame carries the same dict
@@ -467,6 +495,13 @@ def sec_after_tax_returns(
     """
     days, values = _check_prices(prices)
     rows = _check_distributions(distributions, days, values)
+    if exempt_interest_daily is None:
+        exempt_interest_daily = (distributions.attrs.get("exempt_interest_daily", False)
+                                 if isinstance(distributions, pd.DataFrame) else False)
+    if not isinstance(exempt_interest_daily, bool | np.bool_):
+        raise MetricsError(
+            f"exempt_interest_daily: must be True or False, got {exempt_interest_daily!r}")
+    exempt_interest_daily = bool(exempt_interest_daily)
     if end is None:
         end_day = int(days[-1])
     else:
@@ -516,6 +551,9 @@ def sec_after_tax_returns(
                     if kind == LT_CAPITAL_GAIN:
                         for lot in lots:
                             lot.lt_distributions += amount * lot.shares
+                    elif kind == EXEMPT_INTEREST_DIVIDEND and not exempt_interest_daily:
+                        for lot in lots:
+                            lot.exempt_distributions += amount * lot.shares
             price = same_day[0][3]
             net = cash - tax
             lots.append(_Lot(day, net / price, net))
@@ -528,21 +566,24 @@ def sec_after_tax_returns(
         for lot in lots:
             proceeds = lot.shares * end_price
             gain = proceeds - lot.basis
-            by_852 = 0.0
+            young = end_day < held_more_than_months_from(lot.acquired, SECTION_852_MONTHS)
+            exempt_disallowed = by_852 = 0.0
+            if gain < 0.0 and young:  # §852(b)(4)(B) first, for good
+                exempt_disallowed = min(-gain, lot.exempt_distributions)
+                gain += exempt_disallowed
             if is_long_term(lot.acquired, end_day):
                 term = "long_term"
                 long_term += gain
             else:
                 term = "short_term"
-                if gain < 0.0 and end_day < held_more_than_months_from(lot.acquired,
-                                                                      SECTION_852_MONTHS):
+                if gain < 0.0 and young:  # §852(b)(4)(A) on what (B) left
                     by_852 = min(-gain, lot.lt_distributions)
                 short_term += gain + by_852
                 long_term -= by_852
             lot_records.append({
                 "period": label, "acquired": to_timestamp(lot.acquired), "shares": lot.shares,
                 "basis": lot.basis, "proceeds": proceeds, "gain": gain, "term": term,
-                "long_term_by_852": by_852,
+                "exempt_interest_disallowed": exempt_disallowed, "long_term_by_852": by_852,
             })
         short_net, long_net = _net_gains(short_term, long_term)
         # a net loss is worth its rate: it offsets other gains of the same character in full
@@ -575,6 +616,9 @@ def sec_after_tax_returns(
         "niit": "included at the profile's rate in each year (SEC staff guidance, 2013)",
         "state_tax": ("included at the profile's flat rate (not the N-1A figure)"
                       if rates.include_state else "none (Form N-1A Item 26(b), Instr. 4)"),
+        "exempt_interest": ("declared daily: outside IRC §852(b)(4)(B) (§852(b)(4)(E)(ii))"
+                            if exempt_interest_daily else
+                            "not declared daily: IRC §852(b)(4)(B) applies to young lots"),
         "rules": list(RULES),
         "not_modelled": list(NOT_MODELLED),
     }
@@ -582,7 +626,7 @@ def sec_after_tax_returns(
     returns.attrs["conventions"] = conventions
     lots_frame = pd.DataFrame.from_records(
         lot_records, columns=["period", "acquired", "shares", "basis", "proceeds", "gain", "term",
-                              "long_term_by_852"])
+                              "exempt_interest_disallowed", "long_term_by_852"])
     return {"returns": returns, "lots": lots_frame, "conventions": conventions}
 
 
@@ -594,9 +638,12 @@ def sec_inputs_from_market(market: Any, ticker: str) -> tuple[pd.Series, pd.Data
     per-share amounts before a split divided by it, so every lot's dollars are unchanged).
     ``dividend`` splits into ``qualified_dividend`` (its ``qualified_fraction``) and
     ``nonqualified_dividend``; taxable ``interest`` is paid to shareholders as an ordinary
-    (non-qualified) dividend (IRS Pub 550 "Mutual Fund Distributions"); ``st_capital_gain``,
-    ``lt_capital_gain`` and ``return_of_capital`` keep their character. Reinvestment is at the
-    close of the ex-date, the market's convention (``market.py``).
+    (non-qualified) dividend (IRS Pub 550 "Mutual Fund Distributions"), and the interest of a
+    ``municipal_bond`` asset as an ``exempt_interest_dividend`` (IRC §852(b)(5)), with the
+    asset's ``exempt_interest_daily`` flag in ``distributions.attrs["exempt_interest_daily"]``
+    for :func:`sec_after_tax_returns`; ``st_capital_gain``, ``lt_capital_gain`` and
+    ``return_of_capital`` keep their character. Reinvestment is at the close of the ex-date, the
+    market's convention (``market.py``).
 
     Parameters
     ----------
@@ -612,8 +659,7 @@ def sec_inputs_from_market(market: Any, ticker: str) -> tuple[pd.Series, pd.Data
     Raises
     ------
     MetricsError
-        For an asset whose interest is tax-exempt (``municipal_bond``): tax-exempt interest
-        dividends are not modelled.
+        For a ticker the market lacks.
     """
     try:
         column = market.index_of(ticker)
@@ -626,16 +672,15 @@ def sec_inputs_from_market(market: Any, ticker: str) -> tuple[pd.Series, pd.Data
     prices = pd.Series(close[has], index=dates, name=ticker)
     qualified = float(market.qualified_fraction[column])
     municipal = market.tax_character[column] == "municipal_bond"
-    if municipal and np.any(one.interest[has, 0] != 0.0):
-        raise MetricsError(
-            f"{ticker}: tax-exempt interest (municipal_bond) is not modelled by the N-1A "
-            "calculator")
+    interest = one.interest[has, 0]
     pieces = {
         QUALIFIED_DIVIDEND: one.dividend[has, 0] * qualified,
-        NONQUALIFIED_DIVIDEND: one.dividend[has, 0] * (1.0 - qualified) + one.interest[has, 0],
+        NONQUALIFIED_DIVIDEND: one.dividend[has, 0] * (1.0 - qualified)
+        + (0.0 if municipal else interest),
         ST_CAPITAL_GAIN: one.st_capital_gain[has, 0],
         LT_CAPITAL_GAIN: one.lt_capital_gain[has, 0],
         RETURN_OF_CAPITAL: one.return_of_capital[has, 0],
+        EXEMPT_INTEREST_DIVIDEND: interest if municipal else np.zeros_like(interest),
     }
     frames = []
     for kind, amounts in pieces.items():
@@ -648,4 +693,5 @@ def sec_inputs_from_market(market: Any, ticker: str) -> tuple[pd.Series, pd.Data
         distributions = distributions.sort_values("date", kind="stable", ignore_index=True)
     else:
         distributions = pd.DataFrame({"date": pd.DatetimeIndex([]), "kind": [], "amount": []})
+    distributions.attrs["exempt_interest_daily"] = bool(market.exempt_interest_daily[column])
     return prices, distributions
