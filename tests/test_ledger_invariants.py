@@ -216,17 +216,25 @@ def check_invariants(driver: InvariantDriver, operation: str) -> None:
     for row in realized:
         label = f"sale {row['sale_id']} lot {row['lot_id']}"
         loss = max(0.0, row["basis"] - row["proceeds"])
-        if row["wash_disallowed"] < -DOLLAR_TOLERANCE or row["wash_disallowed"] > loss + (
-            DOLLAR_TOLERANCE
+        # IRC §852(b)(4)(B) takes its part of the loss first, for good; §1091 sees the rest
+        exempt = row["exempt_interest_disallowed"]
+        if exempt < -DOLLAR_TOLERANCE or exempt > loss + DOLLAR_TOLERANCE:
+            _fail(driver, f"{label}: exempt interest disallowed {exempt} of a {loss} loss")
+        if exempt != 0.0 and not row["taxable"]:
+            _fail(driver, f"{label}: exempt interest disallowed in a tax-advantaged account")
+        if row["wash_disallowed"] < -DOLLAR_TOLERANCE or row["wash_disallowed"] > (
+            loss - exempt + DOLLAR_TOLERANCE
         ):
-            _fail(driver, f"{label}: disallowed {row['wash_disallowed']} of a {loss} loss")
+            _fail(driver, f"{label}: disallowed {row['wash_disallowed']} of a {loss} loss "
+                          f"({exempt} already disallowed by §852(b)(4)(B))")
         if row["wash_lost"] < -DOLLAR_TOLERANCE or row["wash_lost"] > (
             row["wash_disallowed"] + DOLLAR_TOLERANCE
         ):
             _fail(driver, f"{label}: lost {row['wash_lost']} of {row['wash_disallowed']}")
         if not row["taxable"] and row["wash_disallowed"] != 0.0:
             _fail(driver, f"{label}: wash sale in a tax-advantaged account")
-        if abs(row["gain"] - (row["proceeds"] - row["basis"] + row["wash_disallowed"])) > 1e-6:
+        if abs(row["gain"] - (row["proceeds"] - row["basis"] + row["wash_disallowed"]
+                              + exempt)) > 1e-6:
             _fail(driver, f"{label}: gain is not proceeds - basis + disallowed: {row}")
         if row["term"] != term_of(row["holding_start"], row["sold"]):
             _fail(driver, f"{label}: term {row['term']} for {row}")
