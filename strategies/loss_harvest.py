@@ -189,7 +189,8 @@ def position_loss(state, account, asset, price, day, threshold, threshold_dollar
     (IRC §852(b)(4)(B); Pub 550 "Loss on mutual fund or REIT stock held 6 months or less":
     ``taxsim.ledger.state.six_month_loss_rule``), so a lot whose loss that rule takes does not
     qualify for a harvest. Shares at a loss are counted before the rule (the sale relieves
-    them)."""
+    them). Only lots in taxable accounts are ever marked for the rule (``lot_six_month_rule``,
+    set by ``distributions.distribute``), so it has nothing to take elsewhere."""
     loss_shares = 0.0
     loss_dollars = 0.0
     net_gain = 0.0

@@ -559,3 +559,25 @@ def test_a_young_municipal_fund_loss_counts_only_beyond_its_exempt_interest(decl
     else:
         assert sales.empty
         assert trades["asset"].unique().tolist() == ["MUNI"]
+
+
+def test_the_exempt_interest_rule_counts_only_in_taxable_accounts():
+    # The same young municipal-fund lot, at a $6 loss a share after $2 a share of exempt
+    # interest, in a taxable account and in an IRA: IRC §852(b)(4)(B) takes $2 a share of the
+    # taxable loss; in the IRA no loss is recognized, the ledger marks no lot for the rule and
+    # the harvester's measure keeps the whole loss.
+    from strategies.loss_harvest import position_loss_nb
+    from taxsim import Ledger
+    from taxsim.dates import to_day
+
+    household = Household([Account("taxable", reinvest=False),
+                           Account("ira", kind="tax_deferred", reinvest=False)])
+    ledger = Ledger(household, ["MUNI"])
+    for account in ("taxable", "ira"):
+        ledger.buy(account, "MUNI", 100, 100.0, "2025-01-10")
+    ledger.distribute("MUNI", "2025-02-28", 100.0, exempt_interest=2.0)
+    day = to_day("2025-04-01")
+    taxable = position_loss_nb(ledger._state, 0, 0, 94.0, day, 0.05, 0.0)
+    ira = position_loss_nb(ledger._state, 1, 0, 94.0, day, 0.05, 0.0)
+    assert taxable[1] == pytest.approx(400.0) and not taxable[4]  # 4% of basis < 5%
+    assert ira[1] == pytest.approx(600.0) and ira[4]

@@ -333,6 +333,8 @@ def test_sweep_table_states_its_conventions(tmp_path):
          "sweep: product: costs.cost_bps: 0 is given twice (as 0 and 0)"),
         ({"costs.cost_bps": [0, 0.0]}, None,
          "sweep: product: costs.cost_bps: 0.0 is given twice (as 0 and 0.0)"),
+        ({"strategy.params.substitutes": [[["A", 1]], [["A", 1.0]]]}, None,
+         "sweep: product: strategy.params.substitutes: [['A', 1.0]] is given twice"),
         (None, [{"tax.ordinary": 0.3}, {"tax.ordinary": 0.3}],
          "sweep: list[2]: the same overrides as list[1] (tax.ordinary = 0.3)"),
         ({"tax.ordinary": [0.2, 0.3]}, [{"tax.ordinary": 0.4}],

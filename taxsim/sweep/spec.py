@@ -105,11 +105,25 @@ def _expand(values, key: str = "product") -> list:
     return [int(start + i * step) if exact else float(start + i * step) for i in range(count)]
 
 
+def _id_value(value: Any) -> Any:
+    """``value`` with every whole float as an int (lists and tables through), so that values
+    configuring the same run hash alike: ``1`` and ``1.0`` do (as in :func:`_value_key`),
+    ``True`` and ``1`` do not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _id_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_id_value(item) for item in value]
+    return value
+
+
 def _value_key(value) -> Any:
     """A hashable key under which two swept values that configure the same thing meet: 0 and
-    0.0 do; True and 1 do not; lists and tables by their JSON."""
+    0.0 do, inside lists and tables too (their JSON after :func:`_id_value`, as the scenario
+    ids hash them); True and 1 do not."""
     if isinstance(value, (dict, list, tuple)):
-        return ("json", json.dumps(value, sort_keys=True, default=str))
+        return ("json", json.dumps(_id_value(value), sort_keys=True, default=str))
     return (type(value) is bool, value)
 
 
@@ -122,19 +136,6 @@ def _check_duplicates(what: str, values: Sequence) -> None:
             raise RunConfigError(f"{what}: {value!r} is given twice (as {seen[key]!r} and "
                                  f"{value!r}); each scenario must differ")
         seen[key] = value
-
-
-def _id_value(value: Any) -> Any:
-    """``value`` with every whole float as an int (lists and tables through), so that values
-    configuring the same run hash alike: ``1`` and ``1.0`` do (as in :func:`_value_key`),
-    ``True`` and ``1`` do not."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _id_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_id_value(item) for item in value]
-    return value
 
 
 def scenario_id(parameters: Mapping[str, Any]) -> str:
