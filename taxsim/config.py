@@ -396,6 +396,10 @@ class TaxConfig(_Model):
     by_year: dict[Annotated[int, Strict(False)], RatesConfig] = Field(default_factory=dict)
     """Rates from a year on (flat profile only), e.g. ``[tax.by_year.2026] ordinary = 0.396``
     (a TOML key is a string: "2026" is read as the year)."""
+    long_term_before: dict[str, float] = Field(default_factory=dict)
+    """Changes of the long-term rate within a year (flat profile only): ``{"2003-05-06" =
+    0.20}`` taxes the long-term gain taken into account before that day at 20% (see
+    ``TaxProfile.long_term_before``; "us_top_historical" has 2003's)."""
     loss_convention: Literal["standalone", "offset"] = "standalone"
     tax_payment: Literal["portfolio", "outside"] = "portfolio"
     tax_account: str | None = None
@@ -412,12 +416,21 @@ class TaxConfig(_Model):
                        if name in self.model_fields_set]
             if self.by_year:
                 ignored.append("tax.by_year")
+            if self.long_term_before:
+                ignored.append("tax.long_term_before")
             if ignored:
                 raise ValueError(
                     f"{', '.join(ignored)}: not used with tax.profile {self.profile!r} (its "
                     "rates by year are fixed; only tax.state adds to them); remove them, or "
                     "use profile 'flat'"
                 )
+        if self.long_term_before:
+            from taxsim.ledger.household import ConfigError, TaxProfile
+
+            try:
+                TaxProfile(long_term_before=self.long_term_before)
+            except ConfigError as error:
+                raise ValueError(str(error).replace("tax_profile.", "tax.")) from None
         return self
 
 
@@ -743,7 +756,12 @@ def build_tax_profile(config: TaxConfig):
             f" / {100 * config.niit:g}% NIIT / {100 * config.state:g}% state")
     if by_year:
         name += f", changing in {sorted(by_year)}"
-    return TaxProfile(default=default, by_year=by_year, name=name)
+    if config.long_term_before:
+        changes = ", ".join(f"{100 * rate:g}% before {when}"
+                            for when, rate in sorted(config.long_term_before.items()))
+        name += f"; long-term {changes}"
+    return TaxProfile(default=default, by_year=by_year, name=name,
+                      long_term_before=config.long_term_before)
 
 
 def build_strategy(config: StrategyConfig, market, household):

@@ -255,11 +255,17 @@ def test_tax_rates_round_trip_through_parquet(tmp_path):
 
     for profile in (TaxProfile(), TaxProfile.us_top_historical(state=0.05),
                     TaxProfile(TaxRates(0.3, 0.1, 0.1, 0.0, 0.07),
-                               {2026: TaxRates(0.396, 0.2, 0.2, 0.038, 0.07)}, name="mine")):
+                               {2026: TaxRates(0.396, 0.2, 0.2, 0.038, 0.07)}, name="mine",
+                               long_term_before={"2027-07-01": 0.25})):
         tax_rates_frame(profile).to_parquet(tmp_path / "rates.parquet")
         back = tax_profile_from_frame(pd.read_parquet(tmp_path / "rates.parquet"))
         assert back == profile and back.name == profile.name
         assert dict(back.by_year) == dict(profile.by_year)
+        assert dict(back.long_term_before) == dict(profile.long_term_before)
+    assert dict(back.long_term_before) == {"2027-07-01": 0.25}
+    # a folder written before the column existed: no change within a year
+    old = pd.read_parquet(tmp_path / "rates.parquet").drop(columns="long_term_before")
+    assert dict(tax_profile_from_frame(old).long_term_before) == {}
 
 
 @pytest.mark.parametrize("writer", ["to_parquet", "write_run_folder"])

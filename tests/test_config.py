@@ -327,6 +327,26 @@ def test_historical_profile_with_a_state_tax_is_accepted_and_any_written_rate_re
                                                 "tax.state": 0.05, "tax.ordinary": 0.37}))
 
 
+def test_a_change_of_the_long_term_rate_within_a_year_in_a_config():
+    from taxsim.config import build_tax_profile
+
+    config = config_from_dict(apply_overrides(TINY, {"tax.long_term_before":
+                                                     {"2030-07-01": 0.25}}))
+    profile = build_tax_profile(config.tax)
+    assert dict(profile.long_term_before) == {"2030-07-01": 0.25}
+    assert profile.long_term_rate_on("2030-06-30") == 0.25
+    assert profile.long_term_rate_on("2030-07-01") == 0.20
+    assert "25% before 2030-07-01" in profile.name
+    historical = build_tax_profile(config_from_dict(
+        apply_overrides(TINY, {"tax.profile": "us_top_historical"})).tax)
+    assert dict(historical.long_term_before) == {"2003-05-06": 0.20}
+    with pytest.raises(RunConfigError, match="tax.long_term_before: not used with tax.profile"):
+        config_from_dict(apply_overrides(TINY, {"tax.profile": "us_top_historical",
+                                                "tax.long_term_before": {"2003-05-06": 0.2}}))
+    with pytest.raises(RunConfigError, match=r"tax.long_term_before\['2030-01-01'\]"):
+        config_from_dict(apply_overrides(TINY, {"tax.long_term_before": {"2030-01-01": 0.2}}))
+
+
 def test_market_errors_found_when_the_market_is_built_name_the_field():
     with pytest.raises(RunConfigError) as info:
         run_config(apply_overrides(TINY, {"market.tickers": ["USTOTAL", "BOND", "FOO"]}))

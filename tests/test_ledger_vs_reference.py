@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -92,6 +92,9 @@ ANNUAL_MONEY = (
     "state_tax",
     "total_tax",
     "due",
+    "st_gain_after_rate_change",
+    "lt_gain_after_rate_change",
+    "lt_gain_base_before_rate_change",
 )
 
 
@@ -110,11 +113,21 @@ def make_household(filing_status: str) -> Any:
 
 
 def make_tax_profile(choice: str) -> Any:
-    """A tax profile: the default, historical top rates with state tax, or rates by year."""
+    """A tax profile: the default, historical top rates with state tax (2003's long-term rate
+    changes on May 6), rates by year, or rates by year whose long-term rate also changes within
+    2013 and 2024 (late in the year, so that lots bought at the generated starts can be sold
+    long-term on both sides of the change)."""
     if choice == "default":
         return TaxProfile()
     if choice == "historical":
         return TaxProfile.us_top_historical(state=0.05)
+    if choice == "mid_year":
+        return TaxProfile(
+            default=TaxRates(ordinary=0.32, long_term=0.15, qualified_dividend=0.15, niit=0.0),
+            by_year={2024: TaxRates(ordinary=0.35, long_term=0.2, qualified_dividend=0.18,
+                                    niit=0.038, state=0.07)},
+            long_term_before={"2013-12-16": 0.25, "2024-12-16": 0.1},
+        )
     return TaxProfile(
         default=TaxRates(ordinary=0.32, long_term=0.15, qualified_dividend=0.15, niit=0.0),
         by_year={
@@ -140,9 +153,10 @@ scenarios = st.builds(
     Scenario,
     filing_status=st.sampled_from(FILING_STATUSES),
     loss_convention=st.sampled_from(("standalone", "offset")),
-    tax_profile=st.sampled_from(("default", "historical", "by_year")),
+    tax_profile=st.sampled_from(("default", "historical", "by_year", "mid_year")),
     start=st.sampled_from(
-        (date(2012, 11, 20), date(2023, 12, 1), date(2024, 1, 2), date(2024, 2, 29))
+        (date(2012, 11, 20), date(2023, 12, 1), date(2024, 1, 2), date(2024, 2, 29),
+         date(2002, 3, 1))
     ),
     carryforward=st.sampled_from(((0.0, 0.0), (0.0, 0.0), (1200.0, 0.0), (0.0, 4500.0))),
 )
@@ -453,6 +467,10 @@ def _open_lots(driver: Driver) -> list[dict[str, Any]]:
     return [{"lot_id": lot_id, **values} for lot_id, values in lot_snapshot(driver.chooser).items()]
 
 
+RATE_CHANGE_EDGES = [date(2003, 5, 5), date(2003, 5, 6), date(2013, 12, 15), date(2013, 12, 16),
+                     date(2024, 12, 15), date(2024, 12, 16)]
+
+
 def _advance_date(data: st.DataObject, driver: Driver, state: EventState) -> None:
     """Move the date: a gap of 0-40 days, or a jump to a date where a rule turns."""
     lots = _open_lots(driver)
@@ -465,6 +483,7 @@ def _advance_date(data: st.DataObject, driver: Driver, state: EventState) -> Non
     for sale_day in state.sale_days[-4:]:
         targets += [sale_day + timedelta(days=30), sale_day + timedelta(days=31)]
     targets += [date(state.today.year, 12, 31), date(state.today.year + 1, 1, 1)]
+    targets += RATE_CHANGE_EDGES  # the last day of an old long-term rate, the first of a new one
     targets = sorted({day for day in targets if state.today <= day <= state.today + timedelta(400)})
     if targets and data.draw(st.integers(0, 3), label="jump") == 0:
         new_day = data.draw(st.sampled_from(targets), label="jump_to")
@@ -766,6 +785,65 @@ def test_fund_six_month_rules_match_reference(data: st.DataObject, scenario: Sce
     driver = Driver(build_ledgers(scenario), check=check_against_reference)
     run_events(data, driver, scenario.start, max_events=60, event_kinds=FUND_EVENT_KINDS)
     check_against_reference(driver, "end")
+
+
+#: A profile whose long-term rate changes within a year, a start about 14 months before the
+#: change, and the change day.
+RATE_CHANGE_CASES = (
+    ("historical", date(2002, 3, 1), date(2003, 5, 6)),
+    ("historical", date(2002, 4, 20), date(2003, 5, 6)),
+    ("mid_year", date(2012, 10, 1), date(2013, 12, 16)),
+    ("mid_year", date(2023, 11, 1), date(2024, 12, 16)),
+)
+RATE_CHANGE_EVENT_KINDS = (_sell, _sell, _sell, _sell, _rebuy, _buy, _distribute)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=st.data(),
+    case=st.sampled_from(RATE_CHANGE_CASES),
+    loss_convention=st.sampled_from(("standalone", "offset")),
+    carryforward=st.sampled_from(((0.0, 0.0), (0.0, 2500.0), (1800.0, 0.0))),
+)
+def test_mid_year_rate_change_matches_reference(data, case, loss_convention,
+                                                carryforward) -> None:
+    """Long-term gains, losses, wash sales and distributions on both sides of a change of the
+    long-term rate within a year (JGTRRA 2003 §301(c)), against the reference's reading.
+
+    Lots are bought in the first weeks; then events fall within 100 days of the change, so
+    that the year's long-term results land on both sides of it.
+    """
+    tax_profile, start, change_day = case
+    scenario = Scenario("single", loss_convention, tax_profile, start, carryforward)
+    note(repr(scenario))
+    driver = Driver(build_ledgers(scenario), check=check_against_reference)
+    state = EventState(today=start, prices={"SPY": 100.0, "IVV": 50.0, "QQQ": 20.0, "BND": 10.0})
+    for _ in range(data.draw(st.integers(3, 10), label="n_buys")):
+        account = data.draw(st.sampled_from(ACCOUNT_NAMES[:2] * 4 + ACCOUNT_NAMES[2:]),
+                            label="account")  # mostly the taxable accounts
+        asset = data.draw(st.sampled_from(ASSETS), label="asset")
+        shares = data.draw(st.sampled_from(SHARE_COUNTS), label="shares")
+        price = _move_price(data, state, asset)
+        driver.call("buy", account, asset, shares, price, state.today.isoformat())
+        state.today += timedelta(days=data.draw(st.integers(0, 20), label="buy_gap"))
+    offsets = data.draw(st.lists(st.integers(-100, 100), min_size=6, max_size=16),
+                        label="offsets")
+    for offset in sorted(offsets):
+        state.today = max(state.today, change_day + timedelta(days=offset))  # _rebuy may move it
+        data.draw(st.sampled_from(RATE_CHANGE_EVENT_KINDS), label="event")(data, driver, state)
+    while state.next_year_to_close(driver) <= state.today.year:
+        year = state.next_year_to_close(driver)
+        driver.call("close_year", year)
+        state.last_closed_year = year
+    check_against_reference(driver, "end")
+    annual = driver.ledgers["taxsim"].annual_tax()
+    split = (annual["lt_gain_base_before_rate_change"] != 0.0) & (
+        annual["lt_gain_after_rate_change"] != 0.0)
+    event(f"long-term results on both sides of the change: {bool(split.any())}")
 
 
 # ------------------------------------------------------------------------------ edge sequences

@@ -23,6 +23,15 @@ from taxsim.dates import (
     to_timestamp,
 )
 from taxsim.ledger.annual_tax import compute_year_tax, compute_year_tax_nb
+from taxsim.ledger.enums import (
+    FIRST_YEAR,
+    N_TAX_FIELDS,
+    N_YEAR_FIELDS,
+    RATE_CHANGE_DAY,
+    RATE_LONG_TERM,
+    RATE_LONG_TERM_BEFORE_CHANGE,
+)
+from taxsim.ledger.household import ConfigError
 
 CENT = 0.005
 
@@ -523,10 +532,11 @@ def test_married_filing_separately_limit_is_1500():
 
 def test_worksheet_uses_short_term_loss_first():
     # ST loss 1,000, LT loss 5,000: the deduction takes the ST loss first, LT carries 3,000
-    out = np.zeros(13)
-    income = np.zeros(12)
+    out = np.zeros(N_TAX_FIELDS)
+    income = np.zeros(N_YEAR_FIELDS)
     income[0], income[1] = -1000.0, -5000.0
-    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0])
+    # ordinary, long-term, qualified, NIIT, state, loss limit; no change of rate in the year
+    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0, 0.2, np.inf])
     for function in (compute_year_tax, compute_year_tax_nb):
         function(income, 0.0, 0.0, rates, 0, out)
         assert out[3] == pytest.approx(0.0) and out[4] == pytest.approx(3000.0)
@@ -566,6 +576,170 @@ def test_rates_change_by_year():
     historical = TaxProfile.us_top_historical()
     assert historical.rates(2005).long_term == 0.15 and historical.rates(2001).niit == 0.0
     assert historical.rates(2025).ordinary == 0.37
+
+
+# --------------------------------------------------------------------------- rate change in 2003
+# JGTRRA 2003 (Pub. L. 108-27) §301(a), (c): net capital gain taken into account from
+# 2003-05-06 on is taxed at 15%, the rest at 20% (2003 Schedule D, column (g)); the
+# post-change part is the lesser of the net capital gain of those days alone (long-term gains
+# and capital gain distributions less a net short-term loss of those days) and the year's.
+# No NIIT before 2013, so these are federal dollars only.
+def ledger_2003(**kwargs) -> Ledger:
+    return ledger_for(Account("taxable"), assets=("A", "B", "C", "D"),
+                      tax_profile=TaxProfile.us_top_historical(), **kwargs)
+
+
+def year_row(ledger: Ledger, year: int):
+    return ledger.annual_tax().set_index("year").loc[year]
+
+
+def test_2003_long_term_gain_before_may_6_is_taxed_at_20_percent_after_at_15():
+    ledger = ledger_2003()
+    for asset in ("A", "B"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.sell("taxable", "A", 100, 20.0, "2003-05-05")  # LT +1,000, the last day at 20%
+    ledger.sell("taxable", "B", 100, 15.0, "2003-05-06")  # LT +500, the first day at 15%
+    assert ledger.close_year(2003) == pytest.approx(1000 * 0.20 + 500 * 0.15, abs=CENT)
+    row = year_row(ledger, 2003)
+    assert row["lt_gain_after_rate_change"] == pytest.approx(500.0)
+    assert row["lt_gain_base_before_rate_change"] == pytest.approx(1000.0)
+    profile = TaxProfile.us_top_historical()
+    assert profile.long_term_rate_on("2003-05-05") == 0.20
+    assert profile.long_term_rate_on("2003-05-06") == 0.15
+    assert profile.long_term_rate_on("2004-01-02") == 0.15
+
+
+def test_2003_short_term_loss_after_may_5_comes_off_the_15_percent_part():
+    ledger = ledger_2003()
+    for asset in ("A", "B"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.sell("taxable", "A", 100, 20.0, "2003-03-03")  # LT +1,000 before
+    ledger.buy("taxable", "C", 100, 10.0, "2003-06-02")
+    ledger.sell("taxable", "B", 100, 15.0, "2003-07-01")  # LT +500 after
+    ledger.sell("taxable", "C", 100, 7.0, "2003-08-01")  # ST -300 after
+    # net capital gain 1,200; after May 5 alone: 500 - 300 = 200 at 15%, 1,000 at 20%
+    assert ledger.close_year(2003) == pytest.approx(200 * 0.15 + 1000 * 0.20, abs=CENT)
+    assert year_row(ledger, 2003)["st_gain_after_rate_change"] == pytest.approx(-300.0)
+
+
+def test_2003_a_loss_before_may_6_leaves_the_gain_after_at_15_percent():
+    ledger = ledger_2003()
+    for asset in ("A", "B"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.sell("taxable", "A", 100, 6.0, "2003-02-03")  # LT -400 before
+    ledger.sell("taxable", "B", 100, 15.0, "2003-09-02")  # LT +500 after
+    # net capital gain 100, the lesser of it and the 500 after May 5: all at 15%
+    assert ledger.close_year(2003) == pytest.approx(100 * 0.15, abs=CENT)
+
+
+def test_2003_carryover_counts_before_may_6():
+    ledger = ledger_2003()
+    for asset in ("A", "B"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.buy("taxable", "C", 100, 100.0, "2001-06-01")
+    ledger.sell("taxable", "C", 100, 63.0, "2002-08-01")  # LT -3,700: 3,000 deducted
+    assert year_row_after_close(ledger, 2002)["carryforward_lt_out"] == pytest.approx(700.0)
+    ledger.sell("taxable", "A", 100, 20.0, "2003-03-03")  # LT +1,000 before
+    ledger.sell("taxable", "B", 100, 15.0, "2003-07-01")  # LT +500 after
+    # net LT 1,500 - 700 = 800: the 500 after May 5 at 15%, 300 at 20%
+    assert ledger.close_year(2003) == pytest.approx(500 * 0.15 + 300 * 0.20, abs=CENT)
+
+
+def year_row_after_close(ledger: Ledger, year: int):
+    ledger.close_year(year)
+    return year_row(ledger, year)
+
+
+def test_2003_capital_gain_distributions_count_by_their_date():
+    ledger = ledger_2003()
+    ledger.buy("taxable", "A", 100, 10.0, "2002-10-01")
+    ledger.distribute("A", "2003-03-20", price=10.0, lt_capital_gain=2.0, dividend=0.5)
+    ledger.distribute("A", "2003-06-20", price=10.0, lt_capital_gain=1.0)
+    # 200 of distributions at 20%, the ones reinvested from 2003-03-20 on at 15%, and the
+    # qualified dividend at 15% all year (JGTRRA §302; held since 2002)
+    shares_in_june = 100 + 250 / 10.0
+    expected = 200 * 0.20 + shares_in_june * 1.0 * 0.15 + 50 * 0.15
+    assert ledger.close_year(2003) == pytest.approx(expected, abs=CENT)
+    assert year_row(ledger, 2003)["lt_gain_after_rate_change"] == pytest.approx(shares_in_june)
+
+
+def test_2003_a_wash_sale_after_may_5_adjusts_the_15_percent_part():
+    ledger = ledger_2003()
+    for asset in ("A", "B", "C"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.sell("taxable", "A", 100, 20.0, "2003-03-03")  # LT +1,000 before
+    ledger.sell("taxable", "B", 100, 15.0, "2003-07-01")  # LT +500 after
+    ledger.sell("taxable", "C", 100, 6.0, "2003-07-02")  # LT -400 after
+    # before the repurchase: 1,100 of net capital gain, 100 of it after May 5 (next test)
+    ledger.buy("taxable", "C", 100, 6.5, "2003-07-20")  # washes the whole loss (IRC §1091)
+    assert ledger.close_year(2003) == pytest.approx(500 * 0.15 + 1000 * 0.20, abs=CENT)
+    assert year_row(ledger, 2003)["lt_gain_after_rate_change"] == pytest.approx(500.0)
+
+
+def test_2003_without_the_repurchase_the_loss_reduces_the_15_percent_part():
+    ledger = ledger_2003()
+    for asset in ("A", "B", "C"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.sell("taxable", "A", 100, 20.0, "2003-03-03")
+    ledger.sell("taxable", "B", 100, 15.0, "2003-07-01")
+    ledger.sell("taxable", "C", 100, 6.0, "2003-07-02")
+    assert ledger.close_year(2003) == pytest.approx(100 * 0.15 + 1000 * 0.20, abs=CENT)
+
+
+def test_2003_offset_convention_values_each_side_at_its_rate():
+    ledger = ledger_2003(loss_convention="offset")
+    for asset in ("A", "B"):
+        ledger.buy("taxable", asset, 100, 10.0, "2001-06-01")
+    ledger.sell("taxable", "A", 100, 20.0, "2003-03-03")  # LT +1,000 before: 20%
+    ledger.sell("taxable", "B", 100, 6.0, "2003-07-01")  # LT -400 after: worth 15%
+    assert ledger.close_year(2003) == pytest.approx(1000 * 0.20 - 400 * 0.15, abs=CENT)
+
+
+def test_2003_liquidation_and_what_if_use_the_rate_of_the_day():
+    ledger = ledger_2003()
+    ledger.buy("taxable", "A", 100, 10.0, "2001-06-01")
+    before = ledger.liquidation("2003-05-05", {"A": 20.0, "B": 1.0, "C": 1.0, "D": 1.0})
+    after = ledger.liquidation("2003-05-06", {"A": 20.0, "B": 1.0, "C": 1.0, "D": 1.0})
+    assert before["liquidation_tax"] == pytest.approx(1000 * 0.20, abs=CENT)
+    assert after["liquidation_tax"] == pytest.approx(1000 * 0.15, abs=CENT)
+    answer = ledger.what_if_sell("taxable", "A", 100, 20.0, "2003-04-01")
+    assert answer["tax_change"] == pytest.approx(1000 * 0.20, abs=CENT)
+
+
+def test_rate_change_within_a_year_is_validated():
+    with pytest.raises(ConfigError, match="not a date"):
+        TaxProfile(long_term_before={"May 6th-ish": 0.2})
+    with pytest.raises(ConfigError, match="January 1"):
+        TaxProfile(long_term_before={"2003-01-01": 0.2})
+    with pytest.raises(ConfigError, match="more than one change in 2003"):
+        TaxProfile(long_term_before={"2003-05-06": 0.2, "2003-09-01": 0.1})
+    with pytest.raises(ConfigError, match=r"\[0, 1\)"):
+        TaxProfile(long_term_before={"2003-05-06": 1.5})
+    with pytest.raises(ConfigError, match="within"):
+        TaxProfile(long_term_before={"1850-05-06": 0.2})
+    profile = TaxProfile(long_term_before={pd.Timestamp("2003-05-06"): 0.2})
+    assert dict(profile.long_term_before) == {"2003-05-06": 0.2}
+    assert profile.rate_change(2003) == ("2003-05-06", 0.2) and profile.rate_change(2004) is None
+    table = TaxProfile.us_top_historical().rate_table(3000.0)
+    row_2003, row_2004 = table[2003 - FIRST_YEAR], table[2004 - FIRST_YEAR]
+    assert row_2003[RATE_CHANGE_DAY] == to_day("2003-05-06")
+    assert row_2003[RATE_LONG_TERM_BEFORE_CHANGE] == 0.20 and row_2003[RATE_LONG_TERM] == 0.15
+    assert row_2004[RATE_CHANGE_DAY] == np.inf
+    assert row_2004[RATE_LONG_TERM_BEFORE_CHANGE] == row_2004[RATE_LONG_TERM] == 0.15
+
+
+def test_profiles_and_households_pickle_for_process_pools():
+    import pickle
+
+    profile = TaxProfile(TaxRates(0.3, 0.1, 0.1, 0.0, 0.07), {2026: TaxRates()}, name="mine",
+                         long_term_before={"2027-07-01": 0.25})
+    back = pickle.loads(pickle.dumps(profile))
+    assert back == profile and dict(back.long_term_before) == {"2027-07-01": 0.25}
+    assert dict(back.by_year) == {2026: TaxRates()} and back.name == "mine"
+    family = household(Account("a"), Account("b", kind="tax_exempt", owner="bob"),
+                       filing_status="married_joint", identity_groups={"SPY": "x", "IVV": "x"})
+    again = pickle.loads(pickle.dumps(family))
+    assert again == family and dict(again.identity_groups) == {"SPY": "x", "IVV": "x"}
 
 
 # --------------------------------------------------------------------------- liquidation

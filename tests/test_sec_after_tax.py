@@ -347,6 +347,34 @@ def test_rates_in_effect_on_each_reinvestment_date_and_the_conventions():
     assert taxed["conventions"]["state_tax"].startswith("included")
 
 
+def test_2003_long_term_rate_of_the_distribution_and_redemption_dates():
+    # US top federal rates by year: long-term 20% before 2003-05-06, 15% from it (JGTRRA 2003
+    # §301); 35% ordinary; no NIIT. Item 26(b)(2)-(3), Instr. 4: the rates in effect on each
+    # reinvestment date and on the redemption date.
+    prices = series({"1998-01-02": 10.0, "2003-03-20": 10.0, "2003-04-02": 12.0,
+                     "2003-06-20": 10.0, "2003-07-02": 12.0})
+    distributions = frame(("2003-03-20", "lt_capital_gain", 1.00),
+                          ("2003-06-20", "lt_capital_gain", 1.00))
+    before = sec_after_tax_returns(prices, distributions, end="2003-04-02", periods=5)
+    row = before["returns"].loc["5y"]
+    # 100 shares from 1998-04-02 @ 10. D1 1.00 x 100 = 100 at 20% = 20, net 80 @ 10 -> 8
+    # shares. Redeemed @ 12 before May 6: 200 long-term at 20% + (96 - 80) short-term at 35%
+    assert row["distribution_taxes"] == pytest.approx(20.0, abs=1e-9)
+    assert row["redemption_tax"] == pytest.approx(200 * 0.20 + 16 * 0.35, abs=1e-9)
+
+    after = sec_after_tax_returns(prices, distributions, end="2003-07-02", periods=5)
+    row = after["returns"].loc["5y"]
+    # D2 1.00 x 108 = 108 at 15% = 16.20, net 91.80 @ 10 -> 9.18 shares. Redeemed @ 12:
+    # 200 long-term at 15%; 16 + (110.16 - 91.80) = 34.36 short-term at 35%
+    assert row["distribution_taxes"] == pytest.approx(20.0 + 16.20, abs=1e-9)
+    assert row["atv_d"] == pytest.approx(117.18 * 12, abs=1e-9)
+    assert row["redemption_tax"] == pytest.approx(200 * 0.15 + 34.36 * 0.35, abs=1e-9)
+    rates = after["conventions"]["rates_by_year"]
+    assert rates["2003 before 2003-05-06"]["long_term_gain"] == pytest.approx(0.20)
+    assert rates[2003]["long_term_gain"] == pytest.approx(0.15)
+    assert rates["2003 before 2003-05-06"]["qualified_dividend"] == pytest.approx(0.15)
+
+
 def test_market_inputs_split_adjusted_with_characters():
     market = Market(
         dates=pd.to_datetime(["2023-01-10", "2023-03-10", "2023-06-12", "2024-01-10"]),

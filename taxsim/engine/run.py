@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import inspect
+import json
 import math
 import os
 import pickle
@@ -1143,12 +1144,15 @@ def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
     """A tax profile as a table: one row for its default rates (``from_year`` missing) and one
     per ``by_year`` entry (the rates from that year on), columns ``from_year``, ``ordinary``,
     ``long_term``, ``qualified_dividend``, ``niit``, ``state`` (fractions) and ``profile``
-    (its name). :func:`tax_profile_from_frame` rebuilds the profile."""
+    (its name), and ``long_term_before`` (the changes of the long-term rate within a year, as
+    JSON). :func:`tax_profile_from_frame` rebuilds the profile."""
     rows = [(None, tax_profile.default)] + sorted(tax_profile.by_year.items())
+    changes = json.dumps(dict(tax_profile.long_term_before))
     return pd.DataFrame({
         "from_year": pd.array([year for year, _ in rows], dtype="Int64"),
         **{name: [float(getattr(rates, name)) for _, rates in rows] for name in _RATE_FIELDS},
         "profile": [tax_profile.name] * len(rows),
+        "long_term_before": [changes] * len(rows),
     })
 
 
@@ -1166,4 +1170,8 @@ def tax_profile_from_frame(frame: pd.DataFrame) -> TaxProfile:
             by_year[int(row.from_year)] = rates
     if default is None:
         raise ValueError(f"{TAX_RATES_FILE}: no row with the default rates (from_year missing)")
-    return TaxProfile(default=default, by_year=by_year, name=str(frame["profile"].iloc[0]))
+    changes = {}
+    if "long_term_before" in frame.columns:  # folders written before 2026-11-23 lack it
+        changes = json.loads(str(frame["long_term_before"].iloc[0]))
+    return TaxProfile(default=default, by_year=by_year, name=str(frame["profile"].iloc[0]),
+                      long_term_before=changes)

@@ -6,7 +6,10 @@ character); IRC §1(h) (preferential rates on net capital gain and qualified div
 §1411 and Form 8960 (3.8% net investment income tax); Pub 550 ch. 4 (ordinary vs
 preferential income). The household is assumed to have enough other income that the loss
 deduction is used in full and that NIIT applies to all investment income (a top-bracket
-household); the state tax is a flat rate on the same base as federal.
+household); the state tax is a flat rate on the same base as federal. A long-term rate that
+changes within a year follows the transitional rule of the Jobs and Growth Tax Relief
+Reconciliation Act of 2003 (Pub. L. 108-27, §301(c); the 2003 Schedule D's column (g)): see
+``compute_year_tax``.
 
 Two loss conventions (``tax_settings[0]``):
 
@@ -34,7 +37,9 @@ from taxsim.ledger.enums import (
     NO_SLOT,
     OFFSET,
     OK,
+    RATE_CHANGE_DAY,
     RATE_LONG_TERM,
+    RATE_LONG_TERM_BEFORE_CHANGE,
     RATE_LOSS_LIMIT,
     RATE_NIIT,
     RATE_ORDINARY,
@@ -46,6 +51,7 @@ from taxsim.ledger.enums import (
     TAX_FEDERAL_PREFERENTIAL,
     TAX_LOSS_DEDUCTION,
     TAX_LT_GAIN_BASE,
+    TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE,
     TAX_NET_LT,
     TAX_NET_ST,
     TAX_NIIT,
@@ -57,10 +63,12 @@ from taxsim.ledger.enums import (
     YEAR_INTEREST,
     YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_LT_GAIN,
+    YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_NONQUALIFIED_DIVIDENDS,
     YEAR_QUALIFIED_DIVIDENDS,
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
+    YEAR_ST_GAIN_AFTER_RATE_CHANGE,
 )
 from taxsim.ledger.state import (
     QUALIFIED_HOLDING_DAYS,
@@ -122,9 +130,24 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
             carry_lt_out = max(0.0, lt_loss - (st_gain + max(0.0, deduction + lt_gain - st_loss)))
     ordinary_base = ordinary_income + st_base - deduction
     investment_income = ordinary_base + lt_base + qualified
+    # A long-term rate that changes within the year (JGTRRA 2003 §301(c); zero in other
+    # years): the new rate takes the net capital gain of the days from the change (2003
+    # Schedule D column (g): long-term gains and distributions less a net short-term loss of
+    # those days, carryovers excluded), up to the year's; the rest keeps the earlier rate.
+    # Under OFFSET each part is its own signed net.
+    lt_before_base = 0.0
+    if rates[RATE_CHANGE_DAY] < np.inf:
+        lt_after = income[YEAR_LT_GAIN_AFTER_RATE_CHANGE]
+        st_after = income[YEAR_ST_GAIN_AFTER_RATE_CHANGE]
+        if convention == OFFSET:
+            lt_before_base = lt_base - lt_after
+        else:
+            lt_before_base = lt_base - min(max(0.0, lt_after + min(0.0, st_after)), lt_base)
     federal_ordinary = ordinary_base * rates[RATE_ORDINARY]
     federal_preferential = (
-        lt_base * rates[RATE_LONG_TERM] + qualified * rates[RATE_QUALIFIED_DIVIDEND]
+        (lt_base - lt_before_base) * rates[RATE_LONG_TERM]
+        + lt_before_base * rates[RATE_LONG_TERM_BEFORE_CHANGE]
+        + qualified * rates[RATE_QUALIFIED_DIVIDEND]
     )
     if convention == OFFSET:
         niit = investment_income * rates[RATE_NIIT]
@@ -144,6 +167,7 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
     out[TAX_NIIT] = niit
     out[TAX_STATE] = state_tax
     out[TAX_TOTAL] = federal_ordinary + federal_preferential + niit + state_tax
+    out[TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE] = lt_before_base
 
 
 compute_year_tax_nb = njit(cache=True)(compute_year_tax)
@@ -227,6 +251,7 @@ def deferred_tax(state, day, prices):
     year = year_of_nb(day)
     row = year_index_nb(year)
     income = state.year_income.copy()
+    after_rate_change = day >= state.rates[row, RATE_CHANGE_DAY]
     unrealized = 0.0
     for account in range(state.head.shape[0]):
         if state.account_kind[account] != TAXABLE:
@@ -241,6 +266,9 @@ def deferred_tax(state, day, prices):
                                                                        gain, day)
                 income[row, YEAR_ST_GAIN] += short_term_gain
                 income[row, YEAR_LT_GAIN] += long_term_gain
+                if after_rate_change:
+                    income[row, YEAR_ST_GAIN_AFTER_RATE_CHANGE] += short_term_gain
+                    income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += long_term_gain
                 if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
                     reclassify_early_sale_dividends_nb(state, income, slot, shares, day)
                 slot = state.lot_next[slot]

@@ -23,16 +23,19 @@ from taxsim.ledger.enums import (
     ERR_BAD_RATIO,
     NO_SLOT,
     OK,
+    RATE_CHANGE_DAY,
     TAXABLE,
     YEAR_EXEMPT_INTEREST,
     YEAR_INTEREST,
     YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_LT_GAIN,
+    YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_NONQUALIFIED_DIVIDENDS,
     YEAR_QUALIFIED_DIVIDENDS,
     YEAR_RETURN_OF_CAPITAL,
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
+    YEAR_ST_GAIN_AFTER_RATE_CHANGE,
 )
 from taxsim.ledger.exact_shares import exact_add_nb, exact_reset_nb
 from taxsim.ledger.lots import (
@@ -140,6 +143,7 @@ def distribute(
     mark_event_day_nb(state, day)
     year = year_of_nb(day)
     row = year_index_nb(year)
+    after_rate_change = day >= state.rates[row, RATE_CHANGE_DAY]  # 2003 Schedule D column (g)
     per_share_cash = (
         dividend
         + interest
@@ -185,6 +189,9 @@ def distribute(
                     state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
                     long_term = day >= state.lot_long_from[slot]
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
+                    if after_rate_change:
+                        state.year_income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE if long_term
+                                          else YEAR_ST_GAIN_AFTER_RATE_CHANGE] += excess
                 slot = state.lot_next[slot]
         if not taxable:
             continue
@@ -203,6 +210,8 @@ def distribute(
         state.year_income[row, YEAR_EXEMPT_INTEREST] += entitled * exempt_interest
         state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * st_capital_gain
         state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * lt_capital_gain
+        if after_rate_change:
+            state.year_income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += entitled * lt_capital_gain
         six_month_exempt = 0.0 if exempt_interest_daily else exempt_interest
         if lt_capital_gain > 0.0 or six_month_exempt > 0.0:
             # a loss on these shares within six months is long-term up to the capital gain

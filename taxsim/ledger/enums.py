@@ -80,7 +80,12 @@ RATE_QUALIFIED_DIVIDEND = 2
 RATE_NIIT = 3
 RATE_STATE = 4
 RATE_LOSS_LIMIT = 5
-N_RATE_FIELDS = 6
+# A change of the long-term rate within the year (JGTRRA 2003 §301(c): 20% -> 15% for gains
+# taken into account from 2003-05-06): the rate before the change day (equal to RATE_LONG_TERM
+# in a year without a change) and the change day's number (+inf: no change that year).
+RATE_LONG_TERM_BEFORE_CHANGE = 6
+RATE_CHANGE_DAY = 7
+N_RATE_FIELDS = 8
 
 # Columns of the per-year income table (taxable accounts only), dollars.
 YEAR_ST_GAIN = 0  # realized short-term gain (loss negative), after wash-sale adjustments
@@ -95,7 +100,12 @@ YEAR_RETURN_OF_CAPITAL = 8  # nondividend distributions received (basis reductio
 YEAR_WASH_DISALLOWED = 9
 YEAR_WASH_LOST = 10
 YEAR_PROCEEDS = 11
-N_YEAR_FIELDS = 12
+# Gains and losses taken into account from the year's rate-change day on (2003 Schedule D
+# column (g), "Post-May 5 gain or (loss)": lines 1-5 short-term; lines 8-13 long-term, capital
+# gain distributions included, carryovers excluded). Zero in a year without a change.
+YEAR_ST_GAIN_AFTER_RATE_CHANGE = 12
+YEAR_LT_GAIN_AFTER_RATE_CHANGE = 13
+N_YEAR_FIELDS = 14
 YEAR_FIELD_NAMES = (
     "st_gain",
     "lt_gain",
@@ -109,6 +119,8 @@ YEAR_FIELD_NAMES = (
     "wash_disallowed",
     "wash_lost",
     "proceeds",
+    "st_gain_after_rate_change",
+    "lt_gain_after_rate_change",
 )
 
 # Columns of the annual tax result (annual_tax.compute_year_tax).
@@ -125,7 +137,9 @@ TAX_FEDERAL_PREFERENTIAL = 9
 TAX_NIIT = 10
 TAX_STATE = 11
 TAX_TOTAL = 12
-N_TAX_FIELDS = 13
+# the part of TAX_LT_GAIN_BASE taxed at the long-term rate before a change within the year
+TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE = 13
+N_TAX_FIELDS = 14
 TAX_FIELD_NAMES = (
     "net_st",
     "net_lt",
@@ -140,6 +154,7 @@ TAX_FIELD_NAMES = (
     "niit",
     "state_tax",
     "total_tax",
+    "lt_gain_base_before_rate_change",
 )
 
 # Ledger counters (int64 array).

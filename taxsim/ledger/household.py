@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+import pandas as pd
 
 from taxsim.ledger.enums import (
     ACCOUNT_KIND_CODES,
@@ -20,7 +21,9 @@ from taxsim.ledger.enums import (
     MAX_ACCOUNTS,
     N_RATE_FIELDS,
     N_YEARS,
+    RATE_CHANGE_DAY,
     RATE_LONG_TERM,
+    RATE_LONG_TERM_BEFORE_CHANGE,
     RATE_LOSS_LIMIT,
     RATE_NIIT,
     RATE_ORDINARY,
@@ -115,6 +118,10 @@ class Household:
             self, "identity_groups", MappingProxyType(dict(self.identity_groups or {}))
         )
 
+    def __reduce__(self):
+        # the read-only identity-group mapping does not pickle; process pools need to
+        return (type(self), (self.accounts, self.filing_status, dict(self.identity_groups)))
+
     @property
     def account_names(self) -> tuple[str, ...]:
         return tuple(account.name for account in self.accounts)
@@ -177,6 +184,11 @@ US_TOP_FEDERAL_HISTORY: dict[int, TaxRates] = {
 }
 
 
+# JGTRRA 2003 §301(a), (c): 15% on net capital gain taken into account from 2003-05-06, 20%
+# before (Pub 550 (2003), "Capital Gain Tax Rates"; 2003 Schedule D column (g))
+US_TOP_FEDERAL_LONG_TERM_BEFORE: dict[str, float] = {"2003-05-06": 0.20}
+
+
 _RATE_TABLES: dict = {}  # (default rates, rates by year, loss limit) -> read-only table
 _RATE_TABLES_LOCK = threading.Lock()
 
@@ -195,17 +207,83 @@ class TaxProfile:
         if there is none.
     name : str
         Label printed with every result.
+    long_term_before : mapping of date to float, optional
+        Changes of the long-term rate within a year: ``{"2003-05-06": 0.20}`` taxes the net
+        long-term gain taken into account before 2003-05-06 at 20% and the rest of the year's
+        at that year's ``long_term`` rate. The split follows the transitional rule of the Jobs
+        and Growth Tax Relief Reconciliation Act of 2003 (Pub. L. 108-27, §301(c); 2003
+        Schedule D, column (g) "Post-May 5 gain or (loss)"): the gain at the new rate is the
+        lesser of the net capital gain figured from the gains and losses of the days from the
+        change on (long-term gains and capital gain distributions, less any net short-term
+        loss of those days; carryovers count before the change) and the year's whole net
+        capital gain. Qualified dividends keep the year's ``qualified_dividend`` rate. One
+        change per year at most, not on January 1 (use ``by_year`` for that).
+        ``us_top_historical()`` has 2003's.
     """
 
     default: TaxRates = field(default_factory=TaxRates)
     by_year: Mapping[int, TaxRates] = field(default_factory=dict)
     name: str = "2025 top federal (37% / 20% / 3.8% NIIT)"
+    long_term_before: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for year, rates in dict(self.by_year).items():
             if not isinstance(rates, TaxRates):
                 raise ConfigError(f"tax_profile.by_year[{year}] must be TaxRates, got {rates!r}")
         object.__setattr__(self, "by_year", MappingProxyType(dict(self.by_year)))
+        changes: dict[str, float] = {}
+        for when, rate in dict(self.long_term_before or {}).items():
+            try:
+                day = pd.Timestamp(when)
+            except (TypeError, ValueError):
+                day = pd.NaT
+            if day is pd.NaT:
+                raise ConfigError(f"tax_profile.long_term_before: {when!r} is not a date")
+            if day != day.normalize() or day.tzinfo is not None:
+                raise ConfigError(
+                    f"tax_profile.long_term_before: {when!r} must be a calendar date")
+            key = day.date().isoformat()
+            if not FIRST_YEAR <= day.year < FIRST_YEAR + N_YEARS:
+                raise ConfigError(
+                    f"tax_profile.long_term_before[{key!r}]: the year must be within "
+                    f"{FIRST_YEAR}-{FIRST_YEAR + N_YEARS - 1}")
+            if day.month == 1 and day.day == 1:
+                raise ConfigError(
+                    f"tax_profile.long_term_before[{key!r}]: a change on January 1 is a new "
+                    "year's rates: put it in by_year")
+            if any(other[:4] == key[:4] for other in changes):
+                raise ConfigError(
+                    f"tax_profile.long_term_before: more than one change in {day.year}")
+            if (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                    or not 0.0 <= float(rate) < 1.0):
+                raise ConfigError(
+                    f"tax_profile.long_term_before[{key!r}] must be a fraction in [0, 1), "
+                    f"got {rate!r}")
+            changes[key] = float(rate)
+        object.__setattr__(self, "long_term_before",
+                           MappingProxyType(dict(sorted(changes.items()))))
+
+    def __reduce__(self):
+        # the read-only mappings do not pickle; process pools and Dask workers need to
+        return (type(self), (self.default, dict(self.by_year), self.name,
+                             dict(self.long_term_before)))
+
+    def rate_change(self, year: int) -> tuple[str, float] | None:
+        """``(first day of the year's long_term rate, the long-term rate before it)`` for a
+        year whose long-term rate changes within it (``long_term_before``), else None."""
+        prefix = f"{int(year):04d}-"
+        for when, rate in self.long_term_before.items():
+            if when.startswith(prefix):
+                return when, rate
+        return None
+
+    def long_term_rate_on(self, day) -> float:
+        """The long-term rate (fraction) for a gain taken into account on ``day`` (a date)."""
+        when = pd.Timestamp(day)
+        change = self.rate_change(when.year)
+        if change is not None and when < pd.Timestamp(change[0]):
+            return change[1]
+        return self.rates(when.year).long_term
 
     @classmethod
     def us_top_historical(cls, state: float = 0.0) -> TaxProfile:
@@ -214,7 +292,8 @@ class TaxProfile:
             year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, state)
             for year, r in US_TOP_FEDERAL_HISTORY.items()
         }
-        return cls(default=by_year[2018], by_year=by_year, name="US top federal rates by year")
+        return cls(default=by_year[2018], by_year=by_year, name="US top federal rates by year",
+                   long_term_before=US_TOP_FEDERAL_LONG_TERM_BEFORE)
 
     def rates(self, year: int) -> TaxRates:
         """The rates in force in ``year``."""
@@ -232,7 +311,8 @@ class TaxProfile:
         table = cache.get(float(loss_limit))
         if table is None:
             # equal profiles share a table: a sweep builds a new profile for every scenario
-            key = (self.default, tuple(sorted(self.by_year.items())), float(loss_limit))
+            key = (self.default, tuple(sorted(self.by_year.items())),
+                   tuple(self.long_term_before.items()), float(loss_limit))
             with _RATE_TABLES_LOCK:  # sweep threads
                 table = _RATE_TABLES.get(key)
                 if table is None:
@@ -256,4 +336,11 @@ class TaxProfile:
                              (RATE_NIIT, "niit"), (RATE_STATE, "state")):
             table[:, column] = np.array([getattr(rates, name) for rates in in_force])[rows]
         table[:, RATE_LOSS_LIMIT] = loss_limit
+        table[:, RATE_LONG_TERM_BEFORE_CHANGE] = table[:, RATE_LONG_TERM]
+        table[:, RATE_CHANGE_DAY] = np.inf
+        for when, rate in self.long_term_before.items():
+            day = pd.Timestamp(when)
+            table[day.year - FIRST_YEAR, RATE_LONG_TERM_BEFORE_CHANGE] = rate
+            table[day.year - FIRST_YEAR, RATE_CHANGE_DAY] = float(
+                (day - pd.Timestamp("1970-01-01")).days)
         return table

@@ -56,7 +56,9 @@ from taxsim.ledger.enums import (
     N_YEARS,
     NO_SLOT,
     OK,
+    RATE_CHANGE_DAY,
     RATE_LONG_TERM,
+    RATE_LONG_TERM_BEFORE_CHANGE,
     RATE_NIIT,
     RATE_ORDINARY,
     RATE_STATE,
@@ -64,8 +66,10 @@ from taxsim.ledger.enums import (
     TAX_OPTIMAL,
     TAXABLE,
     YEAR_LT_GAIN,
+    YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_PROCEEDS,
     YEAR_ST_GAIN,
+    YEAR_ST_GAIN_AFTER_RATE_CHANGE,
 )
 from taxsim.ledger.exact_shares import exact_add_nb
 from taxsim.ledger.state import (
@@ -208,7 +212,9 @@ def marginal_gain_rates(state, day):
     """
     rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
     short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
-    long_rate = rates[RATE_LONG_TERM] + rates[RATE_NIIT] + rates[RATE_STATE]
+    long_term = (rates[RATE_LONG_TERM] if day >= rates[RATE_CHANGE_DAY]
+                 else rates[RATE_LONG_TERM_BEFORE_CHANGE])  # a change within the year
+    long_rate = long_term + rates[RATE_NIIT] + rates[RATE_STATE]
     return short_rate, long_rate
 
 
@@ -687,10 +693,13 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
         # ``gain`` is after §852(b)(4)(B); the part of the loss that is long-term (<= 0); its
         # share of a later wash-sale disallowance moves back with it (book_disallowed)
         long_term_part = min(0.0, max(gain, -take * capital_gain_per_share))
-        state.year_income[year_row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += (
-            gain - long_term_part
-        )
+        term_gain = gain - long_term_part
+        state.year_income[year_row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += term_gain
         state.year_income[year_row, YEAR_LT_GAIN] += long_term_part
+        if day >= state.rates[year_row, RATE_CHANGE_DAY]:  # 2003 Schedule D column (g)
+            state.year_income[year_row, YEAR_LT_GAIN_AFTER_RATE_CHANGE if long_term
+                              else YEAR_ST_GAIN_AFTER_RATE_CHANGE] += term_gain
+            state.year_income[year_row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += long_term_part
         state.year_income[year_row, YEAR_PROCEEDS] += proceeds
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
             reclassify_early_sale_dividends_nb(state, state.year_income, slot, take, day)

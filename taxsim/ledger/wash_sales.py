@@ -14,9 +14,12 @@ from taxsim.dates import long_term_from_nb, year_of_nb
 from taxsim.ledger.basis_order import order_update_nb
 from taxsim.ledger.enums import (
     NO_SLOT,
+    RATE_CHANGE_DAY,
     TAXABLE,
     YEAR_LT_GAIN,
+    YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_ST_GAIN,
+    YEAR_ST_GAIN_AFTER_RATE_CHANGE,
     YEAR_WASH_DISALLOWED,
     YEAR_WASH_LOST,
 )
@@ -85,6 +88,11 @@ def book_disallowed(state, row, disallowed, lost, year):
     long_term_part = disallowed if realized[row]["long_term"] else disallowed * fraction
     state.year_income[year, YEAR_LT_GAIN] += long_term_part
     state.year_income[year, YEAR_ST_GAIN] += disallowed - long_term_part
+    # the sale's own day puts it before or after a rate change within its year (0 or 1)
+    after_change = 1.0 if realized[row]["sold"] >= state.rates[year, RATE_CHANGE_DAY] else 0.0
+    state.year_income[year, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += after_change * long_term_part
+    state.year_income[year, YEAR_ST_GAIN_AFTER_RATE_CHANGE] += after_change * (
+        disallowed - long_term_part)
     state.year_income[year, YEAR_WASH_DISALLOWED] += disallowed
     state.year_income[year, YEAR_WASH_LOST] += lost
 

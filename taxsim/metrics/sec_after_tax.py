@@ -273,6 +273,7 @@ class _Rates:
     def __init__(self, tax_profile: Any, include_state: bool) -> None:
         if tax_profile is None:
             tax_profile = TaxProfile.us_top_historical()
+        self._rate_change = lambda year: None
         if isinstance(tax_profile, TaxRates):
             self._lookup = lambda year, rates=tax_profile: rates
             self.name = (f"constant rates: {tax_profile.ordinary:.1%} ordinary, "
@@ -281,6 +282,7 @@ class _Rates:
                          f"{tax_profile.niit:.1%} NIIT")
         elif isinstance(tax_profile, TaxProfile):
             self._lookup = tax_profile.rates
+            self._rate_change = tax_profile.rate_change
             self.name = tax_profile.name
         else:
             raise MetricsError(
@@ -290,11 +292,25 @@ class _Rates:
         self.used: dict[int, dict] = {}
 
     def of(self, day: int) -> dict:
-        """Combined marginal rates (fractions) on ``day`` by character."""
-        year = to_timestamp(day).year
-        combined = self.used.get(year)
+        """Combined marginal rates (fractions) on ``day`` by character.
+
+        In a year whose long-term rate changes within it (``TaxProfile.long_term_before``:
+        20% before 2003-05-06, 15% from it, JGTRRA 2003 §301), a day before the change gets
+        the earlier long-term rate for capital gain distributions and redemptions (Form N-1A
+        Item 26(b)(2), Instr. 4: the rates in effect on the reinvestment or redemption date);
+        ``used`` then lists that year under ``"<year> before <date>"`` too.
+        """
+        when = to_timestamp(day)
+        year = when.year
+        change = self._rate_change(year)
+        key = year
+        if change is not None and when < pd.Timestamp(change[0]):
+            key = f"{year} before {change[0]}"
+        combined = self.used.get(key)
         if combined is None:
             r = self._lookup(year)
+            if key != year:
+                r = TaxRates(r.ordinary, change[1], r.qualified_dividend, r.niit, r.state)
             extra = r.niit + (r.state if self.include_state else 0.0)
             combined = {
                 QUALIFIED_DIVIDEND: r.qualified_dividend + extra,
@@ -313,7 +329,7 @@ class _Rates:
                     "state": r.state if self.include_state else 0.0,
                 },
             }
-            self.used[year] = combined
+            self.used[key] = combined
         return combined
 
 
@@ -612,7 +628,8 @@ def sec_after_tax_returns(
         "method": "SEC Form N-1A Item 26(b)(1)-(3) standardized after-tax returns",
         "initial_payment": INITIAL_PAYMENT,
         "tax_profile": rates.name,
-        "rates_by_year": {year: dict(rates.used[year]) for year in sorted(rates.used)},
+        "rates_by_year": {year: dict(rates.used[year])
+                          for year in sorted(rates.used, key=lambda key: (str(key)[:4], str(key)))},
         "niit": "included at the profile's rate in each year (SEC staff guidance, 2013)",
         "state_tax": ("included at the profile's flat rate (not the N-1A figure)"
                       if rates.include_state else "none (Form N-1A Item 26(b), Instr. 4)"),

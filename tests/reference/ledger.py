@@ -58,6 +58,8 @@ LIVE_ANNUAL_COLUMNS = (
     "proceeds",
     "wash_disallowed",
     "wash_lost",
+    "st_gain_after_rate_change",
+    "lt_gain_after_rate_change",
 )
 
 SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "average", "specific")
@@ -278,6 +280,12 @@ class YearIncome:
     return_of_capital: float = 0.0
     return_of_capital_st_gain: float = 0.0
     return_of_capital_lt_gain: float = 0.0
+    # the same items received on or after the year's change of the long-term rate, if any
+    # (JGTRRA 2003 §301(c); 2003 Schedule D column (g) and Form 1099-DIV box 2b, "Post-May 5
+    # capital gain distributions")
+    lt_capital_gain_distributions_after_rate_change: float = 0.0
+    return_of_capital_st_gain_after_rate_change: float = 0.0
+    return_of_capital_lt_gain_after_rate_change: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,6 +345,9 @@ def annual_tax_row(
     carryforward_lt_in: float,
     loss_limit: float,
     state_on_nonnegative_base: bool = False,
+    st_gain_after_rate_change: float = 0.0,
+    lt_gain_after_rate_change: float = 0.0,
+    long_term_rate_before_change: float | None = None,
 ) -> dict[str, float]:
     """Tax of one calendar year, dollars.
 
@@ -358,6 +369,17 @@ def annual_tax_row(
     preferential`` (states start from federal AGI, which the loss deduction lowers); set
     ``state_on_nonnegative_base`` to floor it at zero like NIIT instead (the contract's "on the
     same base" allows both readings). Under ``offset`` NIIT and state are on the signed sum.
+
+    A long-term rate that changes within the year (``long_term_rate_before_change`` is the
+    rate before the change; ``st_gain_after_rate_change`` and ``lt_gain_after_rate_change`` the
+    gains and losses "properly taken into account" on or after the change day, capital gain
+    distributions included, carryovers not): the Jobs and Growth Tax Relief Reconciliation Act
+    of 2003, Pub. L. 108-27, §301(c)(2), taxes at the new rate "the lesser of" the net capital
+    gain determined from those items only (§1222(11): net long-term gain less net short-term
+    loss) and the amount taxed at the preferential rate for the whole year; the rest of that
+    amount is taxed at the old rate (2003 Schedule D lines 7a and 15a, column (g)). Qualified
+    dividends keep their own rate (§301(c)(5) counts them as taken into account after the
+    change). Under ``offset`` each part's signed net long-term result is valued at its own rate.
     """
     ordinary_rate = float(_field(rates, "ordinary"))
     long_term_rate = float(_field(rates, "long_term"))
@@ -405,9 +427,24 @@ def annual_tax_row(
     else:  # pragma: no cover - validated in the constructor
         raise ReferenceLedgerError(f"unknown loss convention {loss_convention!r}")
 
+    long_term_part_before_change = 0.0
+    old_rate = long_term_rate
+    if long_term_rate_before_change is not None:
+        old_rate = float(long_term_rate_before_change)
+        long_term_after = lt_gain_after_rate_change + (
+            income.lt_capital_gain_distributions_after_rate_change)
+        if loss_convention == "offset":
+            long_term_part_before_change = long_term_part - long_term_after
+        else:
+            short_term_loss_after = max(0.0, -st_gain_after_rate_change)
+            net_capital_gain_after = max(0.0, long_term_after - short_term_loss_after)
+            long_term_part_before_change = long_term_part - min(net_capital_gain_after,
+                                                                long_term_part)
     federal_ordinary_tax = ordinary_base * ordinary_rate
     federal_preferential_tax = (
-        long_term_part * long_term_rate + income.qualified_dividends * qualified_rate
+        (long_term_part - long_term_part_before_change) * long_term_rate
+        + long_term_part_before_change * old_rate
+        + income.qualified_dividends * qualified_rate
     )
     federal_tax = federal_ordinary_tax + federal_preferential_tax
     niit = niit_rate * investment_base
@@ -440,6 +477,10 @@ def annual_tax_row(
         "niit": niit,
         "state_tax": state_tax,
         "total_tax": federal_tax + niit + state_tax,
+        "st_gain_after_rate_change": st_gain_after_rate_change,
+        "lt_gain_after_rate_change": (
+            lt_gain_after_rate_change + income.lt_capital_gain_distributions_after_rate_change),
+        "lt_gain_base_before_rate_change": long_term_part_before_change,
     }
 
 
@@ -767,12 +808,31 @@ class ReferenceLedger:
 
     # ---------------------------------------------------------------- relief orders
 
-    def _tax_rate(self, year: int, term: str) -> float:
-        """Marginal rate on a gain of ``term`` in ``year`` (contract rule 2, tax_optimal)."""
-        rates = self.tax_profile.rates(year)
+    def _rate_change(self, year: int) -> tuple[date, float] | None:
+        """(day the year's long-term rate starts, the rate before it), or None: a change of
+        the long-term rate within ``year`` (JGTRRA 2003 §301(c))."""
+        lookup = getattr(self.tax_profile, "rate_change", None)
+        change = lookup(year) if lookup is not None else None
+        if change is None:
+            return None
+        return pd.Timestamp(change[0]).date(), float(change[1])
+
+    def _after_rate_change(self, day: date) -> bool:
+        """Whether an item of ``day`` is "taken into account" on or after its year's change
+        of the long-term rate (False in a year without one)."""
+        change = self._rate_change(day.year)
+        return change is not None and day >= change[0]
+
+    def _tax_rate(self, day: date, term: str) -> float:
+        """Marginal rate on a gain of ``term`` realized on ``day`` (contract rule 2,
+        tax_optimal): the long-term rate before the year's change for a day before it."""
+        rates = self.tax_profile.rates(day.year)
         base = float(_field(rates, "niit")) + float(_field(rates, "state"))
         if term == "short":
             return float(_field(rates, "ordinary")) + base
+        change = self._rate_change(day.year)
+        if change is not None and day < change[0]:
+            return change[1] + base
         return float(_field(rates, "long_term")) + base
 
     def _relief_order(self, lots: list[Lot], method: str, price: float, day: date) -> list[Lot]:
@@ -798,7 +858,7 @@ class ReferenceLedger:
                     group = 0 if term == "short" else 1
                     return (group, gain_per_share, *fifo_key(lot))
                 tax_per_dollar = round(
-                    gain_per_share * self._tax_rate(day.year, term) / price, 12
+                    gain_per_share * self._tax_rate(day, term) / price, 12
                 )
                 return (2, tax_per_dollar, *fifo_key(lot))
 
@@ -1098,6 +1158,9 @@ class ReferenceLedger:
                     income.lt_capital_gain_distributions += (
                         lot.shares * per_share["lt_capital_gain"]
                     )
+                    if self._after_rate_change(day):
+                        income.lt_capital_gain_distributions_after_rate_change += (
+                            lot.shares * per_share["lt_capital_gain"])
                     young = (day - lot.acquired).days < QUALIFIED_HOLDING_DAYS
                     if young and lot_qualified > 0.0:
                         lot.provisional.append(ProvisionalDividend(day.year, lot_qualified))
@@ -1134,10 +1197,15 @@ class ReferenceLedger:
         lot.basis = 0.0
         if self._is_taxable(lot.account):
             income = self._year_income(day.year)
+            after = self._after_rate_change(day)
             if is_long_term(lot.holding_start, day):
                 income.return_of_capital_lt_gain += excess
+                if after:
+                    income.return_of_capital_lt_gain_after_rate_change += excess
             else:
                 income.return_of_capital_st_gain += excess
+                if after:
+                    income.return_of_capital_st_gain_after_rate_change += excess
 
     def split(self, asset: str, date: Any, ratio: float) -> None:
         """Split every lot of ``asset``: shares times ``ratio``, basis per share divided.
@@ -1199,6 +1267,7 @@ class ReferenceLedger:
     def _tax_rows(self, last_year: int) -> list[dict[str, float]]:
         """Annual-tax rows from the first year through ``last_year`` (carryforwards chained)."""
         gains: dict[tuple[int, str], float] = {}
+        gains_after_change: dict[tuple[int, str], float] = {}
         sale_totals: dict[tuple[int, str], float] = {}
         for portion in self._portions:
             if portion.taxable:
@@ -1207,6 +1276,11 @@ class ReferenceLedger:
                 gains[key] = gains.get(key, 0.0) + portion.gain - long_term_loss
                 long_key = (portion.sold.year, "long")
                 gains[long_key] = gains.get(long_key, 0.0) + long_term_loss
+                if self._after_rate_change(portion.sold):
+                    gains_after_change[key] = (gains_after_change.get(key, 0.0)
+                                               + portion.gain - long_term_loss)
+                    gains_after_change[long_key] = (gains_after_change.get(long_key, 0.0)
+                                                    + long_term_loss)
                 for name in ("proceeds", "wash_disallowed", "wash_lost"):
                     total_key = (portion.sold.year, name)
                     sale_totals[total_key] = sale_totals.get(total_key, 0.0) + getattr(
@@ -1228,6 +1302,12 @@ class ReferenceLedger:
                 carryforward_lt_in=carryforward_lt,
                 loss_limit=self.loss_limit,
                 state_on_nonnegative_base=self.state_on_nonnegative_base,
+                st_gain_after_rate_change=(gains_after_change.get((year, "short"), 0.0)
+                                           + income.return_of_capital_st_gain_after_rate_change),
+                lt_gain_after_rate_change=(gains_after_change.get((year, "long"), 0.0)
+                                           + income.return_of_capital_lt_gain_after_rate_change),
+                long_term_rate_before_change=(None if self._rate_change(year) is None
+                                              else self._rate_change(year)[1]),
             )
             carryforward_st = row["carryforward_st_out"]
             carryforward_lt = row["carryforward_lt_out"]
