@@ -769,3 +769,21 @@ def test_headline_without_twins_and_with_bad_numbers():
     with pytest.raises(MetricsError, match=r"accrued_tax'\]: nan on "
                        + str(result.market.pandas_dates[5].date())):
         headline(result)
+
+
+def test_attribution_values_a_2003_gain_at_the_rate_of_its_sale_day():
+    """Long-term gains sold before 2003-05-06 are worth 20%, after it 15% (JGTRRA 2003 §301;
+    no NIIT then); short-term ones the year's 35% either side."""
+    from taxsim.metrics.attribution import _realized_taxes
+
+    form = pd.DataFrame({
+        "sold": pd.to_datetime(["2003-05-05", "2003-05-06", "2003-02-03", "2004-02-02"]),
+        "gain": [1000.0, 500.0, -300.0, 200.0],
+        "term": ["long", "long", "short", "long"],
+    })
+    loss_value, gains, gains_tax = _realized_taxes(form, TaxProfile.us_top_historical())
+    assert loss_value == pytest.approx(300 * 0.35)
+    assert gains == pytest.approx(1700.0)
+    assert gains_tax == pytest.approx(1000 * 0.20 + 500 * 0.15 + 200 * 0.15)
+    flat = _realized_taxes(form, TaxProfile())  # no change within a year: 20% + 3.8% NIIT
+    assert flat[2] == pytest.approx(1700 * 0.238)

@@ -11,6 +11,9 @@ with each year's marginal rates by character from the tax profile:
   distributions: ``ordinary + NIIT + state``;
 - long-term gains and losses and long-term capital-gain distributions:
   ``long_term + NIIT + state``; qualified dividends: ``qualified_dividend + NIIT + state``.
+  A long-term gain or loss sold before a change of the long-term rate within its year
+  (``TaxProfile.long_term_before``, 2003's May 6) gets the earlier rate; the year's
+  distributions keep the year's rate.
 
 For each run ``X``: ``L_X`` = tax value of its realized losses (each Form 8949 loss row times
 the rate of its term in the year of sale); ``G_X`` = its realized gains (positive rows) and
@@ -53,6 +56,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from taxsim.dates import to_day
 from taxsim.ledger.household import TaxProfile
 from taxsim.metrics._inputs import MetricsError
 from taxsim.metrics.after_tax import (
@@ -103,18 +107,21 @@ def character_rates(tax_profile: TaxProfile, year: int) -> dict:
 
 
 class _RealizedArrays(NamedTuple):
-    """The Form 8949 columns the metrics read, as arrays: year of sale, gain (dollars), term."""
+    """The Form 8949 columns the metrics read, as arrays: year of sale, gain (dollars), term,
+    day of sale (day number, days since 1970-01-01)."""
 
     year: np.ndarray
     gain: np.ndarray
     long_term: np.ndarray
+    day: np.ndarray
 
     @classmethod
     def from_form_8949(cls, form_8949: pd.DataFrame, needs_term: bool = True) -> _RealizedArrays:
         """The arrays of a Form 8949 frame (``needs_term=False``: ``term`` may be missing)."""
         if len(form_8949) == 0:
             empty = np.zeros(0)
-            return cls(empty.astype(np.int64), empty, empty.astype(bool))
+            return cls(empty.astype(np.int64), empty, empty.astype(bool),
+                       empty.astype(np.int64))
         for column in ("sold", "gain", "term") if needs_term else ("sold", "gain"):
             if column not in form_8949.columns:
                 raise MetricsError(f"form_8949: needs a {column!r} column")
@@ -136,7 +143,7 @@ class _RealizedArrays(NamedTuple):
         if form_8949["sold"].isna().any():
             raise MetricsError(f"form_8949: row {int(np.argmax(form_8949['sold'].isna()))} "
                                "has no sale date")
-        return cls(_years(form_8949["sold"]), gain, long_term)
+        return cls(_years(form_8949["sold"]), gain, long_term, _days(form_8949["sold"]))
 
 
 def _years(dates: pd.Series) -> np.ndarray:
@@ -145,6 +152,14 @@ def _years(dates: pd.Series) -> np.ndarray:
     if values.dtype.kind == "M" and not np.isnat(values).any():
         return values.astype("datetime64[Y]").astype(np.int64) + 1970
     return np.asarray(pd.DatetimeIndex(dates).year, np.int64)
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Day number of each date, int64 (days since 1970-01-01)."""
+    values = dates.to_numpy()
+    if values.dtype.kind != "M":
+        values = pd.DatetimeIndex(dates).to_numpy()
+    return values.astype("datetime64[D]").astype(np.int64)
 
 
 def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, float]:
@@ -161,6 +176,12 @@ def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, f
     long_rate = np.array([r["long_term"] for r in rates])
     short_rate = np.array([r["short_term"] for r in rates])
     rate = np.where(rows.long_term, long_rate[where], short_rate[where])
+    for when, rate_before in tax_profile.long_term_before.items():
+        # a long-term gain of a year whose rate changes within it, sold before the change
+        year = int(when[:4])
+        early = rows.long_term & (rows.year == year) & (rows.day < to_day(when))
+        if early.any():
+            rate[early] += rate_before - tax_profile.rates(year).long_term
     gain = rows.gain
     losses = gain < 0
     loss_value = float(-(gain[losses] * rate[losses]).sum())
