@@ -793,6 +793,27 @@ def _params_field(config: StrategyConfig, message: str) -> str:
     return f"strategy.params.{min(named)[1]}" if named else "strategy.params"
 
 
+def check_market_tickers(config: RunConfig, tickers) -> None:
+    """Raise :class:`RunConfigError` naming the field if the targets, the legacy lots or the
+    identity groups of ``config`` name a ticker not in ``tickers`` (the built market's)."""
+    for account, weights in config.targets.items():
+        unknown = sorted(set(weights) - set(tickers))
+        if unknown:
+            raise RunConfigError(
+                f"targets.{account}: ticker(s) {unknown} not in the market {list(tickers)}"
+            )
+    for location, lot in _lot_locations(config.household):
+        if lot.ticker not in tickers:
+            raise RunConfigError(
+                f"{location}.ticker: {lot.ticker!r} not in the market {list(tickers)}"
+            )
+    unknown = sorted(set(config.household.identity_groups) - set(tickers))
+    if unknown:
+        raise RunConfigError(
+            f"household.identity_groups: ticker(s) {unknown} not in the market {list(tickers)}"
+        )
+
+
 def run_config(config: RunConfig | Mapping[str, Any] | str | Path, twin_cache=None):
     """Run one configuration; returns the engine's :class:`~taxsim.engine.run.Result`.
 
@@ -808,23 +829,7 @@ def run_config(config: RunConfig | Mapping[str, Any] | str | Path, twin_cache=No
     elif not isinstance(config, RunConfig):
         config = config_from_dict(config)
     market = build_market(config.market)
-    for account, weights in config.targets.items():
-        unknown = sorted(set(weights) - set(market.tickers))
-        if unknown:
-            raise RunConfigError(
-                f"targets.{account}: ticker(s) {unknown} not in the market {list(market.tickers)}"
-            )
-    for location, lot in _lot_locations(config.household):
-        if lot.ticker not in market.tickers:
-            raise RunConfigError(
-                f"{location}.ticker: {lot.ticker!r} not in the market {list(market.tickers)}"
-            )
-    unknown = sorted(set(config.household.identity_groups) - set(market.tickers))
-    if unknown:
-        raise RunConfigError(
-            f"household.identity_groups: ticker(s) {unknown} not in the market "
-            f"{list(market.tickers)}"
-        )
+    check_market_tickers(config, market.tickers)
     household = build_household(config.household)
     strategy = build_strategy(config.strategy, market, household)
     if not strategy.uses_targets and any(w != 0 for ws in config.targets.values()

@@ -285,6 +285,30 @@ def test_every_scenario_is_validated_when_the_spec_loads(product, explicit, expe
     assert f"{bad_key} = " in message
 
 
+def test_tickers_the_market_lacks_fail_at_load_even_when_the_config_names_none(monkeypatch):
+    """A market config without ``tickers`` used to pass the load; every scenario then failed
+    in turn on the same unknown ticker. One market is built per distinct market config (seed
+    and path aside) and every scenario is checked against its tickers."""
+    import taxsim.sweep.spec as spec_module
+    from taxsim.config import RunConfigError
+
+    built = []
+    real_build = spec_module.build_market
+    monkeypatch.setattr(spec_module, "build_market",
+                        lambda config: built.append(config) or real_build(config))
+    spec = _spec({"market.seed": [1, 2, 3], "costs.cost_bps": [0, 5]})
+    assert len(spec.scenarios) == 6 and len(built) == 1  # seeds share the tickers
+    with pytest.raises(RunConfigError) as info:
+        _spec({"market.seed": [1, 2], "targets.taxable": [{"USTOTAL": 0.6, "BOND": 0.4},
+                                                          {"USTOTAL": 0.6, "BONDS": 0.4}]})
+    message = str(info.value)
+    assert message.startswith("sweep: scenario 2 of 4") and "\n" not in message
+    assert "targets.taxable: ticker(s) ['BONDS'] not in the market" in message
+    with pytest.raises(RunConfigError, match=r"the base alone\): household.identity_groups: "
+                                             r"ticker\(s\) \['FOO'\] not in the market"):
+        _spec(base=apply_overrides(TINY, {"household.identity_groups": {"FOO": "g"}}))
+
+
 def test_a_typo_in_a_toml_list_row_fails_at_load(tmp_path):
     from taxsim.config import RunConfigError
 

@@ -41,6 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from taxsim.config import (
     RunConfigError,
     apply_overrides,
+    build_market,
+    check_market_tickers,
     config_from_dict,
     format_validation_error,
     read_toml,
@@ -264,17 +266,44 @@ def validate_scenarios(spec: SweepSpec) -> None:
     :class:`RunConfigError` naming the scenario, its overrides and the field. A sweep without
     scenarios validates its base alone."""
     if not spec.scenarios:
-        config_from_dict(spec.base, f"{spec.source}: base")
+        config = config_from_dict(spec.base, f"{spec.source}: base")
+        try:
+            _check_tickers_early(config, {})
+        except RunConfigError as error:
+            raise RunConfigError(f"{spec.source}: base: {error}") from None
         return
+    tickers_by_market: dict[str, tuple[str, ...]] = {}
     for number, scenario in enumerate(spec.scenarios, 1):
         try:
             data = apply_overrides(spec.base, scenario.parameters)
-            config_from_dict(data, "")
+            config = config_from_dict(data, "")
+            _check_tickers_early(config, tickers_by_market)
         except RunConfigError as error:
             where = (f"scenario {number} of {len(spec.scenarios)} ({scenario.id}; "
                      f"{_shown(scenario.parameters) or 'the base alone'})")
             raise RunConfigError(f"{spec.source}: {where}: {str(error).removeprefix(': ')}"
                                  ) from None
+
+
+# a synthetic market's seed and path change its prices, never its tickers
+_TICKER_FREE_FIELDS = ("seed", "path", "tail_df")
+
+
+def _check_tickers_early(config, tickers_by_market: dict) -> None:
+    """Where the market config names no tickers, check the targets, legacy lots and identity
+    groups against the tickers the market will have, before the sweep runs: one market is
+    built per distinct market config (seed and path aside; ``build_market`` caches it for the
+    run), instead of every scenario failing in turn. Configs naming their tickers were
+    checked by ``config_from_dict``."""
+    if config.market.tickers is not None:
+        return
+    market_fields = config.market.model_dump(mode="json", exclude=set(_TICKER_FREE_FIELDS))
+    key = stable_hash(market_fields)
+    tickers = tickers_by_market.get(key)
+    if tickers is None:
+        tickers = tuple(build_market(config.market).tickers)
+        tickers_by_market[key] = tickers
+    check_market_tickers(config, tickers)
 
 
 def load_spec(path: str | Path) -> SweepSpec:
