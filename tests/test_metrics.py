@@ -787,3 +787,12 @@ def test_attribution_values_a_2003_gain_at_the_rate_of_its_sale_day():
     assert gains_tax == pytest.approx(1000 * 0.20 + 500 * 0.15 + 200 * 0.15)
     flat = _realized_taxes(form, TaxProfile())  # no change within a year: 20% + 3.8% NIIT
     assert flat[2] == pytest.approx(1700 * 0.238)
+
+
+def test_rates_text_states_a_change_of_the_long_term_rate_within_a_year():
+    from taxsim.metrics.summary import rates_text
+
+    historical = TaxProfile.us_top_historical()
+    assert rates_text(historical, 2025).endswith("; long-term 20% before 2003-05-06 in that year")
+    assert "2003-05-06" not in rates_text(historical, 2002)  # the run ends before the change
+    assert "before" not in rates_text(TaxProfile(), 2025)
