@@ -56,7 +56,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from taxsim.dates import to_day
+from taxsim.dates import to_day, to_days
 from taxsim.ledger.household import TaxProfile
 from taxsim.metrics._inputs import MetricsError
 from taxsim.metrics.after_tax import (
@@ -143,7 +143,7 @@ class _RealizedArrays(NamedTuple):
         if form_8949["sold"].isna().any():
             raise MetricsError(f"form_8949: row {int(np.argmax(form_8949['sold'].isna()))} "
                                "has no sale date")
-        return cls(_years(form_8949["sold"]), gain, long_term, _days(form_8949["sold"]))
+        return cls(_years(form_8949["sold"]), gain, long_term, to_days(form_8949["sold"]))
 
 
 def _years(dates: pd.Series) -> np.ndarray:
@@ -152,14 +152,6 @@ def _years(dates: pd.Series) -> np.ndarray:
     if values.dtype.kind == "M" and not np.isnat(values).any():
         return values.astype("datetime64[Y]").astype(np.int64) + 1970
     return np.asarray(pd.DatetimeIndex(dates).year, np.int64)
-
-
-def _days(dates: pd.Series) -> np.ndarray:
-    """Day number of each date, int64 (days since 1970-01-01)."""
-    values = dates.to_numpy()
-    if values.dtype.kind != "M":
-        values = pd.DatetimeIndex(dates).to_numpy()
-    return values.astype("datetime64[D]").astype(np.int64)
 
 
 def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, float]:

@@ -68,7 +68,7 @@ def rates_text(tax_profile: TaxProfile, year: int | None = None) -> str:
     if tax_profile.by_year and year is not None:
         text = f"rates by year ({tax_profile.name}); {year}: {text}"
     changes = [f"{_percent(rate)} before {when}"
-               for when, rate in getattr(tax_profile, "long_term_before", {}).items()
+               for when, rate in tax_profile.long_term_before.items()
                if year is None or int(when[:4]) <= int(year)]
     if changes:  # a long-term rate that changed within a year (2003's May 6)
         text += f"; long-term {', '.join(changes)} in that year"

@@ -1291,6 +1291,7 @@ class ReferenceLedger:
         first_year = self._first_year if self._first_year is not None else last_year
         for year in range(first_year, last_year + 1):
             income = self._income.get(year, YearIncome())
+            rate_change = self._rate_change(year)
             row = annual_tax_row(
                 year=year,
                 short_term_gain=gains.get((year, "short"), 0.0) + income.return_of_capital_st_gain,
@@ -1306,8 +1307,7 @@ class ReferenceLedger:
                                            + income.return_of_capital_st_gain_after_rate_change),
                 lt_gain_after_rate_change=(gains_after_change.get((year, "long"), 0.0)
                                            + income.return_of_capital_lt_gain_after_rate_change),
-                long_term_rate_before_change=(None if self._rate_change(year) is None
-                                              else self._rate_change(year)[1]),
+                long_term_rate_before_change=None if rate_change is None else rate_change[1],
             )
             carryforward_st = row["carryforward_st_out"]
             carryforward_lt = row["carryforward_lt_out"]
