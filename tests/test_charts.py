@@ -20,7 +20,8 @@ from taxsim.metrics import (
 )
 from tests.test_metrics import synthetic_run
 
-RATES = "37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state"
+RATES = ("37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state, "
+         "20% §199A deduction on REIT dividends")
 
 
 @pytest.fixture(scope="module")

@@ -536,7 +536,7 @@ def test_worksheet_uses_short_term_loss_first():
     income = np.zeros(N_YEAR_FIELDS)
     income[0], income[1] = -1000.0, -5000.0
     # ordinary, long-term, qualified, NIIT, state, loss limit; no change of rate in the year
-    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0, 0.2, np.inf])
+    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0, 0.2, np.inf, 0.2])  # N_RATE_FIELDS
     for function in (compute_year_tax, compute_year_tax_nb):
         function(income, 0.0, 0.0, rates, 0, out)
         assert out[3] == pytest.approx(0.0) and out[4] == pytest.approx(3000.0)

@@ -555,7 +555,8 @@ def test_the_engine_run_of_the_hand_made_fund_matches_the_hand_numbers():
     assert summary["tax_alpha_post_liquidation"] == 0.0
     assert summary["convention_strategy"] == "buy and hold"
     assert summary["convention_tax_rates"] == (
-        "37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state")
+        "37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state, "
+        "20% §199A deduction on REIT dividends")
 
 
 def test_runs_without_daily_liquidation_refuse_figures_that_need_it(tmp_path):

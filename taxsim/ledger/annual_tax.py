@@ -4,7 +4,8 @@ Sources: Schedule D (Form 1040) and its instructions, including the Capital Loss
 Worksheet; IRC §1211(b) ($3,000 / $1,500 limit) and §1212(b) (carryforward keeping its
 character); IRC §1(h) (preferential rates on net capital gain and qualified dividends); IRC
 §1411 and Form 8960 (3.8% net investment income tax); Pub 550 ch. 4 (ordinary vs
-preferential income). The household is assumed to have enough other income that the loss
+preferential income); IRC §199A(b)(1)(B) (20% of qualified REIT dividends deducted, from
+2018). The household is assumed to have enough other income that the loss
 deduction is used in full and that NIIT applies to all investment income (a top-bracket
 household); the state tax is a flat rate on the same base as federal. A long-term rate that
 changes within a year follows the transitional rule of the Jobs and Growth Tax Relief
@@ -44,6 +45,7 @@ from taxsim.ledger.enums import (
     RATE_NIIT,
     RATE_ORDINARY,
     RATE_QUALIFIED_DIVIDEND,
+    RATE_SECTION_199A_DEDUCTION,
     RATE_STATE,
     TAX_CARRY_LT_OUT,
     TAX_CARRY_ST_OUT,
@@ -57,6 +59,7 @@ from taxsim.ledger.enums import (
     TAX_NIIT,
     TAX_ORDINARY_BASE,
     TAX_QUALIFIED_BASE,
+    TAX_SECTION_199A_DEDUCTION,
     TAX_STATE,
     TAX_TOTAL,
     TAXABLE,
@@ -66,6 +69,7 @@ from taxsim.ledger.enums import (
     YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_NONQUALIFIED_DIVIDENDS,
     YEAR_QUALIFIED_DIVIDENDS,
+    YEAR_SECTION_199A_DIVIDENDS,
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
     YEAR_ST_GAIN_AFTER_RATE_CHANGE,
@@ -143,7 +147,14 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
             lt_before_base = lt_base - lt_after
         else:
             lt_before_base = lt_base - min(max(0.0, lt_after + min(0.0, st_after)), lt_base)
-    federal_ordinary = ordinary_base * rates[RATE_ORDINARY]
+    # IRC §199A(a), (b)(1)(B): a deduction of the year's rate (20% from 2018) of the qualified
+    # REIT dividends, which are in ordinary_base. Federal only: it does not reduce net
+    # investment income (Treas. Reg. §1.199A-1(e)(3)), nor the state's base (not an AGI
+    # deduction, IRC §62(a)). Its limit of 20% of taxable income less net capital gain
+    # (§199A(a)(2)) is taken not to bind: the household's other income is top-bracket.
+    section_199a_deduction = (
+        income[YEAR_SECTION_199A_DIVIDENDS] * rates[RATE_SECTION_199A_DEDUCTION])
+    federal_ordinary = (ordinary_base - section_199a_deduction) * rates[RATE_ORDINARY]
     federal_preferential = (
         (lt_base - lt_before_base) * rates[RATE_LONG_TERM]
         + lt_before_base * rates[RATE_LONG_TERM_BEFORE_CHANGE]
@@ -168,6 +179,7 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
     out[TAX_STATE] = state_tax
     out[TAX_TOTAL] = federal_ordinary + federal_preferential + niit + state_tax
     out[TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE] = lt_before_base
+    out[TAX_SECTION_199A_DEDUCTION] = section_199a_deduction
 
 
 compute_year_tax_nb = njit(cache=True)(compute_year_tax)
@@ -243,7 +255,9 @@ def deferred_tax(state, day, prices):
     - ``liquidation_tax``: the extra tax if every open taxable lot were sold on ``day``
       (negative when the losses are worth a refund under the convention). The hypothetical
       sales follow the sale rules: a lot sold before its 61st day turns its provisional
-      qualified dividends ordinary (§246(c)), and a loss on a lot held six months or less is
+      qualified dividends ordinary (§246(c)), one sold before its 46th day loses the §199A
+      deduction on its provisional section 199A dividends (Treas. Reg. §1.199A-3(c)(2)(ii)),
+      and a loss on a lot held six months or less is
       disallowed up to its exempt-interest dividends (§852(b)(4)(B)), what is left of a
       short-term one being long-term up to its capital gain distributions (§852(b)(4)(A); see
       ``lots.relieve``).

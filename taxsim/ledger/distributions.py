@@ -33,6 +33,7 @@ from taxsim.ledger.enums import (
     YEAR_NONQUALIFIED_DIVIDENDS,
     YEAR_QUALIFIED_DIVIDENDS,
     YEAR_RETURN_OF_CAPITAL,
+    YEAR_SECTION_199A_DIVIDENDS,
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
     YEAR_ST_GAIN_AFTER_RATE_CHANGE,
@@ -51,20 +52,25 @@ from taxsim.ledger.state import (
     EXEMPT_INTEREST_COLUMN,
     N_PENDING_COLUMNS,
     N_PENDING_QUALIFIED,
+    SECTION_199A_COLUMN,
     SIX_MONTHS_AT_MOST_DAYS,
     position_shares_nb,
     year_index_nb,
 )
 
 
-def add_provisional_qualified(state, slot, year, per_share):
-    """Remember a qualified dividend that a sale before day 61 would turn ordinary.
+def add_provisional_qualified(state, slot, year, per_share, section_199a_per_share):
+    """Remember a qualified dividend that a sale before day 61 would turn ordinary, and a
+    section 199A dividend that a sale before day 46 would leave without the §199A deduction
+    (dollars per share).
 
     For shares acquired before the ex-date, "more than 60 days within the 121-day window
     beginning 60 days before the ex-date" (Pub 550; §246(c)(1)) reduces to: disposal day -
     acquisition day >= 61 (acquisition day excluded, disposal day included; wash-sale tacking
     does not count, §246(c)(3)). A lot already 61 days old passes outright; a younger one
-    passes unless sold before its 61st day.
+    passes unless sold before its 61st day. The qualified REIT dividend's "more than 45 days
+    during the 91-day period beginning 45 days before the ex-date" (Treas. Reg.
+    §1.199A-3(c)(2)(ii), (d)(4)(ii)) reduces the same way to 46 days.
     """
     # the arrays fetched once and used last unconditionally: no reference count pair per
     # call (see state.py)
@@ -84,6 +90,9 @@ def add_provisional_qualified(state, slot, year, per_share):
         target = 0 if pending_year[slot, 0] < pending_year[slot, 1] else 1
     earlier = pending_per_share[slot, target]
     pending_per_share[slot, target] = earlier + per_share if found else per_share
+    earlier_199a = pending_per_share[slot, SECTION_199A_COLUMN + target]
+    pending_per_share[slot, SECTION_199A_COLUMN + target] = (
+        earlier_199a + section_199a_per_share if found else section_199a_per_share)
     pending_year[slot, target] = year
 
 
@@ -103,6 +112,7 @@ def distribute(
     lt_capital_gain,
     return_of_capital,
     exempt_interest_daily=False,
+    section_199a_fraction=0.0,
 ):
     """Pay a distribution of ``asset`` (all amounts dollars per share) to every open lot.
 
@@ -121,7 +131,15 @@ def distribute(
     §852(b)(4)(A)-(B): ``state.six_month_loss_rule``). ``exempt_interest_daily``: the fund
     declares exempt-interest dividends daily (at least 90% of its net tax-exempt interest) and
     pays them at least monthly, so this is a regular dividend to which §852(b)(4)(B) does not
-    apply (§852(b)(4)(E)(ii), added by the RIC Modernization Act of 2010). Returns the status.
+    apply (§852(b)(4)(E)(ii), added by the RIC Modernization Act of 2010).
+
+    ``section_199a_fraction`` (fraction, with ``qualified_fraction`` at most 1) of the dividend
+    is a qualified REIT dividend (IRC §199A(e)(3): a REIT dividend neither a capital gain
+    dividend nor qualified dividend income) or a fund's section 199A dividend (Treas. Reg.
+    §1.199A-3(d); Form 1099-DIV box 5, part of box 1a and never of box 1b). It stays a
+    non-qualified dividend and also accrues as ``section_199a_dividends``, from which shares
+    sold before day 46 take theirs back (the holding test of §1.199A-3(c)(2)(ii)); the annual
+    tax deducts the year's rate of it (``annual_tax.compute_year_tax``). Returns the status.
     """
     for amount in (
         dividend,
@@ -134,6 +152,9 @@ def distribute(
         if not (math.isfinite(amount) and amount >= 0.0):
             return ERR_BAD_AMOUNT
     if not (math.isfinite(qualified_fraction) and 0.0 <= qualified_fraction <= 1.0):
+        return ERR_BAD_AMOUNT
+    if not (math.isfinite(section_199a_fraction) and 0.0 <= section_199a_fraction <= 1.0
+            and qualified_fraction + section_199a_fraction <= 1.0 + 1e-12):
         return ERR_BAD_AMOUNT
     if not (math.isfinite(price) and price > 0.0):
         return ERR_BAD_PRICE
@@ -153,6 +174,7 @@ def distribute(
         + return_of_capital
     )
     qualified_per_share = dividend * qualified_fraction
+    section_199a_per_share = dividend * section_199a_fraction
     n_accounts = state.head.shape[0]
     if return_of_capital > 0.0:
         for account in range(n_accounts):
@@ -196,16 +218,19 @@ def distribute(
         if not taxable:
             continue
         # The entitled shares were all acquired before the ex-date; they pass the holding
-        # test unless sold before day 61 (§246(c)(1)), so only lots younger than 61 days
-        # need a look: the newest ones, at the list's tail.
+        # tests unless sold before day 61 (§246(c)(1)) or day 46 (§1.199A-3(c)(2)(ii)), so
+        # only lots younger than 61 days need a look: the newest ones, at the list's tail.
+        provisional = qualified_per_share > 0.0 or section_199a_per_share > 0.0
         slot = state.tail[account, asset]
         while slot != NO_SLOT and day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
-            if state.lot_acquired[slot] < day and qualified_per_share > 0.0:
-                add_provisional_qualified_nb(state, slot, year, qualified_per_share)
+            if state.lot_acquired[slot] < day and provisional:
+                add_provisional_qualified_nb(state, slot, year, qualified_per_share,
+                                             section_199a_per_share)
             slot = state.lot_prev[slot]
         state.year_income[row, YEAR_QUALIFIED_DIVIDENDS] += entitled * qualified_per_share
         state.year_income[row, YEAR_NONQUALIFIED_DIVIDENDS] += (
             entitled * dividend - entitled * qualified_per_share)
+        state.year_income[row, YEAR_SECTION_199A_DIVIDENDS] += entitled * section_199a_per_share
         state.year_income[row, YEAR_INTEREST] += entitled * interest
         state.year_income[row, YEAR_EXEMPT_INTEREST] += entitled * exempt_interest
         state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * st_capital_gain

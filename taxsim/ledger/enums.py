@@ -85,7 +85,9 @@ RATE_LOSS_LIMIT = 5
 # in a year without a change) and the change day's number (+inf: no change that year).
 RATE_LONG_TERM_BEFORE_CHANGE = 6
 RATE_CHANGE_DAY = 7
-N_RATE_FIELDS = 8
+# Fraction of qualified REIT dividends deducted (IRC §199A(b)(1)(B): 20% from 2018, 0 before)
+RATE_SECTION_199A_DEDUCTION = 8
+N_RATE_FIELDS = 9
 
 # Columns of the per-year income table (taxable accounts only), dollars.
 YEAR_ST_GAIN = 0  # realized short-term gain (loss negative), after wash-sale adjustments
@@ -105,7 +107,10 @@ YEAR_PROCEEDS = 11
 # gain distributions included, carryovers excluded). Zero in a year without a change.
 YEAR_ST_GAIN_AFTER_RATE_CHANGE = 12
 YEAR_LT_GAIN_AFTER_RATE_CHANGE = 13
-N_YEAR_FIELDS = 14
+# Qualified REIT dividends and a fund's section 199A dividends that passed the holding test
+# (IRC §199A(e)(3); Treas. Reg. §1.199A-3(c)(2)(ii), (d)): a part of the non-qualified dividends
+YEAR_SECTION_199A_DIVIDENDS = 14
+N_YEAR_FIELDS = 15
 YEAR_FIELD_NAMES = (
     "st_gain",
     "lt_gain",
@@ -121,6 +126,7 @@ YEAR_FIELD_NAMES = (
     "proceeds",
     "st_gain_after_rate_change",
     "lt_gain_after_rate_change",
+    "section_199a_dividends",
 )
 
 # Columns of the annual tax result (annual_tax.compute_year_tax).
@@ -139,7 +145,9 @@ TAX_STATE = 11
 TAX_TOTAL = 12
 # the part of TAX_LT_GAIN_BASE taxed at the long-term rate before a change within the year
 TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE = 13
-N_TAX_FIELDS = 14
+# the §199A deduction for qualified REIT dividends, dollars (federal ordinary tax only)
+TAX_SECTION_199A_DEDUCTION = 14
+N_TAX_FIELDS = 15
 TAX_FIELD_NAMES = (
     "net_st",
     "net_lt",
@@ -155,6 +163,7 @@ TAX_FIELD_NAMES = (
     "state_tax",
     "total_tax",
     "lt_gain_base_before_rate_change",
+    "section_199a_deduction",
 )
 
 # Ledger counters (int64 array).

@@ -249,11 +249,18 @@ class Ledger:
         lt_capital_gain: float = 0.0,
         return_of_capital: float = 0.0,
         exempt_interest_daily: bool = False,
+        section_199a_fraction: float = 0.0,
     ) -> None:
         """Pay a distribution to every holder of ``asset``; amounts in dollars per share.
 
         ``price`` (dollars per share) is the reinvestment price. ``qualified_fraction`` is the
         share of ``dividend`` that is qualified before the holding test.
+        ``section_199a_fraction`` is the share of ``dividend`` that is a qualified REIT
+        dividend (IRC §199A(e)(3)) or a fund's section 199A dividend (Form 1099-DIV box 5;
+        Treas. Reg. §1.199A-3(d)) before its holding test (shares held more than 45 days in
+        the 91 days from 45 days before the ex-date, §1.199A-3(c)(2)(ii)); with
+        ``qualified_fraction`` it is at most 1. The annual tax deducts the year's
+        ``section_199a_deduction`` (20%) of it from federal ordinary income.
 
         A later loss on shares held six months or less is disallowed up to the
         ``exempt_interest`` they received (IRC §852(b)(4)(B)), unless
@@ -278,8 +285,17 @@ class Ledger:
                 ("return_of_capital", return_of_capital),
             )
         ]
+        section_199a_fraction = self._number(section_199a_fraction, "section_199a_fraction")
+        if not 0.0 <= section_199a_fraction <= 1.0:
+            raise LedgerError(f"distribution of {asset}: section_199a_fraction must be a "
+                              f"fraction in [0, 1], got {section_199a_fraction!r}")
+        if values[2] + section_199a_fraction > 1.0 + 1e-12:
+            raise LedgerError(
+                f"distribution of {asset}: qualified_fraction {values[2]!r} plus "
+                f"section_199a_fraction {section_199a_fraction!r} exceeds 1 (a qualified REIT "
+                "dividend is never qualified dividend income, IRC §199A(e)(3))")
         status = distribute_nb(self._roomy_state(), asset_index, day, *values,
-                               bool(exempt_interest_daily))
+                               bool(exempt_interest_daily), section_199a_fraction)
         self._raise(status, f"distribution of {asset} on {to_timestamp(day).date()}")
 
     def split(self, asset: str, date, ratio: float) -> None:

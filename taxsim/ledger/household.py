@@ -28,6 +28,7 @@ from taxsim.ledger.enums import (
     RATE_NIIT,
     RATE_ORDINARY,
     RATE_QUALIFIED_DIVIDEND,
+    RATE_SECTION_199A_DEDUCTION,
     RATE_STATE,
 )
 
@@ -157,6 +158,12 @@ class TaxRates:
     ``long_term`` net long-term capital gains; ``qualified_dividend`` qualified dividends
     (IRC §1(h)(11); equal to ``long_term`` since 2003); ``niit`` the net investment income tax
     (IRC §1411, 3.8% from 2013, 0 to disable); ``state`` a flat state rate on the same base.
+
+    ``section_199a_deduction`` is the fraction of qualified REIT dividends (and a fund's
+    section 199A dividends) deducted from federal taxable income: 20% (IRC §199A(a), (b)(1)(B),
+    from 2018 (Pub. L. 115-97 §11011), made permanent by Pub. L. 119-21 (2025)); 0 before
+    2018. It lowers the federal tax on those dividends only: not the NIIT (Treas. Reg.
+    §1.199A-1(e)(3)) and not the flat state tax (the deduction is not one of AGI, IRC §62(a)).
     """
 
     ordinary: float = 0.37
@@ -164,23 +171,26 @@ class TaxRates:
     qualified_dividend: float = 0.20
     niit: float = 0.038
     state: float = 0.0
+    section_199a_deduction: float = 0.20
 
     def __post_init__(self) -> None:
-        for name in ("ordinary", "long_term", "qualified_dividend", "niit", "state"):
+        for name in ("ordinary", "long_term", "qualified_dividend", "niit", "state",
+                     "section_199a_deduction"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= float(value) < 1.0):
                 raise ConfigError(f"tax rate {name!r} must be a fraction in [0, 1), got {value!r}")
 
 
 # Top US federal marginal rates (IRC §1, §1(h), §1411; annual Rev. Procs.). Before 2003
-# dividends were ordinary income; NIIT starts in 2013.
+# dividends were ordinary income; NIIT starts in 2013; the §199A deduction of 20% of qualified
+# REIT dividends in 2018 (Tax Cuts and Jobs Act, Pub. L. 115-97 §11011).
 US_TOP_FEDERAL_HISTORY: dict[int, TaxRates] = {
-    1998: TaxRates(0.396, 0.20, 0.396, 0.0),
-    2001: TaxRates(0.391, 0.20, 0.391, 0.0),
-    2002: TaxRates(0.386, 0.20, 0.386, 0.0),
-    2003: TaxRates(0.35, 0.15, 0.15, 0.0),
-    2013: TaxRates(0.396, 0.20, 0.20, 0.038),
-    2018: TaxRates(0.37, 0.20, 0.20, 0.038),
+    1998: TaxRates(0.396, 0.20, 0.396, 0.0, section_199a_deduction=0.0),
+    2001: TaxRates(0.391, 0.20, 0.391, 0.0, section_199a_deduction=0.0),
+    2002: TaxRates(0.386, 0.20, 0.386, 0.0, section_199a_deduction=0.0),
+    2003: TaxRates(0.35, 0.15, 0.15, 0.0, section_199a_deduction=0.0),
+    2013: TaxRates(0.396, 0.20, 0.20, 0.038, section_199a_deduction=0.0),
+    2018: TaxRates(0.37, 0.20, 0.20, 0.038, section_199a_deduction=0.20),
 }
 
 
@@ -289,7 +299,8 @@ class TaxProfile:
     def us_top_historical(cls, state: float = 0.0) -> TaxProfile:
         """Top federal rates of each year since 1998, plus a flat state rate."""
         by_year = {
-            year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, state)
+            year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, state,
+                           r.section_199a_deduction)
             for year, r in US_TOP_FEDERAL_HISTORY.items()
         }
         return cls(default=by_year[2018], by_year=by_year, name="US top federal rates by year",
@@ -333,7 +344,8 @@ class TaxProfile:
         table = np.zeros((N_YEARS, N_RATE_FIELDS))
         for column, name in ((RATE_ORDINARY, "ordinary"), (RATE_LONG_TERM, "long_term"),
                              (RATE_QUALIFIED_DIVIDEND, "qualified_dividend"),
-                             (RATE_NIIT, "niit"), (RATE_STATE, "state")):
+                             (RATE_NIIT, "niit"), (RATE_STATE, "state"),
+                             (RATE_SECTION_199A_DEDUCTION, "section_199a_deduction")):
             table[:, column] = np.array([getattr(rates, name) for rates in in_force])[rows]
         table[:, RATE_LOSS_LIMIT] = loss_limit
         table[:, RATE_LONG_TERM_BEFORE_CHANGE] = table[:, RATE_LONG_TERM]

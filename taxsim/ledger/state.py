@@ -44,6 +44,7 @@ from taxsim.ledger.enums import (
     NO_SLOT,
     YEAR_NONQUALIFIED_DIVIDENDS,
     YEAR_QUALIFIED_DIVIDENDS,
+    YEAR_SECTION_199A_DIVIDENDS,
     realized_dtype,
 )
 from taxsim.ledger.exact_shares import N_EXACT, OUT_OF_RANGE, exact_add_nb, exact_value_nb
@@ -58,8 +59,14 @@ N_PENDING_QUALIFIED = 2  # provisional qualified-dividend slots per lot (a lot <
 # lot costs no extra cache line
 CAPITAL_GAIN_COLUMN = N_PENDING_QUALIFIED
 EXEMPT_INTEREST_COLUMN = N_PENDING_QUALIFIED + 1
-N_PENDING_COLUMNS = N_PENDING_QUALIFIED + 2
+# then the provisional section 199A dividends per share, one column per pending year slot (the
+# year in lot_pending_year[:, k] is that of column SECTION_199A_COLUMN + k too)
+SECTION_199A_COLUMN = N_PENDING_QUALIFIED + 2
+N_PENDING_COLUMNS = N_PENDING_QUALIFIED + 2 + N_PENDING_QUALIFIED
 QUALIFIED_HOLDING_DAYS = 61  # disposal day - acquisition day must reach this (see distributions)
+# the same for a qualified REIT dividend: more than 45 days in the 91-day window beginning 45
+# days before the ex-date (Treas. Reg. §1.199A-3(c)(2)(ii), (d)(4)(ii)) reduces to 46
+SECTION_199A_HOLDING_DAYS = 46
 SIX_MONTHS_AT_MOST_DAYS = 184  # no six calendar months are longer
 
 
@@ -155,10 +162,11 @@ class LedgerState(structref.StructRefProxy):
       exempt-interest dividend while at most six months old (their amounts per share in
       ``lot_pending_per_share``), so a sale at a loss must look at IRC §852(b)(4)(A)-(B)
     - ``lot_pending_year``: int64 (slots, 2): year of provisional qualified dividends
-    - ``lot_pending_per_share``: float64 (slots, 4): provisional qualified $ per share, in
+    - ``lot_pending_per_share``: float64 (slots, 6): provisional qualified $ per share, in
       column ``CAPITAL_GAIN_COLUMN`` the capital gain distributions and in
       ``EXEMPT_INTEREST_COLUMN`` the exempt-interest dividends received per share while at most
-      six months old (IRC §852(b)(4)(A), (B))
+      six months old (IRC §852(b)(4)(A), (B)), then from ``SECTION_199A_COLUMN`` the
+      provisional section 199A dividends $ per share of each pending year
     - ``lot_next``: int32 linked list within (account, asset)
     - ``lot_prev``: int32
     - ``free_slots``: int64 stack of reusable slots
@@ -723,14 +731,21 @@ def shares_held(head, lot_next, lot_shares, account, asset):
 
 
 def reclassify_early_sale_dividends(state, year_income, slot, sold_shares, day):
-    """Move provisional qualified dividends of shares sold before day 61 to ordinary, in
-    ``year_income`` (the state's, or a copy for a hypothetical sale).
+    """Move provisional qualified dividends of shares sold before day 61 to ordinary, and
+    take provisional section 199A dividends of shares sold before day 46 out of the qualified
+    REIT dividends, in ``year_income`` (the state's, or a copy for a hypothetical sale).
 
-    IRC §1(h)(11)(B)(iii) and §246(c); Pub 550 "Qualified Dividends": a dividend is qualified
-    only if the shares were held more than 60 days in the 121-day window around the ex-date;
-    shares sold within 60 days of their acquisition fail it.
+    - IRC §1(h)(11)(B)(iii) and §246(c); Pub 550 "Qualified Dividends": a dividend is
+      qualified only if the shares were held more than 60 days in the 121-day window around
+      the ex-date; shares sold within 60 days of their acquisition fail it.
+    - Treas. Reg. §1.199A-3(c)(2)(ii) (REIT shares) and §1.199A-3(d)(4)(ii) (a fund's section
+      199A dividends): no qualified REIT dividend on shares held 45 days or less in the 91-day
+      window beginning 45 days before the ex-date (counted as §246(c)(3) does: acquisition
+      day excluded, disposal day included, no wash-sale tacking); it stays an ordinary
+      dividend without the §199A deduction.
     """
-    if day - state.lot_acquired[slot] >= QUALIFIED_HOLDING_DAYS:
+    held_days = day - state.lot_acquired[slot]
+    if held_days >= QUALIFIED_HOLDING_DAYS:
         return
     for k in range(N_PENDING_QUALIFIED):
         if state.lot_pending_year[slot, k] != 0:
@@ -738,6 +753,9 @@ def reclassify_early_sale_dividends(state, year_income, slot, sold_shares, day):
             year = year_index_nb(state.lot_pending_year[slot, k])
             year_income[year, YEAR_QUALIFIED_DIVIDENDS] -= amount
             year_income[year, YEAR_NONQUALIFIED_DIVIDENDS] += amount
+            if held_days < SECTION_199A_HOLDING_DAYS:
+                year_income[year, YEAR_SECTION_199A_DIVIDENDS] -= (
+                    sold_shares * state.lot_pending_per_share[slot, SECTION_199A_COLUMN + k])
 
 
 def six_month_loss_rule(state, slot, day, shares, loss, long_term):

@@ -10,7 +10,9 @@ with each year's marginal rates by character from the tax profile:
 - short-term gains and losses, ordinary dividends, interest and short-term capital-gain
   distributions: ``ordinary + NIIT + state``;
 - long-term gains and losses and long-term capital-gain distributions:
-  ``long_term + NIIT + state``; qualified dividends: ``qualified_dividend + NIIT + state``.
+  ``long_term + NIIT + state``; qualified dividends: ``qualified_dividend + NIIT + state``;
+  qualified REIT dividends (``section_199a_dividends``, within the ordinary dividends) less
+  their §199A deduction at the ordinary rate (``section_199a_deduction * ordinary``).
   A long-term gain or loss sold before a change of the long-term rate within its year
   (``TaxProfile.long_term_before``, 2003's May 6) gets the earlier rate; the year's
   distributions keep the year's rate.
@@ -183,7 +185,8 @@ def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, f
 
 
 _INCOME_COLUMNS = ("nonqualified_dividends", "interest", "st_capital_gain_distributions",
-                   "qualified_dividends", "lt_capital_gain_distributions")
+                   "qualified_dividends", "lt_capital_gain_distributions",
+                   "section_199a_dividends")
 
 
 def _income_tax(annual_tax: pd.DataFrame, tax_profile: TaxProfile) -> float:
@@ -194,14 +197,17 @@ def _income_tax(annual_tax: pd.DataFrame, tax_profile: TaxProfile) -> float:
     columns = [annual_tax[c].tolist() if c in annual_tax.columns else [0.0] * n
                for c in _INCOME_COLUMNS]
     total = 0.0
-    for year, nonqualified, interest, st_gain, qualified, lt_gain in zip(
+    for year, nonqualified, interest, st_gain, qualified, lt_gain, reit in zip(
             annual_tax["year"].tolist(), *columns, strict=True):
         rates = character_rates(tax_profile, int(year))
+        year_rates = tax_profile.rates(int(year))
         ordinary = nonqualified + interest + st_gain
         total += (
             ordinary * rates["short_term"]
             + qualified * rates["qualified"]
             + lt_gain * rates["long_term"]
+            # IRC §199A(b)(1)(B): the deduction lowers the federal ordinary tax only
+            - reit * year_rates.section_199a_deduction * year_rates.ordinary
         )
     return float(total)
 

@@ -58,13 +58,16 @@ def _percent(value: float) -> str:
 
 def rates_text(tax_profile: TaxProfile, year: int | None = None) -> str:
     """The marginal rates of ``year`` as text, e.g. "37% ordinary, 20% long-term, 20% qualified
-    dividends, 3.8% NIIT, 0% state" (prefixed with the year when rates change by year; followed
+    dividends, 3.8% NIIT, 0% state, 20% §199A deduction on REIT dividends" (prefixed
+    with the year when rates change by year; followed
     by each change of the long-term rate within a year up to ``year``, e.g. "long-term 20%
     before 2003-05-06 in that year")."""
     r = tax_profile.rates(int(year)) if year is not None else tax_profile.default
     text = (f"{_percent(r.ordinary)} ordinary, {_percent(r.long_term)} long-term, "
             f"{_percent(r.qualified_dividend)} qualified dividends, {_percent(r.niit)} NIIT, "
             f"{_percent(r.state)} state")
+    if r.section_199a_deduction > 0.0:  # IRC §199A(b)(1)(B), federal only
+        text += f", {_percent(r.section_199a_deduction)} §199A deduction on REIT dividends"
     if tax_profile.by_year and year is not None:
         text = f"rates by year ({tax_profile.name}); {year}: {text}"
     changes = [f"{_percent(rate)} before {when}"
