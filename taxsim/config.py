@@ -377,6 +377,9 @@ class RatesConfig(_Model):
     qualified_dividend: float = Field(0.20, ge=0, lt=1)
     niit: float = Field(0.038, ge=0, lt=1)
     state: float = Field(0.0, ge=0, lt=1)
+    section_199a_deduction: float = Field(0.20, ge=0, lt=1)
+    """Fraction of qualified REIT dividends deducted from federal taxable income (IRC §199A:
+    0.20 from 2018; ``TaxRates.section_199a_deduction``)."""
 
 
 FLAT_ONLY_RATES = tuple(name for name in RatesConfig.model_fields if name != "state")
@@ -393,6 +396,9 @@ class TaxConfig(_Model):
     qualified_dividend: float = Field(0.20, ge=0, lt=1)
     niit: float = Field(0.038, ge=0, lt=1)
     state: float = Field(0.0, ge=0, lt=1)
+    section_199a_deduction: float = Field(0.20, ge=0, lt=1)
+    """Fraction of qualified REIT dividends (and funds' section 199A dividends) deducted from
+    federal taxable income: 0.20 (IRC §199A(a), (b)(1)(B), from 2018); 0 to ignore it."""
     by_year: dict[Annotated[int, Strict(False)], RatesConfig] = Field(default_factory=dict)
     """Rates from a year on (flat profile only), e.g. ``[tax.by_year.2026] ordinary = 0.396``
     (a TOML key is a string: "2026" is read as the year)."""
@@ -747,13 +753,16 @@ def build_tax_profile(config: TaxConfig):
     if config.profile == "us_top_historical":
         return TaxProfile.us_top_historical(state=config.state)
     default = TaxRates(config.ordinary, config.long_term, config.qualified_dividend, config.niit,
-                       config.state)
+                       config.state, config.section_199a_deduction)
     by_year = {
-        year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, r.state)
+        year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, r.state,
+                       r.section_199a_deduction)
         for year, r in config.by_year.items()
     }
     name = (f"flat {100 * config.ordinary:g}% ordinary / {100 * config.long_term:g}% long-term"
             f" / {100 * config.niit:g}% NIIT / {100 * config.state:g}% state")
+    if config.section_199a_deduction != TaxRates.section_199a_deduction:
+        name += f" / {100 * config.section_199a_deduction:g}% §199A deduction"
     if by_year:
         name += f", changing in {sorted(by_year)}"
     if config.long_term_before:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -266,6 +267,16 @@ def test_tax_rates_round_trip_through_parquet(tmp_path):
     # a folder written before the column existed: no change within a year
     old = pd.read_parquet(tmp_path / "rates.parquet").drop(columns="long_term_before")
     assert dict(tax_profile_from_frame(old).long_term_before) == {}
+    # ... or before the §199A deduction: that run taxed REIT dividends in full, so it reads
+    # as 0 in every row (the rates its stored taxes were computed with), not today's 20%
+    historical = TaxProfile.us_top_historical()
+    assert historical.rates(2018).section_199a_deduction == 0.20
+    tax_rates_frame(historical).drop(columns="section_199a_deduction").to_parquet(
+        tmp_path / "old.parquet")
+    older = tax_profile_from_frame(pd.read_parquet(tmp_path / "old.parquet"))
+    assert older.default == dataclasses.replace(historical.default, section_199a_deduction=0.0)
+    assert {year: dataclasses.replace(rates, section_199a_deduction=0.0)
+            for year, rates in historical.by_year.items()} == dict(older.by_year)
 
 
 @pytest.mark.parametrize("writer", ["to_parquet", "write_run_folder"])

@@ -424,3 +424,43 @@ def test_bad_list_indexes_in_overrides_name_the_override(override, expected):
     with pytest.raises(RunConfigError) as info:
         apply_overrides(TINY, override)
     assert str(info.value) == expected
+
+
+def test_the_section_199a_deduction_rate_in_a_config():
+    """``tax.section_199a_deduction`` (and per year under ``tax.by_year``): the fraction of
+    qualified REIT dividends deducted (IRC §199A, 20% from 2018), a flat-profile rate."""
+    from taxsim.config import build_tax_profile
+    from taxsim.ledger.household import TaxProfile, TaxRates
+
+    default = build_tax_profile(config_from_dict(TINY).tax)
+    assert default.default == TaxRates()
+    assert default.default.section_199a_deduction == 0.20
+    assert default.name == "flat 37% ordinary / 20% long-term / 3.8% NIIT / 0% state"
+    config = config_from_dict(apply_overrides(TINY, {
+        "tax.section_199a_deduction": 0.0,
+        "tax.by_year": {"2026": {"section_199a_deduction": 0.23}}}))
+    profile = build_tax_profile(config.tax)
+    assert profile.default.section_199a_deduction == 0.0
+    assert profile.by_year[2026] == TaxRates(section_199a_deduction=0.23)
+    assert profile.rates(2025).section_199a_deduction == 0.0
+    assert profile.rates(2026).section_199a_deduction == 0.23
+    assert "0% §199A deduction" in profile.name
+    # the historical profile has its own: none before 2018, 20% from 2018
+    historical = build_tax_profile(config_from_dict(
+        apply_overrides(TINY, {"tax.profile": "us_top_historical"})).tax)
+    assert historical == TaxProfile.us_top_historical()
+    assert historical.rates(2017).section_199a_deduction == 0.0
+    assert historical.rates(2018).section_199a_deduction == 0.20
+    for override, expected in (
+        ({"tax.section_199a_deduction": 1.0},
+         "cfg: tax.section_199a_deduction: Input should be less than 1"),
+        ({"tax.section_199a_deduction": -0.2},
+         "cfg: tax.section_199a_deduction: Input should be greater than or equal to 0"),
+        ({"tax.by_year": {"2026": {"section_199a_deduction": 1.5}}},
+         "cfg: tax.by_year.2026.section_199a_deduction: Input should be less than 1"),
+        ({"tax.profile": "us_top_historical", "tax.section_199a_deduction": 0.2},
+         "cfg: tax.section_199a_deduction: not used with tax.profile 'us_top_historical'"),
+    ):
+        with pytest.raises(RunConfigError) as info:
+            config_from_dict(apply_overrides(TINY, override), "cfg")
+        assert str(info.value).startswith(expected), info.value

@@ -391,3 +391,57 @@ def test_withdrawal_loss_on_young_municipal_fund_shares_loses_their_exempt_inter
     assert realized["exempt_interest_disallowed"].sum() == pytest.approx(expected)
     assert realized["gain"].sum() == pytest.approx(-0.5 * sold + expected)
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
+
+
+def reit_and_equity_market() -> Market:
+    """A REIT paying $0.25 a share twice and an equity fund paying a qualified $0.10, flat
+    prices (sparse dates, so the calendar is the dates given)."""
+    dates = pd.to_datetime(["2024-01-02", "2024-03-15", "2024-06-14", "2024-12-31"] * 2)
+    frame = pd.DataFrame({
+        "date": dates,
+        "ticker": ["REIT"] * 4 + ["EQ"] * 4,
+        "close": [10.0] * 4 + [20.0] * 4,
+        "dividend": [0.0, 0.25, 0.25, 0.0, 0.0, 0.10, 0.0, 0.0],
+    })
+    market = Market.from_frame(frame, source="hand-made")
+    return market.with_metadata({"REIT": {"tax_character": "reit"}})
+
+
+def test_qualified_reit_dividends_get_the_section_199a_deduction_in_a_run():
+    """$6,000 buys 600 REIT shares at $10 and $4,000 200 EQ shares at $20, held all year: the
+    REIT's $0.50 a share, $300, are qualified REIT dividends (IRC §199A(e)(3); held past the
+    45 days of Treas. Reg. §1.199A-3(c)(2)(ii)), of which 20% is deducted from federal ordinary
+    income only: federal ordinary tax $300 * 0.20 * 0.37 = $22.20 lower than with no §199A
+    fraction; NIIT and the 5% state tax still on the full dividend."""
+    from taxsim.ledger.household import TaxProfile, TaxRates
+
+    market = reit_and_equity_market()
+    assert market.section_199a_fraction.tolist() == [0.0, 1.0]  # columns EQ, REIT
+    household = Household([Account("taxable", reinvest=False)])
+    runs = {}
+    for name, run_market in (
+        ("deducted", market),
+        ("none", market.with_metadata({"REIT": {"section_199a_fraction": 0.0}})),
+    ):
+        result = simulate(run_market, household, buy_and_hold(),
+                          {"taxable": {"REIT": 0.6, "EQ": 0.4}},
+                          contributions={"taxable": 10_000.0},
+                          tax_profile=TaxProfile(TaxRates(state=0.05)))
+        assert conservation_gap(result) == pytest.approx(0.0, abs=1e-9)
+        runs[name] = result.annual_tax().set_index("year").loc[2024]
+    deducted, none = runs["deducted"], runs["none"]
+    reit_dividends = 600 * 0.50
+    assert deducted["nonqualified_dividends"] == none["nonqualified_dividends"] == reit_dividends
+    assert deducted["qualified_dividends"] == none["qualified_dividends"] == 200 * 0.10
+    assert deducted["section_199a_dividends"] == reit_dividends
+    assert none["section_199a_dividends"] == 0.0
+    assert deducted["section_199a_deduction"] == pytest.approx(0.20 * reit_dividends, abs=1e-12)
+    assert none["section_199a_deduction"] == 0.0
+    assert deducted["ordinary_base"] == none["ordinary_base"] == reit_dividends
+    assert none["federal_ordinary_tax"] == pytest.approx(0.37 * reit_dividends, abs=1e-12)
+    assert none["federal_ordinary_tax"] - deducted["federal_ordinary_tax"] == pytest.approx(
+        0.20 * 0.37 * reit_dividends, abs=1e-12)  # $22.20
+    for unchanged in ("federal_preferential_tax", "niit", "state_tax"):
+        assert deducted[unchanged] == none[unchanged]
+    assert deducted["niit"] == pytest.approx(0.038 * (reit_dividends + 20.0), abs=1e-12)
+    assert none["total_tax"] - deducted["total_tax"] == pytest.approx(22.20, abs=1e-12)

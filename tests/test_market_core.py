@@ -314,3 +314,92 @@ def test_exempt_interest_daily_flag_is_metadata_checked_and_kept_by_subsets():
         market.with_metadata({"MUNI": {"exempt_interest_daily": "yes"}})
     with pytest.raises(MarketDataError, match="exempt_interest_daily has 1 entries for 2"):
         market.with_metadata(exempt_interest_daily=[True])
+
+
+def test_section_199a_fraction_defaults_to_the_non_qualified_part_of_a_reits_dividend():
+    """IRC §199A(e)(3): a REIT dividend that is neither qualified nor a capital gain dividend is
+    a qualified REIT dividend; other characters report none unless told."""
+    m = small_market()  # AAA equity, BBB reit
+    np.testing.assert_array_equal(m.section_199a_fraction, [0.0, 1.0])
+    assert m.section_199a_fraction.dtype == np.float64
+    assert not m.section_199a_fraction.flags.writeable
+    assert m.metadata_frame()["section_199a_fraction"].tolist() == [0.0, 1.0]
+    # kept by subsets and derived markets
+    assert m.select(["BBB", "AAA"]).section_199a_fraction.tolist() == [1.0, 0.0]
+    assert m.between("2024-01-03", "2024-01-05").section_199a_fraction.tolist() == [0.0, 1.0]
+    assert m.split_adjusted().section_199a_fraction.tolist() == [0.0, 1.0]
+    dates = nyse_trading_days("2024-01-02", count=2)
+    four = Market(dates, ("EQ", "BOND", "MUNI", "REIT"), np.full((2, 4), 10.0),
+                  tax_character=("equity", "taxable_bond", "municipal_bond", "reit"),
+                  qualified_fraction=[1.0, 0.0, 0.0, 0.25])
+    assert four.section_199a_fraction.tolist() == [0.0, 0.0, 0.0, 0.75]
+
+
+def test_section_199a_fraction_follows_with_metadata():
+    m = small_market()
+    # a new qualified fraction moves the default with it: a REIT's stays 1 - q
+    assert m.with_metadata({"BBB": {"qualified_fraction": 0.25}}).section_199a_fraction.tolist() \
+        == [0.0, 0.75]
+    # ... but not a value set before
+    mine = m.with_metadata({"BBB": {"section_199a_fraction": 0.5}})
+    assert mine.section_199a_fraction.tolist() == [0.0, 0.5]
+    assert mine.with_metadata({"BBB": {"qualified_fraction": 0.125}}).section_199a_fraction[1] \
+        == 0.5
+    # a new character resets it to that character's default, like the qualified fraction
+    swapped = mine.with_metadata({"AAA": {"tax_character": "reit"},
+                                  "BBB": {"tax_character": "equity"}})
+    assert swapped.qualified_fraction.tolist() == [0.0, 1.0]
+    assert swapped.section_199a_fraction.tolist() == [1.0, 0.0]
+    both = m.with_metadata({"AAA": {"tax_character": "reit", "qualified_fraction": 0.375}})
+    assert both.section_199a_fraction.tolist() == [0.625, 1.0]
+    given = m.with_metadata({"AAA": {"tax_character": "reit", "section_199a_fraction": 0.25}})
+    assert given.section_199a_fraction.tolist() == [0.25, 1.0]
+    # whole fields: the same rule, column by column
+    assert m.with_metadata(qualified_fraction=[1.0, 0.5]).section_199a_fraction.tolist() \
+        == [0.0, 0.5]
+    assert mine.with_metadata(qualified_fraction=[1.0, 0.25]).section_199a_fraction.tolist() \
+        == [0.0, 0.5]
+    assert m.with_metadata(qualified_fraction=[0.5, 0.0], section_199a_fraction=[0.125, 0.5]
+                           ).section_199a_fraction.tolist() == [0.125, 0.5]
+
+
+def test_section_199a_fraction_is_checked_per_ticker():
+    m = small_market()
+    with pytest.raises(MarketDataError, match=r"^BBB: section_199a_fraction 1.5 is not within "
+                                              r"\[0, 1\]$"):
+        m.with_metadata({"BBB": {"section_199a_fraction": 1.5}})
+    with pytest.raises(MarketDataError, match=r"^AAA: section_199a_fraction -0.25 is not"):
+        m.with_metadata({"AAA": {"section_199a_fraction": -0.25}})
+    with pytest.raises(MarketDataError, match=r"^BBB: section_199a_fraction nan is not"):
+        m.with_metadata({"BBB": {"section_199a_fraction": float("nan")}})
+    with pytest.raises(MarketDataError, match=r"^BBB: section_199a_fraction inf is not"):
+        m.with_metadata({"BBB": {"section_199a_fraction": float("inf")}})
+    with pytest.raises(MarketDataError, match=r"^BBB: section_199a_fraction 0.9 plus "
+                                              r"qualified_fraction 0.2 exceeds 1$"):
+        m.with_metadata({"BBB": {"section_199a_fraction": 0.9, "qualified_fraction": 0.2}})
+    with pytest.raises(MarketDataError, match=r"^AAA: section_199a_fraction 0.25 plus "
+                                              r"qualified_fraction 1.0 exceeds 1$"):
+        m.with_metadata({"AAA": {"section_199a_fraction": 0.25}})  # equity: all qualified
+    with pytest.raises(MarketDataError, match="section_199a_fraction has 1 entries for 2"):
+        m.with_metadata(section_199a_fraction=[0.5])
+    # rounding of 1 - q is within the tolerance of 1e-12; a fraction beyond it is not
+    rounded = m.with_metadata({"BBB": {"qualified_fraction": 0.95,
+                                       "section_199a_fraction": 0.05 + 1e-13}})
+    assert rounded.section_199a_fraction[1] == 0.05 + 1e-13
+    with pytest.raises(MarketDataError, match="BBB: section_199a_fraction"):
+        m.with_metadata({"BBB": {"qualified_fraction": 0.95, "section_199a_fraction": 0.05 + 1e-9}})
+
+
+def test_section_199a_fraction_round_trips_and_older_metadata_without_it_loads(tmp_path):
+    m = small_market().with_metadata({"BBB": {"qualified_fraction": 0.25,
+                                              "section_199a_fraction": 0.5}})
+    back = Market.from_frame(m.to_frame(), metadata=m.metadata_frame(), source=m.source)
+    assert back.section_199a_fraction.tolist() == [0.0, 0.5]
+    # metadata saved before the field existed: the default of its character and qualified part
+    older = m.metadata_frame().drop(columns="section_199a_fraction")
+    back = Market.from_frame(m.to_frame(), metadata=older, source=m.source)
+    assert back.section_199a_fraction.tolist() == [0.0, 0.75]
+    # the REITs of the stock files get all of their (non-qualified) dividend as §199A dividends
+    dates = nyse_trading_days("2024-01-02", count=2)
+    path = write_tidy(Market(dates, ("O", "AAPL"), np.full((2, 2), 50.0)), tmp_path / "m.parquet")
+    assert load_file(path, ["O", "AAPL"]).section_199a_fraction.tolist() == [1.0, 0.0]

@@ -77,6 +77,8 @@ def test_path_is_a_market_with_metadata(many):
     assert m.tax_character[:6] == ("equity", "equity", "equity", "taxable_bond",
                                    "municipal_bond", "reit")  # fmt: skip
     assert m.qualified_fraction[5] == 0.0  # REIT dividends are not qualified
+    # ... they are qualified REIT dividends (IRC §199A(e)(3)); the others pay none
+    assert m.section_199a_fraction.tolist() == [0.0] * 5 + [1.0] + [0.0] * (m.n_assets - 6)
     assert m.identity_group[0] != m.identity_group[1]  # substitutes, not identical
     assert m.expense_ratio[0] == 0.0003
     assert m.sector[6] == "technology"

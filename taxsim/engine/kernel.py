@@ -297,7 +297,7 @@ invest_cash_nb = njit(cache=True)(invest_cash)
 def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
     interest, split_ratio, event_day, qualified_fraction, interest_exempt, exempt_interest_daily,
-    state, holdings,
+    section_199a_fraction, state, holdings,
     target_start,
     targets, flow_index, flow_account, flow_amount, decide, idle, params, orders, settings,
     totals, account_values, account_cash, record, trades, trade_count,
@@ -309,14 +309,15 @@ def simulate_days(
     tests); ``targets`` (schedule rows, accounts, assets) applies from ``target_start[row]``;
     flows are sorted by ``flow_index``. ``interest_exempt`` and ``exempt_interest_daily``
     (assets,) are True for a municipal bond fund's interest and for such a fund that declares
-    it daily (``distributions.distribute``: IRC §852(b)(4)(B), (E)(ii)). Outputs (dates,
-    accounts), the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are filled in
-    place;
-    ``trades`` is a record array whose used length is ``trade_count[0]``. Every cell of
-    ``record``, ``account_values`` and ``account_cash`` from ``start`` on is written (they may
-    come uninitialized). ``idle`` takes decide's arguments and returns True on days when
-    decide would write no orders and change nothing (``Strategy.idle``; ``never_idle``
-    otherwise).
+    it daily (``distributions.distribute``: IRC §852(b)(4)(B), (E)(ii));
+    ``section_199a_fraction`` (assets,) is the fraction of each dividend that is a qualified
+    REIT (section 199A) dividend (``Market.section_199a_fraction``, IRC §199A(e)(3)). Outputs
+    (dates, accounts), the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are
+    filled in place; ``trades`` is a record array whose used length is ``trade_count[0]``.
+    Every cell of ``record``, ``account_values`` and ``account_cash`` from ``start`` on is
+    written (they may come uninitialized). ``idle`` takes decide's arguments and returns True
+    on days when decide would write no orders and change nothing (``Strategy.idle``;
+    ``never_idle`` otherwise).
     """
     n_days, n_assets = close.shape
     n_accounts = holdings.shape[0]
@@ -382,6 +383,7 @@ def simulate_days(
                     qualified_fraction[asset], taxed_interest, interest[t, asset] - taxed_interest,
                     st_capital_gain[t, asset], lt_capital_gain[t, asset],
                     return_of_capital[t, asset], exempt_interest_daily[asset],
+                    section_199a_fraction[asset],
                 )
                 if status != OK:
                     return t, SIM_LEDGER_ERROR, status

@@ -588,6 +588,7 @@ class _RunInputs:
     flow_amount: np.ndarray
     qualified: np.ndarray
     interest_exempt: np.ndarray
+    section_199a: np.ndarray
     period: str
     unapplied_groups: str
 
@@ -653,13 +654,16 @@ def _prepare(market, household, targets, contributions, flows, tax_payment, tax_
     qualified = np.ascontiguousarray(market.qualified_fraction, dtype=np.float64)
     # municipal bond interest is exempt from federal tax (IRC §103)
     interest_exempt = np.array([c == "municipal_bond" for c in market.tax_character], np.bool_)
+    # fraction of each dividend that is a qualified REIT dividend (IRC §199A(e)(3))
+    section_199a = np.ascontiguousarray(market.section_199a_fraction, dtype=np.float64)
     for array in (start_schedule, target_weights, flow_index, flow_account, flow_amount,
                   interest_exempt):
         array.flags.writeable = False  # shared between runs (the market's arrays already are)
     period = (f"{to_timestamp(market.dates[0]).date()} .. "
               f"{to_timestamp(market.dates[-1]).date()}")
     return _RunInputs(names, tax_account, legacy_lots, start_schedule, target_weights,
-                      flow_index, flow_account, flow_amount, qualified, interest_exempt, period,
+                      flow_index, flow_account, flow_amount, qualified, interest_exempt,
+                      section_199a, period,
                       _unapplied_market_groups(market, household))
 
 
@@ -863,13 +867,14 @@ def simulate(
     idle = _idle_argument(strategy)
     params = np.array(strategy.params, dtype=np.float64)  # a strategy may keep state in it
     qualified, interest_exempt = _prepared.qualified, _prepared.interest_exempt
+    section_199a = _prepared.section_199a
     day_index = 0
     while day_index < n_dates:
         day_index, status, ledger_status = kernel(
             day_index, market.dates, market.close, market.dividend, market.st_capital_gain,
             market.lt_capital_gain, market.return_of_capital, market.interest,
             market.split_ratio, market.event_day, qualified, interest_exempt,
-            market.exempt_interest_daily, ledger._state,
+            market.exempt_interest_daily, section_199a, ledger._state,
             holdings, start_schedule,
             target_weights, flow_index, flow_account, flow_amount, strategy.decide, idle,
             params, orders, settings, totals, account_values, account_cash,
@@ -1138,14 +1143,17 @@ class Result:
 TAX_RATES_FILE = "tax_rates.parquet"
 """The file of a ``Result.to_parquet`` folder holding the run's tax profile."""
 _RATE_FIELDS = tuple(rate.name for rate in fields(TaxRates))
+# rate columns that older folders lack -> the value that reproduces their runs
+_RATE_FIELDS_ADDED_LATER = {"section_199a_deduction": 0.0}
 
 
 def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
     """A tax profile as a table: one row for its default rates (``from_year`` missing) and one
     per ``by_year`` entry (the rates from that year on), columns ``from_year``, ``ordinary``,
-    ``long_term``, ``qualified_dividend``, ``niit``, ``state`` (fractions) and ``profile``
-    (its name), and ``long_term_before`` (the changes of the long-term rate within a year, as
-    JSON). :func:`tax_profile_from_frame` rebuilds the profile."""
+    ``long_term``, ``qualified_dividend``, ``niit``, ``state``, ``section_199a_deduction``
+    (fractions) and ``profile`` (its name), and ``long_term_before`` (the changes of the
+    long-term rate within a year, as JSON). :func:`tax_profile_from_frame` rebuilds the
+    profile."""
     rows = [(None, tax_profile.default)] + sorted(tax_profile.by_year.items())
     changes = json.dumps(dict(tax_profile.long_term_before))
     return pd.DataFrame({
@@ -1157,13 +1165,22 @@ def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
 
 
 def tax_profile_from_frame(frame: pd.DataFrame) -> TaxProfile:
-    """The :class:`TaxProfile` written by :func:`tax_rates_frame` (equal to the original)."""
-    missing = [c for c in ("from_year", *_RATE_FIELDS, "profile") if c not in frame.columns]
+    """The :class:`TaxProfile` written by :func:`tax_rates_frame` (equal to the original).
+
+    A frame without ``section_199a_deduction`` (written before the §199A deduction was
+    modelled) reads as 0 in every row: that run taxed qualified REIT dividends in full, so 0
+    states the rates its stored taxes were computed with (not today's 20%).
+    """
+    required = [name for name in _RATE_FIELDS if name not in _RATE_FIELDS_ADDED_LATER]
+    missing = [c for c in ("from_year", *required, "profile") if c not in frame.columns]
     if missing:
         raise ValueError(f"{TAX_RATES_FILE}: missing columns {missing}")
+    absent = {name: value for name, value in _RATE_FIELDS_ADDED_LATER.items()
+              if name not in frame.columns}
     default, by_year = None, {}
     for row in frame.itertuples(index=False):
-        rates = TaxRates(**{name: float(getattr(row, name)) for name in _RATE_FIELDS})
+        rates = TaxRates(**{name: absent[name] if name in absent else float(getattr(row, name))
+                            for name in _RATE_FIELDS})
         if pd.isna(row.from_year):
             default = rates
         else:

@@ -63,6 +63,7 @@ METADATA_FIELDS = (
     "expense_ratio",
     "sector",
     "exempt_interest_daily",
+    "section_199a_fraction",
 )
 FRAME_COLUMNS = ("date", "ticker", *ARRAY_FIELDS)
 
@@ -78,6 +79,17 @@ DEFAULT_QUALIFIED_FRACTION = {
     "municipal_bond": 0.0,
     "reit": 0.0,
 }
+
+
+def default_section_199a_fraction(tax_character: str, qualified_fraction: float) -> float:
+    """The default ``section_199a_fraction`` of an asset: the part of a REIT's dividend that is
+    not qualified (``1 - qualified_fraction``), 0 for every other tax character.
+
+    A REIT's ordinary dividend that is not qualified dividend income is a qualified REIT
+    dividend (IRC §199A(e)(3)); capital gain dividends are paid as ``lt_capital_gain``, not
+    ``dividend``. Equity and bond funds report no section 199A dividends unless told so.
+    """
+    return 1.0 - float(qualified_fraction) if tax_character == "reit" else 0.0
 
 
 def to_days(dates: Any) -> np.ndarray:
@@ -202,6 +214,14 @@ class Market:
         bond mutual funds do, so a loss on its shares held six months or less is not
         disallowed up to them (IRC §852(b)(4)(E)(ii)). Default False: the rule of
         §852(b)(4)(B) applies.
+    section_199a_fraction : array-like of float
+        Fraction (0..1) of ``dividend`` that is a qualified REIT dividend (IRC §199A(e)(3):
+        neither a capital gain dividend nor qualified dividend income) or, for a fund, a
+        section 199A dividend (Treas. Reg. §1.199A-3(d); Form 1099-DIV box 5, part of box 1a
+        and never of box 1b), of which the household deducts ``TaxRates.section_199a_deduction``
+        (20% from 2018) when the shares pass the 46-day holding test. With
+        ``qualified_fraction`` at most 1. Default ``1 - qualified_fraction`` for "reit", 0.0
+        otherwise (:func:`default_section_199a_fraction`).
     source : str
         Where the data came from, for chart footnotes.
 
@@ -229,6 +249,7 @@ class Market:
     expense_ratio: np.ndarray | None = None
     sector: tuple[str, ...] | None = None
     exempt_interest_daily: np.ndarray | None = None
+    section_199a_fraction: np.ndarray | None = None
     source: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -275,6 +296,12 @@ class Market:
         daily = np.zeros(n, np.bool_) if self.exempt_interest_daily is None else (
             self.exempt_interest_daily)
         set_(self, "exempt_interest_daily", _frozen_flags(daily, tickers))
+        if self.section_199a_fraction is None:
+            section_199a = [default_section_199a_fraction(c, q)
+                            for c, q in zip(valid, self.qualified_fraction, strict=False)]
+        else:
+            section_199a = self.section_199a_fraction
+        set_(self, "section_199a_fraction", _frozen_vector(section_199a))
         set_(self, "source", str(self.source))
         check_metadata(
             tickers,
@@ -287,6 +314,7 @@ class Market:
                 "sector": self.sector,
                 "exempt_interest_daily": self.exempt_interest_daily,
             },
+            self.section_199a_fraction,
         )
 
         if getattr(_ADOPTED, "checked", False):
@@ -435,6 +463,7 @@ class Market:
             expense_ratio=self.expense_ratio[cols],
             sector=pick(self.sector),
             exempt_interest_daily=self.exempt_interest_daily[cols],
+            section_199a_fraction=self.section_199a_fraction[cols],
             source=self.source,
         )
 
@@ -493,6 +522,15 @@ class Market:
         **fields
             Whole metadata fields, aligned with ``tickers`` (e.g. ``expense_ratio=[...]``).
 
+        Notes
+        -----
+        A ticker given a ``tax_character`` but not a ``qualified_fraction``,
+        ``asset_class`` or ``section_199a_fraction`` gets the new character's defaults for
+        them. A new ``qualified_fraction`` without a ``section_199a_fraction`` moves the
+        latter only where it was the default (``1 - qualified_fraction`` for a REIT), so a
+        value set before is kept. Whole fields follow the same rule for
+        ``section_199a_fraction``.
+
         Raises
         ------
         MarketDataError
@@ -510,6 +548,7 @@ class Market:
             )
         for ticker, values in items:
             col = self.tickers.index(ticker)
+            section_199a_was_default = _section_199a_is_default(current, col)
             for name, value in values.items():
                 if name not in METADATA_FIELDS:
                     raise MarketDataError(f"{ticker}: unknown metadata field {name!r}")
@@ -518,7 +557,25 @@ class Market:
                     current["qualified_fraction"][col] = DEFAULT_QUALIFIED_FRACTION.get(value, 1.0)
                 if name == "tax_character" and "asset_class" not in values:
                     current["asset_class"][col] = DEFAULT_ASSET_CLASS.get(value, "equity")
+            # a new character resets the §199A fraction like the qualified one; a new qualified
+            # fraction moves it only where it was the default, so a REIT's stays 1 - q
+            if "section_199a_fraction" not in values and (
+                "tax_character" in values
+                or ("qualified_fraction" in values and section_199a_was_default)
+            ):
+                _reset_section_199a(current, col)
+        was_default = []  # per column, for whole fields that move the §199A default
+        if "section_199a_fraction" not in fields and (
+            "tax_character" in fields or "qualified_fraction" in fields
+        ):
+            was_default = [_section_199a_is_default(current, col) for col in range(self.n_assets)]
         current.update(fields)
+        if was_default and all(  # misaligned fields are refused by the checks
+            np.ndim(current[name]) == 1 and len(current[name]) == self.n_assets
+            for name in ("tax_character", "qualified_fraction")
+        ):
+            for col in np.nonzero(was_default)[0]:
+                _reset_section_199a(current, int(col))
         return dataclasses.replace(self, **current)
 
     # ------------------------------------------------------------------ pandas edges
@@ -791,6 +848,27 @@ def carry_forward_gaps(close: np.ndarray) -> np.ndarray:
         cols = np.nonzero(filled)
         close[cols] = close[source_row[cols], cols[1]]
     return filled
+
+
+def _section_199a_is_default(current: dict[str, list], col: int) -> bool:
+    """Whether column ``col`` of :meth:`Market.with_metadata`'s metadata lists has the default
+    ``section_199a_fraction`` of its tax character and qualified fraction."""
+    try:
+        default = default_section_199a_fraction(current["tax_character"][col],
+                                                current["qualified_fraction"][col])
+    except (TypeError, ValueError):  # a bad qualified fraction: validation names it
+        return False
+    return current["section_199a_fraction"][col] == default
+
+
+def _reset_section_199a(current: dict[str, list], col: int) -> None:
+    """Set column ``col``'s ``section_199a_fraction`` to the default of its tax character and
+    qualified fraction (left as is when the qualified fraction is not a number)."""
+    try:
+        current["section_199a_fraction"][col] = default_section_199a_fraction(
+            current["tax_character"][col], current["qualified_fraction"][col])
+    except (TypeError, ValueError):
+        pass
 
 
 def _metadata_items(metadata) -> Iterable[tuple[str, Mapping[str, Any]]]:

@@ -4,10 +4,12 @@ Each entry maps a ticker to :class:`~taxsim.market.Market` metadata fields. Fund
 the same index share an ``identity_group`` (treated as substantially identical for the
 wash-sale rule, the conservative choice); funds tracking different indexes get their own.
 Expense ratios are annual fractions as published in 2025. ``qualified_fraction`` is a
-typical recent share of qualified dividends. The REITs among the stocks of ``../shared/data``
-(:data:`REIT_TICKERS`) get ``tax_character="reit"``: non-qualified dividends. Everything not
-listed defaults to a US equity with fully qualified dividends, its own identity group and no
-expense ratio. A user's metadata overrides any of these.
+typical recent share of qualified dividends; the funds' ``section_199a_fraction`` (Form
+1099-DIV box 5, the REIT dividends they pass through) is left at 0, a small share for
+these equity funds. The REITs among the stocks of ``../shared/data`` (:data:`REIT_TICKERS`) get
+``tax_character="reit"``: non-qualified dividends, all of them qualified REIT dividends.
+Everything not listed defaults to a US equity with fully qualified dividends, its own identity
+group and no expense ratio. A user's metadata overrides any of these.
 """
 
 from __future__ import annotations
@@ -100,13 +102,15 @@ KNOWN_ASSETS: dict[str, dict[str, Any]] = {
 #: ``us_stocks_1999_2026.parquet``. A REIT's ordinary dividends are generally not qualified
 #: dividends (IRC §857(c); IRS Pub 550, "Qualified Dividends": "dividends you receive from a
 #: real estate investment trust" generally do not qualify), so these default to the "reit"
-#: tax character: ``qualified_fraction`` 0 and ``asset_class`` "real_estate" ("mortgage_reit"
-#: for AGNC and NLY). Approximations to override where they matter: the §199A deduction on
-#: REIT dividends is not modeled; a REIT's 1099-DIV can show a small qualified part and capital
-#: gain or return-of-capital parts, all paid as ``dividend`` in these files; and the status
-#: is today's, over the whole history, although AMT (a REIT from 2012), CCI (2014), EQIX
-#: (2015), IRM (2014), SBAC (2016) and WY (2010) paid ordinary, generally qualified, dividends
-#: as corporations before converting (those of AMT, CCI, EQIX and SBAC are few or none).
+#: tax character: ``qualified_fraction`` 0, ``section_199a_fraction`` 1 (all of the dividend is
+#: a qualified REIT dividend, 20% of it deductible from 2018, IRC §199A(b)(1)(B), (e)(3)) and
+#: ``asset_class`` "real_estate" ("mortgage_reit" for AGNC and NLY). Approximations to
+#: override where they matter: a REIT's 1099-DIV can show a small qualified part and capital
+#: gain or return-of-capital parts, all paid as ``dividend`` in these files (so all of it gets
+#: the §199A deduction here); and the status is today's, over the whole history, although AMT
+#: (a REIT from 2012), CCI (2014), EQIX (2015), IRM (2014), SBAC (2016) and WY (2010) paid
+#: ordinary, generally qualified, dividends as corporations before converting (those of AMT,
+#: CCI, EQIX and SBAC are few or none).
 REIT_TICKERS: tuple[str, ...] = (
     "AGNC", "AMT", "ARE", "AVB", "BXP", "CCI", "DLR", "DOC", "DRE", "EQIX", "EQR", "ESS",
     "EXR", "FRT", "HST", "IRM", "KIM", "MAA", "NLY", "O", "PEAK", "PLD", "PSA", "REG",

@@ -62,7 +62,13 @@ import numpy as np
 import pandas as pd
 
 from taxsim.market.calendar import nyse_trading_days, sessions_per_year
-from taxsim.market.market import DEFAULT_ASSET_CLASS, DEFAULT_QUALIFIED_FRACTION, Market, to_day
+from taxsim.market.market import (
+    DEFAULT_ASSET_CLASS,
+    DEFAULT_QUALIFIED_FRACTION,
+    Market,
+    default_section_199a_fraction,
+    to_day,
+)
 
 TRADING_DAYS = sessions_per_year()
 
@@ -95,6 +101,9 @@ class AssetSpec:
         Annual long-term capital-gain distribution as a fraction of price, in December.
     tax_character, qualified_fraction, identity_group, expense_ratio, asset_class
         Market metadata (see :class:`~taxsim.market.Market`); defaults as there.
+    section_199a_fraction : float, optional
+        Fraction of the dividend that is a qualified REIT (section 199A) dividend; default as
+        in :class:`~taxsim.market.Market`: ``1 - qualified_fraction`` for "reit", else 0.
     initial_price : float
         Close on the first date (dollars per share).
     """
@@ -115,6 +124,7 @@ class AssetSpec:
     expense_ratio: float = 0.0
     asset_class: str | None = None
     initial_price: float = 100.0
+    section_199a_fraction: float | None = None
 
     def __post_init__(self) -> None:
         if self.market_loading**2 + self.sector_loading**2 > 1.0 + 1e-12:
@@ -593,6 +603,11 @@ def _market_from_specs(dates, specs, close, dividend, interest, gain, source) ->
     def character(spec):
         return spec.tax_character
 
+    def qualified(spec):
+        if spec.qualified_fraction is not None:
+            return spec.qualified_fraction
+        return DEFAULT_QUALIFIED_FRACTION.get(character(spec), 1.0)
+
     return Market(
         dates,
         tuple(s.ticker for s in specs),
@@ -604,10 +619,11 @@ def _market_from_specs(dates, specs, close, dividend, interest, gain, source) ->
             s.asset_class or DEFAULT_ASSET_CLASS.get(character(s), "equity") for s in specs
         ),
         tax_character=tuple(character(s) for s in specs),
-        qualified_fraction=[
-            s.qualified_fraction
-            if s.qualified_fraction is not None
-            else DEFAULT_QUALIFIED_FRACTION.get(character(s), 1.0)
+        qualified_fraction=[qualified(s) for s in specs],
+        section_199a_fraction=[
+            s.section_199a_fraction
+            if s.section_199a_fraction is not None
+            else default_section_199a_fraction(character(s), qualified(s))
             for s in specs
         ],
         identity_group=tuple(s.identity_group or s.ticker for s in specs),

@@ -17,6 +17,8 @@ Rules (the contract the simulator relies on):
 - Distributions (dollars per share) are finite and non-negative, and non-zero only on dates
   where the asset has a price.
 - ``split_ratio`` is finite and positive, and differs from 1 only on dates with a price.
+- ``qualified_fraction`` and ``section_199a_fraction`` are within [0, 1] and, per ticker, sum
+  to at most 1; ``expense_ratio`` is within [0, 1).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ DISTRIBUTION_FIELDS = (
 ARRAY_FIELDS = ("close", *DISTRIBUTION_FIELDS, "split_ratio")
 
 _MAX_DATES_LISTED = 5
+#: qualified_fraction + section_199a_fraction may exceed 1 by this much (the rounding of
+#: ``1 - q``); the ledger's distribute allows the same
+SECTION_199A_TOLERANCE = 1e-12
 
 
 class MarketDataError(ValueError):
@@ -219,14 +224,23 @@ def check_metadata(
     qualified_fraction: np.ndarray,
     expense_ratio: np.ndarray,
     others: dict[str, Sequence],
+    section_199a_fraction: np.ndarray | None = None,
 ) -> None:
-    """Raise on metadata of the wrong length or with values out of range."""
+    """Raise on metadata of the wrong length or with values out of range.
+
+    ``section_199a_fraction`` (optional, fractions): each within [0, 1] and, with the same
+    ticker's ``qualified_fraction``, at most 1 (a dividend's qualified part and its section
+    199A part are disjoint, IRC §199A(e)(3); Form 1099-DIV box 5 is never part of box 1b).
+    """
     n = len(tickers)
+    section_199a = {} if section_199a_fraction is None else {
+        "section_199a_fraction": section_199a_fraction}
     for name, values in {
         "tax_character": tax_character,
         "qualified_fraction": qualified_fraction,
         "expense_ratio": expense_ratio,
         **others,
+        **section_199a,
     }.items():
         if len(values) != n:
             raise MarketDataError(
@@ -243,3 +257,12 @@ def check_metadata(
     for ticker, e in zip(tickers, expense_ratio, strict=True):
         if not (np.isfinite(e) and 0.0 <= e < 1.0):
             raise MarketDataError(f"{ticker}: expense_ratio {e} is not a fraction in [0, 1)")
+    if section_199a_fraction is None:
+        return
+    for ticker, s, q in zip(tickers, section_199a_fraction, qualified_fraction, strict=True):
+        if not (np.isfinite(s) and 0.0 <= s <= 1.0):
+            raise MarketDataError(f"{ticker}: section_199a_fraction {s} is not within [0, 1]")
+        if q + s > 1.0 + SECTION_199A_TOLERANCE:
+            raise MarketDataError(
+                f"{ticker}: section_199a_fraction {s} plus qualified_fraction {q} exceeds 1"
+            )
