@@ -670,7 +670,9 @@ def create_lot(state, lot_id, origin, account, asset, acquired, holding_start, l
     pending_per_share = state.lot_pending_per_share
     for k in range(N_PENDING_QUALIFIED):
         pending_year[slot, k] = 0
-    for k in range(N_PENDING_COLUMNS):  # with the §852(b)(4) columns
+    # the §852(b)(4) columns too; not the section 199A ones, read only under a pending year
+    # and written (not added to) when a year takes its slot (distributions.add_provisional_*)
+    for k in range(SECTION_199A_COLUMN):
         pending_per_share[slot, k] = 0.0
     link_slot_nb(state, slot)
     return slot
