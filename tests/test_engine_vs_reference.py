@@ -55,3 +55,32 @@ def test_trade_log_replayed_through_the_reference_gives_the_same_taxes(market, s
     reference_lots = reference.lots()
     assert lots["shares"].sum() == pytest.approx(reference_lots["shares"].sum(), abs=1e-6)
     assert lots["basis"].sum() == pytest.approx(reference_lots["basis"].sum(), abs=1e-6)
+
+
+def test_reit_dividends_replayed_through_the_reference_give_the_same_section_199a_deduction(
+        market):
+    """A taxable REIT holding rebalanced monthly by HIFO (young lots sold, some before their
+    46th day, Treas. Reg. §1.199A-3(c)(2)(ii)): the engine passes the market's
+    section_199a_fraction to every distribution, and the reference, fed the same events,
+    finds the same qualified REIT dividends, deduction and tax each year."""
+    reit = market.with_metadata({"REIT": {"qualified_fraction": 0.25}})
+    assert reit.section_199a_fraction[reit.index_of("REIT")] == 0.75
+    targets = {"taxable": {"USTOTAL": 0.4, "REIT": 0.4, "MUNI": 0.2},
+               "ira": {"BOND": 0.6, "USLARGE": 0.4}}
+    flows = pd.DataFrame({"date": reit.pandas_dates[[150, 400]], "account": ["taxable"] * 2,
+                          "amount": [40_000.0, -60_000.0]})
+    result = simulate(reit, household(), calendar_rebalance("monthly", "hifo"), targets,
+                      flows=flows, cost_bps=3.0,
+                      contributions={"taxable": 400_000.0, "ira": 100_000.0})
+    annual = result.ledger.annual_tax().set_index("year")
+    reference = replay(result)
+    reference_annual = reference.annual_tax().set_index("year")
+    assert annual["section_199a_dividends"].sum() > 0.0
+    assert reference.section_199a_failed() > 0.0  # some shares sold before their 46th day
+    for year in annual.index:
+        for column in ("nonqualified_dividends", "section_199a_dividends",
+                       "section_199a_deduction", "federal_ordinary_tax", "total_tax"):
+            assert annual.loc[year, column] == pytest.approx(
+                reference_annual.loc[year, column], abs=1e-6), (year, column)
+        assert annual.loc[year, "section_199a_deduction"] == pytest.approx(
+            0.20 * annual.loc[year, "section_199a_dividends"], abs=1e-9)

@@ -3,15 +3,17 @@
 Hypothesis generates random event sequences over a household of two spouses' taxable
 accounts, a traditional IRA and a Roth, with four assets of which SPY and IVV are substantially
 identical: buys, sells with every relief method (specific lots drawn from the lots open at that
-moment), dividends with qualified fractions, interest, capital-gain distributions, return of
-capital, splits, year closes and invalid calls. Dates advance 0-40 calendar days, or jump to
-the dates where the rules turn (holding-period anniversaries, day 61 of the dividend test,
-day 30/31 of a wash-sale window, year ends). Both ledgers get the same calls; after every call
+moment), dividends with qualified fractions and section 199A fractions (IRC §199A(e)(3), Treas.
+Reg. §1.199A-3), interest, capital-gain distributions, return of capital, splits, year closes
+and invalid calls. Dates advance 0-40 calendar days, or jump to the dates where the rules turn
+(holding-period anniversaries, day 61 of the dividend test, day 46 of the §199A test, day 30/31
+of a wash-sale window, year ends). Both ledgers get the same calls; after every call
 their open lots, realized rows, annual-tax rows and cash must agree to the cent (shares to
 1e-9), and a rejected call must raise in both and change nothing.
 
 Hand-written sequences (:data:`EDGE_SEQUENCES`, :data:`CARRYFORWARD_SEQUENCE`) pin the rule
-edges that random sequences reach only rarely: day 60/61 of the dividend test, Feb 29, the
+edges that random sequences reach only rarely: day 60/61 of the dividend test, day 45/46 of the
+§199A test (with a split and a wash-sale piece), Feb 29, the
 30th/31st day of a wash-sale window, retroactive matching into a closed year, the loss limit,
 a sale at cost whose "loss" is float rounding, and a loss carried in from before the first year.
 
@@ -95,6 +97,8 @@ ANNUAL_MONEY = (
     "st_gain_after_rate_change",
     "lt_gain_after_rate_change",
     "lt_gain_base_before_rate_change",
+    "section_199a_dividends",
+    "section_199a_deduction",
 )
 
 
@@ -332,6 +336,9 @@ def compare_annual(
 # ------------------------------------------------------------------------------ driving
 
 
+#: Prices on the first day of a generated sequence, dollars per share.
+START_PRICES = {"SPY": 100.0, "IVV": 50.0, "QQQ": 20.0, "BND": 10.0}
+
 #: Position of the date among the positional arguments of the dated calls.
 DATE_ARGUMENT = {"buy": 4, "sell": 4, "distribute": 1, "split": 1}
 
@@ -453,6 +460,13 @@ class EventState:
     last_closed_year: int | None = None
     sale_days: list[date] = field(default_factory=list)
     sold_assets: list[str] = field(default_factory=list)
+    # ex-dates of dividends with a section 199A part, by asset
+    section_199a_days: dict[str, list[date]] = field(default_factory=dict)
+
+    def note_section_199a(self, asset: str, amounts: dict[str, Any]) -> None:
+        """Remember today as an ex-date of ``asset`` if the dividend has a section 199A part."""
+        if amounts.get("dividend", 0.0) > 0.0 and amounts.get("section_199a_fraction", 0.0) > 0.0:
+            self.section_199a_days.setdefault(asset, []).append(self.today)
 
     def next_year_to_close(self, driver: Driver) -> int:
         """The first open year; years before the first event are never closed."""
@@ -479,7 +493,7 @@ def _advance_date(data: st.DataObject, driver: Driver, state: EventState) -> Non
         for start, months in ((lot["holding_start"], 12), (lot["acquired"], 6)):
             turn = first_day_held_more_than(start, months)  # long-term; past six months
             targets += [turn - timedelta(days=1), turn]
-        targets += [lot["acquired"] + timedelta(days=days) for days in (30, 31, 60, 61)]
+        targets += [lot["acquired"] + timedelta(days=days) for days in (30, 31, 45, 46, 60, 61)]
     for sale_day in state.sale_days[-4:]:
         targets += [sale_day + timedelta(days=30), sale_day + timedelta(days=31)]
     targets += [date(state.today.year, 12, 31), date(state.today.year + 1, 1, 1)]
@@ -494,6 +508,27 @@ def _advance_date(data: st.DataObject, driver: Driver, state: EventState) -> Non
     state.today = new_day
 
 
+def _advance_date_by_days(data: st.DataObject, driver: Driver, state: EventState) -> None:
+    """Move the date by days, not months: a gap of 0-15 days, or a jump to day 45 or 46 (or
+    61) after a young taxable lot's acquisition, or to the year's end when it is near.
+    Keeps purchases, ex-dates and sales within the 46-day test of §199A."""
+    targets = [
+        lot["acquired"] + timedelta(days=days)
+        for lot in _young_lots(driver, state)
+        for days in (45, 46, 61)
+    ]
+    targets += [date(state.today.year, 12, 31), date(state.today.year + 1, 1, 1)]
+    targets = sorted({day for day in targets
+                      if state.today <= day <= state.today + timedelta(days=61)})
+    if targets and data.draw(st.integers(0, 3), label="jump") == 0:
+        new_day = data.draw(st.sampled_from(targets), label="jump_to")
+    else:
+        new_day = state.today + timedelta(days=data.draw(st.integers(0, 15), label="gap"))
+    if state.last_closed_year is not None and new_day.year <= state.last_closed_year:
+        new_day = date(state.last_closed_year + 1, 1, 1)
+    state.today = new_day
+
+
 def _move_price(data: st.DataObject, state: EventState, asset: str) -> float:
     factor = data.draw(st.sampled_from(PRICE_FACTORS), label="price_factor")
     state.prices[asset] = max(1.0, round(state.prices[asset] * factor, 2))
@@ -502,6 +537,15 @@ def _move_price(data: st.DataObject, state: EventState, asset: str) -> float:
 
 def _buy(data: st.DataObject, driver: Driver, state: EventState) -> None:
     account = data.draw(st.sampled_from(ACCOUNT_NAMES), label="account")
+    asset = data.draw(st.sampled_from(ASSETS), label="asset")
+    shares = data.draw(st.sampled_from(SHARE_COUNTS), label="shares")
+    price = _move_price(data, state, asset)
+    driver.call("buy", account, asset, shares, price, state.today.isoformat())
+
+
+def _taxable_buy(data: st.DataObject, driver: Driver, state: EventState) -> None:
+    """A purchase in one of the taxable accounts (where the holding tests bind)."""
+    account = data.draw(st.sampled_from(ACCOUNT_NAMES[:2]), label="account")
     asset = data.draw(st.sampled_from(ASSETS), label="asset")
     shares = data.draw(st.sampled_from(SHARE_COUNTS), label="shares")
     price = _move_price(data, state, asset)
@@ -539,6 +583,45 @@ def _sell(data: st.DataObject, driver: Driver, state: EventState) -> None:
     state.sold_assets.append(asset)
 
 
+#: Days after a lot's acquisition before which a sale fails the §199A holding test.
+SECTION_199A_HOLDING_DAYS = 46
+
+
+def _young_lots(driver: Driver, state: EventState) -> list[dict[str, Any]]:
+    """Open lots of taxable accounts acquired 46 days ago or less (day 45 is the last day
+    a sale fails the §199A test, day 46 the first it passes)."""
+    return [
+        lot for lot in _open_lots(driver)
+        if ACCOUNT_KIND[lot["account"]] == "taxable"
+        and (state.today - lot["acquired"]).days <= SECTION_199A_HOLDING_DAYS
+    ]
+
+
+def _young_sale(data: st.DataObject, driver: Driver, state: EventState) -> None:
+    """Sell some shares of a taxable lot acquired 46 days ago or less (specific lot), one
+    that received a section 199A dividend if any did, often on day 45 or 46 after its
+    acquisition, so that the dividend fails (or just passes) the holding test of Treas. Reg.
+    §1.199A-3(c)(2)(ii); a plain sale when there is none."""
+    young = _young_lots(driver, state)
+    if not young:
+        _sell(data, driver, state)
+        return
+    paid = [
+        lot for lot in young
+        if any(lot["acquired"] < day for day in state.section_199a_days.get(lot["asset"], ()))
+    ]
+    lot = data.draw(st.sampled_from(paid or young), label="young_lot")
+    edge = lot["acquired"] + timedelta(days=data.draw(st.sampled_from((45, 46)), label="edge"))
+    if edge >= state.today and data.draw(st.booleans(), label="to_edge"):
+        state.today = edge  # the last day that fails the §199A test, or the first that passes
+    part = data.draw(st.sampled_from((1.0, 0.5, 0.25)), label="part")
+    price = _move_price(data, state, lot["asset"])
+    driver.call("sell", lot["account"], lot["asset"], None, price, state.today.isoformat(),
+                method="specific", lots={lot["lot_id"]: lot["shares"] * part})
+    state.sale_days.append(state.today)
+    state.sold_assets.append(lot["asset"])
+
+
 def _rebuy(data: st.DataObject, driver: Driver, state: EventState) -> None:
     """Buy an asset substantially identical to a recently sold one (a wash-sale candidate)."""
     if not state.sold_assets:
@@ -564,9 +647,11 @@ def _rebuy(data: st.DataObject, driver: Driver, state: EventState) -> None:
 def _distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
     asset = data.draw(st.sampled_from(ASSETS), label="asset")
     price = _move_price(data, state, asset)
+    qualified = data.draw(st.sampled_from((1.0, 0.0, 0.6)), label="qualified")
     amounts = {
         "dividend": data.draw(st.sampled_from((0.0, 0.12, 0.5, 1.0)), label="dividend"),
-        "qualified_fraction": data.draw(st.sampled_from((1.0, 0.0, 0.6)), label="qualified"),
+        "qualified_fraction": qualified,
+        "section_199a_fraction": _draw_section_199a_fraction(data, qualified),
         "interest": data.draw(st.sampled_from((0.0, 0.0, 0.2)), label="interest"),
         "exempt_interest": data.draw(st.sampled_from((0.0, 0.0, 0.1, 2.0)), label="exempt"),
         "st_capital_gain": data.draw(st.sampled_from((0.0, 0.0, 0.3)), label="st_cg"),
@@ -579,6 +664,38 @@ def _distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
         # a fund declaring exempt-interest dividends daily is outside §852(b)(4)(B)
         amounts["exempt_interest_daily"] = data.draw(st.booleans(), label="exempt_daily")
     driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
+    state.note_section_199a(asset, amounts)
+
+
+#: Section 199A fractions drawn for a dividend (0 twice: most dividends are not a REIT's).
+SECTION_199A_FRACTIONS = (0.0, 0.0, 1.0, 0.4)
+
+
+def _draw_section_199a_fraction(data: st.DataObject, qualified_fraction: float) -> float:
+    """A section 199A fraction that fits beside ``qualified_fraction`` (box 5 of Form 1099-DIV
+    is never part of box 1b: the two add up to at most 1)."""
+    allowed = [value for value in SECTION_199A_FRACTIONS if qualified_fraction + value <= 1.0]
+    return data.draw(st.sampled_from(allowed), label="section_199a")
+
+
+def _reit_distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
+    """A REIT's (or a REIT fund's) dividend, mostly on an asset a taxable account bought 46
+    days ago or less, with a section 199A part (IRC §199A(e)(3)): the 46-day test of
+    Treas. Reg. §1.199A-3(c)(2)(ii) then turns on the sales that follow."""
+    held = sorted({lot["asset"] for lot in _young_lots(driver, state)})
+    asset = data.draw(st.sampled_from(held * 3 + list(ASSETS)), label="asset")
+    price = _move_price(data, state, asset)
+    qualified = data.draw(st.sampled_from((0.0, 0.0, 0.2, 1.0)), label="qualified")
+    fits = [value for value in (1.0 - qualified, 0.5, 0.0) if qualified + value <= 1.0]
+    amounts = {
+        "dividend": data.draw(st.sampled_from((0.4, 1.0, 0.07)), label="dividend"),
+        "qualified_fraction": qualified,
+        "section_199a_fraction": data.draw(st.sampled_from(fits), label="section_199a"),
+        "lt_capital_gain": data.draw(st.sampled_from((0.0, 0.0, 0.3)), label="lt_cg"),
+        "return_of_capital": data.draw(st.sampled_from((0.0, 0.0, 0.2)), label="roc"),
+    }
+    driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
+    state.note_section_199a(asset, amounts)
 
 
 def _fund_distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
@@ -622,7 +739,8 @@ def _invalid(data: st.DataObject, driver: Driver, state: EventState) -> None:
     lots = _open_lots(driver)
     day = state.today.isoformat()
     price = state.prices["SPY"]
-    choices = ["unknown_asset", "unknown_account", "bad_shares", "bad_price", "unknown_lot"]
+    choices = ["unknown_asset", "unknown_account", "bad_shares", "bad_price", "unknown_lot",
+               "bad_section_199a"]
     if lots:
         choices += ["oversell", "oversell_lot", "wrong_account_lot"]
     if driver.last_event_day is not None:
@@ -640,6 +758,12 @@ def _invalid(data: st.DataObject, driver: Driver, state: EventState) -> None:
     elif kind == "bad_price":
         bad = data.draw(st.sampled_from((0.0, -3.0, math.nan, math.inf)), label="bad")
         driver.call("buy", "bob_taxable", "QQQ", 2.0, bad, day, expect_error=True)
+    elif kind == "bad_section_199a":
+        qualified, section_199a = data.draw(
+            st.sampled_from(((0.0, -0.2), (0.0, 1.5), (0.0, math.nan), (0.7, 0.5), (1.0, 0.01))),
+            label="bad")
+        driver.call("distribute", "SPY", day, price, dividend=1.0, qualified_fraction=qualified,
+                    section_199a_fraction=section_199a, expect_error=True)
     elif kind == "unknown_lot":
         missing = max([lot["lot_id"] for lot in lots], default=0) + 50
         driver.call(
@@ -711,6 +835,7 @@ def _invalid(data: st.DataObject, driver: Driver, state: EventState) -> None:
 EVENT_KINDS = (
     (_buy, 6),
     (_sell, 6),
+    (_young_sale, 1),
     (_rebuy, 3),
     (_distribute, 3),
     (_split, 1),
@@ -727,6 +852,19 @@ FUND_EVENT_KINDS = (
     (_split, 1),
     (_close_years, 1),
 )
+#: REIT shares bought, paid and sold within weeks: the 46-day test of §199A meets the 61-day
+#: qualified-dividend test, splits and wash-sale pieces.
+REIT_EVENT_KINDS = (
+    (_taxable_buy, 4),
+    (_buy, 1),
+    (_sell, 2),
+    (_young_sale, 4),
+    (_rebuy, 2),
+    (_reit_distribute, 5),
+    (_split, 2),
+    (_close_years, 1),
+    (_invalid, 1),
+)
 
 
 def run_events(
@@ -735,17 +873,19 @@ def run_events(
     start: date,
     max_events: int = 30,
     event_kinds: tuple = EVENT_KINDS,
+    advance: Callable[[st.DataObject, Driver, EventState], None] | None = None,
+    state: EventState | None = None,
 ) -> EventState:
     """Draw and apply a random event sequence (kinds drawn by their weights in
-    ``event_kinds``); returns the generator's final state."""
-    state = EventState(
-        today=start,
-        prices={"SPY": 100.0, "IVV": 50.0, "QQQ": 20.0, "BND": 10.0},
-    )
+    ``event_kinds``, dates moved by ``advance``, :func:`_advance_date` by default) from
+    ``state`` (a new one at ``start`` by default); returns the generator's final state."""
+    advance = _advance_date if advance is None else advance
+    if state is None:
+        state = EventState(today=start, prices=dict(START_PRICES))
     kinds = [kind for kind, weight in event_kinds for _ in range(weight)]
     n_events = data.draw(st.integers(1, max_events), label="n_events")
     for _ in range(n_events):
-        _advance_date(data, driver, state)
+        advance(data, driver, state)
         event = data.draw(st.sampled_from(kinds), label="event")
         event(data, driver, state)
     while state.next_year_to_close(driver) <= state.today.year:
@@ -770,6 +910,39 @@ def test_ledger_matches_reference(data: st.DataObject, scenario: Scenario) -> No
     driver = Driver(build_ledgers(scenario), check=check_against_reference)
     run_events(data, driver, scenario.start)
     check_against_reference(driver, "end")
+    label_section_199a(driver)
+
+
+def label_section_199a(driver: Driver) -> bool:
+    """Record (hypothesis ``event``) whether a sale before day 46 took a section 199A
+    dividend out of its year's income in the reference, and return it."""
+    failed = driver.ledgers["reference"].section_199a_failed() > 0.0
+    event(f"a sale before day 46 failed the section 199A test: {failed}")
+    return failed
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), scenario=scenarios)
+def test_section_199a_holding_rule_matches_reference(data: st.DataObject,
+                                                     scenario: Scenario) -> None:
+    """The same comparison on REIT shares bought, paid and sold within weeks: section 199A
+    dividends (IRC §199A(b)(1)(B), (e)(3)) fail when the shares are sold before day 46 of their
+    own acquisition (Treas. Reg. §1.199A-3(c)(2)(ii), (d)(4)(ii); §246(c)(3), no wash-sale
+    tacking), next to the 61-day qualified-dividend test, splits and wash-sale pieces."""
+    note(repr(scenario))
+    driver = Driver(build_ledgers(scenario), check=check_against_reference)
+    state = EventState(today=scenario.start, prices=dict(START_PRICES))
+    for _ in range(data.draw(st.integers(1, 3), label="n_buys")):  # young taxable lots
+        _taxable_buy(data, driver, state)
+        state.today += timedelta(days=data.draw(st.integers(0, 5), label="buy_gap"))
+    run_events(data, driver, scenario.start, max_events=50, event_kinds=REIT_EVENT_KINDS,
+               advance=_advance_date_by_days, state=state)
+    check_against_reference(driver, "end")
+    label_section_199a(driver)
 
 
 @settings(
@@ -821,7 +994,7 @@ def test_mid_year_rate_change_matches_reference(data, case, loss_convention,
     scenario = Scenario("single", loss_convention, tax_profile, start, carryforward)
     note(repr(scenario))
     driver = Driver(build_ledgers(scenario), check=check_against_reference)
-    state = EventState(today=start, prices={"SPY": 100.0, "IVV": 50.0, "QQQ": 20.0, "BND": 10.0})
+    state = EventState(today=start, prices=dict(START_PRICES))
     for _ in range(data.draw(st.integers(3, 10), label="n_buys")):
         account = data.draw(st.sampled_from(ACCOUNT_NAMES[:2] * 4 + ACCOUNT_NAMES[2:]),
                             label="account")  # mostly the taxable accounts
@@ -866,6 +1039,45 @@ EDGE_SEQUENCES: dict[str, list[tuple[str, tuple, dict]]] = {
         ("distribute", ("BND", "2024-12-20", 10.0), {"dividend": 0.5, "qualified_fraction": 1.0}),
         ("close_year", (2024,), {}),
         ("sell", ("alice_taxable", "BND", 40.0, 10.5, "2025-01-15"), {}),
+        ("close_year", (2025,), {}),
+    ],
+    "section_199a_day_45_and_46_split_and_wash_piece": [
+        ("buy", ("alice_taxable", "QQQ", 100.0, 20.0, "2024-01-02"), {}),
+        ("buy", ("bob_taxable", "QQQ", 100.0, 20.0, "2024-01-03"), {}),
+        ("distribute", ("QQQ", "2024-02-01", 20.0),
+         {"dividend": 1.0, "qualified_fraction": 0.0, "section_199a_fraction": 1.0}),
+        ("split", ("QQQ", "2024-02-05", 2.0), {}),
+        ("sell", ("alice_taxable", "QQQ", 100.0, 10.5, "2024-02-16"), {}),  # day 45: fails
+        ("sell", ("alice_taxable", "QQQ", 100.0, 10.5, "2024-02-17"), {}),  # day 46: passes
+        ("sell", ("bob_taxable", "QQQ", 200.0, 10.5, "2024-02-17"), {}),  # day 45: fails
+        ("buy", ("alice_taxable", "SPY", 10.0, 100.0, "2024-03-01"), {}),  # lot 4
+        ("sell", ("alice_taxable", "SPY", 10.0, 80.0, "2024-03-04"), {}),
+        ("buy", ("bob_taxable", "IVV", 20.0, 80.0, "2024-03-05"), {}),  # lot 5, piece 6 washes
+        ("distribute", ("IVV", "2024-03-10", 80.0),
+         {"dividend": 0.5, "qualified_fraction": 0.4, "section_199a_fraction": 0.6}),
+        # day 45 of the piece's own acquisition, though its tacked holding period is longer
+        ("sell", ("bob_taxable", "IVV", None, 81.0, "2024-04-19"),
+         {"method": "specific", "lots": {6: 10.0}}),
+        ("sell", ("bob_taxable", "IVV", 10.0, 81.0, "2024-04-20"), {}),  # day 46: passes
+        ("close_year", (2024,), {}),
+    ],
+    "section_199a_wash_piece_split_off_after_the_dividend": [
+        ("buy", ("alice_taxable", "SPY", 5.0, 100.0, "2024-01-02"), {}),
+        ("buy", ("bob_taxable", "IVV", 20.0, 50.0, "2024-01-02"), {}),  # lot 2
+        ("distribute", ("IVV", "2024-01-10", 50.0),
+         {"dividend": 1.0, "qualified_fraction": 0.0, "section_199a_fraction": 1.0}),
+        ("sell", ("alice_taxable", "SPY", 5.0, 80.0, "2024-01-20"), {}),  # piece 3 of lot 2
+        ("sell", ("bob_taxable", "IVV", None, 50.0, "2024-02-16"),
+         {"method": "specific", "lots": {3: 5.0}}),  # day 45 of the piece: fails
+        ("sell", ("bob_taxable", "IVV", 15.0, 50.0, "2024-02-17"), {}),  # day 46: passes
+        ("close_year", (2024,), {}),
+    ],
+    "section_199a_failing_across_a_closed_year": [
+        ("buy", ("alice_taxable", "BND", 40.0, 10.0, "2024-12-01"), {}),
+        ("distribute", ("BND", "2024-12-20", 10.0),
+         {"dividend": 0.5, "qualified_fraction": 0.0, "section_199a_fraction": 1.0}),
+        ("close_year", (2024,), {}),
+        ("sell", ("alice_taxable", "BND", 40.0, 10.5, "2025-01-15"), {}),  # day 45: fails
         ("close_year", (2025,), {}),
     ],
     "anniversaries_and_feb_29": [
@@ -998,6 +1210,25 @@ def test_edge_sequences_match_reference(name: str, loss_convention: str, filing_
     driver = Driver(build_ledgers(scenario), check=check_against_reference)
     for operation, args, kwargs in EDGE_SEQUENCES[name]:
         driver.call(operation, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("qualified_fraction", "section_199a_fraction"),
+    [(0.0, -0.1), (0.0, 1.2), (0.0, math.nan), (0.0, math.inf), (0.7, 0.4), (1.0, 0.01)],
+)
+def test_bad_section_199a_fraction_is_rejected_by_both(qualified_fraction, section_199a_fraction):
+    """A section 199A fraction outside [0, 1], or one that with the qualified fraction exceeds
+    1 (Form 1099-DIV box 5 is never part of box 1b), is rejected by both and changes nothing;
+    0.6 + 0.4 is accepted."""
+    scenario = Scenario("single", "standalone", "default", date(2024, 1, 2), (0.0, 0.0))
+    driver = Driver(build_ledgers(scenario), check=check_against_reference)
+    driver.call("buy", "alice_taxable", "QQQ", 10.0, 20.0, "2024-01-02")
+    driver.call("distribute", "QQQ", "2024-02-01", 20.0, dividend=1.0,
+                qualified_fraction=qualified_fraction,
+                section_199a_fraction=section_199a_fraction, expect_error=True)
+    driver.call("distribute", "QQQ", "2024-02-01", 20.0, dividend=1.0, qualified_fraction=0.6,
+                section_199a_fraction=0.4)
+    driver.call("close_year", 2024)
 
 
 CARRYFORWARD_SEQUENCE = [

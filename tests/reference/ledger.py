@@ -19,6 +19,9 @@ Sources cited in the docstrings:
   IRC §1(h)(11)(B)(iii) and §246(c) (qualified-dividend holding period).
 - IRC §1211(b), §1212(b), Schedule D instructions and its Capital Loss Carryover Worksheet,
   Form 8960 (net investment income tax).
+- IRC §199A(a), (b)(1)(B), (e)(3) (Pub. L. 115-97 §11011, from 2018; made permanent by Pub. L.
+  119-21), Treas. Reg. §1.199A-3(c)(2)(ii), (d) and §1.199A-1(e)(3) (the deduction for
+  qualified REIT dividends and a fund's section 199A dividends, Form 1099-DIV box 5).
 """
 
 from __future__ import annotations
@@ -44,6 +47,13 @@ WASH_WINDOW_DAYS = 30
 #: Days (disposal day minus acquisition day) a share must be held for a qualified dividend.
 QUALIFIED_HOLDING_DAYS = 61
 
+#: Days (disposal day minus acquisition day) a share must be held for its REIT dividend to be a
+#: qualified REIT dividend (more than 45 days, Treas. Reg. §1.199A-3(c)(2)(ii), (d)(4)(ii)).
+SECTION_199A_HOLDING_DAYS = 46
+
+#: Slack allowed on ``qualified_fraction + section_199a_fraction <= 1`` (float rounding).
+FRACTION_SUM_SLACK = 1e-12
+
 #: Annual-tax columns that ``annual_tax()`` shows as known now rather than at the last close.
 LIVE_ANNUAL_COLUMNS = (
     "st_gain",
@@ -60,6 +70,7 @@ LIVE_ANNUAL_COLUMNS = (
     "wash_lost",
     "st_gain_after_rate_change",
     "lt_gain_after_rate_change",
+    "section_199a_dividends",
 )
 
 SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "average", "specific")
@@ -155,6 +166,22 @@ class ProvisionalDividend:
 
 
 @dataclass
+class ProvisionalSection199A:
+    """A section 199A dividend counted while the lot is younger than 46 days.
+
+    Attributes
+    ----------
+    year : int
+        Calendar year of the dividend (its ex-date).
+    per_share : float
+        Section 199A dollars per (current) share still subject to the 46-day holding test.
+    """
+
+    year: int
+    per_share: float
+
+
+@dataclass
 class Lot:
     """One tax lot (shares of one purchase, or a piece of one, in one account).
 
@@ -180,6 +207,8 @@ class Lot:
         Lot id of the purchase these shares came from (pieces share it).
     provisional : list of ProvisionalDividend
         Dividends that are qualified only if the shares are held at least 61 days.
+    provisional_section_199a : list of ProvisionalSection199A
+        Section 199A dividends that count only if the shares are held at least 46 days.
     capital_gain_distributions : list of float
         Capital gain distributions received, dollars per (current) share, one per
         distribution: a loss within six months is long-term up to their total (§852(b)(4)(A)).
@@ -200,6 +229,7 @@ class Lot:
     replacement: bool = False
     origin: int = 0
     provisional: list[ProvisionalDividend] = field(default_factory=list)
+    provisional_section_199a: list[ProvisionalSection199A] = field(default_factory=list)
     capital_gain_distributions: list[float] = field(default_factory=list)
     exempt_interest_dividends: list[float] = field(default_factory=list)
 
@@ -286,6 +316,13 @@ class YearIncome:
     lt_capital_gain_distributions_after_rate_change: float = 0.0
     return_of_capital_st_gain_after_rate_change: float = 0.0
     return_of_capital_lt_gain_after_rate_change: float = 0.0
+    # qualified REIT dividends and a fund's section 199A dividends that pass (or may still
+    # pass) the 46-day test: a part of nonqualified_dividends (IRC §199A(e)(3) excludes
+    # qualified dividend income), by the ex-date's year
+    section_199a_dividends: float = 0.0
+    # section 199A dollars taken out of section_199a_dividends by the holding test (they stay
+    # in nonqualified_dividends); only a view for tests, not a tax item
+    section_199a_failed: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,12 +417,25 @@ def annual_tax_row(
     amount is taxed at the old rate (2003 Schedule D lines 7a and 15a, column (g)). Qualified
     dividends keep their own rate (§301(c)(5) counts them as taken into account after the
     change). Under ``offset`` each part's signed net long-term result is valued at its own rate.
+
+    The §199A deduction (IRC §199A(a), (b)(1)(B), (e)(3), from 2018; Treas. Reg.
+    §1.199A-3(d) for a fund's section 199A dividends) is ``rates.section_199a_deduction``
+    (20%) of the year's qualified REIT dividends, ``income.section_199a_dividends`` (a part of
+    the non-qualified dividends, already net of the 46-day holding test). It is a deduction
+    below adjusted gross income (IRC §62(a), §63(b)(3)), so it lowers only the federal tax at
+    the ordinary rate: ``federal_ordinary_tax = (ordinary_base - deduction) * ordinary``.
+    ``ordinary_base`` keeps the full dividend, and so do NIIT (net investment income is not
+    reduced by it, Treas. Reg. §1.199A-1(e)(3)) and the flat state tax (states start from
+    federal AGI). Alike under both loss conventions. Not modelled: the overall limit of 20% of
+    taxable income less net capital gain (§199A(a)(2), assumed not to bind for the top-bracket
+    household these rates describe), PTP income, and the §246(c)(4) rule on hedged positions.
     """
     ordinary_rate = float(_field(rates, "ordinary"))
     long_term_rate = float(_field(rates, "long_term"))
     qualified_rate = float(_field(rates, "qualified_dividend"))
     niit_rate = float(_field(rates, "niit"))
     state_rate = float(_field(rates, "state"))
+    section_199a_rate = float(_field(rates, "section_199a_deduction"))
     loss_limit = float(loss_limit)
 
     long_term_total = long_term_gain + income.lt_capital_gain_distributions
@@ -440,7 +490,8 @@ def annual_tax_row(
             net_capital_gain_after = max(0.0, long_term_after - short_term_loss_after)
             long_term_part_before_change = long_term_part - min(net_capital_gain_after,
                                                                 long_term_part)
-    federal_ordinary_tax = ordinary_base * ordinary_rate
+    section_199a_deduction = section_199a_rate * income.section_199a_dividends
+    federal_ordinary_tax = (ordinary_base - section_199a_deduction) * ordinary_rate
     federal_preferential_tax = (
         (long_term_part - long_term_part_before_change) * long_term_rate
         + long_term_part_before_change * old_rate
@@ -455,6 +506,7 @@ def annual_tax_row(
         "lt_gain": long_term_gain,
         "qualified_dividends": income.qualified_dividends,
         "nonqualified_dividends": income.nonqualified_dividends,
+        "section_199a_dividends": income.section_199a_dividends,
         "interest": income.interest,
         "exempt_interest": income.exempt_interest,
         "return_of_capital": income.return_of_capital,
@@ -481,6 +533,7 @@ def annual_tax_row(
         "lt_gain_after_rate_change": (
             lt_gain_after_rate_change + income.lt_capital_gain_distributions_after_rate_change),
         "lt_gain_base_before_rate_change": long_term_part_before_change,
+        "section_199a_deduction": section_199a_deduction,
     }
 
 
@@ -704,6 +757,7 @@ class ReferenceLedger:
             replacement=lot.replacement,
             origin=lot.origin,
             provisional=[copy.copy(entry) for entry in lot.provisional],
+            provisional_section_199a=[copy.copy(entry) for entry in lot.provisional_section_199a],
             capital_gain_distributions=list(lot.capital_gain_distributions),
             exempt_interest_dividends=list(lot.exempt_interest_dividends),
         )
@@ -994,7 +1048,10 @@ class ReferenceLedger:
 
         Basis is relieved pro rata (Treas. Reg. §1.1012-1(c)). A qualified dividend received
         on these shares while they were younger than 61 days becomes ordinary when they are
-        sold before day 61 (IRC §1(h)(11)(B)(iii), §246(c)(1); contract rule 5).
+        sold before day 61 (IRC §1(h)(11)(B)(iii), §246(c)(1); contract rule 5). A section 199A
+        dividend received while they were younger than 46 days stops being a qualified REIT
+        dividend when they are sold before day 46 (Treas. Reg. §1.199A-3(c)(2)(ii),
+        (d)(4)(ii): held 45 days or less); it stays a non-qualified dividend of its year.
         """
         if shares >= lot.shares:
             shares = lot.shares
@@ -1014,6 +1071,14 @@ class ReferenceLedger:
                 income = self._year_income(entry.year)
                 income.qualified_dividends -= moved
                 income.nonqualified_dividends += moved
+        # §246(c)(3) counts from the lot's own acquisition day: a wash-sale replacement's
+        # tacked holding period does not help
+        if taxable and (day - lot.acquired).days < SECTION_199A_HOLDING_DAYS:
+            for entry in lot.provisional_section_199a:
+                failed = shares * entry.per_share
+                income = self._year_income(entry.year)
+                income.section_199a_dividends -= failed
+                income.section_199a_failed += failed
         portion = SalePortion(
             sale_id=sale_id,
             lot_id=lot.lot_id,
@@ -1058,10 +1123,15 @@ class ReferenceLedger:
         lt_capital_gain: float = 0.0,
         return_of_capital: float = 0.0,
         exempt_interest_daily: bool = False,
+        section_199a_fraction: float = 0.0,
     ) -> None:
         """A distribution of dollars per share to every lot of ``asset`` open now.
 
         Pub 550 "Dividends and Other Distributions", Form 1099-DIV. See :meth:`_distribute`.
+        ``section_199a_fraction`` is the fraction (0..1) of ``dividend`` that is a qualified
+        REIT dividend or a fund's section 199A dividend (Form 1099-DIV box 5) before the
+        shareholder's holding test; ``qualified_fraction + section_199a_fraction`` must not
+        exceed 1 (§199A(e)(3) excludes qualified dividend income).
         """
         self._transaction(
             self._distribute,
@@ -1076,6 +1146,7 @@ class ReferenceLedger:
             lt_capital_gain,
             return_of_capital,
             exempt_interest_daily,
+            section_199a_fraction,
         )
 
     def _distribute(
@@ -1091,6 +1162,7 @@ class ReferenceLedger:
         lt_capital_gain,
         return_of_capital,
         exempt_interest_daily=False,
+        section_199a_fraction=0.0,
     ) -> None:
         """Apply a distribution.
 
@@ -1099,6 +1171,14 @@ class ReferenceLedger:
           younger than 61 days at the ex-date gets the qualified part provisionally; it is
           moved to ordinary if those shares are sold before day 61 (§246(c), see
           :meth:`_relieve`).
+        - Section 199A dividends (IRC §199A(b)(1)(B), (e)(3); Treas. Reg. §1.199A-3(c)(2),
+          (d)): ``section_199a_fraction`` of the dividend, a part of the non-qualified
+          dividends, counted in ``section_199a_dividends`` of the ex-date's year. A lot younger
+          than 46 days at the ex-date gets it provisionally: shares held 45 days or less in the
+          91-day period beginning 45 days before the ex-date fail (Treas. Reg.
+          §1.199A-3(c)(2)(ii), (d)(4)(ii), counted under §246(c)(3)); for shares bought before
+          the ex-date that is a sale with ``sale day - acquisition day < 46`` (see
+          :meth:`_relieve`). Shares never sold pass.
         - Interest: ordinary; exempt interest: untaxed, reported. Each lot remembers its
           exempt-interest dividends for §852(b)(4)(B) (see :meth:`_relieve`), unless the fund
           declares them daily and pays them at least monthly (``exempt_interest_daily``,
@@ -1127,10 +1207,18 @@ class ReferenceLedger:
         fraction = self._check_nonnegative("qualified_fraction", qualified_fraction)
         if fraction > 1.0:
             raise ReferenceLedgerError(f"qualified_fraction {fraction} is above 1")
+        section_199a = self._check_nonnegative("section_199a_fraction", section_199a_fraction)
+        if section_199a > 1.0:
+            raise ReferenceLedgerError(f"section_199a_fraction {section_199a} is above 1")
+        if fraction + section_199a > 1.0 + FRACTION_SUM_SLACK:
+            raise ReferenceLedgerError(
+                f"qualified_fraction {fraction} + section_199a_fraction {section_199a} is above 1"
+            )
         day = self._check_date(date_value)
         self._advance(day)
         cash_per_share = sum(per_share.values())
         qualified_per_share = per_share["dividend"] * fraction
+        section_199a_per_share = per_share["dividend"] * section_199a
         income = self._year_income(day.year)
         held_by_account: dict[str, float] = {}
         for account in self.account_names:
@@ -1164,6 +1252,11 @@ class ReferenceLedger:
                     young = (day - lot.acquired).days < QUALIFIED_HOLDING_DAYS
                     if young and lot_qualified > 0.0:
                         lot.provisional.append(ProvisionalDividend(day.year, lot_qualified))
+                    income.section_199a_dividends += lot.shares * section_199a_per_share
+                    young = (day - lot.acquired).days < SECTION_199A_HOLDING_DAYS
+                    if young and section_199a_per_share > 0.0:
+                        lot.provisional_section_199a.append(
+                            ProvisionalSection199A(day.year, section_199a_per_share))
                     if per_share["lt_capital_gain"] > 0.0:
                         lot.capital_gain_distributions.append(per_share["lt_capital_gain"])
                     if per_share["exempt_interest"] > 0.0 and not exempt_interest_daily:
@@ -1212,7 +1305,8 @@ class ReferenceLedger:
 
         IRC §305(a) (no income) and §307 (basis allocated over old and new shares). Open
         wash-sale windows of sales of ``asset`` (unmatched loss shares, loss per share) and
-        provisional dividend per-share amounts scale too (contract rule 3).
+        provisional dividend per-share amounts (qualified and section 199A) scale too (contract
+        rule 3).
         """
         self._transaction(self._split, asset, date, ratio)
 
@@ -1227,6 +1321,8 @@ class ReferenceLedger:
             lot.shares *= ratio
             for entry in lot.provisional:
                 entry.qualified_per_share /= ratio
+            for entry in lot.provisional_section_199a:
+                entry.per_share /= ratio
             lot.capital_gain_distributions = [
                 amount / ratio for amount in lot.capital_gain_distributions
             ]
@@ -1426,3 +1522,7 @@ class ReferenceLedger:
     def unmatched_loss_shares(self) -> float:
         """Loss shares of taxable sales not (yet) matched to a replacement, shares."""
         return sum(portion.unmatched_loss_shares for portion in self._portions)
+
+    def section_199a_failed(self) -> float:
+        """Section 199A dividends taken out by the 46-day holding test so far, dollars."""
+        return sum(income.section_199a_failed for income in self._income.values())

@@ -38,6 +38,7 @@ def replay(result, atomic: bool = True) -> ReferenceLedger:
                     lt_capital_gain=market.lt_capital_gain[t, asset],
                     return_of_capital=market.return_of_capital[t, asset],
                     exempt_interest_daily=bool(market.exempt_interest_daily[asset]),
+                    section_199a_fraction=float(market.section_199a_fraction[asset]),
                 )
         for trade in by_day.get(int(market.dates[t]), ()):
             account, ticker = names[trade.account], market.tickers[trade.asset]

@@ -53,6 +53,7 @@ class StandInRates:
     qualified_dividend: float = 0.15
     niit: float = 0.038
     state: float = 0.05
+    section_199a_deduction: float = 0.20
 
 
 @dataclass
@@ -66,7 +67,10 @@ class StandInTaxProfile:
 
 
 def make_ledger(
-    loss_convention: str = "standalone", loss_limit: float = 3000.0, reinvest: bool = False
+    loss_convention: str = "standalone",
+    loss_limit: float = 3000.0,
+    reinvest: bool = False,
+    rates: StandInRates | None = None,
 ) -> ReferenceLedger:
     """Household: alice's taxable, bob's taxable, alice's IRA, bob's Roth; SPY~IVV."""
     household = StandInHousehold(
@@ -79,7 +83,7 @@ def make_ledger(
         identity_groups={"SPY": "sp500", "IVV": "sp500"},
         loss_limit=loss_limit,
     )
-    profile = StandInTaxProfile(StandInRates())
+    profile = StandInTaxProfile(StandInRates() if rates is None else rates)
     return ReferenceLedger(household, ["SPY", "IVV", "QQQ", "BND"], profile, loss_convention)
 
 
@@ -429,6 +433,200 @@ def test_failed_holding_test_moves_dividend_in_its_own_closed_year():
     row_2024 = ledger.annual_tax().set_index("year").loc[2024]
     assert row_2024.qualified_dividends == pytest.approx(0.0)
     assert row_2024.nonqualified_dividends == pytest.approx(100.0)
+
+
+# §199A: qualified REIT dividends and a fund's section 199A dividends (Form 1099-DIV box 5).
+# Top-bracket rates of 2024 with a 5% state: 37% ordinary, 20% deduction, 3.8% NIIT.
+RATES_2024 = StandInRates(ordinary=0.37, long_term=0.20, qualified_dividend=0.20, niit=0.038,
+                          state=0.05, section_199a_deduction=0.20)
+
+
+@pytest.mark.parametrize("loss_convention", ["standalone", "offset"])
+def test_section_199a_deduction_lowers_only_the_federal_ordinary_tax(loss_convention):
+    """IRC §199A(a), (b)(1)(B), (e)(3); Treas. Reg. §1.199A-1(e)(3): 100 REIT shares bought
+    2024-01-02 receive a $1.00 dividend on 2024-03-01 (59 days later), all of it a qualified
+    REIT dividend, and are never sold. The $100 is a non-qualified dividend; the deduction is
+    20% of it, $20, so the federal ordinary tax is (100 - 20) * 37% = $29.60. NIIT (3.8% of
+    $100 = $3.80) and the 5% state tax ($5.00) are on the full dividend: total $38.40."""
+    ledger = make_ledger(loss_convention, rates=RATES_2024)
+    ledger.buy("alice_taxable", "QQQ", shares=100, price=50.0, date="2024-01-02")
+    ledger.distribute("QQQ", date="2024-03-01", price=50.0, dividend=1.0, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    due = ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    assert row.qualified_dividends == 0.0
+    assert row.nonqualified_dividends == pytest.approx(100.0)
+    assert row.section_199a_dividends == pytest.approx(100.0)
+    assert row.section_199a_deduction == pytest.approx(20.0)
+    assert row.ordinary_base == pytest.approx(100.0)
+    assert row.federal_ordinary_tax == pytest.approx(29.60)
+    assert row.niit == pytest.approx(3.80)
+    assert row.state_tax == pytest.approx(5.00)
+    assert row.total_tax == pytest.approx(38.40)
+    assert due == pytest.approx(38.40)
+
+
+def test_section_199a_dividend_next_to_a_qualified_part():
+    """Form 1099-DIV: box 5 is part of box 1a and never of box 1b. A $2.00 dividend on 50
+    shares, 40% qualified and 60% section 199A: $40 qualified at 20%, $60 non-qualified of
+    which all $60 is a section 199A dividend (deduction $12): federal (60 - 12) * 37% + 40 *
+    20% = $17.76 + $8.00; NIIT 3.8% of $100, state 5% of $100: $26.56 in all."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("bob_taxable", "QQQ", shares=50, price=20.0, date="2024-01-02")
+    ledger.distribute("QQQ", date="2024-06-03", price=20.0, dividend=2.0, qualified_fraction=0.4,
+                      section_199a_fraction=0.6)
+    ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    assert row.qualified_dividends == pytest.approx(40.0)
+    assert row.nonqualified_dividends == pytest.approx(60.0)
+    assert row.section_199a_dividends == pytest.approx(60.0)
+    assert row.section_199a_deduction == pytest.approx(12.0)
+    assert row.federal_ordinary_tax == pytest.approx(17.76)
+    assert row.total_tax == pytest.approx(17.76 + 8.00 + 3.80 + 5.00)
+
+
+@pytest.mark.parametrize(
+    ("sale_day", "days_held", "passes"),
+    [("2024-02-16", 45, False), ("2024-02-17", 46, True), ("2024-03-20", 78, True)],
+)
+def test_section_199a_holding_period_counted_from_the_acquisition(sale_day, days_held, passes):
+    """Treas. Reg. §1.199A-3(c)(2)(ii), (d)(4)(ii): shares held 45 days or less in the 91-day
+    period beginning 45 days before the ex-date, counted under §246(c)(3) (acquisition day out,
+    disposal day in). Bought 2024-01-02, ex-date 2024-02-01 (30 days later; the period runs
+    2023-12-18 to 2024-03-17): sold 2024-02-16 the shares were held Jan 3 - Feb 16, 45 days,
+    and the $100 is no qualified REIT dividend; sold 2024-02-17 (46 days) or later it is.
+    Either way the $100 stays a non-qualified dividend."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_taxable", "QQQ", shares=100, price=50.0, date="2024-01-02")
+    ledger.distribute("QQQ", date="2024-02-01", price=50.0, dividend=1.0, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    ledger.sell("alice_taxable", "QQQ", 100, 50.0, sale_day)
+    assert (date.fromisoformat(sale_day) - date(2024, 1, 2)).days == days_held
+    ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    expected = 100.0 if passes else 0.0
+    assert row.nonqualified_dividends == pytest.approx(100.0)
+    assert row.section_199a_dividends == pytest.approx(expected)
+    assert row.section_199a_deduction == pytest.approx(0.2 * expected)
+    assert row.federal_ordinary_tax == pytest.approx((100.0 - 0.2 * expected) * 0.37)
+
+
+@pytest.mark.parametrize(
+    ("sale_day", "passes"), [("2024-06-15", False), ("2024-06-16", True)]
+)
+def test_section_199a_lot_bought_ten_days_before_the_ex_date(sale_day, passes):
+    """The same rule for a lot bought 10 days before the ex-date: bought 2024-05-01, ex-date
+    2024-05-11 (91-day period 2024-03-27 to 2024-06-25). Sold 36 days after the ex-date,
+    2024-06-16, the shares were held May 2 - Jun 16, 46 days: it passes. Sold 35 days after,
+    2024-06-15 (45 days held), it fails. 40 shares, $0.50 a share: $20."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_taxable", "QQQ", shares=40, price=25.0, date="2024-05-01")
+    ledger.distribute("QQQ", date="2024-05-11", price=25.0, dividend=0.5, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    ledger.sell("alice_taxable", "QQQ", 40, 25.0, sale_day)
+    ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    assert row.nonqualified_dividends == pytest.approx(20.0)
+    assert row.section_199a_dividends == pytest.approx(20.0 if passes else 0.0)
+
+
+def test_section_199a_partial_sale_after_a_split():
+    """Only the shares sold before day 46 fail, at the per-share amount after a split (IRC
+    §307: the old shares' amounts spread over the new ones). 100 shares bought 2024-01-02,
+    $1.00 on 2024-02-01 ($100), split 2:1 on 2024-02-05, 50 of the 200 shares sold on
+    2024-02-16 (day 45): they carry $0.50 each, so $25 fails and $75 remains."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_taxable", "QQQ", shares=100, price=50.0, date="2024-01-02")
+    ledger.distribute("QQQ", date="2024-02-01", price=50.0, dividend=1.0, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    ledger.split("QQQ", "2024-02-05", 2.0)
+    ledger.sell("alice_taxable", "QQQ", 50, 25.0, "2024-02-16")
+    ledger.sell("alice_taxable", "QQQ", 150, 25.0, "2024-02-17")
+    ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    assert row.section_199a_dividends == pytest.approx(75.0)
+    assert row.section_199a_deduction == pytest.approx(15.0)
+    assert ledger.section_199a_failed() == pytest.approx(25.0)
+
+
+def test_section_199a_holding_period_is_not_tacked_by_a_wash_sale():
+    """§246(c)(3) counts from the shares' own acquisition; the wash-sale tacking of IRC
+    §1223(3) does not apply. 10 SPY bought 2024-01-02 at $100, sold 2024-03-01 at $80 (a $200
+    loss); 20 IVV (substantially identical) bought 2024-03-05: 10 of them become a replacement
+    piece (lot 3) whose holding period starts 2024-01-06, but whose acquisition day is still
+    2024-03-05. $1.00 section 199A dividend on 2024-03-10: $20. Lot 3 sold 2024-04-19 (45 days
+    after 2024-03-05, though 104 days after its tacked start) fails: $10; lot 2 sold
+    2024-04-20 (46 days) passes: $10 remains."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_taxable", "SPY", shares=10, price=100.0, date="2024-01-02")
+    ledger.sell("alice_taxable", "SPY", 10, 80.0, "2024-03-01")
+    ledger.buy("alice_taxable", "IVV", shares=20, price=80.0, date="2024-03-05")
+    piece = lot_by_id(ledger, 3)
+    assert piece.shares == pytest.approx(10.0)
+    assert piece.holding_start == date(2024, 1, 6)
+    assert piece.acquired == date(2024, 3, 5)
+    ledger.distribute("IVV", date="2024-03-10", price=80.0, dividend=1.0, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    ledger.sell("alice_taxable", "IVV", None, 80.0, "2024-04-19", "specific", {3: 10.0})
+    ledger.sell("alice_taxable", "IVV", None, 80.0, "2024-04-20", "specific", {2: 10.0})
+    ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    assert row.nonqualified_dividends == pytest.approx(20.0)
+    assert row.section_199a_dividends == pytest.approx(10.0)
+
+
+def test_section_199a_failing_in_a_closed_year_is_paid_at_the_next_close():
+    """Contract rule 5 applied to §199A: the failing amount leaves the ex-date's year even when
+    that year is closed. 100 shares bought 2024-12-01, $0.50 on 2024-12-20 ($50): 2024 tax
+    (50 - 10) * 37% + 3.8% * 50 + 5% * 50 = $19.20. Sold 2025-01-10 at cost (40 days): 2024
+    becomes 50 * 37% + 1.90 + 2.50 = $22.90, so $3.70 is due at the 2025 close."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_taxable", "QQQ", shares=100, price=20.0, date="2024-12-01")
+    ledger.distribute("QQQ", date="2024-12-20", price=20.0, dividend=0.5, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    assert ledger.close_year(2024) == pytest.approx(19.20)
+    ledger.sell("alice_taxable", "QQQ", 100, 20.0, "2025-01-10")
+    assert ledger.close_year(2025) == pytest.approx(3.70)
+    row_2024 = ledger.annual_tax().set_index("year").loc[2024]
+    assert row_2024.section_199a_dividends == pytest.approx(0.0)
+    assert row_2024.section_199a_deduction == pytest.approx(0.0)
+    assert row_2024.federal_ordinary_tax == pytest.approx(18.50)
+
+
+def test_section_199a_only_in_taxable_accounts_and_not_on_the_ex_date():
+    """Contract rule 5 and Pub 550 "Ex-dividend date": the IRA's shares and shares bought on
+    the ex-date add nothing."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_ira", "QQQ", shares=100, price=20.0, date="2024-01-02")
+    ledger.buy("alice_taxable", "QQQ", shares=10, price=20.0, date="2024-01-02")
+    ledger.buy("bob_taxable", "QQQ", shares=100, price=20.0, date="2024-03-01")
+    ledger.distribute("QQQ", date="2024-03-01", price=20.0, dividend=1.0, qualified_fraction=0.0,
+                      section_199a_fraction=1.0)
+    ledger.close_year(2024)
+    assert only_row(ledger.annual_tax()).section_199a_dividends == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize(
+    ("qualified_fraction", "section_199a_fraction"),
+    [(0.0, -0.1), (0.0, 1.2), (0.0, float("nan")), (0.0, float("inf")), (0.7, 0.4), (1.0, 0.01)],
+)
+def test_section_199a_fraction_rejected(qualified_fraction, section_199a_fraction):
+    """A fraction outside [0, 1], or one that with the qualified fraction exceeds 1 (box 5 is
+    never part of box 1b), is rejected and changes nothing."""
+    ledger = make_ledger(rates=RATES_2024)
+    ledger.buy("alice_taxable", "QQQ", shares=100, price=20.0, date="2024-01-02")
+    before = ledger.lots().to_dict("records")
+    with pytest.raises(ReferenceLedgerError):
+        ledger.distribute("QQQ", date="2024-03-01", price=20.0, dividend=1.0,
+                          qualified_fraction=qualified_fraction,
+                          section_199a_fraction=section_199a_fraction)
+    assert ledger.lots().to_dict("records") == before
+    ledger.distribute("QQQ", date="2024-03-01", price=20.0, dividend=1.0, qualified_fraction=0.6,
+                      section_199a_fraction=0.4)  # exactly 1 is allowed
+    ledger.close_year(2024)
+    row = only_row(ledger.annual_tax())
+    assert row.qualified_dividends == pytest.approx(60.0)
+    assert row.section_199a_dividends == pytest.approx(40.0)
 
 
 def test_capital_gain_distributions_and_interest():
