@@ -99,6 +99,10 @@ ANNUAL_MONEY = (
     "lt_gain_base_before_rate_change",
     "section_199a_dividends",
     "section_199a_deduction",
+    "collectibles_gain",
+    "unrecaptured_1250_gain",
+    "collectibles_gain_base",
+    "unrecaptured_1250_gain_base",
 )
 
 
@@ -142,6 +146,11 @@ def make_tax_profile(choice: str) -> Any:
     )
 
 
+#: Assets treated as collectibles (IRC §408(m): a grantor trust holding metal), drawn per run;
+#: SPY and IVV together keep the wash-sale pairs inside one character.
+COLLECTIBLE_SETS = ((), (), ("QQQ",), ("SPY", "IVV"), ("QQQ", "BND"))
+
+
 @dataclass
 class Scenario:
     """The fixed settings of one generated run."""
@@ -151,6 +160,7 @@ class Scenario:
     tax_profile: str
     start: date
     carryforward: tuple[float, float]
+    collectibles: tuple[str, ...] = ()  # IRC §408(m) collectibles among ASSETS
 
 
 scenarios = st.builds(
@@ -163,6 +173,7 @@ scenarios = st.builds(
          date(2002, 3, 1))
     ),
     carryforward=st.sampled_from(((0.0, 0.0), (0.0, 0.0), (1200.0, 0.0), (0.0, 4500.0))),
+    collectibles=st.sampled_from(COLLECTIBLE_SETS),
 )
 
 
@@ -176,6 +187,7 @@ def build_ledgers(scenario: Scenario, with_reference: bool = True) -> dict[str, 
             make_tax_profile(scenario.tax_profile),
             loss_convention=scenario.loss_convention,
             carryforward=scenario.carryforward,
+            collectibles=scenario.collectibles,
         )
     }
     if with_reference:
@@ -185,6 +197,7 @@ def build_ledgers(scenario: Scenario, with_reference: bool = True) -> dict[str, 
             make_tax_profile(scenario.tax_profile),
             loss_convention=scenario.loss_convention,
             carryforward=scenario.carryforward,
+            collectibles=scenario.collectibles,
         )
     return ledgers
 
@@ -665,8 +678,23 @@ def _distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
     if amounts["exempt_interest"] > 0.0:
         # a fund declaring exempt-interest dividends daily is outside §852(b)(4)(B)
         amounts["exempt_interest_daily"] = data.draw(st.booleans(), label="exempt_daily")
+    amounts.update(_draw_capital_gain_parts(data, amounts["lt_capital_gain"]))
     driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
     state.note_section_199a(asset, amounts)
+
+
+#: (box 2d, box 2b) parts of a long-term capital gain distribution: 28% rate gain
+#: (collectibles, IRC §1(h)(4)) and unrecaptured section 1250 gain (§1(h)(6)).
+CAPITAL_GAIN_PARTS = ((0.0, 0.0), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (0.3, 0.5), (0.0, 0.25))
+
+
+def _draw_capital_gain_parts(data: st.DataObject, lt_capital_gain: float) -> dict[str, float]:
+    """Box 2d and box 2b fractions for a distribution with long-term capital gain."""
+    if lt_capital_gain <= 0.0:
+        return {}
+    collectibles, unrecaptured = data.draw(st.sampled_from(CAPITAL_GAIN_PARTS),
+                                           label="capital_gain_parts")
+    return {"collectibles_fraction": collectibles, "unrecaptured_1250_fraction": unrecaptured}
 
 
 #: Section 199A fractions drawn for a dividend (0 twice: most dividends are not a REIT's).
@@ -714,6 +742,7 @@ def _fund_distribute(data: st.DataObject, driver: Driver, state: EventState) -> 
         "exempt_interest_daily": data.draw(st.sampled_from((False, False, True)),
                                            label="exempt_daily"),
     }
+    amounts.update(_draw_capital_gain_parts(data, amounts["lt_capital_gain"]))
     driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
 
 
@@ -970,6 +999,64 @@ def test_fund_six_month_rules_match_reference(data: st.DataObject, scenario: Sce
     driver = Driver(build_ledgers(scenario), check=check_against_reference)
     run_events(data, driver, scenario.start, max_events=60, event_kinds=FUND_EVENT_KINDS)
     check_against_reference(driver, "end")
+
+
+def _capital_gain_distribute(data: st.DataObject, driver: Driver, state: EventState) -> None:
+    """A long-term capital gain distribution with box 2d and box 2b parts, mostly on an asset
+    a taxable account holds."""
+    held = sorted({lot["asset"] for lot in _open_lots(driver)
+                   if ACCOUNT_KIND[lot["account"]] == "taxable"})
+    asset = data.draw(st.sampled_from(held * 3 + list(ASSETS)), label="asset")
+    price = _move_price(data, state, asset)
+    collectibles, unrecaptured = data.draw(st.sampled_from(CAPITAL_GAIN_PARTS[2:]),
+                                           label="capital_gain_parts")
+    amounts = {
+        "lt_capital_gain": data.draw(st.sampled_from((0.8, 2.5, 0.2)), label="lt_cg"),
+        "collectibles_fraction": collectibles,
+        "unrecaptured_1250_fraction": unrecaptured,
+    }
+    driver.call("distribute", asset, state.today.isoformat(), price, **amounts)
+
+
+collectible_scenarios = st.builds(
+    Scenario,
+    filing_status=st.sampled_from(FILING_STATUSES),
+    loss_convention=st.sampled_from(("standalone", "offset")),
+    tax_profile=st.sampled_from(("default", "historical", "by_year")),
+    start=st.sampled_from((date(2012, 11, 20), date(2023, 12, 1), date(2002, 3, 1))),
+    carryforward=st.sampled_from(((0.0, 0.0), (2500.0, 0.0), (0.0, 4500.0), (900.0, 700.0))),
+    collectibles=st.sampled_from(COLLECTIBLE_SETS[2:]),
+)
+#: Long-term sales of collectibles beside other assets' gains and losses, and capital gain
+#: distributions with box 2d and 2b parts: the 28% and 25% groups of IRC §1(h) and their
+#: netting with short-term losses and carryovers.
+COLLECTIBLE_EVENT_KINDS = (
+    (_buy, 5),
+    (_sell, 8),
+    (_rebuy, 1),
+    (_capital_gain_distribute, 3),
+    (_distribute, 1),
+    (_close_years, 2),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data(), scenario=collectible_scenarios)
+def test_collectibles_and_section_1250_groups_match_reference(data: st.DataObject,
+                                                              scenario: Scenario) -> None:
+    """The same comparison where some assets are collectibles and capital gain distributions
+    carry 28% rate gain and unrecaptured section 1250 gain (IRC §1(h)(1)(E)-(F), (4)-(6))."""
+    note(repr(scenario))
+    driver = Driver(build_ledgers(scenario), check=check_against_reference)
+    run_events(data, driver, scenario.start, max_events=60, event_kinds=COLLECTIBLE_EVENT_KINDS)
+    check_against_reference(driver, "end")
+    annual = driver.ledgers["taxsim"].annual_tax()
+    event(f"a 28% group taxed: {bool((annual['collectibles_gain_base'] > 0.0).any())}")
+    event(f"a 25% group taxed: {bool((annual['unrecaptured_1250_gain_base'] > 0.0).any())}")
 
 
 #: A profile whose long-term rate changes within a year, a start about 14 months before the

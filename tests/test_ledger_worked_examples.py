@@ -25,6 +25,7 @@ from taxsim.dates import (
 from taxsim.ledger.annual_tax import compute_year_tax, compute_year_tax_nb
 from taxsim.ledger.enums import (
     FIRST_YEAR,
+    N_RATE_FIELDS,
     N_TAX_FIELDS,
     N_YEAR_FIELDS,
     RATE_CHANGE_DAY,
@@ -535,8 +536,10 @@ def test_worksheet_uses_short_term_loss_first():
     out = np.zeros(N_TAX_FIELDS)
     income = np.zeros(N_YEAR_FIELDS)
     income[0], income[1] = -1000.0, -5000.0
-    # ordinary, long-term, qualified, NIIT, state, loss limit; no change of rate in the year
-    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0, 0.2, np.inf, 0.2])  # N_RATE_FIELDS
+    # ordinary, long-term, qualified, NIIT, state, loss limit; no change of rate in the year;
+    # §199A deduction; collectibles and unrecaptured section 1250 rates
+    rates = np.array([0.37, 0.2, 0.2, 0.038, 0.0, 3000.0, 0.2, np.inf, 0.2, 0.28, 0.25])
+    assert rates.shape == (N_RATE_FIELDS,)
     for function in (compute_year_tax, compute_year_tax_nb):
         function(income, 0.0, 0.0, rates, 0, out)
         assert out[3] == pytest.approx(0.0) and out[4] == pytest.approx(3000.0)

@@ -2,15 +2,16 @@
 
 Sources: Schedule D (Form 1040) and its instructions, including the Capital Loss Carryover
 Worksheet; IRC §1211(b) ($3,000 / $1,500 limit) and §1212(b) (carryforward keeping its
-character); IRC §1(h) (preferential rates on net capital gain and qualified dividends); IRC
-§1411 and Form 8960 (3.8% net investment income tax); Pub 550 ch. 4 (ordinary vs
-preferential income); IRC §199A(b)(1)(B) (20% of qualified REIT dividends deducted, from
-2018). The household is assumed to have enough other income that the loss
-deduction is used in full and that NIIT applies to all investment income (a top-bracket
-household); the state tax is a flat rate on the same base as federal. A long-term rate that
-changes within a year follows the transitional rule of the Jobs and Growth Tax Relief
-Reconciliation Act of 2003 (Pub. L. 108-27, §301(c); the 2003 Schedule D's column (g)): see
-``compute_year_tax``.
+character); IRC §1(h) (preferential rates on net capital gain and qualified dividends; its 28%
+group of collectibles gain, §1(h)(4)-(5), and 25% group of unrecaptured section 1250 gain,
+§1(h)(6), with the Schedule D instructions' worksheets for them); IRC §1411 and Form 8960 (3.8%
+net investment income tax); Pub 550 ch. 4 (ordinary vs preferential income); IRC §199A(b)(1)(B)
+(20% of qualified REIT dividends deducted, from 2018). The household is assumed to have enough
+other income that the loss deduction is used in full and that NIIT applies to all investment
+income (a top-bracket household); the state tax is a flat rate on the same base as federal. A
+long-term rate that changes within a year follows the transitional rule of the Jobs and Growth
+Tax Relief Reconciliation Act of 2003 (Pub. L. 108-27, §301(c); the 2003 Schedule D's column
+(g)): see ``compute_year_tax``.
 
 Two loss conventions (``tax_settings[0]``):
 
@@ -39,6 +40,7 @@ from taxsim.ledger.enums import (
     OFFSET,
     OK,
     RATE_CHANGE_DAY,
+    RATE_COLLECTIBLES,
     RATE_LONG_TERM,
     RATE_LONG_TERM_BEFORE_CHANGE,
     RATE_LOSS_LIMIT,
@@ -47,8 +49,10 @@ from taxsim.ledger.enums import (
     RATE_QUALIFIED_DIVIDEND,
     RATE_SECTION_199A_DEDUCTION,
     RATE_STATE,
+    RATE_UNRECAPTURED_1250,
     TAX_CARRY_LT_OUT,
     TAX_CARRY_ST_OUT,
+    TAX_COLLECTIBLES_BASE,
     TAX_FEDERAL_ORDINARY,
     TAX_FEDERAL_PREFERENTIAL,
     TAX_LOSS_DEDUCTION,
@@ -62,7 +66,9 @@ from taxsim.ledger.enums import (
     TAX_SECTION_199A_DEDUCTION,
     TAX_STATE,
     TAX_TOTAL,
+    TAX_UNRECAPTURED_1250_BASE,
     TAXABLE,
+    YEAR_COLLECTIBLES_GAIN,
     YEAR_INTEREST,
     YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_LT_GAIN,
@@ -73,6 +79,7 @@ from taxsim.ledger.enums import (
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
     YEAR_ST_GAIN_AFTER_RATE_CHANGE,
+    YEAR_UNRECAPTURED_1250_GAIN,
 )
 from taxsim.ledger.state import (
     QUALIFIED_HOLDING_DAYS,
@@ -139,14 +146,35 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
     # Schedule D column (g): long-term gains and distributions less a net short-term loss of
     # those days, carryovers excluded), up to the year's; the rest keeps the earlier rate.
     # Under OFFSET each part is its own signed net.
+    # Net capital gain's 25% and 28% groups (IRC §1(h)(1)(E)-(F)); the rest of it is adjusted
+    # net capital gain (§1(h)(3)), at the long-term rate. Standalone: the 28-percent rate gain
+    # is long-term collectibles gain less the net short-term loss (carryover included) and the
+    # long-term carryover (§1(h)(4); 28% Rate Gain Worksheet); unrecaptured section 1250 gain
+    # is reduced by what those reductions leave over (§1(h)(6)(A); Unrecaptured Section 1250
+    # Gain Worksheet); within the net capital gain the 25% group comes first (Schedule D Tax
+    # Worksheet lines 11-13 and 33-42). Under OFFSET each group is its own signed net.
+    collectibles = income[YEAR_COLLECTIBLES_GAIN]
+    unrecaptured = income[YEAR_UNRECAPTURED_1250_GAIN]
+    if convention == OFFSET:
+        unrecaptured_base = unrecaptured
+        collectibles_base = collectibles
+    else:
+        reductions = max(0.0, -net_st) + carry_lt_in
+        rate_gain_28 = max(0.0, collectibles - reductions)
+        rate_gain_25 = max(0.0, unrecaptured - max(0.0, reductions - collectibles))
+        unrecaptured_base = min(rate_gain_25, lt_base)
+        collectibles_base = min(rate_gain_28, lt_base - unrecaptured_base)
+    adjusted_base = lt_base - unrecaptured_base - collectibles_base
     lt_before_base = 0.0
     if rates[RATE_CHANGE_DAY] < np.inf:
+        # the after-change sums leave out the 25% and 28% groups, whose rates did not change
         lt_after = income[YEAR_LT_GAIN_AFTER_RATE_CHANGE]
         st_after = income[YEAR_ST_GAIN_AFTER_RATE_CHANGE]
         if convention == OFFSET:
-            lt_before_base = lt_base - lt_after
+            lt_before_base = adjusted_base - lt_after
         else:
-            lt_before_base = lt_base - min(max(0.0, lt_after + min(0.0, st_after)), lt_base)
+            lt_before_base = adjusted_base - min(max(0.0, lt_after + min(0.0, st_after)),
+                                                 adjusted_base)
     # IRC §199A(a), (b)(1)(B): a deduction of the year's rate (20% from 2018) of the qualified
     # REIT dividends, which are in ordinary_base. Federal only: it does not reduce net
     # investment income (Treas. Reg. §1.199A-1(e)(3)), nor the state's base (not an AGI
@@ -155,9 +183,12 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
     section_199a_deduction = (
         income[YEAR_SECTION_199A_DIVIDENDS] * rates[RATE_SECTION_199A_DEDUCTION])
     federal_ordinary = (ordinary_base - section_199a_deduction) * rates[RATE_ORDINARY]
+    # 28% and 25% are maximums (§1(h)(1) caps the tax): a lower ordinary rate applies instead
     federal_preferential = (
-        (lt_base - lt_before_base) * rates[RATE_LONG_TERM]
+        (adjusted_base - lt_before_base) * rates[RATE_LONG_TERM]
         + lt_before_base * rates[RATE_LONG_TERM_BEFORE_CHANGE]
+        + unrecaptured_base * min(rates[RATE_ORDINARY], rates[RATE_UNRECAPTURED_1250])
+        + collectibles_base * min(rates[RATE_ORDINARY], rates[RATE_COLLECTIBLES])
         + qualified * rates[RATE_QUALIFIED_DIVIDEND]
     )
     if convention == OFFSET:
@@ -180,6 +211,8 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
     out[TAX_TOTAL] = federal_ordinary + federal_preferential + niit + state_tax
     out[TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE] = lt_before_base
     out[TAX_SECTION_199A_DEDUCTION] = section_199a_deduction
+    out[TAX_UNRECAPTURED_1250_BASE] = unrecaptured_base
+    out[TAX_COLLECTIBLES_BASE] = collectibles_base
 
 
 compute_year_tax_nb = njit(cache=True)(compute_year_tax)
@@ -271,6 +304,7 @@ def deferred_tax(state, day, prices):
         if state.account_kind[account] != TAXABLE:
             continue
         for asset in range(state.head.shape[1]):
+            collectible = state.asset_collectible[asset]
             slot = state.head[account, asset]
             while slot != NO_SLOT:
                 shares = state.lot_shares[slot]
@@ -280,9 +314,14 @@ def deferred_tax(state, day, prices):
                                                                        gain, day)
                 income[row, YEAR_ST_GAIN] += short_term_gain
                 income[row, YEAR_LT_GAIN] += long_term_gain
+                # a collectible held more than a year (IRC §1(h)(5)), as lots.relieve books it
+                collectibles_gain = (
+                    long_term_gain if collectible and day >= state.lot_long_from[slot] else 0.0)
+                income[row, YEAR_COLLECTIBLES_GAIN] += collectibles_gain
                 if after_rate_change:
                     income[row, YEAR_ST_GAIN_AFTER_RATE_CHANGE] += short_term_gain
-                    income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += long_term_gain
+                    income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += (
+                        long_term_gain - collectibles_gain)
                 if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
                     reclassify_early_sale_dividends_nb(state, income, slot, shares, day)
                 slot = state.lot_next[slot]

@@ -25,6 +25,7 @@ from taxsim.ledger.enums import (
     OK,
     RATE_CHANGE_DAY,
     TAXABLE,
+    YEAR_COLLECTIBLES_GAIN,
     YEAR_EXEMPT_INTEREST,
     YEAR_INTEREST,
     YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS,
@@ -37,6 +38,7 @@ from taxsim.ledger.enums import (
     YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS,
     YEAR_ST_GAIN,
     YEAR_ST_GAIN_AFTER_RATE_CHANGE,
+    YEAR_UNRECAPTURED_1250_GAIN,
 )
 from taxsim.ledger.exact_shares import exact_add_nb, exact_reset_nb
 from taxsim.ledger.lots import (
@@ -113,6 +115,8 @@ def distribute(
     return_of_capital,
     exempt_interest_daily=False,
     section_199a_fraction=0.0,
+    collectibles_fraction=0.0,
+    unrecaptured_1250_fraction=0.0,
 ):
     """Pay a distribution of ``asset`` (all amounts dollars per share) to every open lot.
 
@@ -139,7 +143,15 @@ def distribute(
     §1.199A-3(d); Form 1099-DIV box 5, part of box 1a and never of box 1b). It stays a
     non-qualified dividend and also accrues as ``section_199a_dividends``, from which shares
     sold before day 46 take theirs back (the holding test of §1.199A-3(c)(2)(ii)); the annual
-    tax deducts the year's rate of it (``annual_tax.compute_year_tax``). Returns the status.
+    tax deducts the year's rate of it (``annual_tax.compute_year_tax``).
+
+    ``collectibles_fraction`` and ``unrecaptured_1250_fraction`` (fractions, together at most
+    1) of ``lt_capital_gain`` are its 28% rate gain (Form 1099-DIV box 2d: collectibles gain,
+    IRC §1(h)(4)-(5)) and its unrecaptured section 1250 gain (box 2b, §1(h)(6)); both stay
+    long-term capital gain distributions and also accrue as ``collectibles_gain`` and
+    ``unrecaptured_1250_gain`` (Schedule D instructions: the 28% Rate Gain Worksheet, line 4,
+    and the Unrecaptured Section 1250 Gain Worksheet, line 11). On a collectible asset a
+    return of capital beyond a long-term lot's basis is collectibles gain. Returns the status.
     """
     for amount in (
         dividend,
@@ -155,6 +167,11 @@ def distribute(
         return ERR_BAD_AMOUNT
     if not (math.isfinite(section_199a_fraction) and 0.0 <= section_199a_fraction <= 1.0
             and qualified_fraction + section_199a_fraction <= 1.0 + 1e-12):
+        return ERR_BAD_AMOUNT
+    if not (math.isfinite(collectibles_fraction) and 0.0 <= collectibles_fraction <= 1.0
+            and math.isfinite(unrecaptured_1250_fraction)
+            and 0.0 <= unrecaptured_1250_fraction <= 1.0
+            and collectibles_fraction + unrecaptured_1250_fraction <= 1.0 + 1e-12):
         return ERR_BAD_AMOUNT
     if not (math.isfinite(price) and price > 0.0):
         return ERR_BAD_PRICE
@@ -175,6 +192,9 @@ def distribute(
     )
     qualified_per_share = dividend * qualified_fraction
     section_199a_per_share = dividend * section_199a_fraction
+    collectibles_per_share = lt_capital_gain * collectibles_fraction
+    unrecaptured_1250_per_share = lt_capital_gain * unrecaptured_1250_fraction
+    collectible_asset = state.asset_collectible[asset]
     n_accounts = state.head.shape[0]
     if return_of_capital > 0.0:
         for account in range(n_accounts):
@@ -211,9 +231,12 @@ def distribute(
                     state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
                     long_term = day >= state.lot_long_from[slot]
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
+                    collectibles_excess = excess if long_term and collectible_asset else 0.0
+                    state.year_income[row, YEAR_COLLECTIBLES_GAIN] += collectibles_excess
                     if after_rate_change:
                         state.year_income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE if long_term
-                                          else YEAR_ST_GAIN_AFTER_RATE_CHANGE] += excess
+                                          else YEAR_ST_GAIN_AFTER_RATE_CHANGE] += (
+                            excess - collectibles_excess)
                 slot = state.lot_next[slot]
         if not taxable:
             continue
@@ -235,8 +258,12 @@ def distribute(
         state.year_income[row, YEAR_EXEMPT_INTEREST] += entitled * exempt_interest
         state.year_income[row, YEAR_ST_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * st_capital_gain
         state.year_income[row, YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS] += entitled * lt_capital_gain
-        if after_rate_change:
-            state.year_income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += entitled * lt_capital_gain
+        state.year_income[row, YEAR_COLLECTIBLES_GAIN] += entitled * collectibles_per_share
+        state.year_income[row, YEAR_UNRECAPTURED_1250_GAIN] += (
+            entitled * unrecaptured_1250_per_share)
+        if after_rate_change:  # only the 20% group's rate changed (JGTRRA 2003 §301)
+            state.year_income[row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += entitled * (
+                lt_capital_gain - collectibles_per_share - unrecaptured_1250_per_share)
         six_month_exempt = 0.0 if exempt_interest_daily else exempt_interest
         if lt_capital_gain > 0.0 or six_month_exempt > 0.0:
             # a loss on these shares within six months is long-term up to the capital gain

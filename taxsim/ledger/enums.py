@@ -87,7 +87,11 @@ RATE_LONG_TERM_BEFORE_CHANGE = 6
 RATE_CHANGE_DAY = 7
 # Fraction of qualified REIT dividends deducted (IRC §199A(b)(1)(B): 20% from 2018, 0 before)
 RATE_SECTION_199A_DEDUCTION = 8
-N_RATE_FIELDS = 9
+# Maximum rates of the 28% and 25% groups of net capital gain (IRC §1(h)(1)(E)-(F)): long-term
+# collectibles gain (§1(h)(4)-(5)) and unrecaptured section 1250 gain (§1(h)(6))
+RATE_COLLECTIBLES = 9
+RATE_UNRECAPTURED_1250 = 10
+N_RATE_FIELDS = 11
 
 # Columns of the per-year income table (taxable accounts only), dollars.
 YEAR_ST_GAIN = 0  # realized short-term gain (loss negative), after wash-sale adjustments
@@ -110,7 +114,15 @@ YEAR_LT_GAIN_AFTER_RATE_CHANGE = 13
 # Qualified REIT dividends and a fund's section 199A dividends that passed the holding test
 # (IRC §199A(e)(3); Treas. Reg. §1.199A-3(c)(2)(ii), (d)): a part of the non-qualified dividends
 YEAR_SECTION_199A_DIVIDENDS = 14
-N_YEAR_FIELDS = 15
+# Long-term collectibles gain or (loss) (IRC §1(h)(5), §408(m)): sales of collectible assets
+# held more than a year and capital gain distributions' collectibles part (Form 1099-DIV box
+# 2d); a part of YEAR_LT_GAIN + YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS (28% Rate Gain Worksheet
+# lines 1 and 4)
+YEAR_COLLECTIBLES_GAIN = 15
+# Unrecaptured section 1250 gain in capital gain distributions (IRC §1(h)(6); box 2b): a part
+# of YEAR_LT_CAPITAL_GAIN_DISTRIBUTIONS (Unrecaptured Section 1250 Gain Worksheet line 11)
+YEAR_UNRECAPTURED_1250_GAIN = 16
+N_YEAR_FIELDS = 17
 YEAR_FIELD_NAMES = (
     "st_gain",
     "lt_gain",
@@ -127,6 +139,8 @@ YEAR_FIELD_NAMES = (
     "st_gain_after_rate_change",
     "lt_gain_after_rate_change",
     "section_199a_dividends",
+    "collectibles_gain",
+    "unrecaptured_1250_gain",
 )
 
 # Columns of the annual tax result (annual_tax.compute_year_tax).
@@ -147,7 +161,11 @@ TAX_TOTAL = 12
 TAX_LT_GAIN_BASE_BEFORE_RATE_CHANGE = 13
 # the §199A deduction for qualified REIT dividends, dollars (federal ordinary tax only)
 TAX_SECTION_199A_DEDUCTION = 14
-N_TAX_FIELDS = 15
+# the parts of TAX_LT_GAIN_BASE taxed at the unrecaptured section 1250 rate and at the
+# collectibles rate (IRC §1(h)(1)(E), (F)); the rest is adjusted net capital gain (§1(h)(3))
+TAX_UNRECAPTURED_1250_BASE = 15
+TAX_COLLECTIBLES_BASE = 16
+N_TAX_FIELDS = 17
 TAX_FIELD_NAMES = (
     "net_st",
     "net_lt",
@@ -164,6 +182,8 @@ TAX_FIELD_NAMES = (
     "total_tax",
     "lt_gain_base_before_rate_change",
     "section_199a_deduction",
+    "unrecaptured_1250_gain_base",
+    "collectibles_gain_base",
 )
 
 # Ledger counters (int64 array).

@@ -60,6 +60,12 @@ class Ledger:
     carryforward : (float, float)
         Capital loss carried in from before the first year, (short-term, long-term), positive
         dollars.
+    collectibles : sequence of str
+        Tickers among ``assets`` whose shares are collectibles (IRC §408(m)): a grantor trust
+        holding physical metal (GLD, IAU, SLV) is taxed as if its holder owned the metal
+        (Pub 550, "Collectibles gain or loss"). Their long-term gains and losses are
+        collectibles gain or loss, taxed in the 28% group (IRC §1(h)(4)-(5); see
+        ``annual_tax.compute_year_tax``); short-term ones are ordinary as for any asset.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class Ledger:
         tax_profile: TaxProfile | None = None,
         loss_convention: str = "standalone",
         carryforward: tuple[float, float] = (0.0, 0.0),
+        collectibles: Sequence[str] = (),
     ) -> None:
         if not isinstance(household, Household):
             raise LedgerError(f"household must be a Household, got {type(household).__name__}")
@@ -88,6 +95,15 @@ class Ledger:
         self.tax_profile = tax_profile if tax_profile is not None else TaxProfile()
         self.loss_convention = loss_convention
         self._asset_index = {asset: index for index, asset in enumerate(assets)}
+        if isinstance(collectibles, str):
+            raise LedgerError(f"collectibles must be a sequence of tickers, got {collectibles!r}")
+        collectibles = tuple(collectibles)
+        unknown = [ticker for ticker in collectibles if ticker not in self._asset_index]
+        if unknown:
+            raise LedgerError(f"collectibles {unknown} are not among the assets {list(assets)}")
+        self.collectibles = tuple(ticker for ticker in assets if ticker in set(collectibles))
+        asset_collectible = np.array([ticker in self.collectibles for ticker in assets],
+                                     np.bool_)
         self._state: LedgerState = new_state(
             account_kind=np.array(
                 [enums.ACCOUNT_KIND_CODES[a.kind] for a in household.accounts], np.int64
@@ -98,6 +114,7 @@ class Ledger:
             loss_convention=enums.LOSS_CONVENTION_CODES[loss_convention],
             carryforward_st=carry_st,
             carryforward_lt=carry_lt,
+            asset_collectible=asset_collectible,
         )
 
     # ----------------------------------------------------------------- argument checks
@@ -250,6 +267,8 @@ class Ledger:
         return_of_capital: float = 0.0,
         exempt_interest_daily: bool = False,
         section_199a_fraction: float = 0.0,
+        collectibles_fraction: float = 0.0,
+        unrecaptured_1250_fraction: float = 0.0,
     ) -> None:
         """Pay a distribution to every holder of ``asset``; amounts in dollars per share.
 
@@ -266,6 +285,12 @@ class Ledger:
         ``exempt_interest`` they received (IRC §852(b)(4)(B)), unless
         ``exempt_interest_daily``: the fund declares exempt-interest dividends daily and pays
         them at least monthly (§852(b)(4)(E)(ii)), as most municipal bond mutual funds do.
+
+        ``collectibles_fraction`` and ``unrecaptured_1250_fraction`` are the shares of
+        ``lt_capital_gain`` that are 28% rate gain (Form 1099-DIV box 2d: collectibles gain,
+        IRC §1(h)(4)-(5)) and unrecaptured section 1250 gain (box 2b, §1(h)(6); mostly REITs);
+        together at most 1. They stay long-term capital gain; the annual tax puts them in
+        the 28% and 25% groups of net capital gain.
         """
         if not isinstance(exempt_interest_daily, bool | np.bool_):
             raise LedgerError(
@@ -294,8 +319,22 @@ class Ledger:
                 f"distribution of {asset}: qualified_fraction {values[2]!r} plus "
                 f"section_199a_fraction {section_199a_fraction!r} exceeds 1 (a qualified REIT "
                 "dividend is never qualified dividend income, IRC §199A(e)(3))")
+        parts = {}
+        for name, value in (("collectibles_fraction", collectibles_fraction),
+                            ("unrecaptured_1250_fraction", unrecaptured_1250_fraction)):
+            parts[name] = self._number(value, name)
+            if not 0.0 <= parts[name] <= 1.0:
+                raise LedgerError(f"distribution of {asset}: {name} must be a fraction in "
+                                  f"[0, 1], got {value!r}")
+        if sum(parts.values()) > 1.0 + 1e-12:
+            raise LedgerError(
+                f"distribution of {asset}: collectibles_fraction {collectibles_fraction!r} plus "
+                f"unrecaptured_1250_fraction {unrecaptured_1250_fraction!r} exceeds 1 (both are "
+                "parts of lt_capital_gain)")
         status = distribute_nb(self._roomy_state(), asset_index, day, *values,
-                               bool(exempt_interest_daily), section_199a_fraction)
+                               bool(exempt_interest_daily), section_199a_fraction,
+                               parts["collectibles_fraction"],
+                               parts["unrecaptured_1250_fraction"])
         self._raise(status, f"distribution of {asset} on {to_timestamp(day).date()}")
 
     def split(self, asset: str, date, ratio: float) -> None:

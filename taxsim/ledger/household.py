@@ -22,6 +22,7 @@ from taxsim.ledger.enums import (
     N_RATE_FIELDS,
     N_YEARS,
     RATE_CHANGE_DAY,
+    RATE_COLLECTIBLES,
     RATE_LONG_TERM,
     RATE_LONG_TERM_BEFORE_CHANGE,
     RATE_LOSS_LIMIT,
@@ -30,6 +31,7 @@ from taxsim.ledger.enums import (
     RATE_QUALIFIED_DIVIDEND,
     RATE_SECTION_199A_DEDUCTION,
     RATE_STATE,
+    RATE_UNRECAPTURED_1250,
 )
 
 
@@ -164,6 +166,14 @@ class TaxRates:
     from 2018 (Pub. L. 115-97 §11011), made permanent by Pub. L. 119-21 (2025)); 0 before
     2018. It lowers the federal tax on those dividends only: not the NIIT (Treas. Reg.
     §1.199A-1(e)(3)) and not the flat state tax (the deduction is not one of AGI, IRC §62(a)).
+
+    ``collectibles`` and ``unrecaptured_1250`` are the maximum rates of net capital gain's two
+    other groups (IRC §1(h)(1)(E)-(F), since the Taxpayer Relief Act of 1997): 28% on the
+    28-percent rate gain (long-term collectibles gain, §1(h)(4)-(5): physical metal held
+    through a grantor trust such as GLD, a fund's Form 1099-DIV box 2d) and 25% on unrecaptured
+    section 1250 gain (§1(h)(6): box 2b, mostly REITs' depreciation). They are maximums: a
+    household whose ``ordinary`` rate is lower pays that on them (§1(h)(1) caps the tax; see
+    ``annual_tax.compute_year_tax``). NIIT and the state rate apply as to other gains.
     """
 
     ordinary: float = 0.37
@@ -172,10 +182,12 @@ class TaxRates:
     niit: float = 0.038
     state: float = 0.0
     section_199a_deduction: float = 0.20
+    collectibles: float = 0.28
+    unrecaptured_1250: float = 0.25
 
     def __post_init__(self) -> None:
         for name in ("ordinary", "long_term", "qualified_dividend", "niit", "state",
-                     "section_199a_deduction"):
+                     "section_199a_deduction", "collectibles", "unrecaptured_1250"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= float(value) < 1.0):
                 raise ConfigError(f"tax rate {name!r} must be a fraction in [0, 1), got {value!r}")
@@ -300,7 +312,7 @@ class TaxProfile:
         """Top federal rates of each year since 1998, plus a flat state rate."""
         by_year = {
             year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, state,
-                           r.section_199a_deduction)
+                           r.section_199a_deduction, r.collectibles, r.unrecaptured_1250)
             for year, r in US_TOP_FEDERAL_HISTORY.items()
         }
         return cls(default=by_year[2018], by_year=by_year, name="US top federal rates by year",
@@ -345,7 +357,9 @@ class TaxProfile:
         for column, name in ((RATE_ORDINARY, "ordinary"), (RATE_LONG_TERM, "long_term"),
                              (RATE_QUALIFIED_DIVIDEND, "qualified_dividend"),
                              (RATE_NIIT, "niit"), (RATE_STATE, "state"),
-                             (RATE_SECTION_199A_DEDUCTION, "section_199a_deduction")):
+                             (RATE_SECTION_199A_DEDUCTION, "section_199a_deduction"),
+                             (RATE_COLLECTIBLES, "collectibles"),
+                             (RATE_UNRECAPTURED_1250, "unrecaptured_1250")):
             table[:, column] = np.array([getattr(rates, name) for rates in in_force])[rows]
         table[:, RATE_LOSS_LIMIT] = loss_limit
         table[:, RATE_LONG_TERM_BEFORE_CHANGE] = table[:, RATE_LONG_TERM]

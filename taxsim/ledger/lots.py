@@ -57,6 +57,7 @@ from taxsim.ledger.enums import (
     NO_SLOT,
     OK,
     RATE_CHANGE_DAY,
+    RATE_COLLECTIBLES,
     RATE_LONG_TERM,
     RATE_LONG_TERM_BEFORE_CHANGE,
     RATE_NIIT,
@@ -65,6 +66,7 @@ from taxsim.ledger.enums import (
     SPECIFIC,
     TAX_OPTIMAL,
     TAXABLE,
+    YEAR_COLLECTIBLES_GAIN,
     YEAR_LT_GAIN,
     YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_PROCEEDS,
@@ -222,6 +224,20 @@ def marginal_gain_rates(state, day):
 marginal_gain_rates_nb = njit(cache=True, inline="always")(marginal_gain_rates)
 
 
+def asset_gain_rates(state, asset, day):
+    """:func:`marginal_gain_rates` for gains on ``asset``: a collectible's long-term gain is
+    taxed at the collectibles rate (IRC §1(h)(1)(F), (h)(4)-(5): 28%, or the ordinary rate if
+    lower) + NIIT + state instead of the long-term rate."""
+    short_rate, long_rate = marginal_gain_rates_nb(state, day)
+    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
+    collectible_rate = (min(rates[RATE_ORDINARY], rates[RATE_COLLECTIBLES])
+                        + rates[RATE_NIIT] + rates[RATE_STATE])
+    return short_rate, (collectible_rate if state.asset_collectible[asset] else long_rate)
+
+
+asset_gain_rates_nb = njit(cache=True, inline="always")(asset_gain_rates)
+
+
 TAKEN = 3  # relief-order category of a slot already selected; after every real category
 SELECT_BUFFER = 8  # lots of a relief order found per pass (most sales need fewer)
 
@@ -247,7 +263,7 @@ def relief_keys(state, account, asset, method, price, day):
     lot_long_from = state.lot_long_from
     # tax-optimal keys use the sale year's rates; read unconditionally (a conditional read
     # costs numba reference counting), from a row clamped into the table for other methods
-    short_rate, long_rate = marginal_gain_rates_nb(state, day)
+    short_rate, long_rate = asset_gain_rates_nb(state, asset, day)
     count = 0
     held = 0.0
     slot = state.head[account, asset]
@@ -428,7 +444,7 @@ def select_by_basis(state, position, method, price, day, shares):
     run = state.scratch_categories
     order = state.scratch_order
     positions = state.scratch_slots
-    short_rate, long_rate = marginal_gain_rates_nb(state, day)
+    short_rate, long_rate = asset_gain_rates_nb(state, position % state.head.shape[1], day)
     start = order_meta[position, ORDER_START]
     length = order_meta[position, ORDER_LENGTH]
     top = start + length - 1  # order position j (highest first) is entry top - j
@@ -696,10 +712,16 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
         term_gain = gain - long_term_part
         state.year_income[year_row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += term_gain
         state.year_income[year_row, YEAR_LT_GAIN] += long_term_part
+        # a collectible held more than a year: collectibles gain or loss (IRC §1(h)(5)); a
+        # long-term sale has no §852(b)(4)(A) part, so that is all of ``gain``
+        collectible = state.asset_collectible[state.lot_asset[slot]]
+        collectibles_gain = gain if long_term and collectible else 0.0
+        state.year_income[year_row, YEAR_COLLECTIBLES_GAIN] += collectibles_gain
         if day >= state.rates[year_row, RATE_CHANGE_DAY]:  # 2003 Schedule D column (g)
             state.year_income[year_row, YEAR_LT_GAIN_AFTER_RATE_CHANGE if long_term
                               else YEAR_ST_GAIN_AFTER_RATE_CHANGE] += term_gain
-            state.year_income[year_row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += long_term_part
+            state.year_income[year_row, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += (
+                long_term_part - collectibles_gain)  # the 28% rate did not change
         state.year_income[year_row, YEAR_PROCEEDS] += proceeds
         if day - state.lot_acquired[slot] < QUALIFIED_HOLDING_DAYS:
             reclassify_early_sale_dividends_nb(state, state.year_income, slot, take, day)

@@ -82,6 +82,7 @@ STATE_FIELDS = (
     "account_kind",
     "account_reinvest",
     "asset_group",
+    "asset_collectible",
     "group_assets",
     "group_offsets",
     "rates",
@@ -139,6 +140,9 @@ class LedgerState(structref.StructRefProxy):
     - ``account_kind``: int64 (accounts,): TAXABLE / TAX_DEFERRED / TAX_EXEMPT
     - ``account_reinvest``: bool (accounts,)
     - ``asset_group``: int64 (assets,): wash-sale identity group
+    - ``asset_collectible``: bool (assets,): a collectible (IRC §408(m); e.g. a grantor trust
+      holding physical metal): a long-term sale's gain or loss is collectibles gain or loss
+      (§1(h)(5)), taxed in the 28% group (``annual_tax.compute_year_tax``)
     - ``group_assets``: int64 (assets,): assets sorted by group
     - ``group_offsets``: int64 (groups + 1,): CSR offsets into group_assets
     - ``rates``: float64 (N_YEARS, N_RATE_FIELDS)
@@ -235,6 +239,7 @@ def state_arrays(state):
         state.account_kind,
         state.account_reinvest,
         state.asset_group,
+        state.asset_collectible,
         state.group_assets,
         state.group_offsets,
         state.rates,
@@ -420,10 +425,16 @@ def new_state(
     carryforward_lt: float = 0.0,
     lot_capacity: int = 64,
     realized_capacity: int = 64,
+    asset_collectible: np.ndarray | None = None,
 ) -> LedgerState:
-    """A fresh, empty ledger state (Python; not a kernel)."""
+    """A fresh, empty ledger state (Python; not a kernel).
+
+    ``asset_collectible`` (bool per asset, default none) marks collectibles (IRC §408(m)).
+    """
     n_accounts = len(account_kind)
     n_assets = len(asset_group)
+    if asset_collectible is None:
+        asset_collectible = np.zeros(n_assets, np.bool_)
     asset_group = np.ascontiguousarray(asset_group, dtype=np.int64)
     group_assets = np.argsort(asset_group, kind="stable").astype(np.int64)
     n_groups = int(asset_group.max()) + 1 if n_assets else 0
@@ -438,6 +449,7 @@ def new_state(
         account_kind=np.ascontiguousarray(account_kind, dtype=np.int64),
         account_reinvest=np.ascontiguousarray(account_reinvest, dtype=np.bool_),
         asset_group=asset_group,
+        asset_collectible=np.ascontiguousarray(asset_collectible, dtype=np.bool_),
         group_assets=group_assets,
         group_offsets=group_offsets,
         rates=np.ascontiguousarray(rates, dtype=np.float64),

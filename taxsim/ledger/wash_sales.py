@@ -16,6 +16,7 @@ from taxsim.ledger.enums import (
     NO_SLOT,
     RATE_CHANGE_DAY,
     TAXABLE,
+    YEAR_COLLECTIBLES_GAIN,
     YEAR_LT_GAIN,
     YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_ST_GAIN,
@@ -88,9 +89,14 @@ def book_disallowed(state, row, disallowed, lost, year):
     long_term_part = disallowed if realized[row]["long_term"] else disallowed * fraction
     state.year_income[year, YEAR_LT_GAIN] += long_term_part
     state.year_income[year, YEAR_ST_GAIN] += disallowed - long_term_part
+    # a long-term collectibles loss (IRC §1(h)(5)) shrinks by the same amount
+    collectible = state.asset_collectible[realized[row]["asset"]]
+    collectibles_part = disallowed if realized[row]["long_term"] and collectible else 0.0
+    state.year_income[year, YEAR_COLLECTIBLES_GAIN] += collectibles_part
     # the sale's own day puts it before or after a rate change within its year (0 or 1)
     after_change = 1.0 if realized[row]["sold"] >= state.rates[year, RATE_CHANGE_DAY] else 0.0
-    state.year_income[year, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += after_change * long_term_part
+    state.year_income[year, YEAR_LT_GAIN_AFTER_RATE_CHANGE] += after_change * (
+        long_term_part - collectibles_part)
     state.year_income[year, YEAR_ST_GAIN_AFTER_RATE_CHANGE] += after_change * (
         disallowed - long_term_part)
     state.year_income[year, YEAR_WASH_DISALLOWED] += disallowed

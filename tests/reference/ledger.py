@@ -71,6 +71,8 @@ LIVE_ANNUAL_COLUMNS = (
     "st_gain_after_rate_change",
     "lt_gain_after_rate_change",
     "section_199a_dividends",
+    "collectibles_gain",
+    "unrecaptured_1250_gain",
 )
 
 SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "average", "specific")
@@ -323,6 +325,13 @@ class YearIncome:
     # section 199A dollars taken out of section_199a_dividends by the holding test (they stay
     # in nonqualified_dividends); only a view for tests, not a tax item
     section_199a_failed: float = 0.0
+    # Form 1099-DIV box 2d (28% rate gain: collectibles, IRC §1(h)(4)-(5)) and box 2b
+    # (unrecaptured section 1250 gain, §1(h)(6)): parts of lt_capital_gain_distributions
+    collectibles_distributions: float = 0.0
+    unrecaptured_1250_distributions: float = 0.0
+    # return of capital beyond basis on a collectible held more than a year: a part of
+    # return_of_capital_lt_gain that is collectibles gain
+    return_of_capital_collectibles_gain: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,6 +394,8 @@ def annual_tax_row(
     st_gain_after_rate_change: float = 0.0,
     lt_gain_after_rate_change: float = 0.0,
     long_term_rate_before_change: float | None = None,
+    collectibles_gain: float = 0.0,
+    unrecaptured_1250_gain: float = 0.0,
 ) -> dict[str, float]:
     """Tax of one calendar year, dollars.
 
@@ -429,6 +440,30 @@ def annual_tax_row(
     federal AGI). Alike under both loss conventions. Not modelled: the overall limit of 20% of
     taxable income less net capital gain (§199A(a)(2), assumed not to bind for the top-bracket
     household these rates describe), PTP income, and the §246(c)(4) rule on hedged positions.
+
+    The 25% and 28% groups of net capital gain (IRC §1(h)(1)(E)-(F)):
+    ``collectibles_gain`` is the year's long-term collectibles gain less collectibles loss
+    (§1(h)(5): sales of collectibles held more than one year, and Form 1099-DIV box 2d) and
+    ``unrecaptured_1250_gain`` the box 2b distributions. Under ``standalone``, following the
+    Schedule D instructions' worksheets:
+
+    - 28% Rate Gain Worksheet: lines 1 and 4 (collectibles gain or loss) + line 5 (the
+      long-term carryover, negative) + line 6 (Schedule D line 7 if a loss: the short-term
+      net with its carryover), zero if negative (§1(h)(4): collectibles gain over
+      collectibles loss, net short-term capital loss and the long-term carryover).
+    - Unrecaptured section 1250 gain: box 2b less the excess, if any, of §1(h)(4)(B)
+      (collectibles loss + net short-term loss + long-term carryover) over §1(h)(4)(A)
+      (collectibles gain) (§1(h)(6)(A)).
+    - Schedule D Tax Worksheet for a top-bracket household: line 9 the net capital gain,
+      line 12 the smaller of line 9 and the two groups' sum; the 25% rate takes the smaller
+      of line 9 and the unrecaptured gain (line 33; lines 34-36 zero with other income above
+      the brackets), the 28% rate the rest of line 12; line 13, adjusted net capital gain,
+      takes the long-term rate.
+
+    Each rate is a maximum (§1(h)(1): the tax "shall not exceed"), so an ``ordinary`` rate
+    below it applies instead. Under ``offset`` each group is valued on its own signed amount.
+    A rate change within the year (2003) changes only adjusted net capital gain's rate, so
+    ``lt_gain_after_rate_change`` must leave the two groups out (the ledger's convention).
     """
     ordinary_rate = float(_field(rates, "ordinary"))
     long_term_rate = float(_field(rates, "long_term"))
@@ -436,6 +471,8 @@ def annual_tax_row(
     niit_rate = float(_field(rates, "niit"))
     state_rate = float(_field(rates, "state"))
     section_199a_rate = float(_field(rates, "section_199a_deduction"))
+    collectibles_rate = min(ordinary_rate, float(_field(rates, "collectibles", 0.28)))
+    unrecaptured_rate = min(ordinary_rate, float(_field(rates, "unrecaptured_1250", 0.25)))
     loss_limit = float(loss_limit)
 
     long_term_total = long_term_gain + income.lt_capital_gain_distributions
@@ -477,6 +514,20 @@ def annual_tax_row(
     else:  # pragma: no cover - validated in the constructor
         raise ReferenceLedgerError(f"unknown loss convention {loss_convention!r}")
 
+    if loss_convention == "standalone":
+        # 28% Rate Gain Worksheet, lines 5-7
+        rate_gain_28 = max(0.0, collectibles_gain - carryforward_lt_in
+                           + min(0.0, net_short_term))
+        reductions_over_gain = max(0.0, carryforward_lt_in + max(0.0, -net_short_term)
+                                   - collectibles_gain)
+        rate_gain_25 = max(0.0, unrecaptured_1250_gain - reductions_over_gain)
+        line_12 = min(long_term_part, rate_gain_28 + rate_gain_25)
+        unrecaptured_part = min(long_term_part, rate_gain_25)
+        collectibles_part = line_12 - unrecaptured_part
+    else:
+        unrecaptured_part = unrecaptured_1250_gain
+        collectibles_part = collectibles_gain
+    adjusted_part = long_term_part - unrecaptured_part - collectibles_part
     long_term_part_before_change = 0.0
     old_rate = long_term_rate
     if long_term_rate_before_change is not None:
@@ -484,17 +535,19 @@ def annual_tax_row(
         long_term_after = lt_gain_after_rate_change + (
             income.lt_capital_gain_distributions_after_rate_change)
         if loss_convention == "offset":
-            long_term_part_before_change = long_term_part - long_term_after
+            long_term_part_before_change = adjusted_part - long_term_after
         else:
             short_term_loss_after = max(0.0, -st_gain_after_rate_change)
             net_capital_gain_after = max(0.0, long_term_after - short_term_loss_after)
-            long_term_part_before_change = long_term_part - min(net_capital_gain_after,
-                                                                long_term_part)
+            long_term_part_before_change = adjusted_part - min(net_capital_gain_after,
+                                                               adjusted_part)
     section_199a_deduction = section_199a_rate * income.section_199a_dividends
     federal_ordinary_tax = (ordinary_base - section_199a_deduction) * ordinary_rate
     federal_preferential_tax = (
-        (long_term_part - long_term_part_before_change) * long_term_rate
+        (adjusted_part - long_term_part_before_change) * long_term_rate
         + long_term_part_before_change * old_rate
+        + unrecaptured_part * unrecaptured_rate
+        + collectibles_part * collectibles_rate
         + income.qualified_dividends * qualified_rate
     )
     federal_tax = federal_ordinary_tax + federal_preferential_tax
@@ -534,6 +587,10 @@ def annual_tax_row(
             lt_gain_after_rate_change + income.lt_capital_gain_distributions_after_rate_change),
         "lt_gain_base_before_rate_change": long_term_part_before_change,
         "section_199a_deduction": section_199a_deduction,
+        "collectibles_gain": collectibles_gain,
+        "unrecaptured_1250_gain": unrecaptured_1250_gain,
+        "unrecaptured_1250_gain_base": unrecaptured_part,
+        "collectibles_gain_base": collectibles_part,
     }
 
 
@@ -579,6 +636,7 @@ class ReferenceLedger:
         cash_includes_trades: bool = True,
         state_on_nonnegative_base: bool = False,
         atomic: bool = True,
+        collectibles: tuple[str, ...] = (),
     ) -> None:
         if loss_convention not in LOSS_CONVENTIONS:
             raise ReferenceLedgerError(f"unknown loss convention {loss_convention!r}")
@@ -593,6 +651,11 @@ class ReferenceLedger:
         self.assets = [str(asset) for asset in assets]
         if len(set(self.assets)) != len(self.assets):
             raise ReferenceLedgerError("duplicate asset")
+        # collectibles (IRC §408(m)): a long-term sale's gain or loss is collectibles gain or
+        # loss (§1(h)(5))
+        self.collectibles = frozenset(str(asset) for asset in collectibles)
+        if not self.collectibles <= set(self.assets):
+            raise ReferenceLedgerError("a collectible that is not an asset")
         groups = dict(_field(household, "identity_groups", None) or {})
         self.identity_group = {asset: str(groups.get(asset, asset)) for asset in self.assets}
         self.account_names: list[str] = []
@@ -877,13 +940,18 @@ class ReferenceLedger:
         change = self._rate_change(day.year)
         return change is not None and day >= change[0]
 
-    def _tax_rate(self, day: date, term: str) -> float:
+    def _tax_rate(self, day: date, term: str, asset: str | None = None) -> float:
         """Marginal rate on a gain of ``term`` realized on ``day`` (contract rule 2,
-        tax_optimal): the long-term rate before the year's change for a day before it."""
+        tax_optimal): the long-term rate before the year's change for a day before it; a
+        collectible's long-term gain at the 28% maximum rate (IRC §1(h)(1)(F), (h)(4)), or
+        the ordinary rate if lower."""
         rates = self.tax_profile.rates(day.year)
         base = float(_field(rates, "niit")) + float(_field(rates, "state"))
         if term == "short":
             return float(_field(rates, "ordinary")) + base
+        if asset in self.collectibles:
+            return min(float(_field(rates, "ordinary")),
+                       float(_field(rates, "collectibles", 0.28))) + base
         change = self._rate_change(day.year)
         if change is not None and day < change[0]:
             return change[1] + base
@@ -912,7 +980,7 @@ class ReferenceLedger:
                     group = 0 if term == "short" else 1
                     return (group, gain_per_share, *fifo_key(lot))
                 tax_per_dollar = round(
-                    gain_per_share * self._tax_rate(day, term) / price, 12
+                    gain_per_share * self._tax_rate(day, term, lot.asset) / price, 12
                 )
                 return (2, tax_per_dollar, *fifo_key(lot))
 
@@ -1124,6 +1192,8 @@ class ReferenceLedger:
         return_of_capital: float = 0.0,
         exempt_interest_daily: bool = False,
         section_199a_fraction: float = 0.0,
+        collectibles_fraction: float = 0.0,
+        unrecaptured_1250_fraction: float = 0.0,
     ) -> None:
         """A distribution of dollars per share to every lot of ``asset`` open now.
 
@@ -1147,6 +1217,8 @@ class ReferenceLedger:
             return_of_capital,
             exempt_interest_daily,
             section_199a_fraction,
+            collectibles_fraction,
+            unrecaptured_1250_fraction,
         )
 
     def _distribute(
@@ -1163,6 +1235,8 @@ class ReferenceLedger:
         return_of_capital,
         exempt_interest_daily=False,
         section_199a_fraction=0.0,
+        collectibles_fraction=0.0,
+        unrecaptured_1250_fraction=0.0,
     ) -> None:
         """Apply a distribution.
 
@@ -1185,6 +1259,9 @@ class ReferenceLedger:
           §852(b)(4)(E)(ii)).
         - Short-term capital-gain distributions: ordinary dividends; long-term ones: long-term
           capital gains on Schedule D (Pub 550 "Capital Gain Distributions").
+          ``collectibles_fraction`` of them is 28% rate gain (Form 1099-DIV box 2d) and
+          ``unrecaptured_1250_fraction`` unrecaptured section 1250 gain (box 2b), both still
+          long-term capital gain distributions (Schedule D instructions, line 13).
         - Return of capital reduces each lot's basis; the excess over basis is a capital gain
           of that lot's term (Pub 550 "Nondividend Distributions").
         - Each account reinvests the whole cash distribution in a new lot at ``price`` (one per
@@ -1214,6 +1291,14 @@ class ReferenceLedger:
             raise ReferenceLedgerError(
                 f"qualified_fraction {fraction} + section_199a_fraction {section_199a} is above 1"
             )
+        parts = {}
+        for name, value in (("collectibles_fraction", collectibles_fraction),
+                            ("unrecaptured_1250_fraction", unrecaptured_1250_fraction)):
+            parts[name] = self._check_nonnegative(name, value)
+            if parts[name] > 1.0:
+                raise ReferenceLedgerError(f"{name} {parts[name]} is above 1")
+        if sum(parts.values()) > 1.0 + FRACTION_SUM_SLACK:
+            raise ReferenceLedgerError("box 2d and box 2b parts are above the whole box 2a")
         day = self._check_date(date_value)
         self._advance(day)
         cash_per_share = sum(per_share.values())
@@ -1246,9 +1331,16 @@ class ReferenceLedger:
                     income.lt_capital_gain_distributions += (
                         lot.shares * per_share["lt_capital_gain"]
                     )
+                    box_2d = lot.shares * per_share["lt_capital_gain"] * parts[
+                        "collectibles_fraction"]
+                    box_2b = lot.shares * per_share["lt_capital_gain"] * parts[
+                        "unrecaptured_1250_fraction"]
+                    income.collectibles_distributions += box_2d
+                    income.unrecaptured_1250_distributions += box_2b
                     if self._after_rate_change(day):
+                        # only the rate of the rest changed in 2003
                         income.lt_capital_gain_distributions_after_rate_change += (
-                            lot.shares * per_share["lt_capital_gain"])
+                            lot.shares * per_share["lt_capital_gain"] - box_2d - box_2b)
                     young = (day - lot.acquired).days < QUALIFIED_HOLDING_DAYS
                     if young and lot_qualified > 0.0:
                         lot.provisional.append(ProvisionalDividend(day.year, lot_qualified))
@@ -1293,7 +1385,10 @@ class ReferenceLedger:
             after = self._after_rate_change(day)
             if is_long_term(lot.holding_start, day):
                 income.return_of_capital_lt_gain += excess
-                if after:
+                collectible = lot.asset in self.collectibles
+                if collectible:
+                    income.return_of_capital_collectibles_gain += excess
+                if after and not collectible:
                     income.return_of_capital_lt_gain_after_rate_change += excess
             else:
                 income.return_of_capital_st_gain += excess
@@ -1365,6 +1460,7 @@ class ReferenceLedger:
         gains: dict[tuple[int, str], float] = {}
         gains_after_change: dict[tuple[int, str], float] = {}
         sale_totals: dict[tuple[int, str], float] = {}
+        collectibles_by_year: dict[int, float] = {}
         for portion in self._portions:
             if portion.taxable:
                 key = (portion.sold.year, portion.term)
@@ -1372,7 +1468,12 @@ class ReferenceLedger:
                 gains[key] = gains.get(key, 0.0) + portion.gain - long_term_loss
                 long_key = (portion.sold.year, "long")
                 gains[long_key] = gains.get(long_key, 0.0) + long_term_loss
-                if self._after_rate_change(portion.sold):
+                # a collectible held more than one year (IRC §1(h)(5)): its whole gain or loss
+                collectible = portion.term == "long" and portion.asset in self.collectibles
+                if collectible:
+                    collectibles_by_year[portion.sold.year] = (
+                        collectibles_by_year.get(portion.sold.year, 0.0) + portion.gain)
+                if self._after_rate_change(portion.sold) and not collectible:
                     gains_after_change[key] = (gains_after_change.get(key, 0.0)
                                                + portion.gain - long_term_loss)
                     gains_after_change[long_key] = (gains_after_change.get(long_key, 0.0)
@@ -1404,6 +1505,10 @@ class ReferenceLedger:
                 lt_gain_after_rate_change=(gains_after_change.get((year, "long"), 0.0)
                                            + income.return_of_capital_lt_gain_after_rate_change),
                 long_term_rate_before_change=None if rate_change is None else rate_change[1],
+                collectibles_gain=(collectibles_by_year.get(year, 0.0)
+                                   + income.collectibles_distributions
+                                   + income.return_of_capital_collectibles_gain),
+                unrecaptured_1250_gain=income.unrecaptured_1250_distributions,
             )
             carryforward_st = row["carryforward_st_out"]
             carryforward_lt = row["carryforward_lt_out"]
