@@ -11,12 +11,13 @@ dollars. The plan fills the account groups in turn, each up to its capacity (its
 value times the listed targets' sum; the rest of the targets' cash share stays in each account):
 
 1. tax-deferred accounts (traditional IRA / 401(k)) with the least tax-efficient assets first:
-   taxable bonds, then REITs, then equities (international before US, then lower qualified
-   dividend fraction first), municipal bonds last (their interest is tax-exempt only in a
-   taxable account);
+   taxable bonds, then REITs, then collectibles (physical-metal trusts: no income, but a 28%
+   long-term rate, IRC §1(h)(4)), then equities (international before US, then lower
+   qualified dividend fraction first), municipal bonds last (their interest is tax-exempt
+   only in a taxable account);
 2. tax-exempt accounts (Roth) with the highest expected growth first: ``expected_growth`` per
-   ticker, or by tax character equity 7%, REIT 6%, taxable bond 4%, municipal bond 3% (ties
-   in tax-inefficiency order);
+   ticker, or by tax character equity 7%, REIT 6%, taxable bond and collectible 4%, municipal
+   bond 3% (ties in tax-inefficiency order);
 3. taxable accounts with the rest.
 
 **Coordinated trades.** On the first trading day of each period (monthly, quarterly, yearly),
@@ -107,11 +108,16 @@ PARAM_N_ASSETS = 7  # n: assets of the market the strategy was built for
 PARAM_PER_ASSET = 8  # n target weights, n tax-deferred fill order, n tax-exempt fill order
 
 # tax-deferred fill order: higher first (taxable bond interest and REIT dividends are
-# ordinary income every year; municipal bond interest is exempt only in a taxable account)
-CHARACTER_INEFFICIENCY = {"taxable_bond": 3, "reit": 2, "equity": 1, "municipal_bond": 0}
+# ordinary income every year, REIT dividends less the §199A deduction of 20% since 2018, 29.6%
+# instead of 37%; a collectible pays nothing until sold, then 28% on its long-term gain
+# against 20% on an equity's, IRC §1(h)(4); municipal bond interest is exempt only in a
+# taxable account)
+CHARACTER_INEFFICIENCY = {"taxable_bond": 3, "reit": 2, "collectible": 1.5, "equity": 1,
+                          "municipal_bond": 0}
 # tax-exempt fill order when no expected_growth is given: long-run nominal return assumptions,
 # used only to rank
-DEFAULT_GROWTH = {"equity": 0.07, "reit": 0.06, "taxable_bond": 0.04, "municipal_bond": 0.03}
+DEFAULT_GROWTH = {"equity": 0.07, "reit": 0.06, "taxable_bond": 0.04, "collectible": 0.04,
+                  "municipal_bond": 0.03}
 INTERNATIONAL_WORDS = ("intl", "international", "foreign", "emerging", "ex_us", "ex-us",
                        "developed")
 
@@ -393,9 +399,9 @@ def location_ranking(market, expected_growth: Mapping[str, float] | None = None
                      ) -> tuple[list[str], list[str]]:
     """The fill orders of the location plan: (tax-deferred order, tax-exempt order).
 
-    Tax-deferred: by tax character, taxable bond, REIT, equity, municipal bond; equities whose
-    ``asset_class`` names them international (``intl``, ``international``, ``foreign``,
-    ``emerging``, ``ex_us``, ``ex-us``, ``developed``) before the others, then lower
+    Tax-deferred: by tax character, taxable bond, REIT, collectible, equity, municipal bond;
+    equities whose ``asset_class`` names them international (``intl``, ``international``,
+    ``foreign``, ``emerging``, ``ex_us``, ``ex-us``, ``developed``) before the others, then lower
     ``qualified_fraction`` first; ties in column order. Tax-exempt: higher
     ``expected_growth`` first (default by tax character, :data:`DEFAULT_GROWTH`), ties in
     the tax-deferred order.

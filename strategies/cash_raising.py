@@ -17,7 +17,7 @@ from numba import njit
 
 from strategies.loss_harvest import LOSS_MARGIN
 from taxsim.ledger.enums import FIFO, LIFO, NO_SLOT, TAXABLE
-from taxsim.ledger.lots import marginal_gain_rates_nb
+from taxsim.ledger.lots import asset_gain_rates_nb
 from taxsim.ledger.wash_sales import (
     WASH_WINDOW_DAYS,
     group_held_elsewhere_nb,
@@ -107,8 +107,9 @@ def gain_run_sale(state, account, asset, price, day, amount, newest_first):
     tax)``, the dollars they hold at ``price`` and the estimated tax, dollars, of selling
     ``min(amount, dollars)`` of them in that order. Each lot's gain is taxed at the
     household's marginal rate for its term on ``day`` (IRC §1(h), §1222, §1411: the rates the
-    ledger's tax-optimal order uses, ``lots.marginal_gain_rates``)."""
-    short_rate, long_rate = marginal_gain_rates_nb(state, day)
+    ledger's tax-optimal order uses, ``lots.asset_gain_rates``: a collectible's long-term
+    gain at the collectibles rate)."""
+    short_rate, long_rate = asset_gain_rates_nb(state, asset, day)
     dollars = 0.0
     tax = 0.0
     slot = state.tail[account, asset] if newest_first else state.head[account, asset]

@@ -87,7 +87,7 @@ from taxsim.ledger.enums import (
     YEAR_LT_GAIN,
     YEAR_ST_GAIN,
 )
-from taxsim.ledger.lots import marginal_gain_rates_nb, relief_order_nb
+from taxsim.ledger.lots import asset_gain_rates_nb, relief_order_nb
 from taxsim.ledger.state import sale_gain_by_term_nb, year_index_nb
 from taxsim.ledger.wash_sales import buy_would_wash_nb
 
@@ -110,7 +110,8 @@ def estimate_sale_tax(state, account, asset, shares, price, day):
     Walks the open lots in the ledger's tax-optimal relief order (short-term losses, then
     long-term losses, largest loss per share first, then the rest by increasing tax per dollar
     sold, ties first-in first-out) and taxes each relieved portion's gain at the marginal rate
-    of its term (``taxsim.ledger.lots.marginal_gain_rates``).
+    of its term (``taxsim.ledger.lots.asset_gain_rates``: a collectible's long-term gain at the
+    28% collectibles rate, IRC §1(h)(4)).
 
     Parameters
     ----------
@@ -147,7 +148,7 @@ def estimate_sale_tax(state, account, asset, shares, price, day):
     """
     if shares <= 0.0 or state.account_kind[account] != TAXABLE:
         return 0.0, 0.0, 0.0
-    short_rate, long_rate = marginal_gain_rates_nb(state, day)
+    short_rate, long_rate = asset_gain_rates_nb(state, asset, day)
     lot_shares = state.lot_shares
     lot_basis = state.lot_basis
     order = relief_order_nb(state, account, asset, TAX_OPTIMAL, price, day, shares)
@@ -180,7 +181,7 @@ def taxable_sale_shares(state, account, asset, price, day, max_shares, gain_room
     so far over ``household_value`` stays above ``k × τ`` (τ: the lot's tax per dollar sold).
     Loss lots are always sold. ``gain used`` is the dollars of positive lot gains relieved.
     """
-    short_rate, long_rate = marginal_gain_rates_nb(state, day)
+    short_rate, long_rate = asset_gain_rates_nb(state, asset, day)
     lot_shares = state.lot_shares
     lot_basis = state.lot_basis
     lot_long_from = state.lot_long_from

@@ -91,9 +91,15 @@ def conventions_of(result: Any) -> dict:
 def _conventions(result: Any, last_year: int | None) -> dict:
     """:func:`conventions_of` with the last day's year given (None: no tax profile)."""
     conventions = dict(getattr(result, "conventions", {}) or {})
-    profile = getattr(getattr(result, "ledger", None), "tax_profile", None)
+    ledger = getattr(result, "ledger", None)
+    profile = getattr(ledger, "tax_profile", None)
     if profile is not None:
         conventions["tax_rates"] = rates_text(profile, last_year)
+        collectibles = tuple(getattr(ledger, "collectibles", ()) or ())
+        if collectibles:  # IRC §1(h)(4)-(5): their long-term gains are in the 28% group
+            rates = profile.rates(int(last_year)) if last_year is not None else profile.default
+            conventions["tax_rates"] += (f", {_percent(rates.collectibles)} on long-term "
+                                         f"collectibles gain ({', '.join(collectibles)})")
     conventions.update({f"metric_{k}": v for k, v in METRIC_CONVENTIONS.items()})
     return conventions
 
