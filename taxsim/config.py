@@ -380,6 +380,12 @@ class RatesConfig(_Model):
     section_199a_deduction: float = Field(0.20, ge=0, lt=1)
     """Fraction of qualified REIT dividends deducted from federal taxable income (IRC §199A:
     0.20 from 2018; ``TaxRates.section_199a_deduction``)."""
+    collectibles: float = Field(0.28, ge=0, lt=1)
+    """Maximum federal rate on long-term collectibles gain (IRC §1(h)(4)-(5);
+    ``TaxRates.collectibles``)."""
+    unrecaptured_1250: float = Field(0.25, ge=0, lt=1)
+    """Maximum federal rate on unrecaptured section 1250 gain (IRC §1(h)(6);
+    ``TaxRates.unrecaptured_1250``)."""
 
 
 FLAT_ONLY_RATES = tuple(name for name in RatesConfig.model_fields if name != "state")
@@ -399,6 +405,14 @@ class TaxConfig(_Model):
     section_199a_deduction: float = Field(0.20, ge=0, lt=1)
     """Fraction of qualified REIT dividends (and funds' section 199A dividends) deducted from
     federal taxable income: 0.20 (IRC §199A(a), (b)(1)(B), from 2018); 0 to ignore it."""
+    collectibles: float = Field(0.28, ge=0, lt=1)
+    """Maximum federal rate on long-term collectibles gain, the 28% group: sales of a
+    "collectible" asset's shares (GLD, SLV, ...) and the ``collectibles_fraction`` of capital
+    gain distributions (IRC §1(h)(4)-(5)); the ordinary rate applies where it is lower."""
+    unrecaptured_1250: float = Field(0.25, ge=0, lt=1)
+    """Maximum federal rate on unrecaptured section 1250 gain, the 25% group: the
+    ``unrecaptured_1250_fraction`` of capital gain distributions (IRC §1(h)(6), Form 1099-DIV
+    box 2b); the ordinary rate applies where it is lower."""
     by_year: dict[Annotated[int, Strict(False)], RatesConfig] = Field(default_factory=dict)
     """Rates from a year on (flat profile only), e.g. ``[tax.by_year.2026] ordinary = 0.396``
     (a TOML key is a string: "2026" is read as the year)."""
@@ -753,16 +767,23 @@ def build_tax_profile(config: TaxConfig):
     if config.profile == "us_top_historical":
         return TaxProfile.us_top_historical(state=config.state)
     default = TaxRates(config.ordinary, config.long_term, config.qualified_dividend, config.niit,
-                       config.state, config.section_199a_deduction)
+                       config.state, config.section_199a_deduction,
+                       collectibles=config.collectibles,
+                       unrecaptured_1250=config.unrecaptured_1250)
     by_year = {
         year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, r.state,
-                       r.section_199a_deduction)
+                       r.section_199a_deduction, collectibles=r.collectibles,
+                       unrecaptured_1250=r.unrecaptured_1250)
         for year, r in config.by_year.items()
     }
     name = (f"flat {100 * config.ordinary:g}% ordinary / {100 * config.long_term:g}% long-term"
             f" / {100 * config.niit:g}% NIIT / {100 * config.state:g}% state")
     if config.section_199a_deduction != TaxRates.section_199a_deduction:
         name += f" / {100 * config.section_199a_deduction:g}% §199A deduction"
+    if config.collectibles != TaxRates.collectibles:
+        name += f" / {100 * config.collectibles:g}% collectibles"
+    if config.unrecaptured_1250 != TaxRates.unrecaptured_1250:
+        name += f" / {100 * config.unrecaptured_1250:g}% unrecaptured §1250"
     if by_year:
         name += f", changing in {sorted(by_year)}"
     if config.long_term_before:

@@ -297,7 +297,7 @@ invest_cash_nb = njit(cache=True)(invest_cash)
 def simulate_days(
     start, days, close, dividend, st_capital_gain, lt_capital_gain, return_of_capital,
     interest, split_ratio, event_day, qualified_fraction, interest_exempt, exempt_interest_daily,
-    section_199a_fraction, state, holdings,
+    section_199a_fraction, collectibles_fraction, unrecaptured_1250_fraction, state, holdings,
     target_start,
     targets, flow_index, flow_account, flow_amount, decide, idle, params, orders, settings,
     totals, account_values, account_cash, record, trades, trade_count,
@@ -311,7 +311,13 @@ def simulate_days(
     (assets,) are True for a municipal bond fund's interest and for such a fund that declares
     it daily (``distributions.distribute``: IRC §852(b)(4)(B), (E)(ii));
     ``section_199a_fraction`` (assets,) is the fraction of each dividend that is a qualified
-    REIT (section 199A) dividend (``Market.section_199a_fraction``, IRC §199A(e)(3)). Outputs
+    REIT (section 199A) dividend (``Market.section_199a_fraction``, IRC §199A(e)(3));
+    ``collectibles_fraction`` and ``unrecaptured_1250_fraction`` (assets,) are the fractions
+    of each long-term capital gain distribution that are 28% collectibles gain and 25%
+    unrecaptured section 1250 gain (``Market.collectibles_fraction`` and
+    ``Market.unrecaptured_1250_fraction``; Form 1099-DIV boxes 2d and 2b, IRC §1(h)(4)-(6)).
+    Whether an asset's own sales are collectibles is the ledger's (``Ledger(collectibles=)``,
+    from ``Market.collectible``). Outputs
     (dates, accounts), the daily ``record`` (dates, ``N_RECORD``) and running ``totals`` are
     filled in place; ``trades`` is a record array whose used length is ``trade_count[0]``.
     Every cell of ``record``, ``account_values`` and ``account_cash`` from ``start`` on is
@@ -383,7 +389,8 @@ def simulate_days(
                     qualified_fraction[asset], taxed_interest, interest[t, asset] - taxed_interest,
                     st_capital_gain[t, asset], lt_capital_gain[t, asset],
                     return_of_capital[t, asset], exempt_interest_daily[asset],
-                    section_199a_fraction[asset],
+                    section_199a_fraction[asset], collectibles_fraction[asset],
+                    unrecaptured_1250_fraction[asset],
                 )
                 if status != OK:
                     return t, SIM_LEDGER_ERROR, status

@@ -589,6 +589,8 @@ class _RunInputs:
     qualified: np.ndarray
     interest_exempt: np.ndarray
     section_199a: np.ndarray
+    collectibles_fraction: np.ndarray
+    unrecaptured_1250_fraction: np.ndarray
     period: str
     unapplied_groups: str
 
@@ -656,6 +658,11 @@ def _prepare(market, household, targets, contributions, flows, tax_payment, tax_
     interest_exempt = np.array([c == "municipal_bond" for c in market.tax_character], np.bool_)
     # fraction of each dividend that is a qualified REIT dividend (IRC §199A(e)(3))
     section_199a = np.ascontiguousarray(market.section_199a_fraction, dtype=np.float64)
+    # fractions of each long-term capital gain distribution that are 28% collectibles gain and
+    # 25% unrecaptured section 1250 gain (Form 1099-DIV boxes 2d, 2b; IRC §1(h)(4)-(6))
+    collectibles_fraction = np.ascontiguousarray(market.collectibles_fraction, dtype=np.float64)
+    unrecaptured_1250_fraction = np.ascontiguousarray(market.unrecaptured_1250_fraction,
+                                                      dtype=np.float64)
     for array in (start_schedule, target_weights, flow_index, flow_account, flow_amount,
                   interest_exempt):
         array.flags.writeable = False  # shared between runs (the market's arrays already are)
@@ -663,7 +670,7 @@ def _prepare(market, household, targets, contributions, flows, tax_payment, tax_
               f"{to_timestamp(market.dates[-1]).date()}")
     return _RunInputs(names, tax_account, legacy_lots, start_schedule, target_weights,
                       flow_index, flow_account, flow_amount, qualified, interest_exempt,
-                      section_199a, period,
+                      section_199a, collectibles_fraction, unrecaptured_1250_fraction, period,
                       _unapplied_market_groups(market, household))
 
 
@@ -826,7 +833,10 @@ def simulate(
             raise SimulationError(f"{strategy.name}: strategy.{setting} {method!r} cannot raise "
                                   f"cash; use one of {allowed}")
     legacy_lots = _prepared.legacy_lots
-    ledger = Ledger(household, market.tickers, tax_profile, loss_convention)
+    # a collectible asset's shares (a grantor trust of metal): its long-term gains on sale are
+    # in the 28% group (IRC §408(m), §1(h)(4)-(5))
+    ledger = Ledger(household, market.tickers, tax_profile, loss_convention,
+                    collectibles=market.collectible_tickers)
     start_schedule, target_weights = _prepared.start_schedule, _prepared.target_weights
     flow_index, flow_account, flow_amount = (_prepared.flow_index, _prepared.flow_account,
                                              _prepared.flow_amount)
@@ -868,13 +878,16 @@ def simulate(
     params = np.array(strategy.params, dtype=np.float64)  # a strategy may keep state in it
     qualified, interest_exempt = _prepared.qualified, _prepared.interest_exempt
     section_199a = _prepared.section_199a
+    collectibles_fraction = _prepared.collectibles_fraction
+    unrecaptured_1250_fraction = _prepared.unrecaptured_1250_fraction
     day_index = 0
     while day_index < n_dates:
         day_index, status, ledger_status = kernel(
             day_index, market.dates, market.close, market.dividend, market.st_capital_gain,
             market.lt_capital_gain, market.return_of_capital, market.interest,
             market.split_ratio, market.event_day, qualified, interest_exempt,
-            market.exempt_interest_daily, section_199a, ledger._state,
+            market.exempt_interest_daily, section_199a, collectibles_fraction,
+            unrecaptured_1250_fraction, ledger._state,
             holdings, start_schedule,
             target_weights, flow_index, flow_account, flow_amount, strategy.decide, idle,
             params, orders, settings, totals, account_values, account_cash,
@@ -1144,16 +1157,21 @@ TAX_RATES_FILE = "tax_rates.parquet"
 """The file of a ``Result.to_parquet`` folder holding the run's tax profile."""
 _RATE_FIELDS = tuple(rate.name for rate in fields(TaxRates))
 # rate columns that older folders lack -> the value that reproduces their runs
-_RATE_FIELDS_ADDED_LATER = {"section_199a_deduction": 0.0}
+# collectibles (28%) and unrecaptured_1250 (25%): folders written before the 28% and 25% groups
+# were modelled read as the statutory maximum rates, which states their runs either way: no
+# gain of theirs was collectibles or unrecaptured section 1250 gain (no tax character or
+# distribution part could make it so), so the rates taxed nothing then
+_RATE_FIELDS_ADDED_LATER = {"section_199a_deduction": 0.0, "collectibles": 0.28,
+                            "unrecaptured_1250": 0.25}
 
 
 def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
     """A tax profile as a table: one row for its default rates (``from_year`` missing) and one
     per ``by_year`` entry (the rates from that year on), columns ``from_year``, ``ordinary``,
-    ``long_term``, ``qualified_dividend``, ``niit``, ``state``, ``section_199a_deduction``
-    (fractions) and ``profile`` (its name), and ``long_term_before`` (the changes of the
-    long-term rate within a year, as JSON). :func:`tax_profile_from_frame` rebuilds the
-    profile."""
+    ``long_term``, ``qualified_dividend``, ``niit``, ``state``, ``section_199a_deduction``,
+    ``collectibles``, ``unrecaptured_1250`` (fractions) and ``profile`` (its name), and
+    ``long_term_before`` (the changes of the long-term rate within a year, as JSON).
+    :func:`tax_profile_from_frame` rebuilds the profile."""
     rows = [(None, tax_profile.default)] + sorted(tax_profile.by_year.items())
     changes = json.dumps(dict(tax_profile.long_term_before))
     return pd.DataFrame({
@@ -1169,7 +1187,9 @@ def tax_profile_from_frame(frame: pd.DataFrame) -> TaxProfile:
 
     A frame without ``section_199a_deduction`` (written before the §199A deduction was
     modelled) reads as 0 in every row: that run taxed qualified REIT dividends in full, so 0
-    states the rates its stored taxes were computed with (not today's 20%).
+    states the rates its stored taxes were computed with (not today's 20%). A frame without
+    ``collectibles`` or ``unrecaptured_1250`` (written before the 28% and 25% groups were
+    modelled) reads as the statutory 0.28 and 0.25: that run had no such gain to tax.
     """
     required = [name for name in _RATE_FIELDS if name not in _RATE_FIELDS_ADDED_LATER]
     missing = [c for c in ("from_year", *required, "profile") if c not in frame.columns]

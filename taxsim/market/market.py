@@ -9,7 +9,9 @@ events, so nothing is folded into an adjusted price:
   price; nothing is forward-filled).
 - ``dividend``, ``st_capital_gain``, ``lt_capital_gain``, ``return_of_capital``, ``interest``:
   cash paid in dollars per share on the ex-date, 0 on other dates. ``interest`` of a
-  ``municipal_bond`` asset is tax-exempt interest.
+  ``municipal_bond`` asset is tax-exempt interest. ``lt_capital_gain`` may carry a 28%
+  collectibles part and a 25% unrecaptured section 1250 part (``collectibles_fraction``,
+  ``unrecaptured_1250_fraction``); a ``collectible`` asset's own sales are collectibles.
 - ``split_ratio``: shares after / shares before for a split effective that date (2.0 for a
   2-for-1, 0.5 for a 1-for-2 reverse split), 1.0 on other dates. ``close`` on that date is
   already post-split.
@@ -64,6 +66,8 @@ METADATA_FIELDS = (
     "sector",
     "exempt_interest_daily",
     "section_199a_fraction",
+    "collectibles_fraction",
+    "unrecaptured_1250_fraction",
 )
 FRAME_COLUMNS = ("date", "ticker", *ARRAY_FIELDS)
 
@@ -72,12 +76,14 @@ DEFAULT_ASSET_CLASS = {
     "taxable_bond": "bond",
     "municipal_bond": "bond",
     "reit": "real_estate",
+    "collectible": "commodity",
 }
 DEFAULT_QUALIFIED_FRACTION = {
     "equity": 1.0,
     "taxable_bond": 0.0,
     "municipal_bond": 0.0,
     "reit": 0.0,
+    "collectible": 0.0,  # a grantor trust of metal pays no dividends of a corporation
 }
 
 
@@ -198,7 +204,11 @@ class Market:
         Free-form class for reports ("equity", "bond", "real_estate", ...). Default from
         ``tax_character``.
     tax_character : sequence of str
-        One of "equity", "taxable_bond", "municipal_bond", "reit". Default "equity".
+        One of "equity", "taxable_bond", "municipal_bond", "reit", "collectible". Default
+        "equity". A "collectible" is a share of a grantor trust holding physical metal (GLD,
+        SLV, ...): the holder is treated as owning the metal, so a sale of its shares is a
+        sale of collectibles, whose long-term gain is taxed at up to 28% (IRC §408(m),
+        §1(h)(4)-(5); IRS Pub 550, "Collectibles gain or loss"); see :attr:`collectible`.
     qualified_fraction : array-like of float
         Fraction of ``dividend`` that is qualified. Default 1.0 for equity, 0.0 otherwise.
     identity_group : sequence of str
@@ -222,6 +232,14 @@ class Market:
         (20% from 2018) when the shares pass the 46-day holding test. With
         ``qualified_fraction`` at most 1. Default ``1 - qualified_fraction`` for "reit", 0.0
         otherwise (:func:`default_section_199a_fraction`).
+    collectibles_fraction : array-like of float
+        Fraction (0..1) of ``lt_capital_gain`` that is 28% rate gain, collectibles gain
+        (Form 1099-DIV box 2d, part of box 2a; IRC §1(h)(4)-(5)), e.g. a fund's sales of
+        metal. Default 0.0.
+    unrecaptured_1250_fraction : array-like of float
+        Fraction (0..1) of ``lt_capital_gain`` that is unrecaptured section 1250 gain, taxed
+        at up to 25% (Form 1099-DIV box 2b, part of box 2a; IRC §1(h)(6)), typical of a
+        REIT's capital gain dividends. Default 0.0. With ``collectibles_fraction`` at most 1.
     source : str
         Where the data came from, for chart footnotes.
 
@@ -250,6 +268,8 @@ class Market:
     sector: tuple[str, ...] | None = None
     exempt_interest_daily: np.ndarray | None = None
     section_199a_fraction: np.ndarray | None = None
+    collectibles_fraction: np.ndarray | None = None
+    unrecaptured_1250_fraction: np.ndarray | None = None
     source: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -302,6 +322,9 @@ class Market:
         else:
             section_199a = self.section_199a_fraction
         set_(self, "section_199a_fraction", _frozen_vector(section_199a))
+        for name in ("collectibles_fraction", "unrecaptured_1250_fraction"):
+            value = getattr(self, name)
+            set_(self, name, _frozen_vector(np.zeros(n) if value is None else value))
         set_(self, "source", str(self.source))
         check_metadata(
             tickers,
@@ -315,6 +338,8 @@ class Market:
                 "exempt_interest_daily": self.exempt_interest_daily,
             },
             self.section_199a_fraction,
+            self.collectibles_fraction,
+            self.unrecaptured_1250_fraction,
         )
 
         if getattr(_ADOPTED, "checked", False):
@@ -374,6 +399,20 @@ class Market:
         last = price_spans(self.close)[1]
         last.flags.writeable = False
         return last
+
+    @functools.cached_property
+    def collectible(self) -> np.ndarray:
+        """True for the assets whose shares are collectibles (bool, shape (n_assets,)):
+        ``tax_character == "collectible"``. Their long-term gains on sale are taxed at up to
+        28% (IRC §1(h)(4)-(5)); the simulator passes them to the ledger's ``collectibles``."""
+        flags = np.array([c == "collectible" for c in self.tax_character], np.bool_)
+        flags.flags.writeable = False
+        return flags
+
+    @property
+    def collectible_tickers(self) -> tuple[str, ...]:
+        """The tickers whose tax character is "collectible", in column order."""
+        return tuple(t for t, c in zip(self.tickers, self.collectible, strict=True) if c)
 
     @property
     def distributions(self) -> np.ndarray:
@@ -464,6 +503,8 @@ class Market:
             sector=pick(self.sector),
             exempt_interest_daily=self.exempt_interest_daily[cols],
             section_199a_fraction=self.section_199a_fraction[cols],
+            collectibles_fraction=self.collectibles_fraction[cols],
+            unrecaptured_1250_fraction=self.unrecaptured_1250_fraction[cols],
             source=self.source,
         )
 
@@ -529,7 +570,9 @@ class Market:
         them. A new ``qualified_fraction`` without a ``section_199a_fraction`` moves the
         latter only where it was the default (``1 - qualified_fraction`` for a REIT), so a
         value set before is kept. Whole fields follow the same rule for
-        ``section_199a_fraction``.
+        ``section_199a_fraction``. ``collectibles_fraction`` and
+        ``unrecaptured_1250_fraction`` (parts of the capital gain distribution, whatever the
+        character) are kept when the tax character changes.
 
         Raises
         ------

@@ -8,6 +8,12 @@ typical recent share of qualified dividends; the funds' ``section_199a_fraction`
 1099-DIV box 5, the REIT dividends they pass through) is left at 0, a small share for
 these equity funds. The REITs among the stocks of ``../shared/data`` (:data:`REIT_TICKERS`) get
 ``tax_character="reit"``: non-qualified dividends, all of them qualified REIT dividends.
+The physically backed precious-metal trusts (:data:`COLLECTIBLE_TICKERS`: GLD, IAU, SGOL,
+GLDM, BAR, AAAU, SLV, SIVR, PPLT, PALL) get ``tax_character="collectible"``: the holder of a
+grantor trust's shares is treated as owning its metal, so a sale of the shares is a sale of
+collectibles, whose long-term gain is taxed at up to 28% (IRC §408(m), §1(h)(4)-(5); IRS Pub
+550, "Collectibles gain or loss"). They pay no dividends; the trusts of one metal share an
+identity group (conservatively substantially identical: the same metal in a vault).
 Everything not listed defaults to a US equity with fully qualified dividends, its own identity
 group and no expense ratio. A user's metadata overrides any of these.
 """
@@ -96,6 +102,42 @@ KNOWN_ASSETS: dict[str, dict[str, Any]] = {
         sector="technology",
     ),
 }
+
+
+#: Grantor trusts holding physical metal: ticker -> (identity group, expense ratio as
+#: published in 2025, sector). Their shares are collectibles (IRC §408(m)(2)(C)-(D): gold,
+#: silver, platinum and palladium bullion are metals of §408(m)(2), and a share of a grantor
+#: trust is the holder's part of the trust's metal, IRS Pub 550, "Collectibles gain or
+#: loss"), so the "collectible" tax character: a long-term gain on a sale is taxed at up to
+#: 28% (IRC §1(h)(4)-(5)). Trusts of one metal are grouped as substantially identical for
+#: the wash-sale rule: the conservative choice, as for funds tracking one index. The trusts
+#: pay no dividends (``qualified_fraction`` and ``section_199a_fraction`` 0); their expenses
+#: are met by selling metal, which a holder reports as a (small) sale of collectibles: left
+#: out here, like the expense ratio of every fund (real prices are already net of it).
+COLLECTIBLE_TICKERS: dict[str, tuple[str, float, str]] = {
+    "GLD": ("gold_bullion", 0.0040, "precious_metals"),
+    "IAU": ("gold_bullion", 0.0025, "precious_metals"),
+    "SGOL": ("gold_bullion", 0.0017, "precious_metals"),
+    "GLDM": ("gold_bullion", 0.0010, "precious_metals"),
+    "BAR": ("gold_bullion", 0.001749, "precious_metals"),
+    "AAAU": ("gold_bullion", 0.0018, "precious_metals"),
+    "SLV": ("silver_bullion", 0.0050, "precious_metals"),
+    "SIVR": ("silver_bullion", 0.0030, "precious_metals"),
+    "PPLT": ("platinum_bullion", 0.0060, "precious_metals"),
+    "PALL": ("palladium_bullion", 0.0060, "precious_metals"),
+}
+
+for _ticker, (_group, _expense, _sector) in COLLECTIBLE_TICKERS.items():
+    KNOWN_ASSETS[_ticker] = dict(
+        identity_group=_group,
+        expense_ratio=_expense,
+        tax_character="collectible",
+        qualified_fraction=0.0,
+        section_199a_fraction=0.0,
+        asset_class="commodity",
+        sector=_sector,
+    )
+del _ticker, _group, _expense, _sector
 
 
 #: Real estate investment trusts among the tickers of ``sp500_stocks_1999_2021.parquet`` and

@@ -104,6 +104,10 @@ class AssetSpec:
     section_199a_fraction : float, optional
         Fraction of the dividend that is a qualified REIT (section 199A) dividend; default as
         in :class:`~taxsim.market.Market`: ``1 - qualified_fraction`` for "reit", else 0.
+    collectibles_fraction, unrecaptured_1250_fraction : float
+        Fractions of the capital gain distribution that are 28% collectibles gain and 25%
+        unrecaptured section 1250 gain (see :class:`~taxsim.market.Market`); default 0.
+        ``tax_character="collectible"`` makes the asset's own sales collectibles.
     initial_price : float
         Close on the first date (dollars per share).
     """
@@ -125,6 +129,8 @@ class AssetSpec:
     asset_class: str | None = None
     initial_price: float = 100.0
     section_199a_fraction: float | None = None
+    collectibles_fraction: float = 0.0
+    unrecaptured_1250_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.market_loading**2 + self.sector_loading**2 > 1.0 + 1e-12:
@@ -626,6 +632,8 @@ def _market_from_specs(dates, specs, close, dividend, interest, gain, source) ->
             else default_section_199a_fraction(character(s), qualified(s))
             for s in specs
         ],
+        collectibles_fraction=[s.collectibles_fraction for s in specs],
+        unrecaptured_1250_fraction=[s.unrecaptured_1250_fraction for s in specs],
         identity_group=tuple(s.identity_group or s.ticker for s in specs),
         expense_ratio=[s.expense_ratio for s in specs],
         sector=tuple(s.sector for s in specs),

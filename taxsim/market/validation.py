@@ -19,6 +19,8 @@ Rules (the contract the simulator relies on):
 - ``split_ratio`` is finite and positive, and differs from 1 only on dates with a price.
 - ``qualified_fraction`` and ``section_199a_fraction`` are within [0, 1] and, per ticker, sum
   to at most 1; ``expense_ratio`` is within [0, 1).
+- ``collectibles_fraction`` and ``unrecaptured_1250_fraction`` (parts of the long-term capital
+  gain distribution) are within [0, 1] and, per ticker, sum to at most 1.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-TAX_CHARACTERS = ("equity", "taxable_bond", "municipal_bond", "reit")
+#: "collectible": shares of a grantor trust holding physical metal (GLD, SLV, ...), whose sale
+#: is a sale of collectibles (IRC §408(m), §1(h)(5); IRS Pub 550, "Collectibles gain or loss")
+TAX_CHARACTERS = ("equity", "taxable_bond", "municipal_bond", "reit", "collectible")
 DISTRIBUTION_FIELDS = (
     "dividend",
     "st_capital_gain",
@@ -41,6 +45,9 @@ _MAX_DATES_LISTED = 5
 #: qualified_fraction + section_199a_fraction may exceed 1 by this much (the rounding of
 #: ``1 - q``); the ledger's distribute allows the same
 SECTION_199A_TOLERANCE = 1e-12
+#: collectibles_fraction + unrecaptured_1250_fraction may exceed 1 by as much (the same
+#: rounding); the ledger's distribute allows the same
+GAIN_PARTS_TOLERANCE = SECTION_199A_TOLERANCE
 
 
 class MarketDataError(ValueError):
@@ -225,22 +232,35 @@ def check_metadata(
     expense_ratio: np.ndarray,
     others: dict[str, Sequence],
     section_199a_fraction: np.ndarray | None = None,
+    collectibles_fraction: np.ndarray | None = None,
+    unrecaptured_1250_fraction: np.ndarray | None = None,
 ) -> None:
     """Raise on metadata of the wrong length or with values out of range.
 
     ``section_199a_fraction`` (optional, fractions): each within [0, 1] and, with the same
     ticker's ``qualified_fraction``, at most 1 (a dividend's qualified part and its section
     199A part are disjoint, IRC §199A(e)(3); Form 1099-DIV box 5 is never part of box 1b).
+    ``collectibles_fraction`` and ``unrecaptured_1250_fraction`` (optional, fractions of the
+    long-term capital gain distribution, Form 1099-DIV boxes 2d and 2b as parts of box 2a):
+    each finite within [0, 1], and per ticker their sum at most 1 (the two parts are
+    disjoint). A missing one counts as 0.
     """
     n = len(tickers)
-    section_199a = {} if section_199a_fraction is None else {
-        "section_199a_fraction": section_199a_fraction}
+    optional = {
+        name: values
+        for name, values in (
+            ("section_199a_fraction", section_199a_fraction),
+            ("collectibles_fraction", collectibles_fraction),
+            ("unrecaptured_1250_fraction", unrecaptured_1250_fraction),
+        )
+        if values is not None
+    }
     for name, values in {
         "tax_character": tax_character,
         "qualified_fraction": qualified_fraction,
         "expense_ratio": expense_ratio,
         **others,
-        **section_199a,
+        **optional,
     }.items():
         if len(values) != n:
             raise MarketDataError(
@@ -257,12 +277,25 @@ def check_metadata(
     for ticker, e in zip(tickers, expense_ratio, strict=True):
         if not (np.isfinite(e) and 0.0 <= e < 1.0):
             raise MarketDataError(f"{ticker}: expense_ratio {e} is not a fraction in [0, 1)")
-    if section_199a_fraction is None:
-        return
-    for ticker, s, q in zip(tickers, section_199a_fraction, qualified_fraction, strict=True):
-        if not (np.isfinite(s) and 0.0 <= s <= 1.0):
-            raise MarketDataError(f"{ticker}: section_199a_fraction {s} is not within [0, 1]")
-        if q + s > 1.0 + SECTION_199A_TOLERANCE:
-            raise MarketDataError(
-                f"{ticker}: section_199a_fraction {s} plus qualified_fraction {q} exceeds 1"
-            )
+    if section_199a_fraction is not None:
+        for ticker, s, q in zip(tickers, section_199a_fraction, qualified_fraction, strict=True):
+            if not (np.isfinite(s) and 0.0 <= s <= 1.0):
+                raise MarketDataError(f"{ticker}: section_199a_fraction {s} is not within [0, 1]")
+            if q + s > 1.0 + SECTION_199A_TOLERANCE:
+                raise MarketDataError(
+                    f"{ticker}: section_199a_fraction {s} plus qualified_fraction {q} exceeds 1"
+                )
+    parts = [(name, optional[name]) for name in
+             ("collectibles_fraction", "unrecaptured_1250_fraction") if name in optional]
+    for name, values in parts:
+        for ticker, f in zip(tickers, values, strict=True):
+            if not (np.isfinite(f) and 0.0 <= f <= 1.0):
+                raise MarketDataError(f"{ticker}: {name} {f} is not within [0, 1]")
+    if len(parts) == 2:
+        for ticker, c, u in zip(tickers, collectibles_fraction, unrecaptured_1250_fraction,
+                                strict=True):
+            if c + u > 1.0 + GAIN_PARTS_TOLERANCE:
+                raise MarketDataError(
+                    f"{ticker}: collectibles_fraction {c} plus unrecaptured_1250_fraction {u} "
+                    "exceeds 1 (parts of the long-term capital gain distribution)"
+                )
