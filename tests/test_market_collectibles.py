@@ -19,6 +19,7 @@ from taxsim.ledger.household import TaxProfile, TaxRates
 from taxsim.market import TAX_CHARACTERS, MarketDataError, load_file, nyse_trading_days, write_tidy
 from taxsim.market.metadata import COLLECTIBLE_TICKERS, KNOWN_ASSETS, known_metadata
 from taxsim.market.synthetic import AssetSpec, synthetic_market
+from taxsim.metrics import conventions_of
 from tests.simulation_checks import conservation_gap
 from tests.test_config import TINY  # the smallest valid run config
 
@@ -310,6 +311,10 @@ def test_a_long_term_gain_on_gld_is_taxed_at_28_percent_plus_niit():
     equity_tax = equity.annual_tax().set_index("year").loc[2024]
     assert equity_tax["collectibles_gain"] == equity_tax["collectibles_gain_base"] == 0.0
     assert equity_tax["total_tax"] == pytest.approx(0.238 * gain, rel=1e-12)  # $238
+    # every chart and summary states the rate (principle 5)
+    assert conventions_of(result)["tax_rates"].endswith(
+        ", 28% on long-term collectibles gain (GLD)")
+    assert "collectibles" not in conventions_of(equity)["tax_rates"]
 
     # a config's collectibles rate reaches the run; the ordinary rate caps it where lower
     config = config_from_dict(apply_overrides(TINY, {"tax.collectibles": 0.25}))

@@ -101,6 +101,18 @@ def test_the_ranking_puts_bonds_and_reits_first_in_deferred_and_equities_first_i
     assert location_ranking(market)[0][2:5] == ["INTL", "USLARGE", "USTOTAL"]
 
 
+def test_a_collectible_ranks_between_reits_and_equities():
+    """A physical-metal trust pays no income but its long-term gain is taxed at 28% (IRC
+    §1(h)(4)) against an equity's 20%: after bonds and REITs (ordinary income every year),
+    before equities, for the IRA; its default growth (4%) ranks it with bonds for the Roth."""
+    market = synthetic_market(seed=1, years=0.1).with_metadata(
+        {"INTL": {"tax_character": "collectible"}})
+    deferred, exempt = location_ranking(market)
+    assert deferred == ["BOND", "REIT", "INTL", "USTOTAL", "USLARGE", "MUNI"]
+    assert exempt == ["USTOTAL", "USLARGE", "REIT", "BOND", "INTL", "MUNI"]
+    assert list(market.collectible_tickers) == ["INTL"]
+
+
 def test_bonds_and_reits_go_to_the_ira_equities_to_taxable_and_the_household_matches():
     n_days = 3
     market = hand_market({name: [100.0] * n_days for name in TARGET})
