@@ -673,6 +673,8 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
         portion_adjustment = state.lot_wash_adjustment[slot] * (take / lot_shares)
     account = state.lot_account[slot]
     taxable = state.account_kind[account] == TAXABLE
+    # read unconditionally: an array read only inside ``if taxable`` costs reference counts
+    collectible = state.asset_collectible[state.lot_asset[slot]]
     proceeds = price * take
     long_term = day >= state.lot_long_from[slot]
     gain = proceeds - portion_basis
@@ -714,7 +716,6 @@ def relieve(state, slot, take, price, day, sale_id, year_row):
         state.year_income[year_row, YEAR_LT_GAIN] += long_term_part
         # a collectible held more than a year: collectibles gain or loss (IRC §1(h)(5)); a
         # long-term sale has no §852(b)(4)(A) part, so that is all of ``gain``
-        collectible = state.asset_collectible[state.lot_asset[slot]]
         collectibles_gain = gain if long_term and collectible else 0.0
         state.year_income[year_row, YEAR_COLLECTIBLES_GAIN] += collectibles_gain
         if day >= state.rates[year_row, RATE_CHANGE_DAY]:  # 2003 Schedule D column (g)
