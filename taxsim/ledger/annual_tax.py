@@ -141,11 +141,6 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
             carry_lt_out = max(0.0, lt_loss - (st_gain + max(0.0, deduction + lt_gain - st_loss)))
     ordinary_base = ordinary_income + st_base - deduction
     investment_income = ordinary_base + lt_base + qualified
-    # A long-term rate that changes within the year (JGTRRA 2003 §301(c); zero in other
-    # years): the new rate takes the net capital gain of the days from the change (2003
-    # Schedule D column (g): long-term gains and distributions less a net short-term loss of
-    # those days, carryovers excluded), up to the year's; the rest keeps the earlier rate.
-    # Under OFFSET each part is its own signed net.
     # Net capital gain's 25% and 28% groups (IRC §1(h)(1)(E)-(F)); the rest of it is adjusted
     # net capital gain (§1(h)(3)), at the long-term rate. Standalone: the 28-percent rate gain
     # is long-term collectibles gain less the net short-term loss (carryover included) and the
@@ -165,6 +160,11 @@ def compute_year_tax(income, carry_st_in, carry_lt_in, rates, convention, out):
         unrecaptured_base = min(rate_gain_25, lt_base)
         collectibles_base = min(rate_gain_28, lt_base - unrecaptured_base)
     adjusted_base = lt_base - unrecaptured_base - collectibles_base
+    # A long-term rate that changes within the year (JGTRRA 2003 §301(c); zero in other
+    # years): the new rate takes the net capital gain of the days from the change (2003
+    # Schedule D column (g): long-term gains and distributions less a net short-term loss of
+    # those days, carryovers excluded), up to the year's; the rest keeps the earlier rate.
+    # Under OFFSET each part is its own signed net.
     lt_before_base = 0.0
     if rates[RATE_CHANGE_DAY] < np.inf:
         # the after-change sums leave out the 25% and 28% groups, whose rates did not change

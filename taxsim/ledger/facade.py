@@ -101,9 +101,8 @@ class Ledger:
         unknown = [ticker for ticker in collectibles if ticker not in self._asset_index]
         if unknown:
             raise LedgerError(f"collectibles {unknown} are not among the assets {list(assets)}")
-        self.collectibles = tuple(ticker for ticker in assets if ticker in set(collectibles))
-        asset_collectible = np.array([ticker in self.collectibles for ticker in assets],
-                                     np.bool_)
+        asset_collectible = np.array([ticker in collectibles for ticker in assets], np.bool_)
+        self.collectibles = tuple(np.asarray(assets, dtype=object)[asset_collectible])
         self._state: LedgerState = new_state(
             account_kind=np.array(
                 [enums.ACCOUNT_KIND_CODES[a.kind] for a in household.accounts], np.int64
