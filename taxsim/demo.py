@@ -132,9 +132,10 @@ def _read_config(text: str):
 
 
 class _StoredLedger:
-    def __init__(self, folder, tax_profile):
+    def __init__(self, folder, tax_profile, collectibles=()):
         self.folder = folder
         self.tax_profile = tax_profile
+        self.collectibles = tuple(collectibles)  # conventions state their 28% rate
 
     def _read(self, name):
         import pandas as pd
@@ -164,7 +165,11 @@ class StoredResult:
 
         import pandas as pd
 
-        from taxsim.engine.run import TAX_RATES_FILE, tax_profile_from_frame
+        from taxsim.engine.run import (
+            TAX_RATES_FILE,
+            collectibles_from_frame,
+            tax_profile_from_frame,
+        )
 
         self.folder = Path(folder)
         if not (self.folder / "daily.parquet").exists():
@@ -176,14 +181,17 @@ class StoredResult:
             from taxsim.metrics.after_tax import END_ONLY_ATTR
 
             self._daily.attrs[END_ONLY_ATTR] = True
+        collectibles = ()
         if (self.folder / TAX_RATES_FILE).exists():
-            tax_profile = tax_profile_from_frame(pd.read_parquet(self.folder / TAX_RATES_FILE))
+            rates_frame = pd.read_parquet(self.folder / TAX_RATES_FILE)
+            tax_profile = tax_profile_from_frame(rates_frame)
+            collectibles = collectibles_from_frame(rates_frame)
         self.rates_recorded = tax_profile is not None
         if not self.rates_recorded:
             named = self.conventions.get("tax_profile")
             self.conventions["tax_rates"] = RATES_NOT_RECORDED + (
                 f" (its tax profile was named {named!r})" if named else "")
-        self.ledger = _StoredLedger(self.folder, tax_profile)
+        self.ledger = _StoredLedger(self.folder, tax_profile, collectibles)
         self.twins = dict(twins or {})
         self.tax_payable = 0.0
 

@@ -13,6 +13,7 @@ import pytest
 from strategies import buy_and_hold
 from taxsim import Account, Household, Market
 from taxsim.config import RunConfigError, apply_overrides, build_tax_profile, config_from_dict
+from taxsim.demo import load_run_folder
 from taxsim.engine import simulate
 from taxsim.engine.run import tax_profile_from_frame, tax_rates_frame
 from taxsim.ledger.household import TaxProfile, TaxRates
@@ -116,6 +117,16 @@ def test_distribution_parts_are_checked_per_ticker():
             m.with_metadata({"FUND": {name: float("inf")}})
         with pytest.raises(MarketDataError, match=f"{name} has 1 entries for 2 tickers"):
             m.with_metadata(**{name: [0.5]})
+        with pytest.raises(MarketDataError, match=f"{name} has 3 entries for 2 tickers"):
+            m.with_metadata(**{name: [0.5, 0.1, "x"]})
+    # an entry that is not a number names its ticker and field (numpy's error names neither)
+    for name in (*PARTS, "section_199a_fraction", "qualified_fraction", "expense_ratio"):
+        with pytest.raises(MarketDataError, match=rf"^FUND: {name} must be a number, got 'x'$"):
+            m.with_metadata({"FUND": {name: "x"}})
+        with pytest.raises(MarketDataError, match=rf"^GLD: {name} must be a number, got \[1\]$"):
+            Market(m.dates, m.tickers, m.close, **{name: [[1], 0.0]})
+        with pytest.raises(MarketDataError, match=rf"^{name} must be numbers, one per ticker"):
+            m.with_metadata(**{name: "0.5"})
     with pytest.raises(MarketDataError, match=r"^FUND: collectibles_fraction 0.75 plus "
                                               r"unrecaptured_1250_fraction 0.5 exceeds 1"):
         m.with_metadata({"FUND": {"collectibles_fraction": 0.75,
@@ -286,7 +297,7 @@ def sell_some_gold(market: Market, tax_profile: TaxProfile | None = None):
     return result
 
 
-def test_a_long_term_gain_on_gld_is_taxed_at_28_percent_plus_niit():
+def test_a_long_term_gain_on_gld_is_taxed_at_28_percent_plus_niit(tmp_path):
     """The 20 shares sold gain 20 * ($150 - $100) = $1,000, long-term: collectibles gain,
     taxed at 28% (IRC §1(h)(4)-(5), below the 37% ordinary rate) + 3.8% NIIT = $318, where
     the same sale of an equity costs 20% + 3.8% = $238."""
@@ -315,6 +326,16 @@ def test_a_long_term_gain_on_gld_is_taxed_at_28_percent_plus_niit():
     assert conventions_of(result)["tax_rates"].endswith(
         ", 28% on long-term collectibles gain (GLD)")
     assert "collectibles" not in conventions_of(equity)["tax_rates"]
+    # ... and so does the run read back from its results folder
+    stored = load_run_folder(result.to_parquet(tmp_path / "gold"))
+    assert stored.ledger.collectibles == ("GLD",)
+    assert conventions_of(stored)["tax_rates"] == conventions_of(result)["tax_rates"]
+    stored_equity = load_run_folder(equity.to_parquet(tmp_path / "equity"))
+    assert conventions_of(stored_equity)["tax_rates"] == conventions_of(equity)["tax_rates"]
+    # a folder written before the tickers were recorded: none of its gains was in the group
+    rates = pd.read_parquet(tmp_path / "gold" / "tax_rates.parquet")
+    rates.drop(columns="collectible_tickers").to_parquet(tmp_path / "gold" / "tax_rates.parquet")
+    assert load_run_folder(tmp_path / "gold").ledger.collectibles == ()
 
     # a config's collectibles rate reaches the run; the ordinary rate caps it where lower
     config = config_from_dict(apply_overrides(TINY, {"tax.collectibles": 0.25}))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taxsim.ledger.household import TaxProfile
+from taxsim.ledger.household import TaxProfile, TaxRates
 from taxsim.metrics import (
     MetricsError,
     RunTables,
@@ -788,6 +788,70 @@ def test_attribution_values_a_2003_gain_at_the_rate_of_its_sale_day():
     assert gains_tax == pytest.approx(1000 * 0.20 + 500 * 0.15 + 200 * 0.15)
     flat = _realized_taxes(form, TaxProfile())  # no change within a year: 20% + 3.8% NIIT
     assert flat[2] == pytest.approx(1700 * 0.238)
+
+
+def test_attribution_taxes_collectibles_and_section_1250_gain_at_their_groups_rates():
+    """IRC §1(h)(1)(E)-(F): a long-term gain on a collectible (GLD) is worth 28% and the
+    unrecaptured section 1250 part of a capital gain distribution 25%, each at most the ordinary
+    rate; 2003's May 6 cut of the long-term rate left the 28% rate as it was; a short-term
+    collectible gain is ordinary."""
+    from taxsim.metrics.attribution import _income_tax, _realized_taxes, _RealizedArrays
+
+    form = pd.DataFrame({
+        "sold": pd.to_datetime(["2003-05-05", "2003-08-01", "2003-09-02", "2003-10-01"]),
+        "gain": [1000.0, 100.0, 500.0, -400.0],
+        "term": ["long", "short", "long", "long"],
+        "asset": ["GLD", "GLD", "VTI", "GLD"],
+    })
+    historical = TaxProfile.us_top_historical()
+    rows = _RealizedArrays.from_form_8949(form, collectibles=("GLD",))
+    assert rows.collectible.tolist() == [True, False, False, True]
+    loss_value, gains, gains_tax = _realized_taxes(rows, historical)
+    assert gains == pytest.approx(1600.0)
+    assert gains_tax == pytest.approx(1000 * 0.28 + 100 * 0.35 + 500 * 0.15)
+    assert loss_value == pytest.approx(400 * 0.28)  # a collectibles loss is worth 28%
+    # without the collectibles named, every long-term row is at the long-term rate
+    plain = _realized_taxes(_RealizedArrays.from_form_8949(form), historical)
+    assert plain[2] == pytest.approx(1000 * 0.20 + 100 * 0.35 + 500 * 0.15)
+    # the ordinary rate caps the 28% rate (§1(h)(1)(E): "the lesser of")
+    low = TaxProfile(TaxRates(ordinary=0.24))
+    assert _realized_taxes(rows, low)[2] == pytest.approx(
+        1000 * (0.24 + 0.038) + 100 * (0.24 + 0.038) + 500 * (0.20 + 0.038))
+    with pytest.raises(MetricsError, match="needs an 'asset' column to find the sales of the "
+                                           r"collectibles \['GLD'\]"):
+        _RealizedArrays.from_form_8949(form.drop(columns="asset"), collectibles=("GLD",))
+
+    # a $1,000 long-term distribution with $300 of collectibles gain (box 2d) and $200 of
+    # unrecaptured section 1250 gain (box 2b); the year's collectibles_gain also holds the
+    # sales' net $600 (1000 - 400)
+    annual = pd.DataFrame({"year": [2003], "nonqualified_dividends": [0.0], "interest": [0.0],
+                           "st_capital_gain_distributions": [0.0],
+                           "qualified_dividends": [0.0], "lt_capital_gain_distributions": [1000.0],
+                           "collectibles_gain": [900.0], "unrecaptured_1250_gain": [200.0]})
+    assert _income_tax(annual, historical, rows) == pytest.approx(
+        500 * 0.15 + 300 * 0.28 + 200 * 0.25)
+    assert _income_tax(annual, TaxProfile(TaxRates(ordinary=0.24)), rows) == pytest.approx(
+        500 * 0.238 + 300 * 0.278 + 200 * 0.278)
+    # tables written before the groups existed: the whole distribution at the long-term rate
+    older = annual.drop(columns=["collectibles_gain", "unrecaptured_1250_gain"])
+    assert _income_tax(older, historical) == pytest.approx(1000 * 0.15)
+
+
+def test_a_run_holding_gold_passes_its_collectibles_to_the_attribution():
+    from taxsim.metrics.attribution import PIECES
+    from tests.test_market_collectibles import gold_market, sell_some_gold
+
+    gold = RunTables.from_result(sell_some_gold(gold_market()))
+    assert gold.collectibles == ("GLD",)
+    assert gold.form_8949["asset"].tolist() == ["GLD"]
+    # the same sale of an equity (its $1,000 long-term gain at 23.8%, against 31.8%)
+    equity = RunTables.from_result(sell_some_gold(gold_market("equity")))
+    assert equity.collectibles == ()
+    pieces = tax_alpha_decomposition(gold, equity)["dollars"]
+    assert pieces["character"] == pytest.approx(1000 * (0.238 - 0.318), rel=1e-12)
+    assert pieces["harvested_losses"] == pieces["location"] == 0.0
+    assert pieces[list(PIECES)].sum() == pytest.approx(pieces["total"], rel=1e-12)
+    assert pieces["total"] < 0.0
 
 
 def test_rates_text_states_a_change_of_the_long_term_rate_within_a_year():

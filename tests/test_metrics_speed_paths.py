@@ -104,9 +104,10 @@ def reference_summary(result, twin=None) -> dict:
                               ENGINE_FLOW_TIMING)
         out["tracking_error"] = tracking_error(own[1:], other[1:])
         pieces = tax_alpha_decomposition(
-            RunTables(daily, result.ledger.annual_tax(), form_8949, payable),
+            RunTables(daily, result.ledger.annual_tax(), form_8949, payable,
+                      getattr(result.ledger, "collectibles", ())),
             RunTables(twin_daily, twin.ledger.annual_tax(), twin.ledger.form_8949(),
-                      twin_payable),
+                      twin_payable, getattr(twin.ledger, "collectibles", ())),
             result.ledger.tax_profile, liquidated=True)
         for piece in PIECES:
             out[f"tax_alpha_{piece}"] = float(pieces.loc[piece, "annualized"])
@@ -261,6 +262,7 @@ def form_8949_definition(ledger: Ledger) -> pd.DataFrame:
         "term": rows["term"],
         "box": np.where(rows["term"] == "long", "D", "A"),
         "account": rows["account"],
+        "asset": rows["asset"].astype(str),
     })
 
 

@@ -15,7 +15,7 @@ import sys
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -1149,7 +1149,8 @@ class Result:
         self.form_8949().to_parquet(folder / "form_8949.parquet")
         self.annual_tax().to_parquet(folder / "annual_tax.parquet")
         pd.DataFrame([self.conventions]).to_parquet(folder / "conventions.parquet")
-        tax_rates_frame(self.ledger.tax_profile).to_parquet(folder / TAX_RATES_FILE)
+        tax_rates_frame(self.ledger.tax_profile, self.ledger.collectibles).to_parquet(
+            folder / TAX_RATES_FILE)
         return folder
 
 
@@ -1165,13 +1166,16 @@ _RATE_FIELDS_ADDED_LATER = {"section_199a_deduction": 0.0, "collectibles": 0.28,
                             "unrecaptured_1250": 0.25}
 
 
-def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
+def tax_rates_frame(tax_profile: TaxProfile, collectibles: Sequence[str] = ()) -> pd.DataFrame:
     """A tax profile as a table: one row for its default rates (``from_year`` missing) and one
     per ``by_year`` entry (the rates from that year on), columns ``from_year``, ``ordinary``,
     ``long_term``, ``qualified_dividend``, ``niit``, ``state``, ``section_199a_deduction``,
     ``collectibles``, ``unrecaptured_1250`` (fractions) and ``profile`` (its name), and
     ``long_term_before`` (the changes of the long-term rate within a year, as JSON).
-    :func:`tax_profile_from_frame` rebuilds the profile."""
+    ``collectible_tickers`` (JSON list): the run's assets whose long-term gains were taxed at
+    the ``collectibles`` rate (IRC §1(h)(4)-(5)), so that a folder read back states that rate.
+    :func:`tax_profile_from_frame` rebuilds the profile, :func:`collectibles_from_frame` the
+    tickers."""
     rows = [(None, tax_profile.default)] + sorted(tax_profile.by_year.items())
     changes = json.dumps(dict(tax_profile.long_term_before))
     return pd.DataFrame({
@@ -1179,7 +1183,16 @@ def tax_rates_frame(tax_profile: TaxProfile) -> pd.DataFrame:
         **{name: [float(getattr(rates, name)) for _, rates in rows] for name in _RATE_FIELDS},
         "profile": [tax_profile.name] * len(rows),
         "long_term_before": [changes] * len(rows),
+        "collectible_tickers": [json.dumps(list(map(str, collectibles)))] * len(rows),
     })
+
+
+def collectibles_from_frame(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The collectible tickers recorded by :func:`tax_rates_frame`; none for a folder written
+    before the 28% group was modelled (no gain of its run was collectibles gain)."""
+    if "collectible_tickers" not in frame.columns or frame.empty:
+        return ()
+    return tuple(json.loads(str(frame["collectible_tickers"].iloc[0])))
 
 
 def tax_profile_from_frame(frame: pd.DataFrame) -> TaxProfile:

@@ -406,7 +406,8 @@ class Ledger:
         A short-term loss that is partly long-term under IRC §852(b)(4)(A) (fund shares held
         six months or less that received capital gain distributions) is reported on two lines,
         Part I and Part II, its shares, proceeds, basis and adjustment split in that proportion
-        (``long_term_loss_fraction``), so each Part carries its loss.
+        (``long_term_loss_fraction``), so each Part carries its loss. ``asset``: the ticker
+        sold (also in ``description``).
         """
         # built from the taxable records at once (no full realized frame, no per-row lambda)
         state = self._state
@@ -450,6 +451,8 @@ class Ledger:
                 "account": pd.Categorical.from_codes(
                     records["account"], self.household.account_names
                 ),
+                # the ticker, for readers that tax by asset (a collectible's 28% rate)
+                "asset": pd.Series([assets[a] for a in records["asset"].tolist()], dtype=str),
             }
         )
 

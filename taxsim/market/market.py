@@ -170,6 +170,29 @@ def _frozen_vector(values: Any, dtype=np.float64) -> np.ndarray:
     return array
 
 
+def _frozen_numbers(values: Any, tickers: Sequence[str], field: str) -> np.ndarray:
+    """A read-only float vector of per-ticker numbers; an entry that is not a number is an
+    error naming its ticker and the field (numpy's own message names neither)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise MarketDataError(f"{field} must be numbers, one per ticker, got {values!r}")
+    try:
+        array = _frozen_vector(values)
+    except (TypeError, ValueError):
+        if len(values) != len(tickers):
+            raise MarketDataError(f"misaligned metadata: {field} has {len(values)} entries for "
+                                  f"{len(tickers)} tickers") from None
+        for ticker, value in zip(tickers, values, strict=True):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise MarketDataError(
+                    f"{ticker}: {field} must be a number, got {value!r}") from None
+        raise
+    if array.ndim != 1:
+        raise MarketDataError(f"{field} must be numbers, one per ticker, got shape {array.shape}")
+    return array
+
+
 def _frozen_flags(values: Any, tickers: Sequence[str]) -> np.ndarray:
     """A read-only bool vector of per-ticker flags; a value that is not a bool is an error
     naming its ticker (1 or "yes" would otherwise pass as True)."""
@@ -307,11 +330,11 @@ class Market:
             qualified = [DEFAULT_QUALIFIED_FRACTION[c] for c in valid]
         else:
             qualified = self.qualified_fraction
-        set_(self, "qualified_fraction", _frozen_vector(qualified))
+        set_(self, "qualified_fraction", _frozen_numbers(qualified, tickers, "qualified_fraction"))
         group = tickers if self.identity_group is None else tuple(map(str, self.identity_group))
         set_(self, "identity_group", group)
         expense = np.zeros(n) if self.expense_ratio is None else self.expense_ratio
-        set_(self, "expense_ratio", _frozen_vector(expense))
+        set_(self, "expense_ratio", _frozen_numbers(expense, tickers, "expense_ratio"))
         set_(self, "sector", ("",) * n if self.sector is None else tuple(map(str, self.sector)))
         daily = np.zeros(n, np.bool_) if self.exempt_interest_daily is None else (
             self.exempt_interest_daily)
@@ -321,10 +344,12 @@ class Market:
                             for c, q in zip(valid, self.qualified_fraction, strict=False)]
         else:
             section_199a = self.section_199a_fraction
-        set_(self, "section_199a_fraction", _frozen_vector(section_199a))
+        set_(self, "section_199a_fraction",
+             _frozen_numbers(section_199a, tickers, "section_199a_fraction"))
         for name in ("collectibles_fraction", "unrecaptured_1250_fraction"):
             value = getattr(self, name)
-            set_(self, name, _frozen_vector(np.zeros(n) if value is None else value))
+            value = np.zeros(n) if value is None else value
+            set_(self, name, _frozen_numbers(value, tickers, name))
         set_(self, "source", str(self.source))
         check_metadata(
             tickers,

@@ -16,6 +16,14 @@ with each year's marginal rates by character from the tax profile:
   A long-term gain or loss sold before a change of the long-term rate within its year
   (``TaxProfile.long_term_before``, 2003's May 6) gets the earlier rate; the year's
   distributions keep the year's rate.
+- net capital gain's 28% and 25% groups (IRC §1(h)(1)(E)-(F), (h)(4)-(6)): a long-term gain
+  or loss on a collectible (``RunTables.collectibles``: GLD and the other metal trusts) at
+  ``min(ordinary, collectibles) + NIIT + state``, whatever the year's long-term rate (the 28%
+  rate did not change in 2003); the parts of the long-term capital gain distributions that are
+  unrecaptured section 1250 gain (the annual table's ``unrecaptured_1250_gain``, Form 1099-DIV
+  box 2b) and collectibles gain (its ``collectibles_gain`` less the year's long-term
+  collectible Form 8949 rows, box 2d) at ``min(ordinary, unrecaptured_1250)`` and
+  ``min(ordinary, collectibles)``, each plus NIIT and state.
 
 For each run ``X``: ``L_X`` = tax value of its realized losses (each Form 8949 loss row times
 the rate of its term in the year of sale); ``G_X`` = its realized gains (positive rows) and
@@ -79,13 +87,16 @@ class RunTables(NamedTuple):
 
     ``daily``: ``Result.daily()``; ``annual_tax``: ``Ledger.annual_tax()``; ``form_8949``:
     ``Ledger.form_8949()``; ``tax_payable_at_end``: tax computed but unpaid on the last day
-    when ``daily`` has no ``accrued_tax`` column (else None).
+    when ``daily`` has no ``accrued_tax`` column (else None); ``collectibles``: the tickers
+    whose long-term gains are collectibles gain (``Ledger.collectibles``; the Form 8949 rows'
+    ``asset`` names them).
     """
 
     daily: pd.DataFrame
     annual_tax: pd.DataFrame
     form_8949: pd.DataFrame
     tax_payable_at_end: float | None = None
+    collectibles: tuple = ()
 
     @classmethod
     def from_result(cls, result) -> RunTables:
@@ -93,37 +104,46 @@ class RunTables(NamedTuple):
         daily = result.daily()
         payable = None if "accrued_tax" in daily.columns else float(
             getattr(result, "tax_payable", 0.0))
-        return cls(daily, result.ledger.annual_tax(), result.ledger.form_8949(), payable)
+        return cls(daily, result.ledger.annual_tax(), result.ledger.form_8949(), payable,
+                   tuple(getattr(result.ledger, "collectibles", ()) or ()))
 
 
 def character_rates(tax_profile: TaxProfile, year: int) -> dict:
     """Combined marginal rates of ``year`` by tax character (fractions): ``short_term``
-    (= ordinary income), ``long_term`` and ``qualified`` each with NIIT and the state rate."""
+    (= ordinary income), ``long_term`` and ``qualified``, and net capital gain's 28% and 25%
+    groups, ``collectibles`` and ``unrecaptured_1250`` (each at most the ordinary rate: IRC
+    §1(h)(1)(E)-(F) tax them at "the lesser of" the two), each with NIIT and the state rate."""
     r = tax_profile.rates(int(year))
     extra = r.niit + r.state
     return {
         "short_term": r.ordinary + extra,
         "long_term": r.long_term + extra,
         "qualified": r.qualified_dividend + extra,
+        "collectibles": min(r.ordinary, r.collectibles) + extra,
+        "unrecaptured_1250": min(r.ordinary, r.unrecaptured_1250) + extra,
     }
 
 
 class _RealizedArrays(NamedTuple):
     """The Form 8949 columns the metrics read, as arrays: year of sale, gain (dollars), term,
-    day of sale (day number, days since 1970-01-01)."""
+    day of sale (day number, days since 1970-01-01), and whether the row is a long-term sale
+    of a collectible (collectibles gain or loss, IRC §1(h)(5))."""
 
     year: np.ndarray
     gain: np.ndarray
     long_term: np.ndarray
     day: np.ndarray
+    collectible: np.ndarray
 
     @classmethod
-    def from_form_8949(cls, form_8949: pd.DataFrame, needs_term: bool = True) -> _RealizedArrays:
-        """The arrays of a Form 8949 frame (``needs_term=False``: ``term`` may be missing)."""
+    def from_form_8949(cls, form_8949: pd.DataFrame, needs_term: bool = True,
+                       collectibles: tuple = ()) -> _RealizedArrays:
+        """The arrays of a Form 8949 frame (``needs_term=False``: ``term`` may be missing);
+        ``collectibles``: the tickers whose rows are collectibles (their ``asset``)."""
         if len(form_8949) == 0:
             empty = np.zeros(0)
             return cls(empty.astype(np.int64), empty, empty.astype(bool),
-                       empty.astype(np.int64))
+                       empty.astype(np.int64), empty.astype(bool))
         for column in ("sold", "gain", "term") if needs_term else ("sold", "gain"):
             if column not in form_8949.columns:
                 raise MetricsError(f"form_8949: needs a {column!r} column")
@@ -145,7 +165,14 @@ class _RealizedArrays(NamedTuple):
         if form_8949["sold"].isna().any():
             raise MetricsError(f"form_8949: row {int(np.argmax(form_8949['sold'].isna()))} "
                                "has no sale date")
-        return cls(_years(form_8949["sold"]), gain, long_term, to_days(form_8949["sold"]))
+        collectible = np.zeros(len(form_8949), bool)
+        if collectibles:
+            if "asset" not in form_8949.columns:
+                raise MetricsError("form_8949: needs an 'asset' column to find the sales of the "
+                                   f"collectibles {list(collectibles)}")
+            collectible = long_term & form_8949["asset"].isin(collectibles).to_numpy(bool)
+        return cls(_years(form_8949["sold"]), gain, long_term, to_days(form_8949["sold"]),
+                   collectible)
 
 
 def _years(dates: pd.Series) -> np.ndarray:
@@ -169,6 +196,7 @@ def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, f
     rates = [character_rates(tax_profile, int(year)) for year in years]
     long_rate = np.array([r["long_term"] for r in rates])
     short_rate = np.array([r["short_term"] for r in rates])
+    collectibles_rate = np.array([r["collectibles"] for r in rates])
     rate = np.where(rows.long_term, long_rate[where], short_rate[where])
     for when, rate_before in tax_profile.long_term_before.items():
         # a long-term gain of a year whose rate changes within it, sold before the change
@@ -176,6 +204,7 @@ def _realized_taxes(form_8949, tax_profile: TaxProfile) -> tuple[float, float, f
         early = rows.long_term & (rows.year == year) & (rows.day < to_day(when))
         if early.any():
             rate[early] += rate_before - tax_profile.rates(year).long_term
+    rate = np.where(rows.collectible, collectibles_rate[where], rate)
     gain = rows.gain
     losses = gain < 0
     loss_value = float(-(gain[losses] * rate[losses]).sum())
@@ -189,23 +218,38 @@ _INCOME_COLUMNS = ("nonqualified_dividends", "interest", "st_capital_gain_distri
                    "section_199a_dividends")
 
 
-def _income_tax(annual_tax: pd.DataFrame, tax_profile: TaxProfile) -> float:
-    """Tax on distributions and interest at their character rates, dollars."""
+def _income_tax(annual_tax: pd.DataFrame, tax_profile: TaxProfile,
+                realized: _RealizedArrays | None = None) -> float:
+    """Tax on distributions and interest at their character rates, dollars.
+
+    ``realized``: the run's Form 8949 arrays; the year's long-term collectible rows are taken
+    out of the annual table's ``collectibles_gain`` (sales and distributions) to leave the
+    distributions' 28% part.
+    """
     n = len(annual_tax)
     if n == 0:
         return 0.0
     columns = [annual_tax[c].tolist() if c in annual_tax.columns else [0.0] * n
-               for c in _INCOME_COLUMNS]
+               for c in (*_INCOME_COLUMNS, "collectibles_gain", "unrecaptured_1250_gain")]
+    sold_collectibles: dict = {}
+    if realized is not None and realized.collectible.any():
+        for year, gain in zip(realized.year[realized.collectible].tolist(),
+                              realized.gain[realized.collectible].tolist(), strict=True):
+            sold_collectibles[year] = sold_collectibles.get(year, 0.0) + gain
     total = 0.0
-    for year, nonqualified, interest, st_gain, qualified, lt_gain, reit in zip(
-            annual_tax["year"].tolist(), *columns, strict=True):
+    for year, nonqualified, interest, st_gain, qualified, lt_gain, reit, collectibles, \
+            unrecaptured in zip(annual_tax["year"].tolist(), *columns, strict=True):
         rates = character_rates(tax_profile, int(year))
         year_rates = tax_profile.rates(int(year))
         ordinary = nonqualified + interest + st_gain
+        # Form 1099-DIV boxes 2d and 2b: parts of the long-term distributions (box 2a)
+        distributed_collectibles = collectibles - sold_collectibles.get(int(year), 0.0)
         total += (
             ordinary * rates["short_term"]
             + qualified * rates["qualified"]
-            + lt_gain * rates["long_term"]
+            + (lt_gain - distributed_collectibles - unrecaptured) * rates["long_term"]
+            + distributed_collectibles * rates["collectibles"]
+            + unrecaptured * rates["unrecaptured_1250"]
             # IRC §199A(b)(1)(B): the deduction lowers the federal ordinary tax only
             - reit * year_rates.section_199a_deduction * year_rates.ordinary
         )
@@ -233,7 +277,9 @@ class _Run(NamedTuple):
 
 def _prepared(tables: RunTables, name: str) -> _Run:
     return _Run(_DailyArrays(tables.daily, name), tables.annual_tax,
-                _RealizedArrays.from_form_8949(tables.form_8949), tables.tax_payable_at_end)
+                _RealizedArrays.from_form_8949(tables.form_8949,
+                                               collectibles=tuple(tables.collectibles)),
+                tables.tax_payable_at_end)
 
 
 def tax_alpha_decomposition(
@@ -315,8 +361,8 @@ def _decomposition(strategy: _Run, twin: _Run, tax_profile: TaxProfile | None,
         "harvested_losses": loss_s - loss_n,
         "deferral": deferral,
         "character": gains_s * (rho_n - rho_s) if gains_s > 0 else 0.0,
-        "location": _income_tax(twin.annual_tax, profile)
-        - _income_tax(strategy.annual_tax, profile),
+        "location": _income_tax(twin.annual_tax, profile, twin.realized)
+        - _income_tax(strategy.annual_tax, profile, strategy.realized),
     }
     dollars["other"] = total_dollars - sum(dollars.values())
 

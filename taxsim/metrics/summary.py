@@ -268,7 +268,9 @@ def summarize(result: Any, twin: Any = None) -> dict:
     form_8949 = ledger.form_8949()
     values = daily.column("total_value")
     value_years = np.asarray(index.year, np.int64)
-    realized = _RealizedArrays.from_form_8949(form_8949, needs_term=twin is not None)
+    realized = _RealizedArrays.from_form_8949(
+        form_8949, needs_term=twin is not None,
+        collectibles=tuple(getattr(ledger, "collectibles", ()) or ()) if twin is not None else ())
     harvested, _, harvest_yield = _harvest_yield_arrays(value_years, values,
                                                         *_loss_arrays(form_8949, realized))
     summary["harvested_losses"] = _series_sum(harvested)
@@ -293,7 +295,10 @@ def summarize(result: Any, twin: Any = None) -> dict:
             _, annualized, _ = _decomposition(
                 _Run(daily, ledger.annual_tax(), realized, payable),
                 _Run(twin_daily, twin.ledger.annual_tax(),
-                     _RealizedArrays.from_form_8949(twin.ledger.form_8949()), twin_payable),
+                     _RealizedArrays.from_form_8949(
+                         twin.ledger.form_8949(),
+                         collectibles=tuple(getattr(twin.ledger, "collectibles", ()) or ())),
+                     twin_payable),
                 ledger.tax_profile, liquidated=True)
         for piece in PIECES:  # pieces of tax_alpha_post_liquidation (METRIC_CONVENTIONS)
             summary[f"tax_alpha_{piece}"] = float(annualized[piece])
