@@ -410,6 +410,64 @@ def test_market_inputs_split_adjusted_with_characters():
     assert sec_inputs_from_market(daily, "FUND")[1].attrs["exempt_interest_daily"] is True
 
 
+def test_the_capital_gain_distributions_28_and_25_percent_parts():
+    """Form 1099-DIV box 2a of $1.00 a share: $0.30 collectibles gain (box 2d, at most 28%),
+    $0.20 unrecaptured section 1250 gain (box 2b, at most 25%), the rest $0.50 at the long-term
+    rate (IRC §1(h)(1)(E)-(F), (h)(4)-(6)), each plus NIIT; on 100 shares the tax is
+    50 x 23.8% + 30 x 31.8% + 20 x 28.8% = 11.90 + 9.54 + 5.76 = $27.20."""
+    prices = series({"2023-07-10": 10.0, "2023-09-11": 10.0, "2023-12-11": 8.0})
+    parts = frame(("2023-09-11", "lt_capital_gain", 0.50),
+                  ("2023-09-11", "collectibles_gain", 0.30),
+                  ("2023-09-11", "unrecaptured_1250_gain", 0.20))
+    out = sec_after_tax_returns(prices, parts, periods="since_inception", end="2023-12-11",
+                                tax_profile=RATES)
+    row = out["returns"].loc["since_inception"]
+    assert row["distribution_taxes"] == pytest.approx(27.20, abs=1e-9)
+    # $72.80 reinvested at $10: 7.28 shares; ATV_D = 107.28 x $8
+    assert row["atv_d"] == pytest.approx(107.28 * 8.0, abs=1e-9)
+    # Redeemed five months after the purchase at a $200 loss on the first lot: short-term,
+    # but long-term up to the $100 of capital gain dividends it received, every part of box
+    # 2a counted (IRC §852(b)(4)(A)); the reinvested lot (received nothing) loses $14.56
+    # short-term. Both net losses are a benefit at their rates (Instr. 7(d)).
+    assert row["long_term_net"] == pytest.approx(-100.0, abs=1e-9)
+    assert row["short_term_net"] == pytest.approx(-100.0 - 14.56, abs=1e-9)
+    # a lower ordinary rate caps both groups (§1(h)(1): "the lesser of")
+    low = sec_after_tax_returns(prices, parts, periods="since_inception", end="2023-12-11",
+                                tax_profile=TaxRates(ordinary=0.24))
+    assert low["returns"].loc["since_inception", "distribution_taxes"] == pytest.approx(
+        50 * 0.238 + 30 * 0.278 + 20 * 0.278, abs=1e-9)
+    components = out["conventions"]["rates_by_year"][2023]["components"]
+    assert (components["collectibles"], components["unrecaptured_1250"]) == (0.28, 0.25)
+    # the same $1.00 as one long-term row: $23.80
+    whole = sec_after_tax_returns(prices, frame(("2023-09-11", "lt_capital_gain", 1.0)),
+                                  periods="since_inception", end="2023-12-11",
+                                  tax_profile=RATES)
+    assert whole["returns"].loc["since_inception", "distribution_taxes"] == pytest.approx(
+        23.80, abs=1e-9)
+    # 2003's cut of the long-term rate on May 6 left the 28% and 25% rates as they were
+    early = series({"2003-01-02": 10.0, "2003-03-03": 10.0, "2003-12-01": 10.0})
+    parts_2003 = frame(("2003-03-03", "lt_capital_gain", 0.5),
+                       ("2003-03-03", "collectibles_gain", 0.3),
+                       ("2003-03-03", "unrecaptured_1250_gain", 0.2))
+    historical = sec_after_tax_returns(early, parts_2003, periods="since_inception",
+                                       end="2003-12-01", tax_profile=TaxProfile.us_top_historical())
+    assert historical["returns"].loc["since_inception", "distribution_taxes"] == \
+        pytest.approx(50 * 0.20 + 30 * 0.28 + 20 * 0.25, abs=1e-9)
+
+
+def test_market_inputs_split_the_capital_gain_distribution_into_its_parts():
+    market = Market(
+        dates=pd.to_datetime(["2023-01-10", "2023-12-11", "2024-01-10"]),
+        tickers=["REIT"], close=np.array([[20.0], [21.0], [22.0]]),
+        lt_capital_gain=np.array([[0.0], [0.50], [0.0]]),
+        tax_character=["reit"], unrecaptured_1250_fraction=[0.6], collectibles_fraction=[0.1])
+    _, distributions = sec_inputs_from_market(market, "REIT")
+    gains = distributions[distributions["kind"] != "nonqualified_dividend"]
+    assert gains["kind"].tolist() == ["lt_capital_gain", "collectibles_gain",
+                                      "unrecaptured_1250_gain"]
+    assert gains["amount"].tolist() == pytest.approx([0.15, 0.05, 0.30], rel=1e-12)
+
+
 MUNI_PRICES = series({"2023-01-10": 10.0, "2023-08-10": 10.0, "2023-11-10": 10.0,
                       "2023-12-11": 10.0, "2024-01-10": 8.0})
 MUNI = frame(("2023-08-10", "exempt_interest_dividend", 0.30),

@@ -50,6 +50,7 @@ returns and rates fractions (0.01 = 1%), ``n`` years.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,14 +79,23 @@ ST_CAPITAL_GAIN = "st_capital_gain"
 LT_CAPITAL_GAIN = "lt_capital_gain"
 RETURN_OF_CAPITAL = "return_of_capital"
 EXEMPT_INTEREST_DIVIDEND = "exempt_interest_dividend"
+COLLECTIBLES_GAIN = "collectibles_gain"
+UNRECAPTURED_1250_GAIN = "unrecaptured_1250_gain"
 KINDS = (QUALIFIED_DIVIDEND, NONQUALIFIED_DIVIDEND, ST_CAPITAL_GAIN, LT_CAPITAL_GAIN,
-         RETURN_OF_CAPITAL, EXEMPT_INTEREST_DIVIDEND)
+         RETURN_OF_CAPITAL, EXEMPT_INTEREST_DIVIDEND, COLLECTIBLES_GAIN, UNRECAPTURED_1250_GAIN)
 """Distribution kinds (tax characters, Form 1099-DIV boxes 1b, 1a less 1b, 1a (short-term
 gain distributions are ordinary dividends), 2a, 3 and 12 (exempt-interest dividends, IRC
-§852(b)(5))."""
+§852(b)(5))); ``collectibles_gain`` and ``unrecaptured_1250_gain`` are the parts of a capital
+gain distribution in net capital gain's 28% and 25% groups (boxes 2d and 2b, IRC
+§1(h)(4)-(6)), given as their own rows: the ``lt_capital_gain`` row then holds the rest of box
+2a."""
 
 SECTION_852_MONTHS = 6
 """IRC §852(b)(4)(A): shares "held by the taxpayer for 6 months or less"."""
+
+_CAPITAL_GAIN_DIVIDENDS = (LT_CAPITAL_GAIN, COLLECTIBLES_GAIN, UNRECAPTURED_1250_GAIN)
+"""The kinds that are capital gain dividends, every part of box 2a (§852(b)(4)(A) counts
+them all)."""
 
 RULES = (
     "P(1+T)^n = ERV, P(1+T_D)^n = ATV_D, P(1+T_DR)^n = ATV_DR with P = $1,000 and n the "
@@ -102,8 +112,10 @@ RULES = (
     "each component taxed at its character as specified (Instr. 3): qualified dividends at "
     "the qualified-dividend rate, non-qualified dividends and short-term capital gain "
     "distributions at the ordinary rate, long-term capital gain distributions at the "
-    "long-term rate (IRC §1(h)); return of capital untaxed, reducing basis, the excess over a "
-    "lot's basis a capital gain (Instr. 3; IRC §301(c)(2)-(3))",
+    "long-term rate (IRC §1(h)), their collectibles part (Form 1099-DIV box 2d) at the 28% "
+    "rate and their unrecaptured section 1250 part (box 2b) at the 25% rate, each at most the "
+    "ordinary rate (IRC §1(h)(1)(E)-(F), (h)(4)-(6)); return of capital untaxed, reducing "
+    "basis, the excess over a lot's basis a capital gain (Instr. 3; IRC §301(c)(2)-(3))",
     "rates: the highest individual marginal federal rates in effect on the reinvestment or "
     "redemption date (Instr. 4, Instr. 7(d)), NIIT (IRC §1411) included where the tax profile "
     "has it (SEC staff guidance, 2013); state and local taxes disregarded (Instr. 4)",
@@ -309,14 +321,18 @@ class _Rates:
         combined = self.used.get(key)
         if combined is None:
             r = self._lookup(year)
-            if key != year:
-                r = TaxRates(r.ordinary, change[1], r.qualified_dividend, r.niit, r.state)
+            if key != year:  # only the long-term rate changed (the 28% and 25% did not)
+                r = dataclasses.replace(r, long_term=change[1])
             extra = r.niit + (r.state if self.include_state else 0.0)
             combined = {
                 QUALIFIED_DIVIDEND: r.qualified_dividend + extra,
                 NONQUALIFIED_DIVIDEND: r.ordinary + extra,
                 ST_CAPITAL_GAIN: r.ordinary + extra,
                 LT_CAPITAL_GAIN: r.long_term + extra,
+                # §1(h)(1)(E)-(F): the 25% and 28% groups at the lesser of that rate and the
+                # ordinary rate
+                COLLECTIBLES_GAIN: min(r.ordinary, r.collectibles) + extra,
+                UNRECAPTURED_1250_GAIN: min(r.ordinary, r.unrecaptured_1250) + extra,
                 RETURN_OF_CAPITAL: 0.0,
                 EXEMPT_INTEREST_DIVIDEND: 0.0,
                 "short_term_gain": r.ordinary + extra,
@@ -325,6 +341,8 @@ class _Rates:
                     "ordinary": r.ordinary,
                     "long_term": r.long_term,
                     "qualified_dividend": r.qualified_dividend,
+                    "collectibles": min(r.ordinary, r.collectibles),
+                    "unrecaptured_1250": min(r.ordinary, r.unrecaptured_1250),
                     "niit": r.niit,
                     "state": r.state if self.include_state else 0.0,
                 },
@@ -444,7 +462,9 @@ def sec_after_tax_returns(
         One row per distribution component: ``date`` (the reinvestment date; a column or a
         DatetimeIndex), ``kind`` (one of :data:`KINDS`: ``qualified_dividend``,
         ``nonqualified_dividend``, ``st_capital_gain``, ``lt_capital_gain``,
-        ``return_of_capital``, ``exempt_interest_dividend``), ``amount`` (dollars per share,
+        ``return_of_capital``, ``exempt_interest_dividend``, and the capital gain
+        distribution's 28% and 25% parts ``collectibles_gain`` and ``unrecaptured_1250_gain``,
+        which the ``lt_capital_gain`` row then excludes), ``amount`` (dollars per share,
         >= 0) and optionally ``price``
         (reinvestment price, dollars per share; default the price on ``date``, which must then
         be in ``prices``). Rows may come in any order; a distribution on a period's first day
@@ -564,7 +584,7 @@ def sec_after_tax_returns(
                             tax += excess * rate[term]
                 else:
                     tax += amount * held * rate[kind]
-                    if kind == LT_CAPITAL_GAIN:
+                    if kind in _CAPITAL_GAIN_DIVIDENDS:
                         for lot in lots:
                             lot.lt_distributions += amount * lot.shares
                     elif kind == EXEMPT_INTEREST_DIVIDEND and not exempt_interest_daily:
@@ -658,9 +678,11 @@ def sec_inputs_from_market(market: Any, ticker: str) -> tuple[pd.Series, pd.Data
     (non-qualified) dividend (IRS Pub 550 "Mutual Fund Distributions"), and the interest of a
     ``municipal_bond`` asset as an ``exempt_interest_dividend`` (IRC §852(b)(5)), with the
     asset's ``exempt_interest_daily`` flag in ``distributions.attrs["exempt_interest_daily"]``
-    for :func:`sec_after_tax_returns`; ``st_capital_gain``, ``lt_capital_gain`` and
-    ``return_of_capital`` keep their character. Reinvestment is at the close of the ex-date, the
-    market's convention (``market.py``).
+    for :func:`sec_after_tax_returns`; ``lt_capital_gain`` splits into its
+    ``collectibles_gain`` and ``unrecaptured_1250_gain`` parts (the asset's
+    ``collectibles_fraction`` and ``unrecaptured_1250_fraction``) and the rest;
+    ``st_capital_gain`` and ``return_of_capital`` keep their character. Reinvestment is at
+    the close of the ex-date, the market's convention (``market.py``).
 
     Parameters
     ----------
@@ -690,12 +712,17 @@ def sec_inputs_from_market(market: Any, ticker: str) -> tuple[pd.Series, pd.Data
     qualified = float(market.qualified_fraction[column])
     municipal = market.tax_character[column] == "municipal_bond"
     interest = one.interest[has, 0]
+    lt_gain = one.lt_capital_gain[has, 0]
+    collectibles = float(market.collectibles_fraction[column])
+    unrecaptured = float(market.unrecaptured_1250_fraction[column])
     pieces = {
         QUALIFIED_DIVIDEND: one.dividend[has, 0] * qualified,
         NONQUALIFIED_DIVIDEND: one.dividend[has, 0] * (1.0 - qualified)
         + (0.0 if municipal else interest),
         ST_CAPITAL_GAIN: one.st_capital_gain[has, 0],
-        LT_CAPITAL_GAIN: one.lt_capital_gain[has, 0],
+        LT_CAPITAL_GAIN: lt_gain * (1.0 - collectibles - unrecaptured),
+        COLLECTIBLES_GAIN: lt_gain * collectibles,
+        UNRECAPTURED_1250_GAIN: lt_gain * unrecaptured,
         RETURN_OF_CAPITAL: one.return_of_capital[has, 0],
         EXEMPT_INTEREST_DIVIDEND: interest if municipal else np.zeros_like(interest),
     }
