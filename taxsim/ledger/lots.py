@@ -207,34 +207,26 @@ def pool_average_basis(state, account, asset):
 pool_average_basis_nb = njit(cache=True)(pool_average_basis)
 
 
-def marginal_gain_rates(state, day):
-    """(short-term, long-term) marginal rates on gains realized on ``day``, fractions: ordinary
-    + NIIT + state and long-term + NIIT + state (IRC §1(h), §1411; the household's rate row
-    of the sale's year, clamped into the table). The rates the tax-optimal relief order uses.
+def asset_gain_rates(state, asset, day):
+    """(short-term, long-term) marginal rates on gains on ``asset`` realized on ``day``,
+    fractions: ordinary + NIIT + state and long-term + NIIT + state (IRC §1(h), §1411; the
+    household's rate row of the sale's year, clamped into the table; before a change of the
+    long-term rate within the year, the earlier rate). A collectible's long-term gain is taxed
+    at the collectibles rate instead (IRC §1(h)(1)(F), (h)(4)-(5): 28%, or the ordinary rate
+    if lower). The rates the tax-optimal relief order and the strategies' sale-tax estimates
+    use.
     """
     rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
     short_rate = rates[RATE_ORDINARY] + rates[RATE_NIIT] + rates[RATE_STATE]
     long_term = (rates[RATE_LONG_TERM] if day >= rates[RATE_CHANGE_DAY]
                  else rates[RATE_LONG_TERM_BEFORE_CHANGE])  # a change within the year
+    if state.asset_collectible[asset]:  # the 28% rate did not change in 2003
+        long_term = min(rates[RATE_ORDINARY], rates[RATE_COLLECTIBLES])
     long_rate = long_term + rates[RATE_NIIT] + rates[RATE_STATE]
     return short_rate, long_rate
 
 
 # inlined into the relief-order kernels (no call holding the state's arrays there)
-marginal_gain_rates_nb = njit(cache=True, inline="always")(marginal_gain_rates)
-
-
-def asset_gain_rates(state, asset, day):
-    """:func:`marginal_gain_rates` for gains on ``asset``: a collectible's long-term gain is
-    taxed at the collectibles rate (IRC §1(h)(1)(F), (h)(4)-(5): 28%, or the ordinary rate if
-    lower) + NIIT + state instead of the long-term rate."""
-    short_rate, long_rate = marginal_gain_rates_nb(state, day)
-    rates = state.rates[min(max(year_index_nb(year_of_nb(day)), 0), N_YEARS - 1)]
-    collectible_rate = (min(rates[RATE_ORDINARY], rates[RATE_COLLECTIBLES])
-                        + rates[RATE_NIIT] + rates[RATE_STATE])
-    return short_rate, (collectible_rate if state.asset_collectible[asset] else long_rate)
-
-
 asset_gain_rates_nb = njit(cache=True, inline="always")(asset_gain_rates)
 
 
