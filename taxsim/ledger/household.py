@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -311,8 +311,7 @@ class TaxProfile:
     def us_top_historical(cls, state: float = 0.0) -> TaxProfile:
         """Top federal rates of each year since 1998, plus a flat state rate."""
         by_year = {
-            year: TaxRates(r.ordinary, r.long_term, r.qualified_dividend, r.niit, state,
-                           r.section_199a_deduction, r.collectibles, r.unrecaptured_1250)
+            year: replace(r, state=state)  # every other rate as in the history
             for year, r in US_TOP_FEDERAL_HISTORY.items()
         }
         return cls(default=by_year[2018], by_year=by_year, name="US top federal rates by year",
