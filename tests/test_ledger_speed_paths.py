@@ -228,3 +228,30 @@ def test_basis_order_selection_is_the_full_walk(seed):
         check_basis_order(state)
         day += int(rng.choice([0, 0, 1, 5, 40]))
     assert n_compared > 50
+
+
+NEW_STATE_SCRIPT = """
+import numpy as np
+from taxsim.ledger.household import TaxProfile
+from taxsim.ledger.state import LedgerState, _new_state_nb, new_state
+state = new_state(account_kind=np.array([0]), account_reinvest=np.array([True]),
+                  asset_group=np.arange(3), rates=TaxProfile().rate_table(3000.0),
+                  loss_convention=0)
+assert state.head.shape == (1, 3)
+assert not hasattr(LedgerState, "_StructRefProxy__numba_ctor")  # numba's uncached one
+print(sum(_new_state_nb.stats.cache_hits.values()), sum(_new_state_nb.stats.cache_misses.values()))
+"""
+
+
+def test_a_new_state_is_built_by_a_cached_kernel(tmp_path):
+    """numba compiles a structref's own constructor in every process (about 1 s, most of a
+    cached start-up); the ledger builds its state through a kernel cached on disk, so a
+    second process loads it instead of compiling it."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", NEW_STATE_SCRIPT], env=env, check=True,
+                           capture_output=True, text=True).stdout.split() for _ in range(2)]
+    assert runs == [["0", "1"], ["1", "0"]]  # compiled once, then loaded (hits, misses)

@@ -214,7 +214,9 @@ class LedgerState(structref.StructRefProxy):
     """
 
     def __new__(cls, *arrays):
-        return structref.StructRefProxy.__new__(cls, *arrays)
+        # numba's own constructor (``StructRefProxy.__new__``) is a jit function it does not
+        # cache: about 1 s of compilation in every process. This one is cached.
+        return _new_state_nb(*arrays)
 
     def __getattr__(self, name):
         # Python-side reads (the facade): one cached kernel hands back every array.
@@ -230,6 +232,12 @@ class LedgerState(structref.StructRefProxy):
 
 
 structref.define_proxy(LedgerState, LedgerStateType, list(STATE_FIELDS))
+
+
+@njit(cache=True)
+def _new_state_nb(*arrays):
+    return LedgerState(*arrays)
+
 _FIELD_INDEX = {name: index for index, name in enumerate(STATE_FIELDS)}
 
 
