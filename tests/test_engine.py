@@ -245,6 +245,36 @@ def test_strategy_kernels_are_generated_for_numba_cache(tmp_path, monkeypatch):
     assert generated == []  # nothing written until a kernel is requested
 
 
+def test_generated_kernel_replaces_older_sources_but_never_its_own_file(tmp_path, monkeypatch):
+    """Another process (a sweep's pool, a test worker) may be loading the current file: only
+    older sources of the strategy are deleted; a current file with other text is replaced
+    atomically (written aside, then renamed), never deleted first."""
+    from strategies.buy_and_hold import buy_and_hold_decide_nb
+    from taxsim.engine import run
+
+    monkeypatch.setenv("TAXSIM_KERNEL_CACHE", str(tmp_path))
+    prefix = "kernel_strategies_buy_and_hold_buy_and_hold_decide_nb_never_idle_"
+    older = tmp_path / f"{prefix}0123456789abcdef.py"
+    older.write_text("# an older engine's source")
+    other = tmp_path / "kernel_strategies_drift_bands_drift_bands_decide_nb_never_idle_x.py"
+    other.write_text("# another strategy's source")
+    assert run._cached_kernel(buy_and_hold_decide_nb) is not None
+    current = [path for path in tmp_path.glob(f"{prefix}*.py")]
+    assert len(current) == 1 and current[0] != older and not older.exists()
+    assert other.exists()
+    source = current[0].read_text()
+    deleted = []
+    real_unlink = type(current[0]).unlink
+    monkeypatch.setattr(type(current[0]), "unlink",
+                        lambda self, missing_ok=False: (deleted.append(self),
+                                                        real_unlink(self, missing_ok)))
+    current[0].write_text("# written by a process with other text")
+    assert run._cached_kernel(buy_and_hold_decide_nb) is not None
+    assert current[0].read_text() == source
+    assert deleted == []
+    assert list(tmp_path.glob("*.tmp")) == []
+
+
 def test_form_8949_of_a_run_without_sales_is_empty():
     household = Household([Account("taxable")])
     result = simulate(rising_market(), household, buy_and_hold(), {"taxable": {"A": 1.0}},

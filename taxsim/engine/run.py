@@ -195,7 +195,8 @@ def _cached_kernel(decide, idle=None) -> Callable | None:
         folder.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != source:
             for stale in folder.glob(f"{prefix}*.py"):  # older sources of this strategy
-                stale.unlink(missing_ok=True)
+                if stale != path:  # another process may be loading this one
+                    stale.unlink(missing_ok=True)
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_text(source)
             temporary.replace(path)
