@@ -238,6 +238,7 @@ structref.define_proxy(LedgerState, LedgerStateType, list(STATE_FIELDS))
 def _new_state_nb(*arrays):
     return LedgerState(*arrays)
 
+
 _FIELD_INDEX = {name: index for index, name in enumerate(STATE_FIELDS)}
 
 
