@@ -259,7 +259,7 @@ def test_generated_kernel_replaces_older_sources_but_never_its_own_file(tmp_path
     other = tmp_path / "kernel_strategies_drift_bands_drift_bands_decide_nb_never_idle_x.py"
     other.write_text("# another strategy's source")
     assert run._cached_kernel(buy_and_hold_decide_nb) is not None
-    current = [path for path in tmp_path.glob(f"{prefix}*.py")]
+    current = list(tmp_path.glob(f"{prefix}*.py"))
     assert len(current) == 1 and current[0] != older and not older.exists()
     assert other.exists()
     source = current[0].read_text()

@@ -8,6 +8,9 @@ lists are kept by branch-free helpers. Each is checked here against the obvious 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -247,10 +250,6 @@ def test_a_new_state_is_built_by_a_cached_kernel(tmp_path):
     """numba compiles a structref's own constructor in every process (about 1 s, most of a
     cached start-up); the ledger builds its state through a kernel cached on disk, so a
     second process loads it instead of compiling it."""
-    import os
-    import subprocess
-    import sys
-
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     runs = [subprocess.run([sys.executable, "-c", NEW_STATE_SCRIPT], env=env, check=True,
                            capture_output=True, text=True).stdout.split() for _ in range(2)]
