@@ -10,6 +10,9 @@ from taxsim.ledger import (
     TaxRates,
 )
 from taxsim.market import Market, MarketDataError, load
+from taxsim.numba_cache import lock_cache_index
+
+lock_cache_index()  # before a kernel is compiled or loaded (none is at import)
 
 __version__ = "0.1.0"
 
