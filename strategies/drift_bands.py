@@ -403,8 +403,8 @@ def drift_bands(
     lot_method : str
         Ledger lot method of the strategy's sells (and of the engine's sells for taxes paid
         from the portfolio; withdrawals choose lots tax-aware, ``Strategy.withdrawal_lot_method``):
-        "fifo", "lifo", "hifo", "tax_optimal" or "average". With ``cash_flow_only`` the
-        strategy's shortfall sales use the withdrawal method instead.
+        "fifo", "lifo", "hifo", "tax_optimal", "gains_first" or "average". With
+        ``cash_flow_only`` the strategy's shortfall sales use the withdrawal method instead.
     min_trade : float
         Dollars; smaller trades are skipped.
     cash_reserve : float

@@ -175,13 +175,14 @@ def check_basis_order(state):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_basis_order_selection_is_the_full_walk(seed):
-    """HIFO and tax-optimal sales read each position's basis order instead of every lot: the
-    same lots in the same order as the full walk (``relief_order``), through ties in basis
-    per share, lots turning long-term, wash-sale pieces and adjustments in three accounts,
-    other methods, returns of capital and splits (which rebuild the order)."""
+    """HIFO, tax-optimal and gains-first sales read each position's basis order instead of
+    every lot: the same lots in the same order as the full walk (``relief_order``), through
+    ties in basis per share, lots turning long-term, wash-sale pieces and adjustments in three
+    accounts, other methods, returns of capital and splits (which rebuild the order). A
+    gains-first sale that needs a loss lot is left to the full walk."""
     from taxsim.ledger.basis_order import ORDER_STALE, rebuild_order_nb, settle_order_nb
     from taxsim.ledger.distributions import distribute_nb, split_nb
-    from taxsim.ledger.enums import AVERAGE
+    from taxsim.ledger.enums import AVERAGE, GAINS_FIRST
     from taxsim.ledger.lots import select_by_basis_nb
 
     rng = np.random.default_rng(seed)
@@ -195,6 +196,8 @@ def test_basis_order_selection_is_the_full_walk(seed):
     empty_ids, empty_shares = np.zeros(0, np.int64), np.zeros(0)
     prices = np.array([8.0, 9.0, 10.0, 10.0, 11.0, 12.5])  # few values: ties in basis
     n_compared = 0
+    n_compared_gains_first = 0
+    n_left_to_full_walk = 0
     for _ in range(700):
         state = make_room_nb(state)
         account = int(rng.integers(0, 3))
@@ -203,9 +206,10 @@ def test_basis_order_selection_is_the_full_walk(seed):
         held = shares_held_nb(state.head, state.lot_next, state.lot_shares, account, asset)
         draw = rng.random()
         if held > 1.0 and draw < 0.45:
-            method = int(rng.choice([HIFO, TAX_OPTIMAL, HIFO, TAX_OPTIMAL, FIFO, LIFO, AVERAGE]))
+            method = int(rng.choice([HIFO, TAX_OPTIMAL, GAINS_FIRST, HIFO, TAX_OPTIMAL,
+                                     GAINS_FIRST, FIFO, LIFO, AVERAGE]))
             shares = float(min(held, rng.choice([rng.uniform(1.0, 20.0), held])))
-            if method in (HIFO, TAX_OPTIMAL):
+            if method in (HIFO, TAX_OPTIMAL, GAINS_FIRST):
                 expected = list(relief_order_nb(state, account, asset, method, price, day,
                                                 shares))
                 position = account * n_assets + asset
@@ -213,9 +217,16 @@ def test_basis_order_selection_is_the_full_walk(seed):
                 if state.order_meta[position, ORDER_STALE]:
                     assert rebuild_order_nb(state, account, asset)
                 n = select_by_basis_nb(state, position, method, price, day, shares)
-                assert n >= 0
-                assert list(state.scratch_order[:n]) == expected
-                n_compared += 1
+                if method == GAINS_FIRST and n < 0:  # the full walk's order reaches a loss
+                    at_loss = [round(price - state.lot_basis[slot] / state.lot_shares[slot], 9)
+                               < 0.0 for slot in expected]
+                    assert at_loss[-1] and at_loss == sorted(at_loss)  # every gain, then losses
+                    n_left_to_full_walk += 1
+                else:
+                    assert n >= 0
+                    assert list(state.scratch_order[:n]) == expected
+                    n_compared += 1
+                    n_compared_gains_first += method == GAINS_FIRST
             status, _, _ = sell_nb(state, account, asset, shares, price, day, method,
                                    empty_ids, empty_shares)
             assert status == 0
@@ -231,6 +242,7 @@ def test_basis_order_selection_is_the_full_walk(seed):
         check_basis_order(state)
         day += int(rng.choice([0, 0, 1, 5, 40]))
     assert n_compared > 50
+    assert n_compared_gains_first > 5 and n_left_to_full_walk > 0
 
 
 NEW_STATE_SCRIPT = """

@@ -57,7 +57,7 @@ ACCOUNT_NAMES = tuple(spec[0] for spec in ACCOUNT_SPECS)
 ASSETS = ("SPY", "IVV", "QQQ", "BND")
 ACCOUNT_KIND = {name: kind for name, kind, _, _ in ACCOUNT_SPECS}
 IDENTITY_GROUPS = {"SPY": "sp500", "IVV": "sp500"}
-SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "average", "specific")
+SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "gains_first", "average", "specific")
 FILING_STATUSES = ("single", "married_joint", "married_separate", "head_of_household")
 
 LOT_COLUMNS = ("account", "asset", "shares", "basis", "acquired", "holding_start")

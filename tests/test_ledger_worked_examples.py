@@ -369,6 +369,8 @@ def method_ledger() -> Ledger:
         ("lifo", [4, 3]),
         ("hifo", [2, 3]),
         ("tax_optimal", [3, 2]),
+        # tax per dollar at 110: lot 1 10 * 0.238 / 110 = 0.0216, lot 4 20 * 0.408 / 110 = 0.0742
+        ("gains_first", [1, 4]),
     ],
 )
 def test_lot_methods_relieve_in_their_order(method, expected_lots):
@@ -387,6 +389,30 @@ def test_tax_optimal_prefers_long_term_gain_to_short_term_gain():
     ledger.buy("taxable", "XYZ", 10, 95.0, "2024-01-11")  # short-term gain $5/share: 0.0204
     rows = ledger.sell("taxable", "XYZ", 10, 100.0, "2024-03-01", method="tax_optimal")
     assert rows["lot_id"].tolist() == [3]
+
+
+def test_gains_first_sells_every_gain_lot_by_least_tax_then_the_smallest_loss():
+    ledger = method_ledger()
+    # lot 1 long-term gain $10/share, lot 4 short-term gain $20, lot 3 short-term loss $5,
+    # lot 2 long-term loss $20: 25 shares take both gain lots and 5 of the smallest loss
+    rows = ledger.sell("taxable", "XYZ", 25, 110.0, "2024-01-10", method="gains_first")
+    assert rows["lot_id"].tolist() == [1, 4, 3]
+    assert rows["shares"].tolist() == [10.0, 10.0, 5.0]
+    assert rows["gain"].tolist() == pytest.approx([100.0, 200.0, -25.0], abs=CENT)
+    assert rows["term"].tolist() == ["long", "short", "short"]
+    with pytest.raises(LedgerError, match="XYZ"):  # more than held: refused, as every method
+        ledger.sell("taxable", "XYZ", 15.5, 110.0, "2024-01-12", method="gains_first")
+
+
+def test_gains_first_takes_a_lot_at_no_gain_first_and_no_loss_while_gains_cover():
+    ledger = ledger_for(Account("taxable"))
+    ledger.buy("taxable", "XYZ", 10, 100.0, "2023-01-03")  # lot 1: long-term gain $10/share
+    ledger.buy("taxable", "XYZ", 10, 110.0, "2023-06-01")  # lot 2: no gain at 110
+    ledger.buy("taxable", "XYZ", 10, 120.0, "2023-07-03")  # lot 3: short-term loss $10/share
+    rows = ledger.sell("taxable", "XYZ", 15, 110.0, "2024-03-01", method="gains_first")
+    assert rows["lot_id"].tolist() == [2, 1]  # no tax on lot 2's shares, then 0.0216 a dollar
+    assert rows["gain"].tolist() == pytest.approx([0.0, 50.0], abs=CENT)
+    assert ledger.lots()["lot_id"].tolist() == [1, 3]
 
 
 def test_specific_lots_and_average_cost():

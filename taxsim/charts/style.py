@@ -155,6 +155,7 @@ READER_NOTES = {
     ("lot_method", "lifo"): "last in, first out",
     ("lot_method", "hifo"): "highest cost first",
     ("lot_method", "tax_optimal"): "losses first, then the gains with the least tax",
+    ("lot_method", "gains_first"): "gains with the least tax first, then the smallest losses",
     ("lot_method", "average"): "average cost",
 }
 

@@ -22,6 +22,7 @@ HIFO = 2
 TAX_OPTIMAL = 3
 SPECIFIC = 4
 AVERAGE = 5
+GAINS_FIRST = 6  # gains by least tax per dollar, then the smallest losses: see lots.py
 LOT_METHOD_CODES = {
     "fifo": FIFO,
     "lifo": LIFO,
@@ -29,6 +30,7 @@ LOT_METHOD_CODES = {
     "tax_optimal": TAX_OPTIMAL,
     "specific": SPECIFIC,
     "average": AVERAGE,
+    "gains_first": GAINS_FIRST,
 }
 LOT_METHOD_NAMES = {code: name for name, code in LOT_METHOD_CODES.items()}
 

@@ -208,8 +208,9 @@ class Ledger:
     ) -> pd.DataFrame:
         """Sell ``shares`` of ``asset`` at ``price``; returns this sale's realized rows.
 
-        ``method``: fifo, lifo, hifo, tax_optimal, average or specific (with
-        ``lots={lot_id: shares}``; ``shares`` may then be None, meaning their sum).
+        ``method``: fifo, lifo, hifo, tax_optimal, gains_first, average or specific (with
+        ``lots={lot_id: shares}``; ``shares`` may then be None, meaning their sum). The
+        orders are in ``taxsim/ledger/README.md`` (rule 2).
         """
         arguments = self._sell_arguments(account, asset, shares, price, date, method, lots)
         status, first_row, n_rows = sell_nb(self._roomy_state(), *arguments)

@@ -49,6 +49,7 @@ from taxsim.ledger.enums import (
     ERR_YEAR_CLOSED,
     ERR_YEAR_RANGE,
     FIRST_YEAR,
+    GAINS_FIRST,
     HIFO,
     LIFO,
     MAX_LOT_ID,
@@ -241,8 +242,9 @@ SELECT_BUFFER = 8  # lots of a relief order found per pass (most sales need fewe
 
 def relief_keys(state, account, asset, method, price, day):
     """Walk the open slots of (account, asset) once, in acquisition order (day, then lot id):
-    write them to ``scratch_slots`` and, for HIFO and tax-optimal, their relief-order keys and
-    categories (see :func:`fill_relief_order`). Returns ``(count, shares held)``.
+    write them to ``scratch_slots`` and, for HIFO, tax-optimal and gains-first, their
+    relief-order keys and categories (see :func:`fill_relief_order`). Returns
+    ``(count, shares held)``.
 
     The shares are summed in list order, the same float as ``state.shares_held``.
     """
@@ -275,6 +277,17 @@ def relief_keys(state, account, asset, method, price, day):
                 keys[count] = gain_per_share
             else:
                 categories[count] = 2
+                keys[count] = round(
+                    gain_per_share * (long_rate if long_term else short_rate) / price, 12
+                )
+        elif method == GAINS_FIRST:
+            gain_per_share = round(price - lot_basis[slot] / lot_shares[slot], 9)
+            long_term = day >= lot_long_from[slot]
+            if gain_per_share < 0.0:  # after every gain, the smallest loss first
+                categories[count] = 1
+                keys[count] = -gain_per_share
+            else:
+                categories[count] = 0
                 keys[count] = round(
                     gain_per_share * (long_rate if long_term else short_rate) / price, 12
                 )
@@ -388,9 +401,11 @@ def fill_relief_order(state, count, method, shares):
     :func:`relief_keys` (the categories are consumed). FIFO: acquisition order. LIFO: the
     reverse. HIFO: highest basis per share first, ties FIFO. Tax-optimal: short-term losses,
     then long-term losses (largest loss per share first), then the rest by increasing tax per
-    dollar sold at the sale year's rates, ties FIFO. Average: FIFO (after pooling).
+    dollar sold at the sale year's rates, ties FIFO. Gains-first: lots at a gain (or none) by
+    increasing tax per dollar sold, as tax-optimal, then lots at a loss, smallest loss per
+    share first, ties FIFO. Average: FIFO (after pooling).
     """
-    if method == HIFO or method == TAX_OPTIMAL:
+    if method == HIFO or method == TAX_OPTIMAL or method == GAINS_FIRST:
         return select_in_order_nb(state, count, shares)
     return take_in_list_order_nb(state, count, method, shares)
 
@@ -406,7 +421,8 @@ fill_relief_order_nb = njit(cache=True)(fill_relief_order)
 # (acquisition day, then lot id: the position in the list), and stops once the shares are
 # covered: the same lots in the same order as :func:`fill_relief_order`, without visiting the
 # others. Tax-optimal reads the losses (a prefix of the order) once per term, then merges the
-# gains of both terms.
+# gains of both terms. Gains-first merges the gains; a sale they do not cover leaves its losses,
+# smallest first (the order reversed), to the full walk.
 
 PHASE_ALL = 0  # HIFO: every lot
 PHASE_ST_LOSS = 1  # tax-optimal category 0
@@ -416,16 +432,17 @@ LONG_RUN = 32  # a run of equal keys this long (e.g. zero tax rates): use the fu
 
 
 def select_by_basis(state, position, method, price, day, shares):
-    """Write to ``scratch_order`` the slots a HIFO or tax-optimal sale relieves (the order of
-    :func:`fill_relief_order`) from the position's basis order, and their order positions to
-    ``scratch_slots``; returns how many, or -1 where a long run of equal keys makes the full
-    walk the cheaper way.
+    """Write to ``scratch_order`` the slots a HIFO, tax-optimal or gains-first sale relieves
+    (the order of :func:`fill_relief_order`) from the position's basis order, and their order
+    positions to ``scratch_slots``; returns how many, or -1 where a long run of equal keys
+    makes the full walk the cheaper way, or a gains-first sale needs a loss lot.
 
     One loop finds the next run of equal keys (``scratch_categories``), sorts it FIFO and
     takes it: for HIFO from every lot; for tax-optimal from the short-term losses, then the
     long-term losses (both a prefix of the order), then the gains of both terms, two cursors
-    merged by tax per dollar. Every array is fetched once and used last after the loop
-    (numba's reference counting is then free; see ``state.py``).
+    merged by tax per dollar; for gains-first from those gains only. Every array is fetched
+    once and used last after the loop (numba's reference counting is then free; see
+    ``state.py``).
     """
     order_meta = state.order_meta
     order_slot = state.order_slot
@@ -443,6 +460,9 @@ def select_by_basis(state, position, method, price, day, shares):
     needed = shares - SHARE_EPSILON
     phase = PHASE_ALL if method == HIFO else PHASE_ST_LOSS
     j = 0  # next order position of the single-stream phases
+    if method == GAINS_FIRST:  # no loss phase: the one below ends at once, on to the gains
+        phase = PHASE_LT_LOSS
+        j = length
     j_short = length  # gain cursors
     j_long = length
     n = 0
@@ -513,6 +533,8 @@ def select_by_basis(state, position, method, price, day, shares):
         if give_up:
             break
         if run_len == 0:  # the phase has no lot left
+            if phase == PHASE_GAINS and method == GAINS_FIRST:
+                give_up = True  # losses too: smallest first, the full walk's order
             if phase == PHASE_ALL or phase == PHASE_GAINS:
                 break
             phase += 1
@@ -795,7 +817,7 @@ def sell(state, account, asset, shares, price, day, method, specific_ids, specif
     if state.order_meta[position, ORDER_PENDING] > 0 and method != AVERAGE:
         settle_order_nb(state, position)  # lots added since the last sale take their places
     n_slots = -1
-    if method == HIFO or method == TAX_OPTIMAL:
+    if method == HIFO or method == TAX_OPTIMAL or method == GAINS_FIRST:
         if state.order_meta[position, ORDER_STALE] == 0 or rebuild_order_nb(state, account,
                                                                             asset):
             n_slots = select_by_basis_nb(state, position, method, price, day, shares)

@@ -75,7 +75,7 @@ LIVE_ANNUAL_COLUMNS = (
     "unrecaptured_1250_gain",
 )
 
-SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "average", "specific")
+SELL_METHODS = ("fifo", "lifo", "hifo", "tax_optimal", "gains_first", "average", "specific")
 LOSS_CONVENTIONS = ("standalone", "offset")
 ACCOUNT_KINDS = ("taxable", "tax_deferred", "tax_exempt")
 
@@ -985,6 +985,21 @@ class ReferenceLedger:
                 return (2, tax_per_dollar, *fifo_key(lot))
 
             return sorted(lots, key=optimal_key)
+        if method == "gains_first":
+            # every lot at a gain (or none) before any at a loss; gains by their tax per dollar
+            # sold, as tax_optimal weighs them; losses from the smallest per share
+
+            def gains_first_key(lot: Lot) -> tuple:
+                gain_per_share = round(price - lot.basis_per_share, 9)
+                if gain_per_share < 0.0:
+                    return (1, -gain_per_share, *fifo_key(lot))
+                term = term_of(lot.holding_start, day)
+                tax_per_dollar = round(
+                    gain_per_share * self._tax_rate(day, term, lot.asset) / price, 12
+                )
+                return (0, tax_per_dollar, *fifo_key(lot))
+
+            return sorted(lots, key=gains_first_key)
         raise ReferenceLedgerError(f"unknown sell method {method!r}")
 
     def _pool_average(self, lots: list[Lot]) -> None:
