@@ -42,18 +42,18 @@ again and its same-sector replacements are sold (the other sectors wait for the 
 stock is traded when it is further than ``max(min_trade, band × its target dollars)`` from its
 target; the buys are paid by cash and the day's sales, largest gap first.
 Buys never go into a stock inside its wash-sale window (its weight waits in cash). Sales never
-wash either (``loss_harvest.wash_safe_sale``, as in ``loss_harvest.sell_family``): a sale that
-may realize a loss (a lot within ``LOSS_MARGIN`` of its basis) is made as asked when nothing can
-replace it; in an account that reinvests (where a later reinvested dividend could wash any
-partial loss sale, Pub 550) it is also made as asked when no lot is below its basis (it then
-realizes no loss before its own trading costs), else cut to the oldest lots that are gains
-(FIFO) when they cover it, else, for a rebalancing or return sale where a lot is below its basis
-and selling the whole position cannot be washed, made for the **whole position** (its loss
-realized in full, like a harvest; its weight goes to its buyable same-sector peers until the
-next calendar rebalance). Otherwise the cut to gain lots defers the rest: until 30 days after
-the group's last acquisition (in a reinvesting account: in another account), for as long as
-another reinvesting account holds the group, and, under ``max_gain``, while a reinvesting
-position holds both lots beyond the cap and lots below their basis. Rebalancing sales under a
+wash either (``loss_harvest.wash_safe_sale``, as in ``loss_harvest.sell_family``): a sale that may
+realize a loss (a lot within ``LOSS_MARGIN`` of its basis) is made as asked when nothing can replace
+it; in an account that reinvests (where a later reinvested dividend could wash any partial loss
+sale, Pub 550) it is also made as asked when no lot is below its basis (it then realizes no loss
+before its own trading costs), else cut to the lots at a gain, least tax first (``gains_first``),
+when they cover it, else, for a rebalancing or return sale where a lot is below its basis and
+selling the whole position cannot be washed, made for the **whole position** (its loss realized in
+full, like a harvest; its weight goes to its buyable same-sector peers until the next calendar
+rebalance). Otherwise the cut to gain lots defers the rest: until 30 days after the group's last
+acquisition (in a reinvesting account: in another account), for as long as another reinvesting
+account holds the group, and, under ``max_gain``, while a reinvesting position holds both lots
+beyond the cap and lots below their basis. Rebalancing sales under a
 gain cap (``max_gain`` not None, taxable account) relieve lots ``tax_optimal`` whatever
 ``lot_method`` (the cap counts losses first, then the cheapest lots; the trade log records
 ``tax_optimal``). On other days spare cash (contributions: ``invests_flows``;
@@ -373,11 +373,11 @@ def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, 
                today, asset, dollars, smallest, capped):
     """Sell up to ``dollars`` of ``asset``. When managed, never a wash sale
     (``loss_harvest.wash_safe_sale``): a sale that may realize a loss at risk of washing is cut
-    to the oldest lots that are gains (FIFO), or, with ``capped`` in an account that
+    to the lots at a gain (``gains_first``), or, with ``capped`` in an account that
     reinvests, made for the whole position when that cannot be washed. With ``capped`` a sale
     in a taxable account is cut to the lots within ``PARAM_MAX_GAIN`` and relieves them
     ``TAX_OPTIMAL`` whatever ``PARAM_LOT_METHOD`` (the cap counts losses first, then the
-    cheapest lots; so a cut to FIFO gain lots is dropped, and a whole position is sold only
+    cheapest lots; so a cut to gain lots is dropped, and a whole position is sold only
     when all its lots are within the cap). Returns (orders, dollars sold), which a whole
     position can make more than ``dollars``."""
     price = prices[asset]
@@ -403,7 +403,7 @@ def sell_asset(state, params, account, day, prices, holdings, orders, n_orders, 
             state, today, account, asset, day, price, held, committed[asset], amount, method,
             np.inf if whole_ok else 0.0)
         if capped and safe_method != method:
-            return n_orders, 0.0  # FIFO gain lots: beyond the cap
+            return n_orders, 0.0  # gain lots only: beyond the cap
         method = safe_method
     if amount <= smallest:
         return n_orders, 0.0

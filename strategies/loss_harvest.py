@@ -29,14 +29,16 @@ never washed either (``wash_safe_sale``):
   included), no purchase of it today and no other reinvesting account holding it, it is made
   as asked in an account that does not reinvest, and in one that reinvests when no lot is
   below its basis (it realizes no loss before its own trading costs);
-- else the oldest lots at a gain are sold when they cover it (FIFO);
+- else the lots at a gain are sold when they cover it, least tax per dollar first (lot method
+  ``gains_first``: every gain lot before any loss; FIFO before, which sold the oldest lots,
+  the largest gains);
 - else, in an account that reinvests, where a lot is below its basis, the whole position is
   sold when that cannot be washed
   (no shares are left to reinvest a dividend into, and no other position of the group was
   acquired in the last 30 days or reinvests): the loss is realized in full, like a harvest.
   The part of the family's target it did not need buys the next safe ring member, which
   becomes the holder, or, without one, waits in cash until the window has passed (31 days);
-- else only the oldest gain lots are sold and the rest waits: in an account that does not
+- else only the gain lots are sold (``gains_first``) and the rest waits: in an account that does not
   reinvest, until 30 days after the group's last acquisition; in a reinvesting account, until
   30 days after the last acquisition of the group in another account. It waits for as long as
   another account that reinvests holds the group (any loss sale could be washed then).
@@ -81,7 +83,7 @@ from taxsim.dates import days_from_civil_nb
 from taxsim.engine import Strategy
 from taxsim.ledger.enums import (
     CNT_SALE_ROWS,
-    FIFO,
+    GAINS_FIRST,
     LIFO,
     LOT_METHOD_CODES,
     NO_SLOT,
@@ -604,26 +606,21 @@ def loss_sale_risky(state, today, account, asset, day, selling_all):
 loss_sale_risky_nb = njit(cache=True)(loss_sale_risky)
 
 
-def fifo_gain_shares(state, account, asset, price, skipped_shares):
-    """Shares a FIFO sale can relieve, after ``skipped_shares`` already sold today, before it
-    reaches a lot at a loss (within ``LOSS_MARGIN``)."""
+def gain_shares(state, account, asset, price, committed):
+    """Shares of ``asset`` in ``account`` in lots at a gain beyond ``LOSS_MARGIN`` at
+    ``price``, less ``committed`` shares already sold today (whatever lots those took): what a
+    ``gains_first`` sale can relieve without reaching a lot at a loss."""
     shares = 0.0
-    to_skip = skipped_shares
     slot = state.head[account, asset]
     while slot != NO_SLOT:
         lot_shares = state.lot_shares[slot]
-        if state.lot_basis[slot] >= (1.0 - LOSS_MARGIN) * price * lot_shares:
-            break
-        if to_skip >= lot_shares:
-            to_skip -= lot_shares
-        else:
-            shares += lot_shares - to_skip
-            to_skip = 0.0
+        if state.lot_basis[slot] < (1.0 - LOSS_MARGIN) * price * lot_shares:
+            shares += lot_shares
         slot = state.lot_next[slot]
-    return shares
+    return max(shares - committed, 0.0)
 
 
-fifo_gain_shares_nb = njit(cache=True)(fifo_gain_shares)
+gain_shares_nb = njit(cache=True)(gain_shares)
 
 
 def has_real_loss_lot(state, account, asset, price):
@@ -658,7 +655,8 @@ def wash_safe_sale(state, today, account, asset, day, price, held, committed, am
        (:func:`loss_sale_risky`): the sale as asked.
     2. The only risk is a later dividend reinvested in this account and no lot is below its
        basis: the sale as asked (it realizes no loss before its own trading costs).
-    3. The oldest lots at a gain (beyond ``LOSS_MARGIN``) cover it: those, FIFO.
+    3. The lots at a gain (beyond ``LOSS_MARGIN``) cover it: those, least tax first
+       (``gains_first``: every gain lot before any loss).
     4. The account reinvests, a lot is below its basis, nothing was sold today, the whole
        position is worth at most ``whole_max_multiple`` times ``amount`` (0: never; the loss
        harvester's :data:`WHOLE_SALE_MAX_MULTIPLE`, so that a small trim never turns into a
@@ -666,7 +664,7 @@ def wash_safe_sale(state, today, account, asset, day, price, held, committed, am
        indexing, whose proceeds go to the position's peers: any) and selling it cannot be
        washed (its own lots cannot replace it and nothing will be reinvested into
        it; :func:`known_wash_risk` with ``selling_all``): the whole position.
-    5. Else the oldest gain lots only (FIFO); the rest waits until the risk has passed.
+    5. Else the gain lots only (``gains_first``); the rest waits until the risk has passed.
     """
     selling_all = amount >= held * price - 1e-9
     if state.account_kind[account] != TAXABLE or not has_loss_lot_nb(state, account, asset,
@@ -679,12 +677,12 @@ def wash_safe_sale(state, today, account, asset, day, price, held, committed, am
     if (reinvesting and not real_loss
             and not known_wash_risk_nb(state, today, account, asset, day, False)):
         return amount, selling_all, method, True
-    gain_amount = fifo_gain_shares_nb(state, account, asset, price, committed) * price
+    gain_amount = gain_shares_nb(state, account, asset, price, committed) * price
     if (gain_amount < amount - 1e-9 and reinvesting and real_loss
             and committed == 0.0 and held * price <= whole_max_multiple * amount
             and not known_wash_risk_nb(state, today, account, asset, day, True)):
         return held * price, True, method, True
-    return min(amount, gain_amount), False, FIFO, False
+    return min(amount, gain_amount), False, GAINS_FIRST, False
 
 
 wash_safe_sale_nb = njit(cache=True)(wash_safe_sale)
@@ -707,8 +705,8 @@ recent_shares_nb = njit(cache=True)(recent_shares)
 def sell_family(state, params, account, day, prices, holdings, orders, n_orders, work,
                 holder, dollars, smallest, whole_if_needed):
     """Sell ``dollars`` of a family, holder first, without a wash sale
-    (:func:`wash_safe_sale`): a member whose partial sale could be washed sells its oldest lots
-    while they are gains, or, with ``whole_if_needed`` in an account that reinvests, its whole
+    (:func:`wash_safe_sale`): a member whose partial sale could be washed sells its lots at a
+    gain, least tax first, or, with ``whole_if_needed`` in an account that reinvests, its whole
     position when that cannot be washed (its own lots then cannot replace it, and no dividend
     can be reinvested into it). Stops when less than ``smallest`` dollars are left. Returns
     (order count, dollars sold), which a whole position can make more than ``dollars``."""

@@ -581,3 +581,34 @@ def test_the_exempt_interest_rule_counts_only_in_taxable_accounts():
     ira = position_loss_nb(ledger._state, 1, 0, 94.0, day, 0.05, 0.0)
     assert taxable[1] == pytest.approx(400.0) and not taxable[4]  # 4% of basis < 5%
     assert ira[1] == pytest.approx(600.0) and ira[4]
+
+
+def test_a_trim_that_could_be_washed_sells_the_gain_lots_with_the_least_tax():
+    """A reinvesting account holds X in three lots: bought at 50 (day 0), 80 (day 10) and 110
+    (day 20). On 2024-04-15 (X at 100) the target halves X. A partial sale could be washed by a
+    dividend reinvested later (Pub 550), and a lot is at a loss, so the trim sells gain lots
+    only (``gains_first``): first the 80 lot ($20 a share of short-term gain, 0.0816 of tax a
+    dollar), then the 50 lot ($50 a share, 0.204). FIFO used to take the 50 lot alone."""
+    closes = [50.0] * 10 + [80.0] * 10 + [110.0] * 10 + [100.0] * (N_DAYS - 30)
+    market = hand_market({"X": closes, "Y": [100.0] * N_DAYS})
+    household = Household([Account("taxable", reinvest=True)])
+    strategy = loss_harvest(market.tickers, [], 1, rebalance="bands", threshold=0.5)
+    flows = pd.DataFrame({"date": [DATES[10], DATES[20]], "account": ["taxable"] * 2,
+                          "amount": [10_000.0, 10_000.0]})
+    schedule = {"2024-03-04": {"taxable": {"X": 1.0}},
+                "2024-04-15": {"taxable": {"X": 0.5, "Y": 0.5}}}
+    result = run(market, household, strategy, schedule, contributions={"taxable": 100_000.0},
+                 flows=flows)
+    trades = strategy_trades(result)
+    sales = trades[trades["shares"] < 0]
+    assert sales["date"].tolist() == [pd.Timestamp("2024-04-15")]
+    assert sales["lot_method"].tolist() == ["gains_first"]
+    realized = result.ledger.realized()
+    assert (realized["basis"] / realized["shares"]).tolist() == pytest.approx([80.0, 50.0])
+    assert (realized["gain"] > 0.0).all()  # no loss realized, so none to wash
+    bought_at_80 = trades[trades["date"] == DATES[10]]["shares"].sum()
+    assert realized["shares"].iloc[0] == pytest.approx(bought_at_80)  # the whole 80 lot
+    lots = result.ledger.lots()
+    assert ((lots["asset"] == "X") & (lots["basis"] / lots["shares"] > 109.0)).sum() == 1
+    assert_no_wash(result)
+    assert conservation_gap(result) == pytest.approx(0.0, abs=1e-6)
