@@ -45,7 +45,7 @@ def lock_cache_index() -> bool:
     if os.environ.get("TAXSIM_NUMBA_CACHE_LOCK") == "0":
         return False
     try:
-        import fcntl  # noqa: F401
+        import fcntl
 
         from numba.core import caching
     except ImportError:
@@ -56,8 +56,6 @@ def lock_cache_index() -> bool:
         return False
     if getattr(cache_file.save, _LOCKED_MARK, False):
         return True
-    import fcntl
-
     cache_file.save = _locked(cache_file.save, fcntl.LOCK_EX)
     cache_file.load = _locked(cache_file.load, fcntl.LOCK_SH)
     return True

@@ -269,28 +269,20 @@ def relief_keys(state, account, asset, method, price, day):
         if method == HIFO:
             categories[count] = 0
             keys[count] = -round(lot_basis[slot] / lot_shares[slot], 9)
-        elif method == TAX_OPTIMAL:
+        elif method == TAX_OPTIMAL or method == GAINS_FIRST:
             gain_per_share = round(price - lot_basis[slot] / lot_shares[slot], 9)
             long_term = day >= lot_long_from[slot]
-            if gain_per_share < 0.0:
+            if gain_per_share >= 0.0:  # gains by tax per dollar: last, or first for gains-first
+                categories[count] = 2 if method == TAX_OPTIMAL else 0
+                keys[count] = round(
+                    gain_per_share * (long_rate if long_term else short_rate) / price, 12
+                )
+            elif method == TAX_OPTIMAL:  # short-term, then long-term losses, largest first
                 categories[count] = 1 if long_term else 0
                 keys[count] = gain_per_share
-            else:
-                categories[count] = 2
-                keys[count] = round(
-                    gain_per_share * (long_rate if long_term else short_rate) / price, 12
-                )
-        elif method == GAINS_FIRST:
-            gain_per_share = round(price - lot_basis[slot] / lot_shares[slot], 9)
-            long_term = day >= lot_long_from[slot]
-            if gain_per_share < 0.0:  # after every gain, the smallest loss first
+            else:  # gains-first: after every gain, the smallest loss first
                 categories[count] = 1
                 keys[count] = -gain_per_share
-            else:
-                categories[count] = 0
-                keys[count] = round(
-                    gain_per_share * (long_rate if long_term else short_rate) / price, 12
-                )
         count += 1
         slot = lot_next[slot]
     return count, held
@@ -403,7 +395,9 @@ def fill_relief_order(state, count, method, shares):
     then long-term losses (largest loss per share first), then the rest by increasing tax per
     dollar sold at the sale year's rates, ties FIFO. Gains-first: lots at a gain (or none) by
     increasing tax per dollar sold, as tax-optimal, then lots at a loss, smallest loss per
-    share first, ties FIFO. Average: FIFO (after pooling).
+    share first, ties FIFO. Average: FIFO (after pooling). Each order identifies the shares
+    sold (Treas. Reg. §1.1012-1(c)(1), (c)(8): a standing order given to the broker before
+    the sale).
     """
     if method == HIFO or method == TAX_OPTIMAL or method == GAINS_FIRST:
         return select_in_order_nb(state, count, shares)

@@ -971,18 +971,19 @@ class ReferenceLedger:
         # float noise never decides between lots; exact ties go FIFO.
         if method == "hifo":
             return sorted(lots, key=lambda lot: (-round(lot.basis_per_share, 9), *fifo_key(lot)))
+
+        def tax_per_dollar(lot: Lot, gain_per_share: float) -> float:
+            rate = self._tax_rate(day, term_of(lot.holding_start, day), lot.asset)
+            return round(gain_per_share * rate / price, 12)
+
         if method == "tax_optimal":
 
             def optimal_key(lot: Lot) -> tuple:
-                term = term_of(lot.holding_start, day)
                 gain_per_share = round(price - lot.basis_per_share, 9)
                 if gain_per_share < 0.0:
-                    group = 0 if term == "short" else 1
+                    group = 0 if term_of(lot.holding_start, day) == "short" else 1
                     return (group, gain_per_share, *fifo_key(lot))
-                tax_per_dollar = round(
-                    gain_per_share * self._tax_rate(day, term, lot.asset) / price, 12
-                )
-                return (2, tax_per_dollar, *fifo_key(lot))
+                return (2, tax_per_dollar(lot, gain_per_share), *fifo_key(lot))
 
             return sorted(lots, key=optimal_key)
         if method == "gains_first":
@@ -993,11 +994,7 @@ class ReferenceLedger:
                 gain_per_share = round(price - lot.basis_per_share, 9)
                 if gain_per_share < 0.0:
                     return (1, -gain_per_share, *fifo_key(lot))
-                term = term_of(lot.holding_start, day)
-                tax_per_dollar = round(
-                    gain_per_share * self._tax_rate(day, term, lot.asset) / price, 12
-                )
-                return (0, tax_per_dollar, *fifo_key(lot))
+                return (0, tax_per_dollar(lot, gain_per_share), *fifo_key(lot))
 
             return sorted(lots, key=gains_first_key)
         raise ReferenceLedgerError(f"unknown sell method {method!r}")
