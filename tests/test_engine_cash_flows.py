@@ -18,7 +18,8 @@ import pytest
 from strategies import buy_and_hold, calendar_rebalance, drift_bands, tax_aware_rebalance
 from taxsim import Account, Household, Market
 from taxsim.engine import SimulationError, Strategy, simulate
-from taxsim.engine.run import TwinCache
+from taxsim.engine import enums as sim
+from taxsim.engine.run import TwinCache, sale_lot_methods
 from tests.simulation_checks import conservation_gap
 
 
@@ -82,6 +83,13 @@ def test_a_withdrawal_sells_the_loss_lot_for_every_strategy_and_fifo_in_the_twin
     assert realized["shares"].sum() == pytest.approx(10.0)
     assert result.conventions["withdrawal_lot_method"] == "tax_optimal"
     assert conservation_gap(result) == pytest.approx(0.0, abs=1e-9)
+    for outcome in (result, result.twins["non_managed"]):  # principle 5: each method stated
+        sales_by_method = outcome.trades_frame().query("shares < 0")["lot_method"].value_counts()
+        if set(sales_by_method.index) == {outcome.conventions["lot_method"]}:
+            assert "sale_lot_methods" not in outcome.conventions
+        else:
+            for method, count in sales_by_method.items():
+                assert f"{method} {count} sale" in outcome.conventions["sale_lot_methods"]
 
     twin = result.twins["non_managed"]
     twin_sales = withdrawal_sales(twin)
@@ -92,6 +100,21 @@ def test_a_withdrawal_sells_the_loss_lot_for_every_strategy_and_fifo_in_the_twin
     # the pre-tax twin is this strategy without taxes: its withdrawal is tax-aware too
     pre_tax_sales = withdrawal_sales(result.twins["pre_tax"], strategy.raises_cash)
     assert pre_tax_sales["lot_method"].tolist() == ["tax_optimal"]
+
+
+def test_sale_lot_methods_counts_the_sales_of_each_method_when_any_is_not_the_strategys():
+    trades = np.zeros(6, sim.trade_dtype)
+    trades["shares"] = [5.0, -1.0, -2.0, -3.0, -4.0, 7.0]  # two buys: not counted
+    trades["lot_method"] = [6, 3, 6, 3, 3, 6]
+    assert sale_lot_methods(trades, "tax_optimal") == (
+        "tax_optimal 3 sales, gains_first 1 sale (gains with the least tax first, then the "
+        "smallest losses)")
+    assert sale_lot_methods(trades, "fifo") == (
+        "tax_optimal 3 sales (losses first, then the gains with the least tax), gains_first 1 "
+        "sale (gains with the least tax first, then the smallest losses)")
+    trades["lot_method"] = 3
+    assert sale_lot_methods(trades, "tax_optimal") == ""
+    assert sale_lot_methods(trades[:1], "fifo") == ""  # no sale
 
 
 def test_the_non_managed_twin_withdraws_fifo_and_is_cached_apart_from_the_strategy():
@@ -344,6 +367,7 @@ def order_writer(account, asset, shares, lot_method=0.0):
         ((math.nan, 0, 1.0), ("account index nan",)),
         ((0, 1, math.nan), ("asset 'B', shares nan", "shares are not a finite number")),
         ((0, 0, -1.0, 9.0), ("asset 'A'", "lot method code 9 (unknown)")),
+        ((0, 0, -1.0, 2.5), ("asset 'A'", "lot method code 2.5 (unknown)")),
     ],
 )
 def test_an_impossible_strategy_order_names_date_account_asset_and_row(order, fragments):

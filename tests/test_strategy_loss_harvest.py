@@ -9,8 +9,10 @@ import pytest
 from strategies import loss_harvest
 from strategies.loss_harvest import PARAM_HARVESTS, loss_harvest_decide
 from taxsim import Account, Household, Market
+from taxsim.charts.style import footnote_text
 from taxsim.engine import Strategy, simulate
 from taxsim.market.synthetic import synthetic_market
+from taxsim.metrics import conventions_of
 from tests.simulation_checks import conservation_gap, harvest_scan_cache_disabled
 
 N_DAYS = 60
@@ -603,6 +605,11 @@ def test_a_trim_that_could_be_washed_sells_the_gain_lots_with_the_least_tax():
     sales = trades[trades["shares"] < 0]
     assert sales["date"].tolist() == [pd.Timestamp("2024-04-15")]
     assert sales["lot_method"].tolist() == ["gains_first"]
+    # the footnote says so beside the strategy's own method (principle 5)
+    stated = "gains_first 1 sale (gains with the least tax first, then the smallest losses)"
+    assert result.conventions["lot_method"] == "tax_optimal"
+    assert result.conventions["sale_lot_methods"] == stated
+    assert f"Sales by lot method: {stated}" in footnote_text(conventions_of(result))
     realized = result.ledger.realized()
     assert (realized["basis"] / realized["shares"]).tolist() == pytest.approx([80.0, 50.0])
     assert (realized["gain"] > 0.0).all()  # no loss realized, so none to wash

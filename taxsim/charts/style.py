@@ -26,6 +26,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, NullLocator
 
+from taxsim.ledger.enums import LOT_METHOD_DESCRIPTIONS
+
 OKABE_ITO = {
     "black": "#000000",
     "orange": "#E69F00",
@@ -96,6 +98,7 @@ FOOTNOTE_KEYS = (
     ("loss_convention", "Loss convention"),
     ("tax_payment", "Taxes"),
     ("lot_method", "Lot method"),
+    ("sale_lot_methods", "Sales by lot method"),
     ("liquidation", "Liquidation"),
     ("costs", "Costs"),
     ("advisory_fee", "Advisory fee"),
@@ -122,8 +125,8 @@ def footnote_text(conventions: Mapping[str, Any], extra: str | None = None) -> s
 
     Starts with "Hypothetical", then the rates (``conventions["tax_rates"]``, else the
     ``tax_profile`` name) and every convention present among loss convention, tax payment,
-    lot method, liquidation, costs, advisory fee, period, data source, identity groups left
-    apart and legacy lots.
+    lot method, sales by lot method, liquidation, costs, advisory fee, period, data source,
+    identity groups left apart and legacy lots.
 
     Raises
     ------
@@ -151,12 +154,7 @@ READER_NOTES = {
     ("loss_convention", "standalone"): "losses offset this household's own gains, then up to "
     "the yearly limit of ordinary income; the rest carries forward",
     ("loss_convention", "offset"): "every loss assumed used at once against outside gains",
-    ("lot_method", "fifo"): "first in, first out",
-    ("lot_method", "lifo"): "last in, first out",
-    ("lot_method", "hifo"): "highest cost first",
-    ("lot_method", "tax_optimal"): "losses first, then the gains with the least tax",
-    ("lot_method", "gains_first"): "gains with the least tax first, then the smallest losses",
-    ("lot_method", "average"): "average cost",
+    **{("lot_method", name): text for name, text in LOT_METHOD_DESCRIPTIONS.items()},
 }
 
 

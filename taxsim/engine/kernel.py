@@ -103,7 +103,7 @@ from taxsim.engine.enums import (
 )
 from taxsim.ledger.annual_tax import close_year_nb, deferred_tax_nb
 from taxsim.ledger.distributions import distribute_nb, split_nb
-from taxsim.ledger.enums import FIFO, GAINS_FIRST, OK
+from taxsim.ledger.enums import FIFO, LAST_LOT_METHOD, OK
 from taxsim.ledger.lots import buy_nb, sell_nb
 from taxsim.ledger.state import make_room_nb, position_shares_nb, room_ok_nb
 
@@ -503,7 +503,8 @@ def simulate_days(
                 asset_code = orders[k, ORDER_ASSET]
                 method_code = orders[k, ORDER_LOT_METHOD]
                 if not (0.0 <= account_code < n_accounts and 0.0 <= asset_code < n_assets
-                        and FIFO <= method_code <= GAINS_FIRST):
+                        and FIFO <= method_code <= LAST_LOT_METHOD
+                        and method_code == int(method_code)):
                     return t, SIM_BAD_ORDER, OK
                 account = int(account_code)
                 asset = int(asset_code)

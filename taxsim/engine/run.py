@@ -926,6 +926,9 @@ def simulate(
         "data_source": market.source,
         "distributions": "ex-date stands in for pay date",
     }
+    sale_methods = sale_lot_methods(trades[: trade_count[0]], strategy.lot_method)
+    if sale_methods:
+        conventions["sale_lot_methods"] = sale_methods
     unapplied = _prepared.unapplied_groups
     if unapplied:
         conventions["identity_groups"] = unapplied
@@ -940,6 +943,38 @@ def simulate(
         totals=totals.copy(), trades=trades[: trade_count[0]].copy(), params=params,
         legacy_value=legacy_value, daily_liquidation=daily_liquidation,
     )
+
+
+def sale_lot_methods(trades: np.ndarray, lot_method: str) -> str:
+    """The lot methods a run's sales used, when any is not the strategy's ``lot_method``.
+
+    A strategy may choose another method for some sales (``loss_harvest`` trims a position
+    whose loss sale could be washed with ``gains_first``), and the engine's sales for
+    withdrawals and taxes use ``Strategy.withdrawal_lot_method``: the chart footnote and the
+    summary say so (principle 5). Returns "" when every sale used ``lot_method``, else each
+    method's number of sales, the most used first, with what each other method means, e.g.
+    ``"tax_optimal 412 sales, gains_first 37 (gains with the least tax first, then the
+    smallest losses)"``.
+
+    Parameters
+    ----------
+    trades : ndarray of ``taxsim.engine.enums.trade_dtype``
+        The run's executed trades (sales have negative shares).
+    lot_method : str
+        The strategy's lot method (``Strategy.lot_method``).
+    """
+    sales = trades["shares"] < 0.0
+    codes, counts = np.unique(trades["lot_method"][sales], return_counts=True)
+    names = [ledger_enums.LOT_METHOD_NAMES[int(code)] for code in codes]
+    if not names or names == [lot_method]:
+        return ""
+    parts = []
+    for count, name in sorted(zip(counts.tolist(), names, strict=True), key=lambda pair: -pair[0]):
+        part = f"{name} {count} sale" + ("s" if count != 1 else "")
+        if name != lot_method:
+            part += f" ({ledger_enums.LOT_METHOD_DESCRIPTIONS[name]})"
+        parts.append(part)
+    return ", ".join(parts)
 
 
 def _run_error(strategy: Strategy, market: Market, names, day_index: int, status: int,
@@ -974,7 +1009,7 @@ def _run_error(strategy: Strategy, market: Market, names, day_index: int, status
         asset = (repr(market.tickers[int(asset_code)]) if 0 <= asset_code < n_assets
                  else f"index {asset_code:g} (not one of 0..{n_assets - 1})")
         method = ledger_enums.LOT_METHOD_NAMES.get(int(method_code), None) if (
-            math.isfinite(method_code)) else None
+            math.isfinite(method_code) and method_code == int(method_code)) else None
         order = (f"order row {row}: account {account}, asset {asset}, shares {shares:g}, lot "
                  f"method {method or f'code {method_code:g} (unknown)'}")
         why = ""

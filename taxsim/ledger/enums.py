@@ -33,6 +33,17 @@ LOT_METHOD_CODES = {
     "gains_first": GAINS_FIRST,
 }
 LOT_METHOD_NAMES = {code: name for name, code in LOT_METHOD_CODES.items()}
+LAST_LOT_METHOD = max(LOT_METHOD_CODES.values())  # codes run FIFO..LAST_LOT_METHOD
+# what each method means, for readers of a table, summary or chart footnote
+LOT_METHOD_DESCRIPTIONS = {
+    "fifo": "first in, first out",
+    "lifo": "last in, first out",
+    "hifo": "highest cost first",
+    "tax_optimal": "losses first, then the gains with the least tax",
+    "specific": "lots named by id",
+    "average": "average cost",
+    "gains_first": "gains with the least tax first, then the smallest losses",
+}
 
 # Loss conventions (see annual_tax.py).
 STANDALONE = 0
