@@ -493,7 +493,7 @@ def test_summarize_carries_every_metric_and_the_conventions(runs):
                  ("harvested_losses", "deferral", "character", "location", "other"))
     assert pieces == pytest.approx(summary["tax_alpha_post_liquidation"], abs=1e-12)
     assert summary["tax_cost_ratio"] == pytest.approx(tax_cost_ratio(
-        summary["pre_tax_return"], summary["after_tax_return_pre_liquidation"]))
+        summary["pre_tax_return_this_run"], summary["after_tax_return_pre_liquidation"]))
     assert summary["liquidation_value"] == pytest.approx(daily["liquidation_value"].iloc[-1])
     assert summary["harvested_losses"] > 0
     assert summary["tracking_error"] == pytest.approx(0.0, abs=1e-3)  # same fund
@@ -756,6 +756,28 @@ def test_headline_equals_summarize_from_the_arrays(tax_payment, daily_liquidatio
     plain, compiled = np.empty(3), np.empty(3)
     assert whole_run_chains(*arguments, plain) and whole_run_chains_nb(*arguments, compiled)
     np.testing.assert_array_equal(plain, compiled)
+
+
+def test_the_tax_cost_ratio_is_of_one_path_whether_or_not_the_run_has_twins():
+    """Morningstar's ratio compares one portfolio's return before and after its investors'
+    taxes. Paying tax from the portfolio, the harvester's pre-tax twin (no tax, so no sales to
+    pay it) holds other shares and ends elsewhere; the ratio still uses this run's pre-tax
+    return (its taxes paid treated as withdrawals), so twins change nothing in it."""
+    with_twins = engine_run("portfolio", False)
+    alone = engine_run("portfolio", False, twins=False)
+    summary, summary_alone = summarize(with_twins), summarize(alone)
+    own_pre_tax = pre_tax_return(with_twins.daily())
+    assert summary["pre_tax_return_this_run"] == pytest.approx(own_pre_tax, rel=1e-12)
+    assert summary["pre_tax_return"] == pytest.approx(
+        pre_tax_return(with_twins.twins["pre_tax"].daily()), rel=1e-12)
+    assert abs(summary["pre_tax_return"] - own_pre_tax) > 1e-5  # the twin's path differs
+    for key in ("tax_cost_ratio", "tax_cost_ratio_post_liquidation"):
+        assert summary[key] == pytest.approx(summary_alone[key], rel=1e-12), key
+    assert summary["tax_cost_ratio"] == pytest.approx(
+        1.0 - (1.0 + summary["after_tax_return_pre_liquidation"]) / (1.0 + own_pre_tax),
+        rel=1e-12)
+    assert summary["tax_cost_ratio"] > 0.0
+    assert "not of a pre-tax twin" in summary["convention_metric_tax_cost_ratio"]
 
 
 def test_headline_without_twins_and_with_bad_numbers():

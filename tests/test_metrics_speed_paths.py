@@ -62,6 +62,7 @@ def reference_summary(result, twin=None) -> dict:
     else:
         out["pre_tax_return"] = pre_tax_return(daily)
         out["pre_tax_source"] = "this run, taxes paid treated as withdrawals"
+    out["pre_tax_return_this_run"] = pre_tax_return(daily)
     for liquidated, name in ((False, "pre_liquidation"), (True, "post_liquidation")):
         out[f"after_tax_return_{name}"] = after_tax_return(
             daily, liquidated=liquidated, tax_payable_at_end=payable)
@@ -69,10 +70,10 @@ def reference_summary(result, twin=None) -> dict:
             daily, liquidated=liquidated, annualized=False, tax_payable_at_end=payable)
     out["money_weighted_return_post_liquidation"] = after_tax_return(
         daily, liquidated=True, method="money_weighted", tax_payable_at_end=payable)
-    out["tax_cost_ratio"] = tax_cost_ratio(out["pre_tax_return"],
+    out["tax_cost_ratio"] = tax_cost_ratio(out["pre_tax_return_this_run"],
                                            out["after_tax_return_pre_liquidation"])
     out["tax_cost_ratio_post_liquidation"] = tax_cost_ratio(
-        out["pre_tax_return"], out["after_tax_return_post_liquidation"])
+        out["pre_tax_return_this_run"], out["after_tax_return_post_liquidation"])
     wealth, _, liquidation = _streams(daily, "after_tax", True, payable)
 
     def last(column):

@@ -39,7 +39,9 @@ METRIC_CONVENTIONS = {
     "taxes when paid, accrued tax deducted; tax paid from outside is a cost to the investor",
     "liquidation": "post-liquidation figures assume every taxable lot sold on the last day, "
     "losses valued under the run's loss convention; pre-liquidation figures do not",
-    "tax_cost_ratio": "Morningstar: 1 - (1 + after-tax pre-liquidation) / (1 + pre-tax)",
+    "tax_cost_ratio": "Morningstar: 1 - (1 + after-tax pre-liquidation) / (1 + pre-tax), "
+    "both of this run (pre-tax: its taxes paid treated as withdrawals, as a fund's total "
+    "return is before its investors' taxes), not of a pre-tax twin on a path of its own",
     "tax_alpha": "annualized after-tax return minus the non-managed twin's, same window",
     "tax_alpha_decomposition": "tax_alpha_harvested_losses + tax_alpha_deferral + "
     "tax_alpha_character + tax_alpha_location + tax_alpha_other = tax_alpha_post_liquidation "
@@ -202,10 +204,13 @@ def summarize(result: Any, twin: Any = None) -> dict:
     -------
     dict
         Returns are annualized fractions unless named ``cumulative``; dollars at the last day.
-        Keys: ``start``, ``end``, ``years``, ``pre_tax_return`` (and ``pre_tax_source``),
-        ``after_tax_return_pre_liquidation``, ``after_tax_return_post_liquidation``, their
-        ``_cumulative`` forms, ``money_weighted_return_post_liquidation``,
-        ``tax_cost_ratio``, ``tax_cost_ratio_post_liquidation``, ``end_value``,
+        Keys: ``start``, ``end``, ``years``, ``pre_tax_return`` (and ``pre_tax_source``: of
+        the pre-tax twin when the run has one), ``pre_tax_return_this_run`` (this run's, its
+        taxes paid treated as withdrawals), ``after_tax_return_pre_liquidation``,
+        ``after_tax_return_post_liquidation``, their ``_cumulative`` forms,
+        ``money_weighted_return_post_liquidation``, ``tax_cost_ratio`` and
+        ``tax_cost_ratio_post_liquidation`` (both against ``pre_tax_return_this_run``),
+        ``end_value``,
         ``liquidation_value``, ``deferred_tax_liability``, ``unrealized_gain``,
         ``taxes_paid``, ``harvested_losses``, ``harvest_yield_mean``, ``turnover_mean``; with a
         twin ``tax_alpha_pre_liquidation``, ``tax_alpha_post_liquidation``,
@@ -238,22 +243,27 @@ def summarize(result: Any, twin: Any = None) -> dict:
         "end": index[-1].date().isoformat(),
         "years": window_years(daily),
     }
+    own_pre_tax = _window_return(daily, "pre_tax", None, None, False, True, "time_weighted",
+                                 None)
     if pre_tax_twin is not None:
         summary["pre_tax_return"] = pre_tax_return(pre_tax_twin.daily())
         summary["pre_tax_source"] = "pre-tax twin (same strategy, no taxes)"
     else:
-        summary["pre_tax_return"] = _window_return(daily, "pre_tax", None, None, False, True,
-                                                   "time_weighted", None)
+        summary["pre_tax_return"] = own_pre_tax
         summary["pre_tax_source"] = "this run, taxes paid treated as withdrawals"
+    summary["pre_tax_return_this_run"] = own_pre_tax
     for liquidated, name in ((False, "pre_liquidation"), (True, "post_liquidation")):
         (summary[f"after_tax_return_{name}"],
          summary[f"after_tax_return_{name}_cumulative"]) = _returns(daily, liquidated, payable)
     summary["money_weighted_return_post_liquidation"] = _window_return(
         daily, "after_tax", None, None, True, True, "money_weighted", payable)
-    summary["tax_cost_ratio"] = tax_cost_ratio(summary["pre_tax_return"],
+    # Morningstar's ratio compares a fund's return before and after its investors' taxes on
+    # one path; a pre-tax twin that trades otherwise (no tax sales, other harvests) would
+    # make the ratio depend on whether the run has twins
+    summary["tax_cost_ratio"] = tax_cost_ratio(own_pre_tax,
                                                summary["after_tax_return_pre_liquidation"])
     summary["tax_cost_ratio_post_liquidation"] = tax_cost_ratio(
-        summary["pre_tax_return"], summary["after_tax_return_post_liquidation"])
+        own_pre_tax, summary["after_tax_return_post_liquidation"])
 
     wealth, _, liquidation = _streams(daily, "after_tax", True, payable)
     summary["end_value"] = _last(daily, "total_value")
