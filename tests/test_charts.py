@@ -308,6 +308,15 @@ def publication_figures(run, tmp_path):
             rng.normal(-0.001, 0.004, 300), conventions, what="simulated paths"),
         "factsheet, 21 years": charts.factsheet(
             tmp_path / "long.pdf", summary, growth, form_8949, standalone, by_year=by_year),
+        "factsheet, every convention": charts.factsheet(
+            tmp_path / "conventions.pdf", summary, run["growth"], run["form_8949"],
+            dict(standalone, sale_lot_methods="tax_optimal 412 sales, gains_first 37 sales "
+                 "(gains with the least tax first, then the smallest losses), fifo 3 sales "
+                 "(first in, first out)", identity_groups="household mapping; not applied "
+                 "from the market's metadata: SPY/IVV ('sp500'), VTI/ITOT ('total_market') "
+                 "(wash sales between them are not checked)", legacy_lots="12 lots held "
+                 "before the run, worth $1,234,567.89 at the first day's close: part of the "
+                 "initial investment, not a contribution"), by_year=run["by_year"]),
         "factsheet, long title": charts.factsheet(
             tmp_path / "title.pdf", summary, run["growth"], run["form_8949"],
             run["conventions"], by_year=run["by_year"],

@@ -42,7 +42,10 @@ DISCLOSURES = (
     "shown), the same for every year of the period; {losses} Actual taxes depend on each "
     "investor's situation. After-tax returns are modelled on SEC Form N-1A Item "
     "26(b)(2)-(3): pre-liquidation values are net of taxes on distributions and realized "
-    "gains; post-liquidation values also assume every taxable lot sold on the last day. Tax "
+    "gains; post-liquidation values also assume every taxable lot sold on the last day. The "
+    "pre-tax return is that of the same strategy run without taxes (where the run has its "
+    "twins); the tax cost ratio compares the after-tax return with the run's own return "
+    "before its investor's taxes (taxes paid treated as withdrawals). Tax "
     "alpha is the annualized after-tax return minus that of the non-managed twin (same "
     "targets, flows, costs and taxes, FIFO, no loss harvesting or tax awareness). Not tax, "
     "legal or investment advice."
@@ -89,6 +92,33 @@ WEALTH_ROWS = (
     ("harvest_yield_mean", "Harvest yield (mean of years)", "percent"),
     ("turnover_mean", "Turnover (mean of years)", "percent"),
 )
+
+
+NOTES_TOP = 2.05  # inches from the page's bottom: the assumptions start here ...
+NOTES_BOTTOM = 0.35  # ... and the disclosures below them end above this
+NOTES_GAP = 0.08  # inches between the two blocks
+
+
+def _lines_height(n_lines: int, size: float) -> float:
+    """Inches that ``n_lines`` of ``size``-point text take at a line spacing of 1.3."""
+    return n_lines * size * 1.3 / 72.0
+
+
+def _notes_fitted(note: str, disclosure: str, width_inches: float,
+                  room_inches: float) -> tuple[float, list[str], list[str]]:
+    """The font size (points) and wrapped lines of the assumptions and the disclosures, the
+    disclosures half a point smaller, so that both fit ``room_inches`` stacked: every
+    convention a run states is printed, a long list in smaller type (down to 5 points)."""
+    size = FOOTNOTE_SIZE
+    while True:
+        characters = int(width_inches * 72.0 / (size * 0.53))
+        note_lines = textwrap.wrap(note, characters)
+        disclosure_lines = textwrap.wrap(disclosure, int(characters * 1.07))
+        height = (_lines_height(len(note_lines), size) + NOTES_GAP
+                  + _lines_height(len(disclosure_lines), size - 0.5))
+        if height <= room_inches or size <= 5.0:
+            return size, note_lines, disclosure_lines
+        size -= 0.25
 
 
 def _format(value: Any, kind: str) -> str:
@@ -216,14 +246,15 @@ def factsheet(
             if ax.lines:  # an empty panel ("No losses realized") keeps no ticks
                 ax.xaxis.set_major_locator(_year_locator())
 
-        characters = int((width - 1.2) * 72.0 / (FOOTNOTE_SIZE * 0.53))
-        note = figure.text(0.6 / width, 2.05 / height,
-                           "\n".join(textwrap.wrap("Assumptions. " + footnote, characters)),
-                           fontsize=FOOTNOTE_SIZE, va="top", color="#444444", linespacing=1.3)
+        size, note_lines, disclosure_lines = _notes_fitted(
+            "Assumptions. " + footnote, disclosures(conventions), width - 1.2,
+            NOTES_TOP - NOTES_BOTTOM)
+        note = figure.text(0.6 / width, NOTES_TOP / height, "\n".join(note_lines),
+                           fontsize=size, va="top", color="#444444", linespacing=1.3)
         note.set_gid("footnote")
-        figure.text(0.6 / width, 0.45 / height,
-                    "\n".join(textwrap.wrap(disclosures(conventions), int(characters * 1.07))),
-                    fontsize=FOOTNOTE_SIZE - 0.5, va="bottom", color="#555555",
+        below = NOTES_TOP - _lines_height(len(note_lines), size) - NOTES_GAP
+        figure.text(0.6 / width, below / height, "\n".join(disclosure_lines),
+                    fontsize=size - 0.5, va="top", color="#555555",
                     linespacing=1.3).set_gid("disclosures")
         _legends_within(figure, panels, 0.6, width - 0.6)
     if Path(path).suffix.lower() not in (".pdf", ".png", ".svg"):
