@@ -20,6 +20,7 @@ from taxsim import Account, Household, Market
 from taxsim.engine import SimulationError, Strategy, simulate
 from taxsim.engine import enums as sim
 from taxsim.engine.run import TwinCache, sale_lot_methods
+from taxsim.ledger.enums import LAST_LOT_METHOD, LOT_METHOD_CODES, LOT_METHOD_DESCRIPTIONS
 from tests.simulation_checks import conservation_gap
 
 
@@ -115,6 +116,9 @@ def test_sale_lot_methods_counts_the_sales_of_each_method_when_any_is_not_the_st
     trades["lot_method"] = 3
     assert sale_lot_methods(trades, "tax_optimal") == ""
     assert sale_lot_methods(trades[:1], "fifo") == ""  # no sale
+    # every code the engine accepts (FIFO..LAST_LOT_METHOD) has a name and a description
+    assert sorted(LOT_METHOD_CODES.values()) == list(range(LAST_LOT_METHOD + 1))
+    assert set(LOT_METHOD_DESCRIPTIONS) == set(LOT_METHOD_CODES)
 
 
 def test_the_non_managed_twin_withdraws_fifo_and_is_cached_apart_from_the_strategy():

@@ -953,8 +953,8 @@ def sale_lot_methods(trades: np.ndarray, lot_method: str) -> str:
     withdrawals and taxes use ``Strategy.withdrawal_lot_method``: the chart footnote and the
     summary say so (principle 5). Returns "" when every sale used ``lot_method``, else each
     method's number of sales, the most used first, with what each other method means, e.g.
-    ``"tax_optimal 412 sales, gains_first 37 (gains with the least tax first, then the
-    smallest losses)"``.
+    ``"tax_optimal 412 sales, gains_first 37 sales (gains with the least tax first, then
+    the smallest losses)"``.
 
     Parameters
     ----------
