@@ -372,6 +372,7 @@ def order_writer(account, asset, shares, lot_method=0.0):
         ((0, 1, math.nan), ("asset 'B', shares nan", "shares are not a finite number")),
         ((0, 0, -1.0, 9.0), ("asset 'A'", "lot method code 9 (unknown)")),
         ((0, 0, -1.0, 2.5), ("asset 'A'", "lot method code 2.5 (unknown)")),
+        ((0, 0, -1.0, 4.0), ("lot method specific", "needs lot ids")),
     ],
 )
 def test_an_impossible_strategy_order_names_date_account_asset_and_row(order, fragments):

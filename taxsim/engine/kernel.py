@@ -103,7 +103,7 @@ from taxsim.engine.enums import (
 )
 from taxsim.ledger.annual_tax import close_year_nb, deferred_tax_nb
 from taxsim.ledger.distributions import distribute_nb, split_nb
-from taxsim.ledger.enums import FIFO, LAST_LOT_METHOD, OK
+from taxsim.ledger.enums import FIFO, LAST_LOT_METHOD, OK, SPECIFIC
 from taxsim.ledger.lots import buy_nb, sell_nb
 from taxsim.ledger.state import make_room_nb, position_shares_nb, room_ok_nb
 
@@ -504,7 +504,8 @@ def simulate_days(
                 method_code = orders[k, ORDER_LOT_METHOD]
                 if not (0.0 <= account_code < n_accounts and 0.0 <= asset_code < n_assets
                         and FIFO <= method_code <= LAST_LOT_METHOD
-                        and method_code == int(method_code)):
+                        and method_code == int(method_code)
+                        and not (method_code == SPECIFIC and shares < 0.0)):
                     return t, SIM_BAD_ORDER, OK
                 account = int(account_code)
                 asset = int(asset_code)

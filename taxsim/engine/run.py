@@ -1018,7 +1018,11 @@ def _run_error(strategy: Strategy, market: Market, names, day_index: int, status
             price = market.close[day_index, i]
             cost_per_share = (abs(shares) * price * settings[sim.SET_COST_BPS] * 1e-4
                               + settings[sim.SET_COST_PER_TRADE]) / max(abs(shares), 1e-300)
-            if not math.isfinite(shares):
+            if method == "specific" and shares < 0:
+                allowed = [m for m in ledger_enums.LOT_METHOD_CODES if m != "specific"]
+                why = ("; lot method 'specific' needs lot ids, which an order row cannot carry "
+                       f"(one of {allowed})")
+            elif not math.isfinite(shares):
                 why = "; shares are not a finite number"
             elif not math.isfinite(price):
                 why = f"; {market.tickers[i]!r} has no price on {date}"
