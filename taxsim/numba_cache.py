@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import os
 
+try:
+    import fcntl
+except ImportError:  # Windows: numba's own behaviour, unlocked
+    fcntl = None
+
 _LOCKED_MARK = "_taxsim_cache_locked"
 
 
 def _locked(method, mode: int):
-    import fcntl
-
     def under_lock(self, *args):
         index_path = getattr(self, "_index_path", None)
         try:
@@ -44,9 +47,9 @@ def lock_cache_index() -> bool:
     """
     if os.environ.get("TAXSIM_NUMBA_CACHE_LOCK") == "0":
         return False
+    if fcntl is None:
+        return False
     try:
-        import fcntl
-
         from numba.core import caching
     except ImportError:
         return False
