@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from taxsim import charts
 from taxsim.charts import ChartError, footnote_of
+from taxsim.charts.style import format_percent
 from taxsim.metrics import (
     conventions_of,
     drift,
@@ -446,3 +447,33 @@ def test_factsheet_legends_stay_within_the_page_margins(run, tmp_path):
         if ax.get_legend() is not None:
             box = ax.get_legend().get_window_extent(renderer)
             assert left - 1 <= box.x0 and box.x1 <= right + 1, ax.get_title("left")
+
+
+def test_factsheet_shows_the_pre_tax_return_the_tax_cost_ratio_uses(run, tmp_path):
+    """With a pre-tax twin, ``pre_tax_return`` is the twin's while the tax cost ratio uses
+    this run's own pre-tax return: the table names and shows both, so that the ratio can be
+    checked from the page; without a twin, one pre-tax row."""
+    own = summarize(run["strategy"], run["twin"])
+    assert own["pre_tax_source"].startswith("this run")
+    twin_sourced = dict(own, pre_tax_return=own["pre_tax_return_this_run"] + 0.0123,
+                        pre_tax_source="pre-tax twin (same strategy, no taxes)")
+
+    def table_of(summary):
+        figure = charts.factsheet(tmp_path / "f.pdf", summary, run["growth"], run["form_8949"],
+                                  run["conventions"], by_year=run["by_year"])
+        assert not layout_problems(figure)
+        texts = [t.get_text() for t in figure.axes[0].texts]
+        return dict(zip(texts[1::2], texts[2::2], strict=True))
+
+    alone = table_of(own)
+    assert alone["Pre-tax return (a year)"] == format_percent(own["pre_tax_return"])
+    assert not any("withdrawals" in label for label in alone)
+    both = table_of(twin_sourced)
+    assert both["Pre-tax return, run without taxes"] == format_percent(
+        twin_sourced["pre_tax_return"])
+    assert both["Pre-tax return, taxes as withdrawals"] == format_percent(
+        own["pre_tax_return_this_run"])
+    ratio = 1 - (1 + own["after_tax_return_pre_liquidation"]) / (
+        1 + own["pre_tax_return_this_run"])
+    assert own["tax_cost_ratio"] == pytest.approx(ratio, rel=1e-12)
+    assert len(both) == len(alone) + 1

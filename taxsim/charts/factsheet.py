@@ -45,7 +45,7 @@ DISCLOSURES = (
     "gains; post-liquidation values also assume every taxable lot sold on the last day. The "
     "pre-tax return is that of the same strategy run without taxes (where the run has its "
     "twins); the tax cost ratio compares the after-tax return with the run's own return "
-    "before its investor's taxes (taxes paid treated as withdrawals). Tax "
+    "before its investor's taxes (taxes paid treated as withdrawals), shown in the table. Tax "
     "alpha is the annualized after-tax return minus that of the non-managed twin (same "
     "targets, flows, costs and taxes, FIFO, no loss harvesting or tax awareness). Not tax, "
     "legal or investment advice."
@@ -76,6 +76,7 @@ def disclosures(conventions: Mapping[str, Any]) -> str:
 
 RETURN_ROWS = (
     ("pre_tax_return", "Pre-tax return (a year)", "percent"),
+    ("pre_tax_return_this_run", "Pre-tax return, taxes as withdrawals", "percent"),
     ("after_tax_return_pre_liquidation", "After-tax return, pre-liquidation", "percent"),
     ("after_tax_return_post_liquidation", "After-tax return, post-liquidation", "percent"),
     ("tax_cost_ratio", "Tax cost ratio", "percent"),
@@ -119,6 +120,26 @@ def _notes_fitted(note: str, disclosure: str, width_inches: float,
         if height <= room_inches or size <= 5.0:
             return size, note_lines, disclosure_lines
         size -= 0.25
+
+
+def return_rows(summary: Mapping[str, Any]) -> tuple:
+    """The returns table's rows for ``summary``.
+
+    With a pre-tax twin, ``pre_tax_return`` is the twin's (the strategy run without taxes),
+    while the tax cost ratio compares the after-tax return with this run's own return before
+    its investor's taxes (``pre_tax_return_this_run``, taxes paid treated as withdrawals): both
+    are shown, named, so that a reader can check the ratio from the table. Without a twin the
+    two are one figure, shown once.
+    """
+    twin_source = str(summary.get("pre_tax_source", "")).startswith("pre-tax twin")
+    rows = []
+    for key, label, kind in RETURN_ROWS:
+        if key == "pre_tax_return" and twin_source:
+            label = "Pre-tax return, run without taxes"
+        if key == "pre_tax_return_this_run" and not twin_source:
+            continue
+        rows.append((key, label, kind))
+    return tuple(rows)
 
 
 def _format(value: Any, kind: str) -> str:
@@ -207,7 +228,7 @@ def factsheet(
                     fontsize=8.8, va="top", color=ROLE["neutral"], linespacing=1.25)
 
         _draw_table(figure.add_axes(rect(0.6, 7.85, 3.45, 1.9)), "Returns (annualized)",
-                    RETURN_ROWS, summary)
+                    return_rows(summary), summary)
         _draw_table(figure.add_axes(rect(4.45, 7.85, 3.45, 1.9)), "Wealth, taxes, trading",
                     WEALTH_ROWS, summary)
 
