@@ -517,6 +517,60 @@ def test_distribution_characters_and_return_of_capital_beyond_basis():
     assert ledger.cash("taxable") == pytest.approx(-20 + 10 * 4.5)
 
 
+def test_return_of_capital_beyond_basis_is_a_form_8949_line_pub_550_example():
+    # Pub 550 "Nondividend Distributions", its example: XYZ Mutual Fund shares bought for $12
+    # a share; nondividend distributions of $5, $1 and $2 a share in later years take the
+    # basis to $4; the next year's $5 "reduce[s] your basis in each share to zero and report
+    # $1 of gain. See the Instructions for Form 8949."
+    ledger = ledger_for(Account("taxable", reinvest=False),
+                        Account("roth", kind="tax_exempt", reinvest=False))
+    ledger.buy("taxable", "XYZ", 100, 12.0, "2015-03-02")
+    ledger.buy("roth", "XYZ", 100, 12.0, "2015-03-02")
+    for year, per_share in ((2016, 5.0), (2017, 1.0), (2018, 2.0)):
+        ledger.distribute("XYZ", f"{year}-06-15", price=20.0, return_of_capital=per_share)
+        ledger.close_year(year)
+    assert ledger.lots().set_index("account").loc["taxable", "basis"] == pytest.approx(400.0)
+    assert ledger.form_8949().empty  # a return of capital within basis is not reported
+    ledger.distribute("XYZ", "2019-06-14", price=20.0, return_of_capital=5.0)
+    ledger.close_year(2019)
+    form = ledger.form_8949()
+    assert len(form) == 1  # the taxable lot's line; the Roth's excess is not taxed
+    line = form.iloc[0]
+    assert line["description"] == "XYZ nondividend distribution exceeding basis"
+    assert (line["acquired"], line["sold"]) == (pd.Timestamp("2015-03-02"),
+                                                pd.Timestamp("2019-06-14"))
+    assert (line["proceeds"], line["basis"], line["gain"]) == (pytest.approx(100.0), 0.0,
+                                                               pytest.approx(100.0))
+    assert (line["term"], line["box"], line["code"], line["adjustment"]) == ("long", "D", "", 0)
+    realized = ledger.realized()
+    assert list(realized["sale_id"]) == [0] and list(realized["shares"]) == [0.0]
+    lots = ledger.lots().set_index("account")
+    assert lots.loc["taxable", "shares"] == 100.0 and lots.loc["taxable", "basis"] == 0.0
+    assert lots.loc["roth", "basis"] == 0.0  # the IRA-type lot's basis falls the same way
+    row = ledger.annual_tax().set_index("year").loc[2019]
+    # Form 8949's lines add up to the Schedule D totals
+    assert row["lt_gain"] == pytest.approx(form["gain"].sum())
+    assert row["proceeds"] == pytest.approx(form["proceeds"].sum())
+    assert row["st_gain"] == 0.0 and row["return_of_capital"] == pytest.approx(500.0)
+    assert row["total_tax"] == pytest.approx(100.0 * (0.20 + 0.038))
+    # a lot held one year or less: a short-term line (Part I), beside a sale's line
+    ledger.buy("taxable", "XYZ", 10, 3.0, "2020-01-06")
+    ledger.sell("taxable", "XYZ", 50, 20.0, "2020-02-03")  # FIFO: 50 of the zero-basis shares
+    ledger.distribute("XYZ", "2020-06-15", price=20.0, return_of_capital=4.0)
+    ledger.close_year(2020)
+    form = ledger.form_8949().query("sold.dt.year == 2020")
+    excess = "XYZ nondividend distribution exceeding basis"
+    assert list(form["description"]) == ["50 sh XYZ", excess, excess]
+    assert list(form["term"]) == ["long", "long", "short"]
+    assert list(form["proceeds"]) == [pytest.approx(1000.0), pytest.approx(200.0),
+                                      pytest.approx(10.0)]  # 50 x $4; 10 x $4 - $30 basis
+    row = ledger.annual_tax().set_index("year").loc[2020]
+    assert row["st_gain"] == pytest.approx(10.0)
+    assert row["lt_gain"] == pytest.approx(1200.0) == form.query("term == 'long'")["gain"].sum()
+    audit = ledger.audit()
+    assert audit["roc_excess_gain"] == pytest.approx(100.0 + 200.0 + 10.0)
+
+
 def test_split_scales_shares_and_open_wash_window():
     ledger = ledger_for(Account("taxable"))
     ledger.buy("taxable", "XYZ", 100, 10.0, "2024-01-02")

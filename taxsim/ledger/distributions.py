@@ -18,9 +18,11 @@ from numba import njit
 from taxsim.dates import year_of_nb
 from taxsim.ledger.basis_order import mark_stale_nb
 from taxsim.ledger.enums import (
+    CNT_SALE_ROWS,
     ERR_BAD_AMOUNT,
     ERR_BAD_PRICE,
     ERR_BAD_RATIO,
+    NO_SALE_ID,
     NO_SLOT,
     OK,
     RATE_CHANGE_DAY,
@@ -32,6 +34,7 @@ from taxsim.ledger.enums import (
     YEAR_LT_GAIN,
     YEAR_LT_GAIN_AFTER_RATE_CHANGE,
     YEAR_NONQUALIFIED_DIVIDENDS,
+    YEAR_PROCEEDS,
     YEAR_QUALIFIED_DIVIDENDS,
     YEAR_RETURN_OF_CAPITAL,
     YEAR_SECTION_199A_DIVIDENDS,
@@ -59,6 +62,48 @@ from taxsim.ledger.state import (
     position_shares_nb,
     year_index_nb,
 )
+
+
+def write_excess_return_of_capital_row(state, slot, excess, day, long_term, year_row):
+    """Write the Form 8949 row of a return of capital beyond lot ``slot``'s basis (a taxable
+    account's lot): ``excess`` dollars of proceeds, no basis, no shares, ``sale_id`` 0.
+
+    Pub 550 "Nondividend Distributions": once the basis is zero, "report ... as a capital
+    gain" the distribution's excess over it, long- or short-term by the shares' holding
+    period ("You reduce your basis in each share to zero and report $1 of gain. See the
+    Instructions for Form 8949"); IRC §301(c)(3)(A). Form 8949 then carries every capital gain
+    and loss of the year, so its lines add up to the year's Schedule D totals. No shares are
+    disposed of: the row's ``shares`` is 0 and the lot stays open, its basis zero. The year's
+    proceeds (Schedule D column (d)) include the excess; the gain itself is booked by the
+    caller. Room for the row was checked with the event (one row per open lot at most).
+    """
+    row = state.counters[CNT_SALE_ROWS]
+    state.counters[CNT_SALE_ROWS] += 1
+    state.realized[row]["sale_id"] = NO_SALE_ID
+    state.realized[row]["lot_id"] = state.lot_id[slot]
+    state.realized[row]["origin"] = state.lot_origin[slot]
+    state.realized[row]["account"] = state.lot_account[slot]
+    state.realized[row]["asset"] = state.lot_asset[slot]
+    state.realized[row]["taxable"] = True
+    state.realized[row]["shares"] = 0.0
+    state.realized[row]["acquired"] = state.lot_acquired[slot]
+    state.realized[row]["holding_start"] = state.lot_holding_start[slot]
+    state.realized[row]["sold"] = day
+    state.realized[row]["proceeds"] = excess
+    state.realized[row]["basis"] = 0.0
+    state.realized[row]["wash_disallowed"] = 0.0
+    state.realized[row]["wash_lost"] = 0.0
+    state.realized[row]["long_term"] = long_term
+    state.realized[row]["loss_shares_open"] = 0.0
+    state.realized[row]["loss_per_open_share"] = 0.0
+    state.realized[row]["capital_gain_per_share"] = 0.0
+    state.realized[row]["exempt_interest_disallowed"] = 0.0
+    state.realized[row]["next_pending"] = NO_SLOT
+    state.year_income[year_row, YEAR_PROCEEDS] += excess
+
+
+write_excess_return_of_capital_row_nb = njit(cache=True, error_model="numpy")(
+    write_excess_return_of_capital_row)
 
 
 def add_provisional_qualified(state, slot, year, per_share, section_199a_per_share):
@@ -230,6 +275,8 @@ def distribute(
                 if taxable and excess > 0.0:
                     state.audit[AUDIT_ROC_EXCESS_GAIN] += excess
                     long_term = day >= state.lot_long_from[slot]
+                    write_excess_return_of_capital_row_nb(state, slot, excess, day, long_term,
+                                                          row)
                     state.year_income[row, YEAR_LT_GAIN if long_term else YEAR_ST_GAIN] += excess
                     collectibles_excess = excess if long_term and collectible_asset else 0.0
                     state.year_income[row, YEAR_COLLECTIBLES_GAIN] += collectibles_excess

@@ -204,7 +204,7 @@ CNT_SLOTS_USED = 0  # high-water mark of lot slots
 CNT_FREE = 1  # slots on the free stack
 CNT_NEXT_LOT_ID = 2
 CNT_SALE_ROWS = 3  # rows in the realized records
-CNT_NEXT_SALE_ID = 4
+CNT_NEXT_SALE_ID = 4  # sales are numbered from 1
 CNT_FIRST_YEAR = 5  # year of the first event (0 before any); the tax chain starts there
 CNT_LAST_DAY = 6
 CNT_LAST_CLOSED_YEAR = 7
@@ -212,6 +212,7 @@ N_COUNTERS = 8
 
 NO_SLOT = -1
 NO_DAY = -(2**40)
+NO_SALE_ID = 0  # sale_id of a realized row no sale wrote (return of capital beyond basis)
 
 # Realized sale records, one per (sale, lot) portion.
 # 112 bytes a row (rows are written once, in order, 1.9 per event in the ledger benchmark: their

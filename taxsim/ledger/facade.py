@@ -392,7 +392,9 @@ class Ledger:
         return _realized_rows_frame(self, self._state, start, stop)
 
     def realized(self) -> pd.DataFrame:
-        """Every sold (sale, lot) portion, taxable and tax-advantaged accounts alike."""
+        """Every sold (sale, lot) portion, taxable and tax-advantaged accounts alike, and each
+        taxable lot's return of capital beyond its basis (``sale_id`` 0, no shares, the excess
+        as proceeds: Pub 550 "Nondividend Distributions")."""
         return self._realized_frame(0, int(self._state.counters[enums.CNT_SALE_ROWS]))
 
     def form_8949(self) -> pd.DataFrame:
@@ -409,6 +411,10 @@ class Ledger:
         Part I and Part II, its shares, proceeds, basis and adjustment split in that proportion
         (``long_term_loss_fraction``), so each Part carries its loss. ``asset``: the ticker
         sold (also in ``description``).
+        A return of capital beyond a lot's basis is a line of its own (Pub 550 "Nondividend
+        Distributions": report the excess as a capital gain; Form 8949 instructions): described
+        as "<ticker> nondividend distribution exceeding basis", the excess as proceeds, no
+        basis, dated the distribution's (ex-)date, its term by the lot's holding period.
         """
         # built from the taxable records at once (no full realized frame, no per-row lambda)
         state = self._state
@@ -437,8 +443,10 @@ class Ledger:
             {
                 # str dtype even when empty
                 "description": pd.Series(
-                    [f"{s:g} sh {assets[a]}" for s, a in
-                     zip(shares.tolist(), records["asset"].tolist(), strict=True)],
+                    [f"{s:g} sh {assets[a]}" if sale != enums.NO_SALE_ID
+                     else f"{assets[a]} nondividend distribution exceeding basis"
+                     for s, a, sale in zip(shares.tolist(), records["asset"].tolist(),
+                                           records["sale_id"].tolist(), strict=True)],
                     dtype=str),
                 "acquired": to_datetime_index(records["acquired"]),
                 "sold": to_datetime_index(records["sold"]),

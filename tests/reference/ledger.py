@@ -310,14 +310,10 @@ class YearIncome:
     st_capital_gain_distributions: float = 0.0
     lt_capital_gain_distributions: float = 0.0
     return_of_capital: float = 0.0
-    return_of_capital_st_gain: float = 0.0
-    return_of_capital_lt_gain: float = 0.0
     # the same items received on or after the year's change of the long-term rate, if any
     # (JGTRRA 2003 §301(c); 2003 Schedule D column (g) and Form 1099-DIV box 2b, "Post-May 5
     # capital gain distributions")
     lt_capital_gain_distributions_after_rate_change: float = 0.0
-    return_of_capital_st_gain_after_rate_change: float = 0.0
-    return_of_capital_lt_gain_after_rate_change: float = 0.0
     # qualified REIT dividends and a fund's section 199A dividends that pass (or may still
     # pass) the 46-day test: a part of nonqualified_dividends (IRC §199A(e)(3) excludes
     # qualified dividend income), by the ex-date's year
@@ -329,9 +325,7 @@ class YearIncome:
     # (unrecaptured section 1250 gain, §1(h)(6)): parts of lt_capital_gain_distributions
     collectibles_distributions: float = 0.0
     unrecaptured_1250_distributions: float = 0.0
-    # return of capital beyond basis on a collectible held more than a year: a part of
-    # return_of_capital_lt_gain that is collectibles gain
-    return_of_capital_collectibles_gain: float = 0.0
+    # (a return of capital beyond basis is a Form 8949 line: a SalePortion, not income here)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1320,9 +1314,11 @@ class ReferenceLedger:
         held_by_account: dict[str, float] = {}
         for account in self.account_names:
             # Pub 550 "Ex-dividend date": a buyer on the ex-date is not entitled to the payment
+            # by date acquired: the order of the Form 8949 lines of a return of capital
+            # beyond basis (the order of the rest does not matter)
             account_lots = sorted(
                 (lot for lot in self._open_lots(account, asset) if lot.acquired < day),
-                key=lambda lot: lot.lot_id,
+                key=lambda lot: (lot.acquired, lot.lot_id),
             )
             if not account_lots:
                 continue
@@ -1393,19 +1389,14 @@ class ReferenceLedger:
         excess = amount - lot.basis
         lot.basis = 0.0
         if self._is_taxable(lot.account):
-            income = self._year_income(day.year)
-            after = self._after_rate_change(day)
-            if is_long_term(lot.holding_start, day):
-                income.return_of_capital_lt_gain += excess
-                collectible = lot.asset in self.collectibles
-                if collectible:
-                    income.return_of_capital_collectibles_gain += excess
-                if after and not collectible:
-                    income.return_of_capital_lt_gain_after_rate_change += excess
-            else:
-                income.return_of_capital_st_gain += excess
-                if after:
-                    income.return_of_capital_st_gain_after_rate_change += excess
+            # Pub 550: "reduce your basis in each share to zero and report $1 of gain. See the
+            # Instructions for Form 8949": a Form 8949 line of the excess, no basis, the lot's
+            # dates; no shares leave the lot. Taxed as every line is (_tax_rows).
+            self._portions.append(SalePortion(
+                sale_id=0, lot_id=lot.lot_id, account=lot.account, asset=lot.asset,
+                taxable=True, shares=0.0, acquired=lot.acquired,
+                holding_start=lot.holding_start, sold=day, proceeds=excess, basis=0.0,
+                origin=lot.origin))
 
     def split(self, asset: str, date: Any, ratio: float) -> None:
         """Split every lot of ``asset``: shares times ``ratio``, basis per share divided.
@@ -1503,8 +1494,8 @@ class ReferenceLedger:
             rate_change = self._rate_change(year)
             row = annual_tax_row(
                 year=year,
-                short_term_gain=gains.get((year, "short"), 0.0) + income.return_of_capital_st_gain,
-                long_term_gain=gains.get((year, "long"), 0.0) + income.return_of_capital_lt_gain,
+                short_term_gain=gains.get((year, "short"), 0.0),
+                long_term_gain=gains.get((year, "long"), 0.0),
                 income=income,
                 rates=self.tax_profile.rates(year),
                 loss_convention=self.loss_convention,
@@ -1512,14 +1503,11 @@ class ReferenceLedger:
                 carryforward_lt_in=carryforward_lt,
                 loss_limit=self.loss_limit,
                 state_on_nonnegative_base=self.state_on_nonnegative_base,
-                st_gain_after_rate_change=(gains_after_change.get((year, "short"), 0.0)
-                                           + income.return_of_capital_st_gain_after_rate_change),
-                lt_gain_after_rate_change=(gains_after_change.get((year, "long"), 0.0)
-                                           + income.return_of_capital_lt_gain_after_rate_change),
+                st_gain_after_rate_change=gains_after_change.get((year, "short"), 0.0),
+                lt_gain_after_rate_change=gains_after_change.get((year, "long"), 0.0),
                 long_term_rate_before_change=None if rate_change is None else rate_change[1],
                 collectibles_gain=(collectibles_by_year.get(year, 0.0)
-                                   + income.collectibles_distributions
-                                   + income.return_of_capital_collectibles_gain),
+                                   + income.collectibles_distributions),
                 unrecaptured_1250_gain=income.unrecaptured_1250_distributions,
             )
             carryforward_st = row["carryforward_st_out"]
