@@ -812,6 +812,29 @@ def test_attribution_values_a_2003_gain_at_the_rate_of_its_sale_day():
     assert flat[2] == pytest.approx(1700 * 0.238)
 
 
+def test_attribution_counts_a_return_of_capital_beyond_basis_as_a_realized_gain():
+    """The excess of a return of capital over a lot's basis is a Form 8949 line (Pub 550
+    "Nondividend Distributions"), so the attribution's realized gains hold it at its term's
+    rate, and the distributions' tax (``location``) does not: before, it reached neither and
+    fell into ``other``."""
+    from taxsim.ledger import Account, Household, Ledger
+    from taxsim.metrics.attribution import _income_tax, _realized_taxes
+
+    ledger = Ledger(Household([Account("taxable", reinvest=False)]), ["XYZ"])
+    ledger.buy("taxable", "XYZ", 100, 3.0, "2020-01-06")
+    ledger.distribute("XYZ", "2021-06-15", price=20.0, return_of_capital=5.0, dividend=1.0,
+                      qualified_fraction=1.0)
+    ledger.close_year(2021)
+    profile = TaxProfile()
+    loss_value, gains, gains_tax = _realized_taxes(ledger.form_8949(), profile)
+    assert (loss_value, gains) == (0.0, pytest.approx(200.0))  # 100 x ($5 - $3)
+    assert gains_tax == pytest.approx(200.0 * 0.238)
+    income_tax = _income_tax(ledger.annual_tax(), profile)
+    assert income_tax == pytest.approx(100.0 * 0.238)  # the qualified dividend alone
+    assert ledger.annual_tax().set_index("year").loc[2021, "total_tax"] == pytest.approx(
+        gains_tax + income_tax)
+
+
 def test_attribution_taxes_collectibles_and_section_1250_gain_at_their_groups_rates():
     """IRC §1(h)(1)(E)-(F): a long-term gain on a collectible (GLD) is worth 28% and the
     unrecaptured section 1250 part of a capital gain distribution 25%, each at most the ordinary
