@@ -19,6 +19,7 @@ from taxsim.metrics import (
     summarize,
     tax_alpha_by_year,
 )
+from taxsim.metrics.summary import PRE_TAX_FROM_TWIN
 from tests.test_metrics import synthetic_run
 
 RATES = ("37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state, "
@@ -456,7 +457,7 @@ def test_factsheet_shows_the_pre_tax_return_the_tax_cost_ratio_uses(run, tmp_pat
     own = summarize(run["strategy"], run["twin"])
     assert own["pre_tax_source"].startswith("this run")
     twin_sourced = dict(own, pre_tax_return=own["pre_tax_return_this_run"] + 0.0123,
-                        pre_tax_source="pre-tax twin (same strategy, no taxes)")
+                        pre_tax_source=PRE_TAX_FROM_TWIN)
 
     def table_of(summary):
         figure = charts.factsheet(tmp_path / "f.pdf", summary, run["growth"], run["form_8949"],

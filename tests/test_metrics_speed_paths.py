@@ -42,6 +42,7 @@ from taxsim.metrics.activity import (
 )
 from taxsim.metrics.after_tax import ENGINE_FLOW_TIMING, _streams
 from taxsim.metrics.attribution import PIECES
+from taxsim.metrics.summary import PRE_TAX_FROM_THIS_RUN, PRE_TAX_FROM_TWIN
 from tests.test_metrics import synthetic_run
 
 
@@ -58,10 +59,10 @@ def reference_summary(result, twin=None) -> dict:
                  "end": daily.index[-1].date().isoformat(), "years": window_years(daily)}
     if pre_tax_twin is not None:
         out["pre_tax_return"] = pre_tax_return(pre_tax_twin.daily())
-        out["pre_tax_source"] = "pre-tax twin (same strategy, no taxes)"
+        out["pre_tax_source"] = PRE_TAX_FROM_TWIN
     else:
         out["pre_tax_return"] = pre_tax_return(daily)
-        out["pre_tax_source"] = "this run, taxes paid treated as withdrawals"
+        out["pre_tax_source"] = PRE_TAX_FROM_THIS_RUN
     out["pre_tax_return_this_run"] = pre_tax_return(daily)
     for liquidated, name in ((False, "pre_liquidation"), (True, "post_liquidation")):
         out[f"after_tax_return_{name}"] = after_tax_return(

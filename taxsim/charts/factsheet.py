@@ -29,6 +29,7 @@ from taxsim.charts.style import (
     save,
     styled,
 )
+from taxsim.metrics.summary import PRE_TAX_FROM_TWIN
 
 PAGE = (8.5, 11.0)  # US Letter, inches
 LEGEND_OFFSET = 0.3  # inches from a panel's bottom edge to its legend
@@ -131,7 +132,7 @@ def return_rows(summary: Mapping[str, Any]) -> tuple:
     are shown, named, so that a reader can check the ratio from the table. Without a twin the
     two are one figure, shown once.
     """
-    twin_source = str(summary.get("pre_tax_source", "")).startswith("pre-tax twin")
+    twin_source = summary.get("pre_tax_source") == PRE_TAX_FROM_TWIN
     rows = []
     for key, label, kind in RETURN_ROWS:
         if key == "pre_tax_return" and twin_source:

@@ -31,6 +31,11 @@ from taxsim.metrics.after_tax import (
 from taxsim.metrics.attribution import PIECES, _decomposition, _RealizedArrays, _Run
 from taxsim.metrics.returns import daily_returns
 
+PRE_TAX_FROM_TWIN = "pre-tax twin (same strategy, no taxes)"
+PRE_TAX_FROM_THIS_RUN = "this run, taxes paid treated as withdrawals"
+"""The two values of ``summarize(...)["pre_tax_source"]``: where ``pre_tax_return`` comes
+from."""
+
 METRIC_CONVENTIONS = {
     "returns": "time-weighted, daily valuation; external flows at the close of their day "
     "(the engine's timing); windows from the close of the first day",
@@ -247,10 +252,10 @@ def summarize(result: Any, twin: Any = None) -> dict:
                                  None)
     if pre_tax_twin is not None:
         summary["pre_tax_return"] = pre_tax_return(pre_tax_twin.daily())
-        summary["pre_tax_source"] = "pre-tax twin (same strategy, no taxes)"
+        summary["pre_tax_source"] = PRE_TAX_FROM_TWIN
     else:
         summary["pre_tax_return"] = own_pre_tax
-        summary["pre_tax_source"] = "this run, taxes paid treated as withdrawals"
+        summary["pre_tax_source"] = PRE_TAX_FROM_THIS_RUN
     summary["pre_tax_return_this_run"] = own_pre_tax
     for liquidated, name in ((False, "pre_liquidation"), (True, "post_liquidation")):
         (summary[f"after_tax_return_{name}"],
