@@ -3,6 +3,7 @@ table marks every missed target."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks.__main__ import check, table
@@ -57,3 +58,15 @@ def test_checks_mark_missed_targets_and_different_values():
     assert markdown.count("**no**") == 4
     assert "bt is not installed" in markdown
     assert "20.0 scenarios/s" in markdown
+
+
+def test_ledger_benchmark_scales_its_years_and_refuses_a_mix_without_sales():
+    """A small ``--events`` keeps trades in the mix (its years scale down) instead of timing
+    dividends alone; an explicit span that leaves no sales is refused by name."""
+    from benchmarks.ledger import benchmark_events
+    from taxsim.ledger.replay import EVENT_BUY, EVENT_SELL
+
+    kind = benchmark_events(20_000)[0]
+    assert np.sum(kind == EVENT_SELL) > 2_000 and np.sum(kind == EVENT_BUY) > 2_000
+    with pytest.raises(SystemExit, match="--events 20000 over 20 years leaves no sales"):
+        benchmark_events(20_000, years=20)
