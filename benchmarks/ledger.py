@@ -104,6 +104,8 @@ def benchmark_events(n_events: int, years: int | None = None):
     """
     from taxsim.ledger.replay import EVENT_SELL
 
+    if years is not None and years < 1:
+        raise SystemExit(f"--years {years}: the events need at least one year")
     years = years or max(1, min(20, round(20 * n_events / 1_000_000)))
     events = make_events(n_events, years=years)
     if int(np.sum(events[0] == EVENT_SELL)) == 0:

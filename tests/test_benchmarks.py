@@ -70,3 +70,5 @@ def test_ledger_benchmark_scales_its_years_and_refuses_a_mix_without_sales():
     assert np.sum(kind == EVENT_SELL) > 2_000 and np.sum(kind == EVENT_BUY) > 2_000
     with pytest.raises(SystemExit, match="--events 20000 over 20 years leaves no sales"):
         benchmark_events(20_000, years=20)
+    with pytest.raises(SystemExit, match="--years 0: the events need at least one year"):
+        benchmark_events(20_000, years=0)
