@@ -19,7 +19,7 @@ from taxsim.metrics import (
     summarize,
     tax_alpha_by_year,
 )
-from taxsim.metrics.summary import PRE_TAX_FROM_TWIN
+from taxsim.metrics.summary import PRE_TAX_FROM_THIS_RUN, PRE_TAX_FROM_TWIN
 from tests.test_metrics import synthetic_run
 
 RATES = ("37% ordinary, 20% long-term, 20% qualified dividends, 3.8% NIIT, 0% state, "
@@ -455,7 +455,7 @@ def test_factsheet_shows_the_pre_tax_return_the_tax_cost_ratio_uses(run, tmp_pat
     this run's own pre-tax return: the table names and shows both, so that the ratio can be
     checked from the page; without a twin, one pre-tax row."""
     own = summarize(run["strategy"], run["twin"])
-    assert own["pre_tax_source"].startswith("this run")
+    assert own["pre_tax_source"] == PRE_TAX_FROM_THIS_RUN
     twin_sourced = dict(own, pre_tax_return=own["pre_tax_return_this_run"] + 0.0123,
                         pre_tax_source=PRE_TAX_FROM_TWIN)
 

@@ -47,6 +47,7 @@ from taxsim.metrics import (
     tracking_error,
     turnover,
 )
+from taxsim.metrics.summary import PRE_TAX_FROM_THIS_RUN
 
 QUALIFIED = 0.20 + 0.038  # 2025 top federal qualified-dividend / long-term rate + NIIT
 SHORT = 0.37 + 0.038  # ordinary + NIIT
@@ -503,7 +504,7 @@ def test_summarize_carries_every_metric_and_the_conventions(runs):
     assert "N-1A" in summary["convention_metric_after_tax"]
     alone = summarize(twin)
     assert "tax_alpha_post_liquidation" not in alone
-    assert alone["pre_tax_source"].startswith("this run")
+    assert alone["pre_tax_source"] == PRE_TAX_FROM_THIS_RUN
     assert conventions_of(strategy)["tax_rates"] == summary["convention_tax_rates"]
 
 
