@@ -72,3 +72,25 @@ def test_ledger_benchmark_scales_its_years_and_refuses_a_mix_without_sales():
         benchmark_events(20_000, years=20)
     with pytest.raises(SystemExit, match="--years 0: the events need at least one year"):
         benchmark_events(20_000, years=0)
+
+
+def test_ledger_benchmark_one_account_variant_replays_the_same_trades_in_one_account():
+    """``--one-account-repeats``: the same trades and dividends, every trade in one taxable
+    account with each ticker its own identity group; every sale is replayed (no sale of
+    shares not held) and its washed pieces split more than in the main mix."""
+    from benchmarks.ledger import benchmark_events, one_account_events, run
+    from taxsim.ledger.enums import CNT_NEXT_LOT_ID, CNT_NEXT_SALE_ID, CNT_SALE_ROWS
+
+    events = benchmark_events(20_000)
+    one_account = one_account_events(events)
+    assert np.all(one_account[2] == 0) and np.any(events[2] != 0)
+    for column, (original, moved) in enumerate(zip(events, one_account, strict=True)):
+        if column != 2:
+            assert np.array_equal(original, moved)
+    _, main_state, _ = run(events)
+    _, one_state, _ = run(one_account, (0,), rows_per_event=8)
+    assert one_state.counters[CNT_NEXT_SALE_ID] == main_state.counters[CNT_NEXT_SALE_ID]
+    assert len(one_state.account_kind) == 1
+    assert np.array_equal(one_state.asset_group, np.arange(len(one_state.asset_group)))
+    assert one_state.counters[CNT_SALE_ROWS] > main_state.counters[CNT_SALE_ROWS]
+    assert one_state.counters[CNT_NEXT_LOT_ID] > main_state.counters[CNT_NEXT_LOT_ID]
