@@ -210,6 +210,11 @@ def main(argv=None) -> dict:
                              "each)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
+    for option, value, least in (("--repeats", args.repeats, 1),
+                                 ("--no-wash-repeats", args.no_wash_repeats, 0),
+                                 ("--one-account-repeats", args.one_account_repeats, 0)):
+        if value < least:
+            parser.error(f"{option} {value}: at least {least}")
     events = benchmark_events(args.events, args.years)
 
     with tempfile.TemporaryDirectory() as cache_dir:
@@ -219,14 +224,14 @@ def main(argv=None) -> dict:
     run(make_events(2000, years=1))  # compile (or load) in this process
     timings = []
     no_wash_timings = []
-    for repeat in range(max(args.repeats, 1)):
+    for repeat in range(args.repeats):
         elapsed, state, due = run(events)  # the same events: the same final state every time
         timings.append(elapsed)
         if repeat < args.no_wash_repeats:
             no_wash_elapsed, no_wash_state, _ = run(events, (1, 1, 1))
             no_wash_timings.append(no_wash_elapsed)
     one_account_timings = []
-    for _ in range(max(args.one_account_repeats, 0)):
+    for _ in range(args.one_account_repeats):
         # the rows are sized for its 7.8 per event, as a caller would for its workload
         one_elapsed, one_state, _ = run(one_account_events(events), (0,), rows_per_event=8)
         one_account_timings.append(one_elapsed)

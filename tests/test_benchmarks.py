@@ -94,3 +94,16 @@ def test_ledger_benchmark_one_account_variant_replays_the_same_trades_in_one_acc
     assert np.array_equal(one_state.asset_group, np.arange(len(one_state.asset_group)))
     assert one_state.counters[CNT_SALE_ROWS] > main_state.counters[CNT_SALE_ROWS]
     assert one_state.counters[CNT_NEXT_LOT_ID] > main_state.counters[CNT_NEXT_LOT_ID]
+
+
+@pytest.mark.parametrize("option, value", [("--repeats", "0"), ("--no-wash-repeats", "-1"),
+                                           ("--one-account-repeats", "-2")])
+def test_ledger_benchmark_refuses_a_count_of_repeats_below_its_least_by_name(option, value,
+                                                                            capsys):
+    """A count of replays below its least is refused by name before anything runs (it was
+    taken as 1 or 0 before)."""
+    from benchmarks.ledger import main
+
+    with pytest.raises(SystemExit):
+        main([option, value])
+    assert f"{option} {value}: at least" in capsys.readouterr().err
