@@ -22,6 +22,13 @@ tax-optimal; dividends over 500 assets") read literally. It is not a lighter mix
 trade of a ticker in one account, nearly every loss sale is washed by the next buy and the
 replacement pieces, whose basis carries the disallowed loss, are the next sale's highest-basis
 lots, so the pieces split again (about 7.8 realized rows per event against 1.9).
+
+``--ideal-repeats K`` (default 3) also replays the same events through
+``benchmarks/ledger_ideal.py``: the mix's work alone (the same rows and lots to within a few in
+ten thousand) in one call-free kernel over contiguous per-position lot blocks, without the
+ledger's other rules, checks and views. It is not a ledger; it is a yardstick for how fast a
+different layout could do the same work, in both households (the main one and the
+tax-deferred one).
 """
 
 from __future__ import annotations
@@ -208,28 +215,44 @@ def main(argv=None) -> dict:
                         help="timed replays of the same trades in one taxable account, every "
                              "ticker its own identity group (default 0: skipped; about 10 s "
                              "each)")
+    parser.add_argument("--ideal-repeats", type=int, default=3,
+                        help="timed replays of the same events by benchmarks/ledger_ideal.py, "
+                             "the mix's work alone on an idealized layout, in both households "
+                             "(default 3; 0 skips them)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
     for option, value, least in (("--repeats", args.repeats, 1),
                                  ("--no-wash-repeats", args.no_wash_repeats, 0),
-                                 ("--one-account-repeats", args.one_account_repeats, 0)):
+                                 ("--one-account-repeats", args.one_account_repeats, 0),
+                                 ("--ideal-repeats", args.ideal_repeats, 0)):
         if value < least:
             parser.error(f"{option} {value}: at least {least}")
     events = benchmark_events(args.events, args.years)
+    from benchmarks.ledger_ideal import run_ideal
 
     with tempfile.TemporaryDirectory() as cache_dir:
         cold = startup_seconds(cache_dir)
         cached = startup_seconds(cache_dir)
 
     run(make_events(2000, years=1))  # compile (or load) in this process
+    if args.ideal_repeats:
+        run_ideal(make_events(2000, years=1))
     timings = []
     no_wash_timings = []
-    for repeat in range(args.repeats):
-        elapsed, state, due = run(events)  # the same events: the same final state every time
-        timings.append(elapsed)
+    ideal_timings = []
+    ideal_no_wash_timings = []
+    for repeat in range(max(args.repeats, args.ideal_repeats)):
+        if repeat < args.repeats:
+            elapsed, state, due = run(events)  # the same events: the same final state each time
+            timings.append(elapsed)
         if repeat < args.no_wash_repeats:
             no_wash_elapsed, no_wash_state, _ = run(events, (1, 1, 1))
             no_wash_timings.append(no_wash_elapsed)
+        if repeat < args.ideal_repeats:
+            ideal_elapsed, ideal_totals = run_ideal(events)
+            ideal_timings.append(ideal_elapsed)
+            ideal_no_wash_elapsed, ideal_no_wash_totals = run_ideal(events, (False,) * 3)
+            ideal_no_wash_timings.append(ideal_no_wash_elapsed)
     one_account_timings = []
     moved = one_account_events(events) if args.one_account_repeats else None
     for _ in range(args.one_account_repeats):
@@ -239,6 +262,7 @@ def main(argv=None) -> dict:
     elapsed = float(np.median(timings))
     best = min(timings)
     n = len(events[0])
+    from benchmarks.ledger_ideal import TOTAL_LOTS_CREATED, TOTAL_ROWS
     from taxsim.ledger.enums import CNT_NEXT_LOT_ID, CNT_SALE_ROWS
 
     result = {
@@ -260,6 +284,13 @@ def main(argv=None) -> dict:
         result["no_wash_events_per_second_best"] = n / min(no_wash_timings)
         result["no_wash_realized_rows"] = int(no_wash_state.counters[CNT_SALE_ROWS])
         result["no_wash_lots_created"] = int(no_wash_state.counters[CNT_NEXT_LOT_ID] - 1)
+    if ideal_timings:
+        result["ideal_events_per_second"] = n / float(np.median(ideal_timings))
+        result["ideal_events_per_second_best"] = n / min(ideal_timings)
+        result["ideal_realized_rows"] = int(ideal_totals[TOTAL_ROWS])
+        result["ideal_lots_created"] = int(ideal_totals[TOTAL_LOTS_CREATED])
+        result["ideal_no_wash_events_per_second"] = n / float(np.median(ideal_no_wash_timings))
+        result["ideal_no_wash_events_per_second_best"] = n / min(ideal_no_wash_timings)
     if one_account_timings:
         result["one_account_events_per_second"] = n / float(np.median(one_account_timings))
         result["one_account_events_per_second_best"] = n / min(one_account_timings)
@@ -276,6 +307,14 @@ def main(argv=None) -> dict:
               f"{len(no_wash_timings)} (best {result['no_wash_events_per_second_best'] / 1e6:.2f})"
               f"; {result['no_wash_realized_rows']:,} realized rows, "
               f"{result['no_wash_lots_created']:,} lots created")
+    if ideal_timings:
+        print(f"the mix's work alone on an idealized layout (benchmarks/ledger_ideal.py, not a "
+              f"ledger): {result['ideal_events_per_second'] / 1e6:.2f} M events/s, median of "
+              f"{len(ideal_timings)} (best {result['ideal_events_per_second_best'] / 1e6:.2f}); "
+              f"{result['ideal_realized_rows']:,} realized rows, "
+              f"{result['ideal_lots_created']:,} lots created; without wash sales "
+              f"{result['ideal_no_wash_events_per_second'] / 1e6:.2f} M/s (best "
+              f"{result['ideal_no_wash_events_per_second_best'] / 1e6:.2f})")
     if one_account_timings:
         print(f"the same trades in one taxable account, every ticker its own identity group "
               f"(the issue's mix read literally; washed pieces split again): "

@@ -97,7 +97,8 @@ def test_ledger_benchmark_one_account_variant_replays_the_same_trades_in_one_acc
 
 
 @pytest.mark.parametrize("option, value", [("--repeats", "0"), ("--no-wash-repeats", "-1"),
-                                           ("--one-account-repeats", "-2")])
+                                           ("--one-account-repeats", "-2"),
+                                           ("--ideal-repeats", "-1")])
 def test_ledger_benchmark_refuses_a_count_of_repeats_below_its_least_by_name(option, value,
                                                                             capsys):
     """A count of replays below its least is refused by name before anything runs (it was
@@ -107,3 +108,76 @@ def test_ledger_benchmark_refuses_a_count_of_repeats_below_its_least_by_name(opt
     with pytest.raises(SystemExit):
         main([option, value])
     assert f"{option} {value}: at least" in capsys.readouterr().err
+
+
+def _ledger_totals(state):
+    """The ledger's counts and sums that the idealized replay also keeps."""
+    from taxsim.ledger.enums import CNT_NEXT_LOT_ID, CNT_SALE_ROWS
+
+    rows = state.realized[: state.counters[CNT_SALE_ROWS]]
+    return {
+        "rows": int(state.counters[CNT_SALE_ROWS]),
+        "lots": int(state.counters[CNT_NEXT_LOT_ID] - 1),  # the ledger's ids start at 1
+        "disallowed": float(rows["wash_disallowed"].sum()),
+        "lost": float(rows["wash_lost"].sum()),
+        "gain": float((rows["proceeds"] - rows["basis"]).sum()),
+    }
+
+
+def test_idealized_replay_does_the_ledgers_work_in_both_households():
+    """``benchmarks/ledger_ideal.py`` is a yardstick only if it does the mix's work: in the
+    tax-deferred household (no wash sale) the same rows, lots and gains as the ledger; in the
+    main household the same to within a few in ten thousand (a split-off piece goes after the
+    lots bought the same day), with as many washed dollars."""
+    from benchmarks.ledger import benchmark_events, run
+    from benchmarks.ledger_ideal import (
+        TOTAL_DISALLOWED,
+        TOTAL_GAIN,
+        TOTAL_LOST,
+        TOTAL_LOTS_CREATED,
+        TOTAL_ROWS,
+        run_ideal,
+    )
+
+    events = benchmark_events(100_000)
+    _, deferred_state, _ = run(events, (1, 1, 1))
+    deferred = _ledger_totals(deferred_state)
+    _, ideal = run_ideal(events, (False, False, False))
+    assert ideal[TOTAL_ROWS] == deferred["rows"] > 50_000
+    assert ideal[TOTAL_LOTS_CREATED] == deferred["lots"]
+    assert ideal[TOTAL_DISALLOWED] == 0.0 and deferred["disallowed"] == 0.0
+    assert ideal[TOTAL_GAIN] == pytest.approx(deferred["gain"], rel=1e-9)
+
+    _, main_state, _ = run(events)
+    main = _ledger_totals(main_state)
+    _, ideal = run_ideal(events)
+    assert main["disallowed"] > 1e6 and main["lost"] > 1e5  # wash sales, IRA ones too
+    assert ideal[TOTAL_ROWS] == pytest.approx(main["rows"], rel=2e-3)
+    assert ideal[TOTAL_LOTS_CREATED] == pytest.approx(main["lots"], rel=2e-3)
+    assert ideal[TOTAL_DISALLOWED] == pytest.approx(main["disallowed"], rel=2e-3)
+    assert ideal[TOTAL_LOST] == pytest.approx(main["lost"], rel=5e-3)
+    assert ideal[TOTAL_GAIN] == pytest.approx(main["gain"], rel=5e-3)
+
+
+def test_idealized_replay_runs_the_same_as_plain_python_and_jitted():
+    """The kernel is a plain function, then jitted: both give the same totals."""
+    from benchmarks.ledger import benchmark_events
+    from benchmarks.ledger_ideal import run_ideal
+
+    events = benchmark_events(4_000)
+    _, jitted = run_ideal(events)
+    _, plain = run_ideal(events, jit=False)
+    assert jitted[1] > 0 and np.array_equal(jitted, plain)
+
+
+def test_idealized_replay_refuses_a_lot_method_it_does_not_implement():
+    from benchmarks.ledger import benchmark_events
+    from benchmarks.ledger_ideal import run_ideal
+    from taxsim.ledger.enums import FIFO
+    from taxsim.ledger.replay import EVENT_SELL
+
+    events = list(benchmark_events(4_000))
+    events[6] = np.where(events[0] == EVENT_SELL, FIFO, events[6])
+    with pytest.raises(ValueError, match=r"lot methods \[0\]: the idealized replay sells by "
+                                         "HIFO and tax-optimal only"):
+        run_ideal(tuple(events))
