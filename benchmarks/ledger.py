@@ -25,7 +25,7 @@ lots, so the pieces split again (about 7.8 realized rows per event against 1.9).
 
 ``--ideal-repeats K`` (default 3) also replays the same events through
 ``benchmarks/ledger_ideal.py``: the mix's work alone (the same rows and lots to within a few in
-ten thousand) in one call-free kernel over contiguous per-position lot blocks, without the
+ten thousand) in one kernel over contiguous per-position lot blocks, without the
 ledger's other rules, checks and views. It is not a ledger; it is a yardstick for how fast a
 different layout could do the same work, in both households (the main one and the
 tax-deferred one).

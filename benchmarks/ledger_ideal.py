@@ -1,16 +1,17 @@
 """The ledger benchmark's work on an idealized layout: how fast could a ledger run this mix?
 
 Not a ledger. ``ideal_replay`` does only the work the benchmark's event mix needs, in one
-call-free compiled function: buys; HIFO and tax-optimal sales writing one realized row per
-(sale, lot) portion; wash sales across the identity group's positions in every account (the
-replacement shares taken in acquisition order, a piece split off the lot, its basis and
-holding period adjusted, IRA replacements losing the loss, later acquisitions matched against
-windows still open); dividends reinvested in every account. Each position's open lots lie in
-one contiguous block of a pool, in acquisition order, as structure of arrays: a sale computes
-its relief keys in one sequential pass, the wash-sale window is the block's tail, a closed lot
-is squeezed out in place. Nothing else: no qualified-dividend holding test per lot, no exact
-share sums, no §852(b)(4) rules, no splits, no specific lots, no annual tax, no audit, no
-views for strategies, no validation.
+compiled function that calls only three small helpers (splits, replacements, block moves):
+buys; HIFO and tax-optimal sales writing one realized row per (sale, lot) portion; wash sales
+across the identity group's positions in every account (the replacement shares taken in
+acquisition order, a piece split off the lot, its basis and holding period adjusted, IRA
+replacements losing the loss, later acquisitions matched against windows still open);
+dividends reinvested in every account. Each position's open lots lie in one contiguous block
+of a pool, in acquisition order (per lot, a row of float64 amounts and one of int32 days and
+ids): a sale computes its relief keys in one sequential pass, the wash-sale window is the
+block's tail, a closed lot is squeezed out in place. Nothing else: no qualified-dividend
+holding test per lot, no exact share sums, no §852(b)(4) rules, no splits, no specific lots,
+no annual tax, no audit, no views for strategies, no validation.
 
 It realizes the same rows and creates the same lots as the ledger to within a few in ten
 thousand (ties in acquisition order are broken a little differently: a split-off piece goes
