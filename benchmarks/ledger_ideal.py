@@ -55,6 +55,8 @@ def grow_block(lot_amounts, lot_fields, block_start, block_capacity, position, p
     pool top. Rare (a block doubles), so a call is cheap enough here."""
     old = block_start[position]
     new = pool_top
+    if new + 2 * block_capacity[position] > lot_amounts.shape[0]:
+        raise ValueError("the idealized replay's lot pool is full: give it a larger lot_pool")
     for j in range(block_capacity[position]):
         for column in range(N_LOT_AMOUNTS):
             lot_amounts[new + j, column] = lot_amounts[old + j, column]
@@ -252,6 +254,9 @@ def ideal_replay(kind, day, account, asset, shares, price, method, amount, n_ass
         start = block_start[position]
         count = block_count[position]
         sale_price = price[event]
+        if n_rows + count > row_amounts.shape[0] or count > relief_key.shape[0]:
+            raise ValueError("the idealized replay's rows or scratch are full: give it a larger "
+                             "row_capacity or lot_pool")
         # relief keys, as the ledger's (lots.relief_keys): HIFO by basis per share; tax-optimal
         # short-term then long-term losses, largest first, then gains by least tax per dollar
         for j in range(count):

@@ -183,3 +183,35 @@ def test_idealized_replay_refuses_a_lot_method_it_does_not_implement():
     with pytest.raises(ValueError, match=r"lot methods \[0\]: the idealized replay sells by "
                                          "HIFO and tax-optimal only"):
         run_ideal(tuple(events))
+
+
+def test_idealized_replay_refuses_to_write_past_its_arrays():
+    """Numba does not check bounds: a pool or row table too small is an error, not a write
+    past the end."""
+    from benchmarks.ledger import N_ASSETS
+    from benchmarks.ledger_ideal import FIRST_BLOCK, ideal_replay_nb
+    from taxsim.ledger.enums import HIFO
+    from taxsim.ledger.replay import EVENT_BUY, EVENT_SELL
+
+    # 20 buys of one asset in one account (its block must grow), then a sale of every lot
+    n_buys = 20
+    kind = np.array([EVENT_BUY] * n_buys + [EVENT_SELL])
+    day = np.arange(len(kind)) + 20_000
+    zeros = np.zeros(len(kind), np.int64)
+    shares = np.array([10.0] * n_buys + [10.0 * n_buys])
+    price = np.full(len(kind), 50.0)
+    method = np.full(len(kind), HIFO)
+    groups = np.arange(N_ASSETS) // 2
+    offsets = np.arange(0, N_ASSETS + 2, 2)
+    initial_blocks = 3 * N_ASSETS * FIRST_BLOCK
+
+    def replay(lot_pool, row_capacity):
+        return ideal_replay_nb(kind, day, zeros, zeros, shares, price, method, np.zeros(len(kind)),
+                               N_ASSETS, np.array([True, True, False]), groups, offsets,
+                               np.arange(N_ASSETS), 0.408, 0.238, lot_pool, row_capacity)
+
+    assert replay(initial_blocks + 2 * FIRST_BLOCK, n_buys)[0] == n_buys  # room enough
+    with pytest.raises(ValueError, match="the idealized replay's lot pool is full"):
+        replay(initial_blocks + 2 * FIRST_BLOCK - 1, n_buys)
+    with pytest.raises(ValueError, match="the idealized replay's rows or scratch are full"):
+        replay(initial_blocks + 2 * FIRST_BLOCK, n_buys - 1)
