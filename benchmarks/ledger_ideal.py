@@ -38,7 +38,7 @@ FIRST_BLOCK = 16  # lots a position's block holds at first; a full block moves t
 LOT_SHARES, LOT_BASIS, N_LOT_AMOUNTS = 0, 1, 2
 LOT_ACQUIRED, LOT_HOLDING_START, LOT_LONG_FROM, LOT_ID, LOT_ORIGIN, LOT_REPLACEMENT = range(6)
 N_LOT_FIELDS = 6
-# realized row columns
+# realized row columns (a ledger's row: written in full, though the replay reads only a few)
 ROW_SHARES, ROW_PROCEEDS, ROW_BASIS, ROW_DISALLOWED, ROW_LOST = range(5)
 ROW_LOSS_OPEN, ROW_LOSS_PER_SHARE = 5, 6  # a loss row's window: shares unmatched, dollars/share
 N_ROW_AMOUNTS = 7
@@ -95,7 +95,8 @@ def split_piece(lot_amounts, lot_fields, lot, at, block_end, piece_shares, piece
 split_piece_nb = njit(cache=True, error_model="numpy")(split_piece)
 
 
-def replace(lot_amounts, lot_fields, row_amounts, row_fields, piece, row, matched, taxable):
+def apply_replacement(lot_amounts, lot_fields, row_amounts, row_fields, piece, row, matched,
+                      taxable):
     """Make lot ``piece`` the replacement of ``matched`` shares of loss row ``row``; returns
     the disallowed dollars (IRC §1091(a), (d); Rev. Rul. 2008-5 for an IRA replacement)."""
     disallowed = matched * row_amounts[row, ROW_LOSS_PER_SHARE]
@@ -112,7 +113,7 @@ def replace(lot_amounts, lot_fields, row_amounts, row_fields, piece, row, matche
     return disallowed
 
 
-replace_nb = njit(cache=True, error_model="numpy")(replace)
+apply_replacement_nb = njit(cache=True, error_model="numpy")(apply_replacement)
 
 
 def ideal_replay(kind, day, account, asset, shares, price, method, amount, n_assets,
@@ -227,9 +228,9 @@ def ideal_replay(kind, day, account, asset, shares, price, method, amount, n_ass
                                                    matched, next_lot_id)
                             next_lot_id += 1
                             block_count[position] += 1
-                        disallowed = replace_nb(lot_amounts, lot_fields, row_amounts,
-                                                row_fields, piece, row, matched,
-                                                account_taxable[this_account])
+                        disallowed = apply_replacement_nb(
+                            lot_amounts, lot_fields, row_amounts, row_fields, piece, row,
+                            matched, account_taxable[this_account])
                         totals[TOTAL_DISALLOWED] += disallowed
                         totals[TOTAL_LOST] += 0.0 if account_taxable[this_account] else disallowed
                         row_amounts[row, ROW_LOSS_OPEN] = max(
@@ -414,8 +415,8 @@ def ideal_replay(kind, day, account, asset, shares, price, method, amount, n_ass
                     next_lot_id += 1
                     block_count[other] += 1
                 taxable = account_taxable[other // n_assets]
-                disallowed = replace_nb(lot_amounts, lot_fields, row_amounts, row_fields, piece,
-                                        row, matched, taxable)
+                disallowed = apply_replacement_nb(lot_amounts, lot_fields, row_amounts, row_fields,
+                                                  piece, row, matched, taxable)
                 totals[TOTAL_DISALLOWED] += disallowed
                 totals[TOTAL_LOST] += 0.0 if taxable else disallowed
                 unmatched -= matched
@@ -434,10 +435,21 @@ def ideal_replay(kind, day, account, asset, shares, price, method, amount, n_ass
 ideal_replay_nb = njit(cache=True, error_model="numpy")(ideal_replay)
 
 
+def default_gain_rates():
+    """(short-term, long-term) marginal rates on gains, fractions, of the default ``TaxRates``
+    (2025 top federal with the NIIT, no state tax): the rates the benchmark's ledger orders its
+    tax-optimal sales by."""
+    from taxsim.ledger.household import TaxRates
+
+    rates = TaxRates()
+    return (rates.ordinary + rates.niit + rates.state,
+            rates.long_term + rates.niit + rates.state)
+
+
 def run_ideal(events, account_taxable=(True, True, False), group_size=2, rows_per_event=2,
               jit=True):
     """Time one idealized replay of ``events`` (``make_events``'s arrays); returns
-    ``(seconds, totals)``. The rates are the default profile's top 2025 marginal rates."""
+    ``(seconds, totals)``. Tax-optimal sales use :func:`default_gain_rates`."""
     import time
 
     from benchmarks.ledger import N_ASSETS
@@ -457,5 +469,5 @@ def run_ideal(events, account_taxable=(True, True, False), group_size=2, rows_pe
     start = time.perf_counter()
     totals = replay(kind, day, account, asset, shares, price, method, amount, N_ASSETS,
                     np.array(account_taxable), asset_group, group_offsets, group_assets,
-                    0.37 + 0.038, 0.20 + 0.038, lot_pool, row_capacity)
+                    *default_gain_rates(), lot_pool, row_capacity)
     return time.perf_counter() - start, totals

@@ -189,7 +189,7 @@ def test_idealized_replay_refuses_to_write_past_its_arrays():
     """Numba does not check bounds: a pool or row table too small is an error, not a write
     past the end."""
     from benchmarks.ledger import N_ASSETS
-    from benchmarks.ledger_ideal import FIRST_BLOCK, ideal_replay_nb
+    from benchmarks.ledger_ideal import FIRST_BLOCK, default_gain_rates, ideal_replay_nb
     from taxsim.ledger.enums import HIFO
     from taxsim.ledger.replay import EVENT_BUY, EVENT_SELL
 
@@ -208,7 +208,8 @@ def test_idealized_replay_refuses_to_write_past_its_arrays():
     def replay(lot_pool, row_capacity):
         return ideal_replay_nb(kind, day, zeros, zeros, shares, price, method, np.zeros(len(kind)),
                                N_ASSETS, np.array([True, True, False]), groups, offsets,
-                               np.arange(N_ASSETS), 0.408, 0.238, lot_pool, row_capacity)
+                               np.arange(N_ASSETS), *default_gain_rates(), lot_pool,
+                               row_capacity)
 
     assert replay(initial_blocks + 2 * FIRST_BLOCK, n_buys)[0] == n_buys  # room enough
     with pytest.raises(ValueError, match="the idealized replay's lot pool is full"):
